@@ -1,0 +1,5 @@
+"""`python -m convcalc`."""
+
+from convcalc.cli import main
+
+main()

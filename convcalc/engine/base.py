@@ -1,0 +1,187 @@
+"""What every layer kind shares: the state it receives, the outcome it returns, its base class."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from convcalc.engine.params import Param
+from convcalc.engine.window import Window, decimal
+from convcalc.options import Rounding
+from convcalc.report import Severity
+from convcalc.volume import Volume
+
+Params = Mapping[str, Any]
+
+# Names of the spatial dims and of one step along each, by how many spatial dims there are.
+_DIM_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("time", "height", "width")}
+_UNITS = {"length": "position", "time": "frame", "height": "row", "width": "column"}
+
+
+def dim_names(n: int) -> tuple[str, ...]:
+    """height, width... for n spatial dims."""
+    return _DIM_NAMES.get(n, tuple(f"dim {i + 1}" for i in range(n)))
+
+
+@dataclass(frozen=True)
+class State:
+    """What flows from layer to layer: the volume, and the receptive field and jump per dim."""
+
+    volume: Volume
+    rf: tuple[Fraction, ...]
+    jump: tuple[Fraction, ...]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Spec-wide settings a layer needs."""
+
+    rounding: Rounding
+    input_spatial: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A diagnostic before the engine attaches the layer's place to it."""
+
+    severity: Severity
+    code: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    """What a layer computes from its input."""
+
+    output: Volume
+    rf: tuple[Fraction, ...]
+    jump: tuple[Fraction, ...]
+    weights: int = 0
+    biases: int = 0
+    buffers: int = 0
+    macs: int = 0
+    bias_adds: int = 0
+    in_place: bool = False  # adds no activation memory (in place, or a view)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class LayerFailure(Exception):  # noqa: N818 - a design error, not a program error
+    """The layer cannot be computed for this input: the analysis stops at it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Kind:
+    """A layer kind: its parameters, its shorthand label, and its shape rule."""
+
+    name: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]] = ()
+    # The parameter a bare scalar sets in long form (`fc: 4096`).
+    primary: ClassVar[str | None] = None
+    # Brief help shown when a required parameter is missing.
+    summary: ClassVar[str] = ""
+
+    def label(self, p: Params) -> str:
+        """The layer in shorthand notation, for names and listings."""
+        del p
+        return self.name
+
+    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
+        """The output and costs of this layer for input state x."""
+        raise NotImplementedError
+
+
+def expand(value: int | tuple[int, ...], x: Volume, what: str) -> tuple[int, ...]:
+    """A per-dim parameter as one value per spatial dim of the input."""
+    n = len(x.spatial)
+    if isinstance(value, int):
+        return (value,) * n
+    if len(value) != n:
+        dims = "x".join(map(str, value))
+        msg = f"{what} {dims} has {len(value)} values but the input {x} has {n} spatial dims"
+        raise LayerFailure("dims-mismatch", msg)
+    return value
+
+
+def need_spatial(x: Volume, kind: str) -> None:
+    """Window layers need height and width (or length, or time): a vector has none."""
+    if not x.spatial:
+        msg = f"{kind} needs a volume with spatial dims, but its input is the vector {x}"
+        raise LayerFailure("needs-spatial-input", msg)
+
+
+def window_dims(
+    windows: list[Window],
+    x: State,
+    rounding: Rounding,
+    kind: str,
+) -> tuple[tuple[int, ...], tuple[Fraction, ...], tuple[Fraction, ...], list[Problem]]:
+    """Output sizes, receptive field and jump of a window layer, with what to say about it."""
+    names = dim_names(len(windows))
+    for name, w in zip(names, windows, strict=True):
+        if w.span < 0:
+            msg = (
+                f"{name}: the {w.kernel}-wide {kind} window is larger than the padded input "
+                f"({w.size} + {w.pad_lo + w.pad_hi} padding): {w.formula()}"
+            )
+            raise LayerFailure("window-larger-than-input", msg)
+    sizes = tuple(w.output(rounding) for w in windows)
+    rf = tuple(r + (w.kernel - 1) * j for r, j, w in zip(x.rf, x.jump, windows, strict=True))
+    jump = tuple(j * w.stride for j, w in zip(x.jump, windows, strict=True))
+    return sizes, rf, jump, _stride_problems(windows, names, sizes, rounding)
+
+
+def _stride_problems(
+    windows: list[Window],
+    names: tuple[str, ...],
+    sizes: tuple[int, ...],
+    rounding: Rounding,
+) -> list[Problem]:
+    misfits = [(n, w, s) for n, w, s in zip(names, windows, sizes, strict=True) if w.remainder]
+    if not misfits:
+        return []
+    # Square inputs give the same arithmetic in every dim: say it once.
+    same = len({(w.size, w.kernel, w.stride, w.pad_lo, w.pad_hi) for _, w, _ in misfits}) == 1
+    first = misfits[0][1]
+    if same:
+        formula = first.formula()
+    else:
+        formula = "; ".join(f"{n}: {w.formula()}" for n, w, _ in misfits)
+    tails = _tails([(n, w.remainder) for n, w, _ in misfits])
+    only_padding = all(w.uncovered_input == 0 for _, w, _ in misfits)
+    if rounding is Rounding.CEIL:
+        got = "x".join(map(str, sizes))
+        return [Problem(Severity.NOTE, "stride-rounded-up", f"{formula}: rounded up to {got} (ceil)")]
+    if rounding is Rounding.FLOOR:
+        got = "x".join(map(str, sizes))
+        if only_padding:
+            msg = f"{formula}: floored to {got}; {tails} (only padding) are dropped"
+            return [Problem(Severity.NOTE, "stride-does-not-fit", msg)]
+        msg = f"{formula}: floored to {got}; {tails} of the input are dropped (never covered)"
+        return [Problem(Severity.WARNING, "stride-does-not-fit", msg)]
+    if only_padding:
+        advice = "They are only padding, so no input is lost: `rounding: floor` is safe here."
+    else:
+        lo, hi = first.fitting_sizes()
+        sizes_that_fit = f"{lo} or {hi}" if lo >= first.kernel else str(hi)
+        advice = (
+            f"An input of {sizes_that_fit} (not {first.size}) would fit; "
+            "or set `rounding: floor` to drop them, as PyTorch does."
+        )
+    msg = f"{formula}: the stride does not fit; {tails} are never covered. {advice}"
+    return [Problem(Severity.ERROR, "stride-does-not-fit", msg)]
+
+
+def _tails(misfits: list[tuple[str, int]]) -> str:
+    """'the last 1 row and column', 'the last 2 rows and the last 1 column'."""
+    counts = {r for _, r in misfits}
+    if len(counts) == 1:
+        r = counts.pop()
+        units = " and ".join(_UNITS.get(n, "position") + "s" * (r > 1) for n, _ in misfits)
+        return f"the last {r} {units}"
+    return " and ".join(f"the last {r} {_UNITS.get(n, 'position')}{'s' * (r > 1)}" for n, r in misfits)

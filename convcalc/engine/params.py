@@ -1,0 +1,164 @@
+"""Parameter types of layer kinds: each converts a raw YAML value or raises a SpecError there."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+from convcalc.errors import Location, SpecError
+from convcalc.options import ACTIVATIONS, PoolType, Rounding
+
+# Larger than any real layer; smaller than what would make the arithmetic or the memory explode.
+MAX_VALUE = 10_000_000
+
+Convert = Callable[[Any, Location], Any]
+E = TypeVar("E", bound=Enum)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a layer kind: its name, converter and default (required if no default)."""
+
+    name: str
+    convert: Convert
+    default: Any = None
+    required: bool = False
+    # What the error message shows as the expected form.
+    form: str = ""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"'{str(value).lower()}' (a boolean)"
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    if value is None:
+        return "nothing"
+    return f"'{value}'"
+
+
+def integer(value: Any, at: Location, *, least: int, what: str) -> int:
+    """A whole number >= least and <= MAX_VALUE (YAML booleans are not numbers)."""
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{what} must be a whole number, not {_describe(value)}"
+        raise SpecError(msg, at)
+    if value < least:
+        bound = "positive" if least == 1 else f"at least {least}"
+        msg = f"{what} must be {bound}, got {value}"
+        raise SpecError(msg, at)
+    if value > MAX_VALUE:
+        msg = f"{what} {value:,} is larger than convcalc's limit of {MAX_VALUE:,}"
+        raise SpecError(msg, at)
+    return value
+
+
+def positive(what: str) -> Convert:
+    """A whole number >= 1."""
+    return lambda v, at: integer(v, at, least=1, what=what)
+
+
+def count(what: str) -> Convert:
+    """A whole number >= 0."""
+    return lambda v, at: integer(v, at, least=0, what=what)
+
+
+def per_dim(what: str, least: int = 1) -> Convert:
+    """One number for every spatial dim, or a list (or `AxB`) with one per dim."""
+
+    def convert(value: Any, at: Location) -> int | tuple[int, ...]:
+        if isinstance(value, str) and "x" in value:
+            value = value.split("x")
+        if isinstance(value, list):
+            if not value:
+                msg = f"{what} must not be an empty list"
+                raise SpecError(msg, at)
+            return tuple(integer(v, at, least=least, what=what) for v in value)
+        return integer(value, at, least=least, what=what)
+
+    return convert
+
+
+def padding(value: Any, at: Location) -> int | tuple[int, ...] | str:
+    """`same`, `valid`, a number, or one number per spatial dim."""
+    if isinstance(value, str) and value.strip().lower() in {"same", "valid"}:
+        return value.strip().lower()
+    try:
+        return per_dim("pad", least=0)(value, at)  # type: ignore[no-any-return]
+    except SpecError:
+        msg = f"pad must be a number, a list of numbers, 'same' or 'valid', not {_describe(value)}"
+        raise SpecError(msg, at) from None
+
+
+def groups(value: Any, at: Location) -> int | str:
+    """A number of groups, or `depthwise` (as many groups as input channels)."""
+    if isinstance(value, str) and value.strip().lower() in {"depthwise", "dw"}:
+        return "depthwise"
+    return integer(value, at, least=1, what="groups")
+
+
+def boolean(what: str) -> Convert:
+    """true or false."""
+
+    def convert(value: Any, at: Location) -> bool:
+        if not isinstance(value, bool):
+            msg = f"{what} must be true or false, not {_describe(value)}"
+            raise SpecError(msg, at)
+        return value
+
+    return convert
+
+
+def choice(enum: type[E], what: str) -> Convert:
+    """One of an enum's values."""
+
+    def convert(value: Any, at: Location) -> E:
+        try:
+            return enum(str(value).strip().lower())
+        except ValueError:
+            allowed = ", ".join(e.value for e in enum)
+            msg = f"{what} must be one of {allowed}, not {_describe(value)}"
+            raise SpecError(msg, at) from None
+
+    return convert
+
+
+def activation(value: Any, at: Location) -> str:
+    """The name of an activation function."""
+    name = str(value).strip().lower()
+    if isinstance(value, bool) or name not in ACTIVATIONS:
+        msg = f"unknown activation {_describe(value)}; known: {', '.join(ACTIVATIONS)}"
+        raise SpecError(msg, at)
+    return name
+
+
+def probability(value: Any, at: Location) -> float:
+    """A number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        msg = f"p must be a number from 0 up to (not including) 1, not {_describe(value)}"
+        raise SpecError(msg, at)
+    return float(value)
+
+
+def text(what: str) -> Convert:
+    """A short piece of text."""
+
+    def convert(value: Any, at: Location) -> str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            msg = f"{what} must be text, not {_describe(value)}"
+            raise SpecError(msg, at)
+        return str(value)
+
+    return convert
+
+
+ROUNDING = Param("rounding", choice(Rounding, "rounding"), None)
+POOL_TYPE = Param("type", choice(PoolType, "type"), PoolType.MAX)
+ACTIVATION = Param("activation", activation, None)
+BIAS = Param("bias", boolean("bias"), default=True)

@@ -1,0 +1,95 @@
+"""Pooling: windowed, global and adaptive (DESIGN §2.1). Pools have no weights and no MACs."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from convcalc.engine.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial, window_dims
+from convcalc.engine.conv import _options, dims_text, pads
+from convcalc.engine.params import POOL_TYPE, ROUNDING, Param, padding, per_dim
+from convcalc.engine.window import Window
+from convcalc.options import PoolType
+from convcalc.volume import Volume
+
+
+class Pool(Kind):
+    """Max or average pooling over F x F windows with stride S (default: S = F)."""
+
+    name = "pool"
+    params = (
+        POOL_TYPE,
+        Param("size", per_dim("size"), 2),
+        Param("stride", per_dim("stride"), None),
+        Param("pad", padding, 0),
+        Param("dilation", per_dim("dilation"), 1),
+        ROUNDING,
+    )
+    primary = "size"
+    summary = "maxpool[<F>] [s<S>] [p<P>]  or  avgpool[<F>] ..."
+
+    def label(self, p: Params) -> str:
+        stride = p["size"] if p["stride"] is None else p["stride"]
+        return f"{p['type'].value}pool{dims_text(p['size'])}{_options({**p, 'stride': stride}, stride_default=p['size'])}"
+
+    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
+        v = x.volume
+        need_spatial(v, "pool")
+        size = expand(p["size"], v, "size")
+        stride = size if p["stride"] is None else expand(p["stride"], v, "stride")
+        dilation = expand(p["dilation"], v, "dilation")
+        if p["type"] is PoolType.AVG and any(d != 1 for d in dilation):
+            raise LayerFailure("bad-dilation", "dilation applies to max pooling only")
+        effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
+        pad = pads(p, v, effective, stride)
+        for (lo, hi), k in zip(pad, effective, strict=True):
+            # PyTorch refuses this: some windows would hold nothing but padding.
+            if 2 * max(lo, hi) > k:
+                msg = f"pad {max(lo, hi)} is more than half the {k}-wide window, so a window could hold only padding"
+                raise LayerFailure("pad-too-large", msg)
+        windows = [Window(w, k, s, lo, hi) for w, k, s, (lo, hi) in zip(v.spatial, effective, stride, pad, strict=True)]
+        spatial, rf, jump, problems = window_dims(windows, x, p["rounding"] or ctx.rounding, "pool")
+        return Outcome(output=Volume(spatial, v.depth), rf=rf, jump=jump, problems=problems)
+
+
+class GlobalPool(Kind):
+    """Pooling over the whole spatial extent: 1x1xD1."""
+
+    name = "global_pool"
+    params = (POOL_TYPE,)
+    primary = "type"
+
+    def label(self, p: Params) -> str:
+        return "gap" if p["type"] is PoolType.AVG else "gmp"
+
+    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
+        del p, ctx
+        v = x.volume
+        need_spatial(v, "global_pool")
+        rf = tuple(r + (w - 1) * j for r, j, w in zip(x.rf, x.jump, v.spatial, strict=True))
+        jump = tuple(j * w for j, w in zip(x.jump, v.spatial, strict=True))
+        return Outcome(output=Volume((1,) * len(v.spatial), v.depth), rf=rf, jump=jump)
+
+
+class AdaptivePool(Kind):
+    """PyTorch's adaptive pooling: window i covers [floor(i*W1/W2), ceil((i+1)*W1/W2))."""
+
+    name = "adaptive_pool"
+    params = (POOL_TYPE, Param("output", per_dim("output"), required=True, form="the output size, e.g. 6 or 6x6"))
+    primary = "output"
+
+    def label(self, p: Params) -> str:
+        return f"adaptive_{p['type'].value}pool{dims_text(p['output'])}"
+
+    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
+        del ctx
+        v = x.volume
+        need_spatial(v, "adaptive_pool")
+        out = expand(p["output"], v, "output")
+        # The widest window sets the receptive field; the average step sets the jump.
+        widest = [max(-(-(i + 1) * w // o) - i * w // o for i in range(o)) for w, o in zip(v.spatial, out, strict=True)]
+        rf = tuple(r + (k - 1) * j for r, j, k in zip(x.rf, x.jump, widest, strict=True))
+        jump = tuple(j * Fraction(w, o) for j, w, o in zip(x.jump, v.spatial, out, strict=True))
+        return Outcome(output=Volume(out, v.depth), rf=rf, jump=jump)
+
+
+KINDS: tuple[Kind, ...] = (Pool(), GlobalPool(), AdaptivePool())

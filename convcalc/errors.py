@@ -1,0 +1,44 @@
+"""One family of errors: everything a user can cause is a ConvcalcError."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a spec file; line and column count from 1."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class ConvcalcError(Exception):
+    """Something convcalc was asked to read or do could not be done (exit code 2)."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return f"error: {self.message}"
+        return f"{self.location}: error: {self.message}"
+
+
+class SpecError(ConvcalcError):
+    """The spec cannot be read: YAML syntax, an unknown key or layer, a bad value."""
+
+
+class SpecNotFoundError(ConvcalcError):
+    """The SPEC argument names neither a file nor a built-in spec."""

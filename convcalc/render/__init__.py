@@ -1,0 +1,1 @@
+"""Renderers: each turns a Report into text and does nothing else."""

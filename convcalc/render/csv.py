@@ -1,0 +1,34 @@
+"""One CSV line per layer (exact integers, shapes as 224x224x64), then a TOTAL line."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from convcalc.render import numbers
+from convcalc.report import Report
+
+COLUMNS = (
+    "index", "path", "name", "kind", "label", "output", "activations", "memory",
+    "params", "weights", "biases", "buffers", "macs", "flops", "rf", "jump", "diagnostics",
+)  # fmt: skip
+
+
+def render_csv(report: Report) -> str:
+    """The report as CSV text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in report.rows:
+        writer.writerow([
+            r.index, r.path, r.name, r.kind, r.label, numbers.volume(r.output), r.activations, r.memory,
+            r.params, r.weights, r.biases, r.buffers, r.macs, r.flops,
+            numbers.per_dim(r.rf), numbers.per_dim(r.jump),
+            "; ".join(f"{d.severity.value}: {d.message}" for d in r.diagnostics),
+        ])  # fmt: skip
+    t = report.totals
+    writer.writerow([
+        "", "total", "TOTAL", "", "", numbers.volume(t.output), t.activations, t.forward_bytes,
+        t.params, t.weights, t.biases, t.buffers, t.macs, t.flops, "", "", "",
+    ])  # fmt: skip
+    return out.getvalue()

@@ -1,0 +1,98 @@
+"""The JSON report of DESIGN §6 (schema_version 1): plain data, keys sorted, no rich."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Any
+
+from convcalc.report import Diagnostic, LayerRow, Report
+from convcalc.volume import Volume
+
+SCHEMA_VERSION = 1
+
+
+def _exact(value: Fraction) -> int | str:
+    """Whole numbers as numbers; a fraction (after a deconv) as "3/2"."""
+    return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _shape(v: Volume | None) -> list[int] | None:
+    return None if v is None else v.as_list()
+
+
+def diagnostic(d: Diagnostic) -> dict[str, Any]:
+    """One diagnostic as a JSON object."""
+    return {
+        "severity": d.severity.value,
+        "code": d.code,
+        "message": d.message,
+        "path": d.path,
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+    }
+
+
+def row(r: LayerRow) -> dict[str, Any]:
+    """One layer row as a JSON object."""
+    return {
+        "index": r.index,
+        "path": r.path,
+        "name": r.name,
+        "kind": r.kind,
+        "label": r.label,
+        "input": _shape(r.input),
+        "output": _shape(r.output),
+        "params": r.params,
+        "weights": r.weights,
+        "biases": r.biases,
+        "buffers": r.buffers,
+        "activations": r.activations,
+        "memory": r.memory,
+        "macs": r.macs,
+        "flops": r.flops,
+        "rf": [_exact(v) for v in r.rf],
+        "jump": [_exact(v) for v in r.jump],
+        "line": r.line,
+        "column": r.column,
+        "diagnostics": [diagnostic(d) for d in r.diagnostics],
+    }
+
+
+def report_dict(report: Report, version: str) -> dict[str, Any]:
+    """The whole report as plain data."""
+    t = report.totals
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "convcalc": version,
+        "name": report.name,
+        "description": report.description,
+        "source": report.source,
+        "batch": report.batch,
+        "dtype": report.dtype,
+        "bytes_per_value": report.bytes_per_value,
+        "ok": report.ok,
+        "layers": [row(r) for r in report.rows],
+        "totals": {
+            "params": t.params,
+            "weights": t.weights,
+            "biases": t.biases,
+            "buffers": t.buffers,
+            "trainable": t.params,
+            "non_trainable": t.buffers,
+            "activations": t.activations,
+            "forward_bytes": t.forward_bytes,
+            "backward_bytes": t.backward_bytes,
+            "params_bytes": t.params_bytes,
+            "macs": t.macs,
+            "flops": t.flops,
+            "output": _shape(t.output),
+        },
+        "diagnostics": [diagnostic(d) for d in report.diagnostics],
+    }
+
+
+def render_json(report: Report, version: str) -> str:
+    """The report as indented JSON with sorted keys, ending in a newline."""
+    return json.dumps(report_dict(report, version), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,44 @@
+"""A Markdown table (for READMEs, notes and pull requests), then the totals as a list."""
+
+from __future__ import annotations
+
+from convcalc.render import numbers
+from convcalc.report import Report, Severity
+
+_HEADER = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
+_ALIGN = ("--:", ":--", ":--", "--:", "--:", "--:", "--:")
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(report: Report, *, binary: bool = False) -> str:
+    """The report as GitHub-flavoured Markdown."""
+    lines = [f"### {_escape(report.name)}", ""]
+    if report.description:
+        lines += [_escape(report.description), ""]
+    lines += ["| " + " | ".join(_HEADER) + " |", "|" + "|".join(_ALIGN) + "|"]
+    for r in report.rows:
+        flag = " ⚠" if any(d.severity is not Severity.NOTE for d in r.diagnostics) else ""
+        cells = (
+            str(r.index), _escape(r.name) + flag, numbers.volume(r.output), numbers.compact(r.activations),
+            numbers.grouped(r.params), numbers.compact(r.macs), numbers.per_dim(r.rf),
+        )  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    t = report.totals
+    lines += [
+        "",
+        f"- **Params**: {numbers.grouped(t.params)} ({numbers.grouped(t.weights)} weights + "
+        f"{numbers.grouped(t.biases)} biases; {numbers.grouped(t.buffers)} buffers)",
+        f"- **Activations**: {numbers.grouped(t.activations)} values per image",
+        f"- **Memory** ({report.dtype}, batch {report.batch}): forward {numbers.size(t.forward_bytes, binary=binary)}, "
+        f"backward ≈ {numbers.size(t.backward_bytes, binary=binary)}, params {numbers.size(t.params_bytes, binary=binary)}",
+        f"- **MACs**: {numbers.grouped(t.macs)} ({numbers.precise(t.macs)}); FLOPs {numbers.grouped(t.flops)}",
+        f"- **Output**: {numbers.volume(t.output)}",
+    ]
+    shown = [d for d in report.diagnostics if d.severity is not Severity.NOTE]
+    if shown:
+        lines += ["", "**Diagnostics**", ""]
+        lines += [f"- {d.severity.value} (row {d.path}, line {d.line}): {_escape(d.message)}" for d in shown]
+    return "\n".join(lines) + "\n"

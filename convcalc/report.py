@@ -1,0 +1,108 @@
+"""The analysis result: frozen values of raw numbers; renderers make all text from these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from convcalc.volume import Volume
+
+
+class Severity(str, Enum):
+    """How bad a diagnostic is: errors fail the design (exit 1), warnings and notes do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something to tell the user about one layer (or the whole spec when path is empty)."""
+
+    severity: Severity
+    code: str
+    message: str
+    path: str
+    file: str
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the report: a layer's output and what it costs. Row 0 is the input."""
+
+    index: int
+    path: str
+    name: str
+    kind: str
+    label: str
+    input: Volume | None
+    output: Volume | None  # None when the layer could not be computed
+    weights: int
+    biases: int
+    buffers: int
+    activations: int  # values of the output volume per image; 0 for in-place and view rows
+    memory: int  # activations x bytes per value x batch
+    macs: int  # multiply-accumulates of weights, per image x batch
+    flops: int  # 2 x macs + bias additions
+    rf: tuple[Fraction, ...]
+    jump: tuple[Fraction, ...]
+    line: int | None
+    column: int | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def params(self) -> int:
+        """Learnable values: weights plus biases."""
+        return self.weights + self.biases
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over the rows, with the bytes they take."""
+
+    weights: int
+    biases: int
+    buffers: int
+    activations: int
+    forward_bytes: int
+    params_bytes: int
+    macs: int
+    flops: int
+    output: Volume | None
+
+    @property
+    def params(self) -> int:
+        """Learnable values: weights plus biases."""
+        return self.weights + self.biases
+
+    @property
+    def backward_bytes(self) -> int:
+        """The lecture's "~x2 for bwd": gradients of every activation as well."""
+        return 2 * self.forward_bytes
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything `convcalc show` knows about one spec."""
+
+    name: str
+    description: str
+    source: str
+    batch: int
+    dtype: str
+    bytes_per_value: int
+    rows: tuple[LayerRow, ...]
+    totals: Totals
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no diagnostic is an error."""
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)

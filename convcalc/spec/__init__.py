@@ -1,0 +1,1 @@
+"""Reading specs: YAML with positions, the shorthand grammar, the typed Spec."""

@@ -1,0 +1,96 @@
+"""Safe YAML reading that keeps where every key and item stands, and refuses duplicate keys.
+
+Mappings come back as `PosMap` and sequences as `PosList`: ordinary dicts and lists that also
+know the line and column of themselves and of each key/item, so that every later error can name
+its place. Only the safe loader is used: a `!!python/...` tag is an error, never code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from convcalc.errors import Location, SpecError
+
+# libyaml's parser where it is installed (several times faster); nodes keep their marks either way.
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class PosMap(dict[Any, Any]):
+    """A mapping that remembers where it and each of its keys and values stand."""
+
+    def __init__(self, here: Location) -> None:
+        super().__init__()
+        self.here = here
+        self.key_at: dict[Any, Location] = {}
+        self.value_at: dict[Any, Location] = {}
+
+    def at(self, key: Any) -> Location:
+        """Where the value of `key` stands (the mapping itself when the key is absent)."""
+        return self.value_at.get(key, self.here)
+
+
+class PosList(list[Any]):
+    """A sequence that remembers where it and each of its items stand."""
+
+    def __init__(self, here: Location) -> None:
+        super().__init__()
+        self.here = here
+        self.item_at: list[Location] = []
+
+
+def _where(loader: Any, node: yaml.Node) -> Location:
+    mark = node.start_mark
+    return Location(loader.source_name, mark.line + 1, mark.column + 1)
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    source_name = "<spec>"
+
+    def construct_pos_map(self, node: yaml.MappingNode) -> PosMap:
+        self.flatten_mapping(node)
+        result = PosMap(_where(self, node))
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (dict, list)):
+                raise SpecError("a key must be a plain value, not a mapping or list", _where(self, key_node))
+            if key in result:
+                first = result.key_at[key]
+                raise SpecError(f"duplicate key '{key}' (first given at line {first.line})", _where(self, key_node))
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_at[key] = _where(self, key_node)
+            result.value_at[key] = _where(self, value_node)
+        return result
+
+    def construct_pos_list(self, node: yaml.SequenceNode) -> PosList:
+        result = PosList(_where(self, node))
+        for item in node.value:
+            result.append(self.construct_object(item, deep=True))
+            result.item_at.append(_where(self, item))
+        return result
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_pos_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_pos_list)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse one YAML document; every failure is a SpecError at the offending place."""
+    loader = _Loader(text)
+    loader.source_name = source
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
+        problem = exc.problem or exc.context or "not valid YAML"
+        if "could not determine a constructor" in problem:
+            problem = f"{problem.split('for the tag')[-1].strip()} tags are not allowed (specs are read as plain data)"
+        raise SpecError(f"YAML: {problem}", where) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML: {exc}", Location(source)) from None
+    except RecursionError:
+        raise SpecError("YAML: the document nests too deeply", Location(source)) from None
+    finally:
+        loader.dispose()
