@@ -1,9 +1,9 @@
 """convcalc: conv-net arithmetic from a YAML spec, exactly and without a framework.
 
-    >>> from convcalc import load_spec, analyze
-    >>> report = analyze(load_spec("specs/vgg16.yaml"))
-    >>> report.totals.params
-    138357544
+>>> from convcalc import load_spec, analyze
+>>> report = analyze(load_spec("specs/vgg16.yaml"))
+>>> report.totals.params
+138357544
 """
 
 from __future__ import annotations

@@ -5,10 +5,13 @@ from __future__ import annotations
 import difflib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from convcalc.errors import Location, SpecNotFoundError
 from convcalc.spec.loader import decode, load_spec, read_text
-from convcalc.spec.model import Spec
+
+if TYPE_CHECKING:
+    from convcalc.spec.model import Spec
 
 
 def specs_dir() -> Path:

@@ -129,9 +129,17 @@ def list_() -> None:
 
     table = Table(show_edge=False, pad_edge=False)
     for title in ("Name", "Input", "Params", "MACs", "Description"):
-        table.add_column(title, justify="right" if title in {"Params", "MACs"} else "left", no_wrap=title != "Description")
+        table.add_column(
+            title, justify="right" if title in {"Params", "MACs"} else "left", no_wrap=title != "Description"
+        )
     for name in builtin_names():
         report = analyze(open_spec(name))
         summary = report.description.split(". ")[0].rstrip(".")
-        table.add_row(name, str(report.rows[0].output), numbers.compact(report.totals.params), numbers.compact(report.totals.macs), summary)
+        table.add_row(
+            name,
+            str(report.rows[0].output),
+            numbers.compact(report.totals.params),
+            numbers.compact(report.totals.macs),
+            summary,
+        )
     _console().print(table)

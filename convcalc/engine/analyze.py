@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from convcalc.engine.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.engine.registry import KINDS
 from convcalc.report import Diagnostic, LayerRow, Report, Severity, Totals
-from convcalc.spec.model import LayerSpec, Spec
+
+if TYPE_CHECKING:
+    from convcalc.spec.model import LayerSpec, Spec
 
 
 def analyze(spec: Spec) -> Report:

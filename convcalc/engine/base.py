@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from convcalc.engine.params import Param
-from convcalc.engine.window import Window, decimal
 from convcalc.options import Rounding
 from convcalc.report import Severity
-from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from convcalc.engine.params import Param
+    from convcalc.engine.window import Window
+    from convcalc.volume import Volume
 
 Params = Mapping[str, Any]
 
@@ -148,10 +151,7 @@ def _stride_problems(
     # Square inputs give the same arithmetic in every dim: say it once.
     same = len({(w.size, w.kernel, w.stride, w.pad_lo, w.pad_hi) for _, w, _ in misfits}) == 1
     first = misfits[0][1]
-    if same:
-        formula = first.formula()
-    else:
-        formula = "; ".join(f"{n}: {w.formula()}" for n, w, _ in misfits)
+    formula = first.formula() if same else "; ".join(f"{n}: {w.formula()}" for n, w, _ in misfits)
     tails = _tails([(n, w.remainder) for n, w, _ in misfits])
     only_padding = all(w.uncovered_input == 0 for _, w, _ in misfits)
     if rounding is Rounding.CEIL:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import prod
-from typing import ClassVar
 
 from convcalc.engine.base import (
     Context,

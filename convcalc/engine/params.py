@@ -104,7 +104,7 @@ def groups(value: Any, at: Location) -> int | str:
 
 
 def boolean(what: str) -> Convert:
-    """true or false."""
+    """True or false."""
 
     def convert(value: Any, at: Location) -> bool:
         if not isinstance(value, bool):

@@ -29,7 +29,9 @@ class Pool(Kind):
 
     def label(self, p: Params) -> str:
         stride = p["size"] if p["stride"] is None else p["stride"]
-        return f"{p['type'].value}pool{dims_text(p['size'])}{_options({**p, 'stride': stride}, stride_default=p['size'])}"
+        return (
+            f"{p['type'].value}pool{dims_text(p['size'])}{_options({**p, 'stride': stride}, stride_default=p['size'])}"
+        )
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         v = x.volume

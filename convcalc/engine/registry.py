@@ -5,11 +5,13 @@ Adding a kind: write its class in a module of this package and list it in that m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc.engine import conv, pool, simple
-from convcalc.engine.base import Kind
 from convcalc.options import ACTIVATIONS
+
+if TYPE_CHECKING:
+    from convcalc.engine.base import Kind
 
 KINDS: dict[str, Kind] = {k.name: k for k in (*conv.KINDS, *pool.KINDS, *simple.KINDS)}
 

@@ -83,7 +83,10 @@ class GroupNorm(_ChannelNorm):
     """Group normalisation: channels in `groups` groups, 2*D1 learnable."""
 
     name = "groupnorm"
-    params = (Param("groups", positive("groups"), required=True, form="the number of groups"), Param("affine", boolean("affine"), default=True))
+    params = (
+        Param("groups", positive("groups"), required=True, form="the number of groups"),
+        Param("affine", boolean("affine"), default=True),
+    )
     primary = "groups"
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from convcalc.render import numbers
-from convcalc.report import Report
+
+if TYPE_CHECKING:
+    from convcalc.report import Report
 
 COLUMNS = (
     "index", "path", "name", "kind", "label", "output", "activations", "memory",

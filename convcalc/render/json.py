@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcalc.report import Diagnostic, LayerRow, Report
-from convcalc.volume import Volume
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from convcalc.report import Diagnostic, LayerRow, Report
+    from convcalc.volume import Volume
 
 SCHEMA_VERSION = 1
 

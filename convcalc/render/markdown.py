@@ -27,13 +27,21 @@ def render_markdown(report: Report, *, binary: bool = False) -> str:
         )  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     t = report.totals
+
+    def size(n: int) -> str:
+        return numbers.size(n, binary=binary)
+
     lines += [
         "",
-        f"- **Params**: {numbers.grouped(t.params)} ({numbers.grouped(t.weights)} weights + "
-        f"{numbers.grouped(t.biases)} biases; {numbers.grouped(t.buffers)} buffers)",
+        (
+            f"- **Params**: {numbers.grouped(t.params)} ({numbers.grouped(t.weights)} weights + "
+            f"{numbers.grouped(t.biases)} biases; {numbers.grouped(t.buffers)} buffers)"
+        ),
         f"- **Activations**: {numbers.grouped(t.activations)} values per image",
-        f"- **Memory** ({report.dtype}, batch {report.batch}): forward {numbers.size(t.forward_bytes, binary=binary)}, "
-        f"backward ≈ {numbers.size(t.backward_bytes, binary=binary)}, params {numbers.size(t.params_bytes, binary=binary)}",
+        (
+            f"- **Memory** ({report.dtype}, batch {report.batch}): forward {size(t.forward_bytes)}, "
+            f"backward ≈ {size(t.backward_bytes)}, params {size(t.params_bytes)}"
+        ),
         f"- **MACs**: {numbers.grouped(t.macs)} ({numbers.precise(t.macs)}); FLOPs {numbers.grouped(t.flops)}",
         f"- **Output**: {numbers.volume(t.output)}",
     ]

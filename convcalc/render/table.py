@@ -6,14 +6,18 @@ next rows continue in another with the same fixed column widths: it reads as one
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
-from rich.console import Console
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from convcalc.render import numbers
 from convcalc.report import Diagnostic, LayerRow, Report, Severity
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _HEADERS = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
 _RIGHT = {0, 3, 4, 5, 6}
@@ -46,9 +50,7 @@ def _widths(rows: list[tuple[str, ...]], width: int) -> list[int]:
 def _segment(widths: list[int], *, header: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_header=header, show_edge=False, pad_edge=False, padding=(0, _PAD))
     for i, (title, w) in enumerate(zip(_HEADERS, widths, strict=True)):
-        table.add_column(
-            title, width=w, no_wrap=True, overflow="ellipsis", justify="right" if i in _RIGHT else "left"
-        )
+        table.add_column(title, width=w, no_wrap=True, overflow="ellipsis", justify="right" if i in _RIGHT else "left")
     return table
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc.engine import registry
-from convcalc.engine.base import Kind
 from convcalc.engine.params import choice, integer, positive, text
 from convcalc.errors import Location, SpecError
 from convcalc.options import DType, Rounding
@@ -16,6 +15,9 @@ from convcalc.spec import shorthand
 from convcalc.spec.model import LayerSpec, Spec
 from convcalc.spec.yamlpos import PosList, PosMap, parse_yaml
 from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from convcalc.engine.base import Kind
 
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "rounding", "defaults", "layers")
 LAYER_KEYS = ("name",)
@@ -40,7 +42,8 @@ def read_text(path: Path, shown_as: str) -> str:
     except FileNotFoundError:
         raise SpecError("no such file", at) from None
     except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", at) from None
+        msg = f"cannot read the file: {exc.strerror}"
+        raise SpecError(msg, at) from None
     return decode(data, shown_as)
 
 
@@ -95,7 +98,7 @@ def parse_input(value: Any, at: Location) -> Volume:
             raise SpecError(msg, at)
         value = [int(s) for s in parts]
     if isinstance(value, PosMap):
-        for keys, _ in _INPUT_KEYS.items():
+        for keys in _INPUT_KEYS:
             if set(value) == set(keys):
                 value = [value[k] for k in keys]
                 break
@@ -124,7 +127,8 @@ class _Builder:
         check_keys(data, TOP_KEYS, "the spec")
         for key in ("input", "layers"):
             if key not in data:
-                raise SpecError(f"the spec has no `{key}:`", data.here)
+                msg = f"the spec has no `{key}:`"
+                raise SpecError(msg, data.here)
         if "defaults" in data:
             self.read_defaults(data["defaults"], data.at("defaults"))
         layers = data["layers"]
@@ -139,7 +143,10 @@ class _Builder:
             batch=positive("batch")(data.get("batch", 1), data.at("batch")),
             dtype=choice(DType, "dtype")(data.get("dtype", "float32"), data.at("dtype")),
             rounding=choice(Rounding, "rounding")(data.get("rounding", "strict"), data.at("rounding")),
-            layers=tuple(self.layer(item, at, str(i + 1)) for i, (item, at) in enumerate(zip(layers, layers.item_at, strict=True))),
+            layers=tuple(
+                self.layer(item, at, str(i + 1))
+                for i, (item, at) in enumerate(zip(layers, layers.item_at, strict=True))
+            ),
         )
 
     def read_defaults(self, value: Any, at: Location) -> None:
@@ -148,7 +155,8 @@ class _Builder:
         for name, params in value.items():
             kind, preset = self.kind(str(name), value.key_at[name])
             if not isinstance(params, PosMap):
-                raise SpecError(f"defaults for {name} must be a mapping of parameters", value.at(name))
+                msg = f"defaults for {name} must be a mapping of parameters"
+                raise SpecError(msg, value.at(name))
             self.convert(kind, {**preset, **params}, params, params.here, require=False)  # checked at their own place
             self.defaults.append((kind, preset, params))
 
@@ -163,7 +171,8 @@ class _Builder:
     def layer(self, item: Any, at: Location, path: str) -> LayerSpec:
         self.count += 1
         if self.count > MAX_LAYERS:
-            raise SpecError(f"more than {MAX_LAYERS:,} layers; convcalc's limit", at)
+            msg = f"more than {MAX_LAYERS:,} layers; convcalc's limit"
+            raise SpecError(msg, at)
         name: str | None = None
         explicit: dict[str, Any]
         if isinstance(item, str):
@@ -183,7 +192,9 @@ class _Builder:
             if "name" in item:
                 name = text("name")(item["name"], item.at("name"))
         else:
-            msg = f"a layer is a shorthand string (conv3-64) or a mapping (conv: {{filters: 64, size: 3}}), not {item!r}"
+            msg = (
+                f"a layer is a shorthand string (conv3-64) or a mapping (conv: {{filters: 64, size: 3}}), not {item!r}"
+            )
             raise SpecError(msg, at)
         raw = dict(preset)
         for d_kind, d_preset, d_params in self.defaults:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcalc.errors import Location
-from convcalc.options import DType, Rounding
-from convcalc.volume import Volume
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from convcalc.errors import Location
+    from convcalc.options import DType, Rounding
+    from convcalc.volume import Volume
 
 
 @dataclass(frozen=True)

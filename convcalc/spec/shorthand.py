@@ -45,7 +45,8 @@ def parse(text: str, at: Location) -> tuple[str, dict[str, Any]]:
     """Split a shorthand string into its layer name and raw parameters."""
     tokens = text.strip().lower().split()
     if not tokens:
-        raise SpecError(f"empty layer; write one of: {GRAMMAR}", at)
+        msg = f"empty layer; write one of: {GRAMMAR}"
+        raise SpecError(msg, at)
     head, *rest = tokens
     name, params = head, {}
     for pattern, keys in _HEADS:

@@ -57,7 +57,8 @@ class _Loader(_Base):  # type: ignore[misc]
                 raise SpecError("a key must be a plain value, not a mapping or list", _where(self, key_node))
             if key in result:
                 first = result.key_at[key]
-                raise SpecError(f"duplicate key '{key}' (first given at line {first.line})", _where(self, key_node))
+                msg = f"duplicate key '{key}' (first given at line {first.line})"
+                raise SpecError(msg, _where(self, key_node))
             result[key] = self.construct_object(value_node, deep=True)
             result.key_at[key] = _where(self, key_node)
             result.value_at[key] = _where(self, value_node)
@@ -87,9 +88,11 @@ def parse_yaml(text: str, source: str) -> Any:
         problem = exc.problem or exc.context or "not valid YAML"
         if "could not determine a constructor" in problem:
             problem = f"{problem.split('for the tag')[-1].strip()} tags are not allowed (specs are read as plain data)"
-        raise SpecError(f"YAML: {problem}", where) from None
+        msg = f"YAML: {problem}"
+        raise SpecError(msg, where) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"YAML: {exc}", Location(source)) from None
+        msg = f"YAML: {exc}"
+        raise SpecError(msg, Location(source)) from None
     except RecursionError:
         raise SpecError("YAML: the document nests too deeply", Location(source)) from None
     finally:
