@@ -127,19 +127,24 @@ def list_() -> None:
 
     from convcalc.render import numbers  # noqa: PLC0415
 
-    table = Table(show_edge=False, pad_edge=False)
-    for title in ("Name", "Input", "Params", "MACs", "Description"):
-        table.add_column(
-            title, justify="right" if title in {"Params", "MACs"} else "left", no_wrap=title != "Description"
-        )
+    rows: list[tuple[str, str, str, str]] = []
+    descriptions: list[str] = []
     for name in builtin_names():
         report = analyze(open_spec(name))
-        summary = report.description.split(". ")[0].rstrip(".")
-        table.add_row(
-            name,
-            str(report.rows[0].output),
-            numbers.compact(report.totals.params),
-            numbers.compact(report.totals.macs),
-            summary,
+        totals = report.totals
+        rows.append(
+            (name, numbers.volume(report.rows[0].output), numbers.precise(totals.params), numbers.precise(totals.macs))
         )
-    _console().print(table)
+        descriptions.append(report.description)
+    console = _console()
+    table = Table(show_edge=False, pad_edge=False)
+    left = console.width
+    for i, title in enumerate(("Name", "Input", "Params", "MACs")):
+        width = max(len(title), *(len(r[i]) for r in rows))
+        table.add_column(title, justify="left" if i < 2 else "right", no_wrap=True, width=width)  # noqa: PLR2004
+        left -= width + 3
+    # The other columns keep their width; the description gives way on a narrow terminal.
+    table.add_column("Description", no_wrap=True, overflow="ellipsis", max_width=max(left, 10))
+    for row, description in zip(rows, descriptions, strict=True):
+        table.add_row(*row, description)
+    console.print(table)

@@ -164,7 +164,9 @@ class _Builder:
         found = registry.resolve(name.lower())
         if found is None:
             names = registry.known_names()
-            msg = f"unknown layer kind '{name}'; {_suggest(name.lower(), names)}known kinds: {', '.join(names)}"
+            stem = re.match(r"[a-z_]*", name.lower())
+            hint = _suggest(stem.group() if stem and stem.group() else name.lower(), names)
+            msg = f"unknown layer kind '{name}'; {hint}known kinds: {', '.join(names)}"
             raise SpecError(msg, at)
         return found
 

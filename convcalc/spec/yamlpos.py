@@ -87,7 +87,8 @@ def parse_yaml(text: str, source: str) -> Any:
         where = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
         problem = exc.problem or exc.context or "not valid YAML"
         if "could not determine a constructor" in problem:
-            problem = f"{problem.split('for the tag')[-1].strip()} tags are not allowed (specs are read as plain data)"
+            tag = problem.split("for the tag")[-1].strip().strip("'").replace("tag:yaml.org,2002:", "!!")
+            problem = f"the tag '{tag}' is not allowed: specs are read as plain data, never as code"
         msg = f"YAML: {problem}"
         raise SpecError(msg, where) from None
     except yaml.YAMLError as exc:

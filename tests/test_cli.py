@@ -1,0 +1,220 @@
+"""The command line through click's CliRunner: exact exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from typing import TYPE_CHECKING
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from click.testing import Result
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    result = CliRunner().invoke(main, list(args), input=stdin)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "net.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return str(path)
+
+
+def test_show_vgg16_table() -> None:
+    result = run("show", "vgg16")
+    assert result.exit_code == 0
+    assert "138,357,544 (138.36 M) = 138,344,128 weights + 13,416 biases" in result.stdout
+    assert "forward 60.95 MB" in result.stdout
+    assert result.stderr == ""
+
+
+def test_show_vgg16_json_totals_are_exact() -> None:
+    result = run("show", "vgg16", "--format", "json")
+    assert result.exit_code == 0
+    totals = json.loads(result.stdout)["totals"]
+    assert totals["params"] == 138_357_544
+    assert totals["weights"] == 138_344_128
+    assert totals["biases"] == 13_416
+    assert totals["activations"] == 15_237_608
+    assert totals["forward_bytes"] == 60_950_432
+    assert totals["macs"] == 15_470_264_320
+
+
+def test_alexnet_at_224_does_not_fit() -> None:
+    result = run("show", "alexnet", "--input", "224x224x3")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    conv1 = next(i for i, line in enumerate(lines) if " CONV1 " in line)
+    assert "54x54x96" in lines[conv1]
+    beneath = " ".join(" ".join(lines[conv1 + 1 : conv1 + 4]).split())
+    assert "✗ specs/alexnet.yaml:12:5: error: (224 − 11)/4 + 1 = 54.25: the stride does not fit" in beneath
+
+
+def test_alexnet_at_224_floor_warns_and_passes() -> None:
+    result = run("show", "alexnet", "--input", "224x224x3", "--rounding", "floor")
+    assert result.exit_code == 0
+    assert "warning: (224 − 11)/4 + 1 = 54.25: floored to 54x54" in " ".join(result.stdout.split())
+
+
+def test_alexnet_at_227_is_clean() -> None:
+    result = run("show", "alexnet")
+    assert result.exit_code == 0
+    assert "error" not in result.stdout
+    assert "warning" not in result.stdout
+    assert "62,378,344" in result.stdout
+
+
+def test_json_diagnostics_also_on_stderr() -> None:
+    result = run("show", "alexnet", "--input", "224x224x3", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    first = data["diagnostics"][0]
+    assert (first["code"], first["path"], first["line"], first["column"]) == ("stride-does-not-fit", "1", 12, 5)
+    assert result.stderr.startswith("specs/alexnet.yaml:12:5: error: (224 − 11)/4 + 1 = 54.25")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "input: 32x32x3\nlayers:\n  - conv3-8\n  - [unclosed\n",
+            "5:1: error: YAML: did not find expected ',' or ']'",
+        ),
+        (
+            "input: 32x32x3\nlayers:\n  - conv3-8\n  - convolve3-8\n",
+            "4:5: error: unknown layer kind 'convolve3-8'; did you mean 'conv'?",
+        ),
+        (
+            "input: 32x32x3\nlayers:\n  - conv: {size: 3}\n",
+            "3:5: error: conv needs `filters` (the number of filters K)",
+        ),
+        (
+            "input: 32x32x3\nlayers:\n  - conv: {filters: 8, size: 3, stride: 0}\n",
+            "3:41: error: stride must be positive, got 0",
+        ),
+        (
+            "input: 32x32x3\nlayers:\n  - conv3-8 s0\n",
+            "3:5: error: stride must be positive, got 0",
+        ),
+        (
+            "input: 32x32x3\ninput: 64x64x3\nlayers: [conv3-8]\n",
+            "2:1: error: duplicate key 'input' (first given at line 1)",
+        ),
+        (
+            "input: 32x32x3\nlayers:\n  - conv: {filters: 8, size: 3, fliters: 2}\n",
+            "3:33: error: unknown parameter 'fliters' for conv; did you mean 'filters'?",
+        ),
+        (
+            "input: 32x32x3\nlayers:\n  - conv3-8 q4\n",
+            "3:5: error: unknown token 'q4' in 'conv3-8 q4'; the shorthand is: conv<F>-<K>",
+        ),
+        (
+            "input: 32x32x3\nlayer:\n  - conv3-8\n",
+            "2:1: error: unknown key 'layer' in the spec; did you mean 'layers'?",
+        ),
+        (
+            "input: !!python/object/apply:os.system [ls]\nlayers: []\n",
+            "1:8: error: YAML: the tag '!!python/object/apply:os.system' is not allowed",
+        ),
+    ],
+)
+def test_unreadable_specs_exit_2_with_location(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    result = run("show", path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{path}:{message}")
+    assert result.stderr.count("\n") == 1
+
+
+def test_missing_spec_suggests_builtin() -> None:
+    result = run("show", "vgg61")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "vgg61: error: no such file, and no built-in spec of that name; did you mean 'vgg16'?"
+    )
+
+
+def test_spec_from_stdin() -> None:
+    result = run("show", "-", "--format", "csv", stdin="input: 32x32x3\nlayers: [conv5-10 s1 p2]\n")
+    assert result.exit_code == 0
+    assert "\n1,1,CONV5-10,conv,conv5-10 p2,32x32x10,10240,40960,760,750,10," in result.stdout
+
+
+def test_bad_input_option_exits_2() -> None:
+    result = run("show", "vgg16", "--input", "224by224")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("--input: error: input '224by224' is not a volume")
+
+
+def test_design_error_that_stops_the_walk(tmp_path: Path) -> None:
+    path = write(tmp_path, "input: 4x4x3\nlayers:\n  - conv3-8\n  - conv3-8\n  - conv3-8\n")
+    result = run("show", path, "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert [row["output"] for row in data["layers"]] == [[4, 4, 3], [2, 2, 8], None]
+    assert data["totals"]["output"] is None
+    assert result.stderr.startswith(
+        f"{path}:4:5: error: height: the 3-wide conv window is larger than the padded input"
+    )
+
+
+def test_batch_and_dtype_scale_memory() -> None:
+    result = run("show", "vgg16", "--format", "json", "--batch", "2", "--dtype", "float16")
+    totals = json.loads(result.stdout)["totals"]
+    assert totals["forward_bytes"] == 15_237_608 * 2 * 2
+    assert totals["macs"] == 2 * 15_470_264_320
+
+
+def test_binary_units() -> None:
+    result = run("show", "vgg16", "--binary")
+    assert "forward 58.13 MiB" in result.stdout
+
+
+def test_markdown_format() -> None:
+    result = run("show", "vgg16", "--format", "markdown")
+    assert result.exit_code == 0
+    assert "| 19 | FC-4096 | 4096 | 4096 | 102,764,544 | 103M | 224 |" in result.stdout
+
+
+def test_list_shows_builtins() -> None:
+    result = run("list")
+    assert result.exit_code == 0
+    assert "vgg16" in result.stdout
+    assert "138.36 M" in result.stdout
+    assert "alexnet" in result.stdout
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    result = run("show", "vgg16", "--fromat", "json")
+    assert result.exit_code == 2
+    assert "No such option '--fromat'. Did you mean '--format'?" in result.stderr
+
+
+def test_json_does_not_import_rich() -> None:
+    code = (
+        "import sys\nfrom convcalc.cli import main\n"
+        "try:\n    main(['show', 'vgg16', '--format', 'json'], standalone_mode=False)\n"
+        "finally:\n    print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == "[]"
+    assert json.loads(done.stdout)["totals"]["params"] == 138_357_544
+
+
+def test_python_dash_m() -> None:
+    done = subprocess.run([sys.executable, "-m", "convcalc", "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().endswith("0.1.0")
