@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -16,7 +20,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def golden(request: pytest.FixtureRequest):  # noqa: ANN201 - returns a checker function
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     """Compare text with tests/golden/NAME, or rewrite it with --update-golden."""
     update = request.config.getoption("--update-golden")
 
@@ -30,8 +34,13 @@ def golden(request: pytest.FixtureRequest):  # noqa: ANN201 - returns a checker 
     return check
 
 
-def plain_console(width: int = 100) -> tuple[Console, io.StringIO]:
-    """A console that writes plain text of a fixed width (rich's own tests/render.py does this)."""
+def _plain_console(width: int = 100) -> tuple[Console, io.StringIO]:
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, legacy_windows=False, _environ={})
     return console, out
+
+
+@pytest.fixture
+def plain_console() -> Callable[..., tuple[Console, io.StringIO]]:
+    """Make a console that writes plain text of a fixed width (rich's own tests/render.py does this)."""
+    return _plain_console

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from typing import TYPE_CHECKING
-
-from conftest import plain_console
 
 from convcalc import __version__
 from convcalc.builtins import open_spec
@@ -19,6 +18,8 @@ from convcalc.render.table import render_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from rich.console import Console
 
     from convcalc.report import Report
 
@@ -32,12 +33,14 @@ def _check_invariants(report: Report) -> None:
     assert sum(r.activations for r in rows) == t.activations
     assert sum(r.macs for r in rows) == t.macs
     assert sum(r.flops for r in rows) == t.flops
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         assert after.input == before.output
     assert t.output == rows[-1].output
 
 
-def test_vgg16_table(golden: Callable[[str, str], None]) -> None:
+def test_vgg16_table(
+    golden: Callable[[str, str], None], plain_console: Callable[..., tuple[Console, io.StringIO]]
+) -> None:
     report = analyze(open_spec("vgg16"))
     _check_invariants(report)
     console, out = plain_console()
@@ -71,7 +74,9 @@ def test_vgg16_markdown(golden: Callable[[str, str], None]) -> None:
     golden("vgg16.md", text)
 
 
-def test_alexnet_at_224_table_flags_the_rows(golden: Callable[[str, str], None]) -> None:
+def test_alexnet_at_224_table_flags_the_rows(
+    golden: Callable[[str, str], None], plain_console: Callable[..., tuple[Console, io.StringIO]]
+) -> None:
     import dataclasses  # noqa: PLC0415
 
     from convcalc.volume import Volume  # noqa: PLC0415
@@ -84,7 +89,7 @@ def test_alexnet_at_224_table_flags_the_rows(golden: Callable[[str, str], None])
     golden("alexnet-224.table.txt", out.getvalue())
 
 
-def test_table_fits_80_columns() -> None:
+def test_table_fits_80_columns(plain_console: Callable[..., tuple[Console, io.StringIO]]) -> None:
     report = analyze(open_spec("vgg16"))
     console, out = plain_console(width=80)
     render_table(report, console)
