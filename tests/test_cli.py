@@ -99,7 +99,7 @@ def test_json_diagnostics_also_on_stderr() -> None:
         ),
         (
             "input: 32x32x3\nlayers:\n  - conv: {size: 3}\n",
-            "3:5: error: conv needs `filters` (the number of filters K)",
+            "3:11: error: conv needs `filters` (the number of filters K)",
         ),
         (
             "input: 32x32x3\nlayers:\n  - conv: {filters: 8, size: 3, stride: 0}\n",

@@ -177,6 +177,7 @@ class _Builder:
             raise SpecError(msg, at)
         name: str | None = None
         explicit: dict[str, Any]
+        params_at = at
         if isinstance(item, str):
             word, explicit = shorthand.parse(item, at)
             kind, preset = self.kind(word, at)
@@ -190,7 +191,8 @@ class _Builder:
                 raise SpecError(msg, at)
             word = str(kinds[0])
             kind, preset = self.kind(word, item.key_at[kinds[0]])
-            explicit, places = self.long_params(kind, item[kinds[0]], item.at(kinds[0]))
+            params_at = item.at(kinds[0])  # errors in the parameters point at them
+            explicit, places = self.long_params(kind, item[kinds[0]], params_at)
             if "name" in item:
                 name = text("name")(item["name"], item.at("name"))
         else:
@@ -203,7 +205,7 @@ class _Builder:
             if d_kind is kind and all(explicit.get(k, preset.get(k)) == v for k, v in d_preset.items()):
                 raw.update(d_params)
         raw.update(explicit)
-        params = self.convert(kind, raw, places, at, require=True)
+        params = self.convert(kind, raw, places, params_at, require=True)
         label = kind.label(params)
         return LayerSpec(kind.name, params, name or label.split()[0].upper(), label, at, path)
 

@@ -1,0 +1,129 @@
+"""The spec loader: every input form, defaults, aliases, and an error at the right place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from convcalc import SpecError, load_spec
+from convcalc.options import DType, Rounding
+from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def spec_of(text: str) -> tuple[Volume, list[tuple[str, str, str]]]:
+    spec = load_spec("t.yaml", text)
+    return spec.input, [(layer.kind, layer.name, layer.label) for layer in spec.layers]
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["224x224x3", "224 x 224 x 3", "[224, 224, 3]", "{height: 224, width: 224, depth: 3}"],
+)
+def test_input_forms(form: str) -> None:
+    volume, _ = spec_of(f"input: {form}\nlayers: []\n")
+    assert volume == Volume((224, 224), 3)
+
+
+def test_one_and_three_dim_and_vector_inputs() -> None:
+    assert spec_of("input: 100x16\nlayers: []\n")[0] == Volume((100,), 16)
+    assert spec_of("input: {length: 100, depth: 16}\nlayers: []\n")[0] == Volume((100,), 16)
+    assert spec_of("input: 16x112x112x3\nlayers: []\n")[0] == Volume((16, 112, 112), 3)
+    assert spec_of("input: 784\nlayers: []\n")[0] == Volume((), 784)
+
+
+def test_top_level_settings_and_defaults() -> None:
+    spec = load_spec("nets/tiny.yaml", "input: 8x8x3\nbatch: 4\ndtype: float16\nrounding: floor\nlayers: [relu]\n")
+    assert (spec.name, spec.batch, spec.dtype, spec.rounding) == ("tiny", 4, DType.FLOAT16, Rounding.FLOOR)
+
+
+def test_shorthand_and_long_form_mean_the_same() -> None:
+    short = load_spec("a.yaml", "input: 8x8x3\nlayers: [conv3-16 s2 p1 d1 g1]\n").layers[0]
+    long = load_spec("b.yaml", "input: 8x8x3\nlayers:\n  - conv: {filters: 16, size: 3, stride: 2, pad: 1}\n").layers[0]
+    assert dict(short.params) == dict(long.params)
+    assert short.label == long.label == "conv3-16 s2 p1"
+
+
+def test_names_default_to_the_shorthand() -> None:
+    _, layers = spec_of("input: 8x8x3\nlayers:\n  - conv3-16\n  - maxpool\n  - fc: 10\n    name: scores\n")
+    assert layers == [("conv", "CONV3-16", "conv3-16"), ("pool", "MAXPOOL2", "maxpool2"), ("fc", "scores", "fc-10")]
+
+
+def test_aliases_and_scalar_long_form() -> None:
+    _, layers = spec_of("input: 8x8x3\nlayers: [avgpool, gmp, dense-5, bn, norm, sigmoid, {dropout: 0.3}]\n")
+    assert [k for k, _, _ in layers] == ["pool", "global_pool", "fc", "batchnorm", "lrn", "activation", "dropout"]
+    assert [lbl for _, _, lbl in layers][:3] == ["avgpool2", "gmp", "fc-5"]
+
+
+def test_defaults_apply_per_kind_and_layers_win() -> None:
+    spec = load_spec(
+        "t.yaml",
+        "input: 8x8x3\ndefaults:\n  conv: {pad: 1, activation: relu}\n  maxpool: {size: 3, stride: 2}\n"
+        "layers: [conv3-8, conv3-8 p0, maxpool, avgpool]\n",
+    )
+    pads = [layer.params.get("pad") for layer in spec.layers[:2]]
+    assert pads == [1, 0]
+    assert spec.layers[0].params["activation"] == "relu"
+    assert spec.layers[2].params["size"] == 3  # a maxpool default
+    assert spec.layers[3].params["size"] == 2  # not for avgpool
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("", (1, 1), "the spec is empty"),
+        ("- conv3-8\n", (1, 1), "a spec is a mapping with `input:` and `layers:`, but this file holds a list"),
+        ("just text\n", (1, 1), "but this file holds a single value"),
+        ("layers: []\n", (1, 1), "the spec has no `input:`"),
+        ("input: 8x8x3\nlayers: conv3-8\n", (2, 9), "`layers:` must be a list of layers"),
+        ("input: 0x8x3\nlayers: []\n", (1, 8), "every input dim must be positive, got 0"),
+        ("input: 8x8x3\nbatch: true\nlayers: []\n", (2, 8), "batch must be a whole number, not 'true' (a boolean)"),
+        ("input: 8x8x3\ndtype: float8\nlayers: []\n", (2, 8), "dtype must be one of float64, float32"),
+        ("input: 8x8x3\nlayers:\n  - conv: {filters: 1.5, size: 3}\n", (3, 21), "filters must be a whole number"),
+        ("input: 8x8x3\nlayers:\n  - conv: {filters: 99999999999, size: 3}\n", (3, 21), "larger than convcalc's limit"),
+        ("input: 8x8x3\nlayers:\n  - conv3-8 p-1\n", (3, 5), "unknown token 'p-1'"),
+        ("input: 8x8x3\nlayers:\n  - conv3-8 s2 s3\n", (3, 5), "'s3' sets stride a second time"),
+        ("input: 8x8x3\nlayers:\n  - conv: {filters: 8, size: 3}\n    nam: x\n", (3, 5), "one kind key"),
+        ("input: 8x8x3\nlayers:\n  - conv: {filters: 8, size: 3, activation: rleu}\n", (3, 45), "unknown activation"),
+        ("input: 8x8x3\nlayers:\n  - conv: {filters: 8, size: 3, pad: wide}\n", (3, 38), "pad must be a number"),
+        ("input: 8x8x3\nlayers:\n  - dropout: 1.5\n", (3, 14), "p must be a number from 0 up to"),
+        ("input: 8x8x3\nlayers:\n  - 42\n", (3, 5), "a layer is a shorthand string"),
+        ("input: 8x8x3\ndefaults:\n  conv: {pad: -1}\nlayers: []\n", (3, 15), "pad must be a number"),
+        ("input: 8x8x3\ndefaults:\n  convo: {}\nlayers: []\n", (3, 3), "unknown layer kind 'convo'"),
+        ("a: [1\n", (2, 1), "YAML:"),
+        ("a: &x [*x]\n", (1, 4), "YAML:"),
+        ("a: 1\n---\nb: 2\n", (2, 1), "YAML:"),
+    ],
+)
+def test_errors_name_their_place(text: str, where: tuple[int, int], message: str) -> None:
+    with pytest.raises(SpecError, match=r".") as caught:
+        load_spec("t.yaml", text)
+    error = caught.value
+    assert error.location is not None
+    assert (error.location.file, error.location.line, error.location.column) == ("t.yaml", *where)
+    assert message in error.message
+
+
+def test_files_that_are_not_specs(tmp_path: Path) -> None:
+    binary = tmp_path / "b.yaml"
+    binary.write_bytes(b"\x00\x01\x02")
+    latin = tmp_path / "l.yaml"
+    latin.write_bytes(b"input: 8x8x3\nname: caf\xe9\nlayers: []\n")
+    cases = [
+        (str(tmp_path), "is a folder, not a spec file"),
+        (str(tmp_path / "missing.yaml"), "no such file"),
+        (str(binary), "this is a binary file, not a YAML spec"),
+        (str(latin), "the file is not UTF-8 text"),
+    ]
+    for path, message in cases:
+        with pytest.raises(SpecError, match=message):
+            load_spec(path)
+
+
+def test_error_text_is_compiler_style() -> None:
+    with pytest.raises(SpecError, match="filters") as caught:
+        load_spec("net.yaml", "input: 8x8x3\nlayers:\n  - conv: {size: 3}\n")
+    assert str(caught.value).startswith("net.yaml:3:11: error: conv needs `filters`")
