@@ -1,0 +1,58 @@
+"""The docs check themselves: every command is documented, every example in them runs as shown."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from convcalc.cli import main
+
+ROOT = Path(__file__).parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _examples() -> list[tuple[str, str]]:
+    """`$ convcalc ...` lines in the docs, with the file they stand in."""
+    found = []
+    for doc in DOCS:
+        for line in doc.read_text(encoding="utf-8").splitlines():
+            if line.startswith("$ convcalc "):
+                found.append((doc.name, line[2:]))
+    return found
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert isinstance(main, click.Group)
+    for name, command in main.commands.items():
+        assert command.help, name
+        assert f"convcalc {name}" in readme, name
+
+
+@pytest.mark.parametrize(("doc", "command"), _examples())
+def test_examples_in_the_docs_run(doc: str, command: str) -> None:
+    result = CliRunner().invoke(main, shlex.split(command)[1:])
+    assert result.exit_code in {0, 1}, (doc, command, result.output)
+    assert "Traceback" not in result.output
+
+
+def test_readme_vgg16_excerpt_is_real_output() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("`convcalc show vgg16` prints")[1].split("```")[1]
+    shown = [line.rstrip() for line in block.splitlines() if line.strip() and line.strip() != "..."]
+    output = [line.rstrip() for line in CliRunner().invoke(main, ["show", "vgg16"]).stdout.splitlines()]
+    for line in shown:
+        assert line in output, line
+
+
+def test_readme_alexnet_excerpt_is_real_output() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ convcalc show alexnet --input 224x224x3")[1].split("```")[0]
+    output = CliRunner().invoke(main, ["show", "alexnet", "--input", "224x224x3"]).stdout
+    squeeze = re.compile(r"\s+")
+    assert squeeze.sub(" ", block).strip() in squeeze.sub(" ", output)
