@@ -18,12 +18,12 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 def _examples() -> list[tuple[str, str]]:
     """`$ convcalc ...` lines in the docs, with the file they stand in."""
-    found = []
-    for doc in DOCS:
-        for line in doc.read_text(encoding="utf-8").splitlines():
-            if line.startswith("$ convcalc "):
-                found.append((doc.name, line[2:]))
-    return found
+    return [
+        (doc.name, line[2:])
+        for doc in DOCS
+        for line in doc.read_text(encoding="utf-8").splitlines()
+        if line.startswith("$ convcalc ")
+    ]
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:

@@ -30,13 +30,14 @@ class Param:
     form: str = ""
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A raw value as an error message quotes it."""
     if isinstance(value, bool):
         return f"'{str(value).lower()}' (a boolean)"
     if isinstance(value, (dict, list)):
         return "a mapping" if isinstance(value, dict) else "a list"
     if value is None:
-        return "nothing"
+        return "an empty value"
     return f"'{value}'"
 
 
@@ -47,7 +48,7 @@ def integer(value: Any, at: Location, *, least: int, what: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{what} must be a whole number, not {_describe(value)}"
+        msg = f"{what} must be a whole number, not {describe(value)}"
         raise SpecError(msg, at)
     if value < least:
         bound = "positive" if least == 1 else f"at least {least}"
@@ -74,7 +75,11 @@ def per_dim(what: str, least: int = 1) -> Convert:
 
     def convert(value: Any, at: Location) -> int | tuple[int, ...]:
         if isinstance(value, str) and "x" in value:
-            value = value.split("x")
+            parts = value.split("x")
+            if not all(p.strip().isdigit() for p in parts):
+                msg = f"{what} must be a number or AxB, not '{value}'"
+                raise SpecError(msg, at)
+            value = parts
         if isinstance(value, list):
             if not value:
                 msg = f"{what} must not be an empty list"
@@ -92,7 +97,7 @@ def padding(value: Any, at: Location) -> int | tuple[int, ...] | str:
     try:
         return per_dim("pad", least=0)(value, at)  # type: ignore[no-any-return]
     except SpecError:
-        msg = f"pad must be a number, a list of numbers, 'same' or 'valid', not {_describe(value)}"
+        msg = f"pad must be a number, a list of numbers, 'same' or 'valid', not {describe(value)}"
         raise SpecError(msg, at) from None
 
 
@@ -108,7 +113,7 @@ def boolean(what: str) -> Convert:
 
     def convert(value: Any, at: Location) -> bool:
         if not isinstance(value, bool):
-            msg = f"{what} must be true or false, not {_describe(value)}"
+            msg = f"{what} must be true or false, not {describe(value)}"
             raise SpecError(msg, at)
         return value
 
@@ -123,7 +128,7 @@ def choice(enum: type[E], what: str) -> Convert:
             return enum(str(value).strip().lower())
         except ValueError:
             allowed = ", ".join(e.value for e in enum)
-            msg = f"{what} must be one of {allowed}, not {_describe(value)}"
+            msg = f"{what} must be one of {allowed}, not {describe(value)}"
             raise SpecError(msg, at) from None
 
     return convert
@@ -133,7 +138,7 @@ def activation(value: Any, at: Location) -> str:
     """The name of an activation function."""
     name = str(value).strip().lower()
     if isinstance(value, bool) or name not in ACTIVATIONS:
-        msg = f"unknown activation {_describe(value)}; known: {', '.join(ACTIVATIONS)}"
+        msg = f"unknown activation {describe(value)}; known: {', '.join(ACTIVATIONS)}"
         raise SpecError(msg, at)
     return name
 
@@ -141,7 +146,7 @@ def activation(value: Any, at: Location) -> str:
 def probability(value: Any, at: Location) -> float:
     """A number in [0, 1)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        msg = f"p must be a number from 0 up to (not including) 1, not {_describe(value)}"
+        msg = f"p must be a number from 0 up to (not including) 1, not {describe(value)}"
         raise SpecError(msg, at)
     return float(value)
 
@@ -151,7 +156,7 @@ def text(what: str) -> Convert:
 
     def convert(value: Any, at: Location) -> str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            msg = f"{what} must be text, not {_describe(value)}"
+            msg = f"{what} must be text, not {describe(value)}"
             raise SpecError(msg, at)
         return str(value)
 

@@ -88,10 +88,21 @@ class AdaptivePool(Kind):
         need_spatial(v, "adaptive_pool")
         out = expand(p["output"], v, "output")
         # The widest window sets the receptive field; the average step sets the jump.
-        widest = [max(-(-(i + 1) * w // o) - i * w // o for i in range(o)) for w, o in zip(v.spatial, out, strict=True)]
+        widest = [_widest_window(w, o) for w, o in zip(v.spatial, out, strict=True)]
         rf = tuple(r + (k - 1) * j for r, j, k in zip(x.rf, x.jump, widest, strict=True))
         jump = tuple(j * Fraction(w, o) for j, w, o in zip(x.jump, v.spatial, out, strict=True))
         return Outcome(output=Volume(out, v.depth), rf=rf, jump=jump)
 
+
+def _widest_window(size: int, out: int) -> int:
+    """The widest of PyTorch's adaptive windows: ceil((i+1)*W/O) - floor(i*W/O) over i."""
+    if size % out == 0:
+        return size // out
+    if out > _EXACT_UP_TO:  # the widths repeat with period O/gcd; beyond this, the bound ceil(W/O) + 1
+        return -(-size // out) + 1
+    return max(-(-(i + 1) * size // out) - i * size // out for i in range(out))
+
+
+_EXACT_UP_TO = 100_000
 
 KINDS: tuple[Kind, ...] = (Pool(), GlobalPool(), AdaptivePool())

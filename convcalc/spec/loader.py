@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcalc.engine import registry
-from convcalc.engine.params import choice, integer, positive, text
+from convcalc.engine.params import choice, describe, integer, positive, text
 from convcalc.errors import Location, SpecError
 from convcalc.options import DType, Rounding
 from convcalc.spec import shorthand
@@ -115,6 +116,18 @@ def parse_input(value: Any, at: Location) -> Volume:
     return Volume(tuple(dims[:-1]), dims[-1])
 
 
+@dataclass(frozen=True)
+class _Written:
+    """A layer item as written: its kind word, and its parameters (raw) with their place."""
+
+    word: str
+    word_at: Location
+    value: Any  # shorthand: a dict of raw parameters; long form: the kind key's value
+    params_at: Location
+    long: bool
+    name: str | None
+
+
 class _Builder:
     """Walks the YAML tree of one spec."""
 
@@ -175,39 +188,40 @@ class _Builder:
         if self.count > MAX_LAYERS:
             msg = f"more than {MAX_LAYERS:,} layers; convcalc's limit"
             raise SpecError(msg, at)
-        name: str | None = None
-        explicit: dict[str, Any]
-        params_at = at
+        w = self.written(item, at)
+        kind, preset = self.kind(w.word, w.word_at)
+        explicit, places = self.long_params(kind, w.value, w.params_at) if w.long else (w.value, None)
+        for key, implied in preset.items():
+            if key in explicit and str(explicit[key]).strip().lower() != implied:
+                msg = f"'{w.word}' already means {key}: {implied}; write `{kind.name}:` to choose the {key}"
+                raise SpecError(msg, w.params_at)
+        raw = dict(preset)
+        for d_kind, d_preset, d_params in self.defaults:
+            if d_kind is kind and all(explicit.get(k, preset.get(k)) == v for k, v in d_preset.items()):
+                raw.update(d_params)
+        raw.update(explicit)
+        params = self.convert(kind, raw, places, w.params_at, require=True)
+        label = kind.label(params)
+        return LayerSpec(kind.name, params, w.name or label.split()[0].upper(), label, at, path)
+
+    def written(self, item: Any, at: Location) -> _Written:
+        """What a layer item says, before its kind is looked up."""
         if isinstance(item, str):
-            word, explicit = shorthand.parse(item, at)
-            kind, preset = self.kind(word, at)
-            places: PosMap | None = None
-        elif isinstance(item, PosMap):
+            word, params = shorthand.parse(item, at)
+            return _Written(word, at, params, at, long=False, name=None)
+        if isinstance(item, PosMap):
             kinds = [k for k in item if k not in LAYER_KEYS]
             if len(kinds) != 1:
                 msg = "a layer in long form has one kind key (conv:, pool:, fc: ...) beside an optional name:"
                 if kinds:
                     msg += f"; this one has {', '.join(map(str, kinds))}"
                 raise SpecError(msg, at)
-            word = str(kinds[0])
-            kind, preset = self.kind(word, item.key_at[kinds[0]])
-            params_at = item.at(kinds[0])  # errors in the parameters point at them
-            explicit, places = self.long_params(kind, item[kinds[0]], params_at)
-            if "name" in item:
-                name = text("name")(item["name"], item.at("name"))
-        else:
-            msg = (
-                f"a layer is a shorthand string (conv3-64) or a mapping (conv: {{filters: 64, size: 3}}), not {item!r}"
-            )
-            raise SpecError(msg, at)
-        raw = dict(preset)
-        for d_kind, d_preset, d_params in self.defaults:
-            if d_kind is kind and all(explicit.get(k, preset.get(k)) == v for k, v in d_preset.items()):
-                raw.update(d_params)
-        raw.update(explicit)
-        params = self.convert(kind, raw, places, params_at, require=True)
-        label = kind.label(params)
-        return LayerSpec(kind.name, params, name or label.split()[0].upper(), label, at, path)
+            key = kinds[0]
+            name = text("name")(item["name"], item.at("name")) if "name" in item else None
+            return _Written(str(key), item.key_at[key], item[key], item.at(key), long=True, name=name)
+        example = "a shorthand string (conv3-64) or a mapping (conv: {filters: 64, size: 3})"
+        msg = f"a layer is {example}, not {describe(item)}"
+        raise SpecError(msg, at)
 
     def long_params(self, kind: Kind, value: Any, at: Location) -> tuple[dict[str, Any], PosMap | None]:
         if value is None:
