@@ -56,11 +56,24 @@ class LayerRow:
     line: int | None
     column: int | None
     diagnostics: tuple[Diagnostic, ...]
+    depth: int = 0  # how many composite layers (residual, parallel, repeat, block) hold this row
 
     @property
     def params(self) -> int:
         """Learnable values: weights plus biases."""
         return self.weights + self.biases
+
+
+@dataclass(frozen=True)
+class Group:
+    """A composite layer: its rows are its path's and those under it (`path.` prefix)."""
+
+    path: str
+    name: str
+    kind: str  # residual, parallel, repeat, block
+    depth: int
+    line: int | None
+    column: int | None
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,7 @@ class Report:
     rows: tuple[LayerRow, ...]
     totals: Totals
     diagnostics: tuple[Diagnostic, ...]
+    groups: tuple[Group, ...] = ()
 
     @property
     def ok(self) -> bool:

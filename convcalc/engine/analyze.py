@@ -1,44 +1,183 @@
-"""The walk: apply each layer's rule to the volume before it and sum what it costs (DESIGN §4)."""
+"""The walk: apply each layer's rule to the volume before it and sum what it costs (DESIGN §4).
+
+Composite layers are walked depth first: a residual's body, then its shortcut, then a merge row
+at the residual's own path; a parallel's branches in order, then its merge row. A layer that
+cannot be computed stops the walk there; the rows so far are kept.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
+from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.engine.base import Context, LayerFailure, Outcome, Problem, State
-from convcalc.engine.registry import KINDS
-from convcalc.report import Diagnostic, LayerRow, Report, Severity, Totals
+from convcalc.engine.merge import merge
+from convcalc.engine.registry import KINDS, fill
+from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
+from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
-    from convcalc.spec.model import LayerSpec, Spec
+    from convcalc.errors import Location
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where a row belongs: its layer's path, names and place, and its nesting depth."""
+
+    path: str
+    name: str
+    kind: str
+    label: str
+    at: Location
+    depth: int
+
+
+class _Stop(Exception):  # noqa: N818 - control flow, never leaves this module
+    """A layer could not be computed: the walk ends."""
+
+
+class _Walker:
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.ctx = Context(spec.rounding, spec.input.spatial)
+        self.bpv = spec.dtype.bytes
+        self.rows: list[LayerRow] = []
+        self.groups: list[Group] = []
+
+    def walk(self, nodes: tuple[Node, ...], x: State, depth: int) -> State:
+        for n in nodes:
+            x = self.node(n, x, depth)
+        return x
+
+    def node(self, n: Node, x: State, depth: int) -> State:
+        if isinstance(n, LayerSpec):
+            return self.leaf(n, x, depth)
+        self.groups.append(Group(n.path, n.name, _group_kind(n), depth, n.at.line, n.at.column))
+        if isinstance(n, Sequence):
+            return self.walk(n.layers, x, depth + 1)
+        if isinstance(n, Residual):
+            return self.residual(n, x, depth)
+        return self.parallel(n, x, depth)
+
+    def leaf(self, layer: LayerSpec, x: State, depth: int) -> State:
+        site = _Site(layer.path, layer.name, layer.kind, layer.label, layer.at, depth)
+        try:
+            out = KINDS[layer.kind].apply(layer.params, x, self.ctx)
+        except LayerFailure as failure:
+            self.fail(site, x, failure)
+        self.add_row(site, x, out)
+        return State(out.output, out.rf, out.jump)
+
+    def residual(self, n: Residual, x: State, depth: int) -> State:
+        body = self.walk(n.layers, x, depth + 1)
+        if n.shortcut == "auto":
+            shortcut = self.walk(self.projection(n, x, body), x, depth + 1)
+            where = f"the shortcut ({n.path}.shortcut)" if shortcut is not x else "the identity shortcut"
+        elif n.shortcut:
+            shortcut = self.walk(n.shortcut, x, depth + 1)  # type: ignore[arg-type]
+            where = f"the shortcut ({n.path}.shortcut)"
+        else:
+            shortcut, where = x, "the identity shortcut"
+        parts = [(f"the body ({n.path}.layers)", body), (where, shortcut)]
+        return self.merge_row(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, depth), x, parts)
+
+    def parallel(self, n: Parallel, x: State, depth: int) -> State:
+        parts = [
+            (f"branch {b} ({n.path}.branches.{b})", self.walk(branch, x, depth + 1))
+            for b, branch in enumerate(n.branches)
+        ]
+        return self.merge_row(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, depth), x, parts)
+
+    def merge_row(self, site: _Site, x: State, parts: list[tuple[str, State]]) -> State:
+        try:
+            out = merge(Merge(site.kind), parts)
+        except LayerFailure as failure:
+            self.fail(site, x, failure)
+        self.add_row(site, x, out)
+        return State(out.output, out.rf, out.jump)
+
+    def projection(self, n: Residual, x: State, body: State) -> tuple[LayerSpec, ...]:
+        """Torchvision's downsample: identity when the volumes agree, else conv1x1 (no bias) + bn."""
+        v, w = x.volume, body.volume
+        if v == w:
+            return ()
+        if (
+            len(v.spatial) != len(w.spatial)
+            or not v.spatial
+            or any(a % b for a, b in zip(v.spatial, w.spatial, strict=True))
+        ):
+            msg = f"shortcut: auto cannot project {v} onto {w}: the sizes are not a whole stride apart"
+            failure = LayerFailure("merge-mismatch", msg)
+            self.fail(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, 0), x, failure)
+        stride = tuple(a // b for a, b in zip(v.spatial, w.spatial, strict=True))
+        s = stride[0] if len(set(stride)) == 1 else stride
+        conv = fill("conv", filters=w.depth, size=1, stride=s, bias=False)
+        label = KINDS["conv"].label(conv)
+        return (
+            LayerSpec("conv", conv, label.split()[0].upper(), label, n.at, f"{n.path}.shortcut.0"),
+            LayerSpec("batchnorm", fill("batchnorm"), "BN", "bn", n.at, f"{n.path}.shortcut.1"),
+        )
+
+    def add_row(self, site: _Site, x: State, out: Outcome) -> None:
+        batch = self.spec.batch
+        activations = 0 if out.in_place else out.output.values
+        self.rows.append(
+            LayerRow(
+                index=len(self.rows), path=site.path, name=site.name, kind=site.kind, label=site.label,
+                input=x.volume, output=out.output, weights=out.weights, biases=out.biases, buffers=out.buffers,
+                activations=activations, memory=activations * self.bpv * batch, macs=out.macs * batch,
+                flops=(2 * out.macs + out.bias_adds) * batch, rf=out.rf, jump=out.jump,
+                line=site.at.line, column=site.at.column, depth=site.depth,
+                diagnostics=tuple(_diagnostic(p, site) for p in out.problems),
+            )
+        )  # fmt: skip
+
+    def fail(self, site: _Site, x: State, failure: LayerFailure) -> None:
+        problem = Problem(Severity.ERROR, failure.code, failure.message)
+        self.rows.append(
+            LayerRow(
+                index=len(self.rows), path=site.path, name=site.name, kind=site.kind, label=site.label,
+                input=x.volume, output=None, weights=0, biases=0, buffers=0, activations=0, memory=0, macs=0, flops=0,
+                rf=x.rf, jump=x.jump, line=site.at.line, column=site.at.column, depth=site.depth,
+                diagnostics=(_diagnostic(problem, site),),
+            )
+        )  # fmt: skip
+        raise _Stop
+
+
+def _group_kind(n: Sequence | Residual | Parallel) -> str:
+    if isinstance(n, Sequence):
+        return n.kind
+    return "residual" if isinstance(n, Residual) else "parallel"
+
+
+def _diagnostic(problem: Problem, site: _Site) -> Diagnostic:
+    at = site.at
+    return Diagnostic(problem.severity, problem.code, problem.message, site.path, at.file, at.line, at.column)
 
 
 def analyze(spec: Spec) -> Report:
     """Every layer's output volume, params, memory, MACs and receptive field, and the totals."""
-    bpv = spec.dtype.bytes
-    spatial = spec.input.spatial
-    state = State(spec.input, tuple(Fraction(1) for _ in spatial), tuple(Fraction(1) for _ in spatial))
-    ctx = Context(spec.rounding, spatial)
-    values = spec.input.values
-    rows = [
+    walker = _Walker(spec)
+    ones = tuple(Fraction(1) for _ in spec.input.spatial)
+    start = State(spec.input, ones, ones)
+    values = prod(spec.input.spatial) * spec.input.depth
+    walker.rows.append(
         LayerRow(
             index=0, path="input", name="INPUT", kind="input", label=str(spec.input), input=None,
             output=spec.input, weights=0, biases=0, buffers=0, activations=values,
-            memory=values * bpv * spec.batch, macs=0, flops=0, rf=state.rf, jump=state.jump,
+            memory=values * walker.bpv * spec.batch, macs=0, flops=0, rf=ones, jump=ones,
             line=None, column=None, diagnostics=(),
-        ),
-    ]  # fmt: skip
-    failed = False
-    for index, layer in enumerate(spec.layers, start=1):
-        try:
-            out = KINDS[layer.kind].apply(layer.params, state, ctx)
-        except LayerFailure as failure:
-            rows.append(_failed_row(index, layer, state, Problem(Severity.ERROR, failure.code, failure.message), spec))
-            failed = True
-            break
-        rows.append(_row(index, layer, state, out, spec))
-        state = State(out.output, out.rf, out.jump)
-    diagnostics = tuple(d for row in rows for d in row.diagnostics)
+        )
+    )  # fmt: skip
+    try:
+        final = walker.walk(spec.layers, start, 0)
+        output = final.volume
+    except _Stop:
+        output = None
+    rows = walker.rows
     weights = sum(r.weights for r in rows)
     biases = sum(r.biases for r in rows)
     activations = sum(r.activations for r in rows)
@@ -47,11 +186,11 @@ def analyze(spec: Spec) -> Report:
         biases=biases,
         buffers=sum(r.buffers for r in rows),
         activations=activations,
-        forward_bytes=activations * bpv * spec.batch,
-        params_bytes=(weights + biases) * bpv,
+        forward_bytes=activations * walker.bpv * spec.batch,
+        params_bytes=(weights + biases) * walker.bpv,
         macs=sum(r.macs for r in rows),
         flops=sum(r.flops for r in rows),
-        output=None if failed else state.volume,
+        output=output,
     )
     return Report(
         name=spec.name,
@@ -59,55 +198,9 @@ def analyze(spec: Spec) -> Report:
         source=spec.source,
         batch=spec.batch,
         dtype=spec.dtype.value,
-        bytes_per_value=bpv,
+        bytes_per_value=walker.bpv,
         rows=tuple(rows),
         totals=totals,
-        diagnostics=diagnostics,
+        diagnostics=tuple(d for r in rows for d in r.diagnostics),
+        groups=tuple(walker.groups),
     )
-
-
-def _diagnostic(problem: Problem, layer: LayerSpec) -> Diagnostic:
-    return Diagnostic(
-        severity=problem.severity,
-        code=problem.code,
-        message=problem.message,
-        path=layer.path,
-        file=layer.at.file,
-        line=layer.at.line,
-        column=layer.at.column,
-    )
-
-
-def _row(index: int, layer: LayerSpec, x: State, out: Outcome, spec: Spec) -> LayerRow:
-    activations = 0 if out.in_place else out.output.values
-    return LayerRow(
-        index=index,
-        path=layer.path,
-        name=layer.name,
-        kind=layer.kind,
-        label=layer.label,
-        input=x.volume,
-        output=out.output,
-        weights=out.weights,
-        biases=out.biases,
-        buffers=out.buffers,
-        activations=activations,
-        memory=activations * spec.dtype.bytes * spec.batch,
-        macs=out.macs * spec.batch,
-        flops=(2 * out.macs + out.bias_adds) * spec.batch,
-        rf=out.rf,
-        jump=out.jump,
-        line=layer.at.line,
-        column=layer.at.column,
-        diagnostics=tuple(_diagnostic(p, layer) for p in out.problems),
-    )
-
-
-def _failed_row(index: int, layer: LayerSpec, x: State, problem: Problem, spec: Spec) -> LayerRow:
-    del spec
-    return LayerRow(
-        index=index, path=layer.path, name=layer.name, kind=layer.kind, label=layer.label,
-        input=x.volume, output=None, weights=0, biases=0, buffers=0, activations=0, memory=0,
-        macs=0, flops=0, rf=x.rf, jump=x.jump, line=layer.at.line, column=layer.at.column,
-        diagnostics=(_diagnostic(problem, layer),),
-    )  # fmt: skip

@@ -154,6 +154,11 @@ def _stride_problems(
     formula = first.formula() if same else "; ".join(f"{n}: {w.formula()}" for n, w, _ in misfits)
     tails = _tails([(n, w.remainder) for n, w, _ in misfits])
     only_padding = all(w.uncovered_input == 0 for _, w, _ in misfits)
+    # A window narrower than its stride skips stride - F' positions between windows anyway
+    # (torchvision's 1x1/2 downsample); losing no more than that at the end is nothing new.
+    only_gaps = all(w.uncovered_input <= w.stride - w.kernel for _, w, _ in misfits)
+    skipped = first.stride - first.kernel
+    gaps = f"a {first.kernel}-wide window with stride {first.stride} skips {skipped} in every {first.stride} anyway"
     if rounding is Rounding.CEIL:
         got = "x".join(map(str, sizes))
         return [Problem(Severity.NOTE, "stride-rounded-up", f"{formula}: rounded up to {got} (ceil)")]
@@ -162,10 +167,15 @@ def _stride_problems(
         if only_padding:
             msg = f"{formula}: floored to {got}; {tails} (only padding) are dropped"
             return [Problem(Severity.NOTE, "stride-does-not-fit", msg)]
+        if only_gaps:
+            msg = f"{formula}: floored to {got}; {tails} are dropped ({gaps})"
+            return [Problem(Severity.NOTE, "stride-does-not-fit", msg)]
         msg = f"{formula}: floored to {got}; {tails} of the input are dropped (never covered)"
         return [Problem(Severity.WARNING, "stride-does-not-fit", msg)]
     if only_padding:
         advice = "They are only padding, so no input is lost: `rounding: floor` is safe here."
+    elif only_gaps:
+        advice = f"As {gaps}, `rounding: floor` is safe here."
     else:
         lo, hi = first.fitting_sizes()
         sizes_that_fit = f"{lo} or {hi}" if lo >= first.kernel else str(hi)

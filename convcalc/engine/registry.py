@@ -45,3 +45,8 @@ def resolve(name: str) -> tuple[Kind, dict[str, Any]] | None:
 def known_names() -> list[str]:
     """Every name a layer may have, for error messages."""
     return sorted({*KINDS, *ALIASES})
+
+
+def fill(kind: str, **given: Any) -> dict[str, Any]:
+    """A kind's full parameters: its defaults with `given` on top (for layers the engine adds)."""
+    return {p.name: given.get(p.name, p.default) for p in KINDS[kind].params}

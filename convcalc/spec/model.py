@@ -1,9 +1,15 @@
-"""The typed spec: what a YAML file says, checked, with the place of every layer."""
+"""The typed spec: what a YAML file says, checked, with the place of every layer.
+
+A spec's layers form a tree: leaves are `LayerSpec`s; `Sequence` (a `repeat:` or a block call),
+`Residual` and `Parallel` hold other nodes. Every node has a dotted `path` (`5`, `5.layers.2`,
+`7.branches.1.0`) that names it in rows, messages and JSON.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,6 +31,56 @@ class LayerSpec:
     path: str
 
 
+class Merge(str, Enum):
+    """How the outputs of branches, or of a residual body and its shortcut, are joined."""
+
+    ADD = "add"
+    CONCAT = "concat"
+    MULTIPLY = "multiply"
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """Layers one after another: a `repeat:` (already unrolled) or a call of a block."""
+
+    kind: str  # "repeat" or "block"
+    name: str
+    layers: tuple[Node, ...]
+    at: Location
+    path: str
+
+
+@dataclass(frozen=True)
+class Residual:
+    """y = merge(layers(x), shortcut(x)), then an optional activation fused into the merge row.
+
+    `shortcut` is () for the identity; `auto` means torchvision's rule, decided when the volumes
+    are known: the identity when they agree, else a 1x1 conv (no bias) and a batchnorm.
+    """
+
+    name: str
+    layers: tuple[Node, ...]
+    shortcut: tuple[Node, ...] | str
+    merge: Merge
+    activation: str | None
+    at: Location
+    path: str
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Branches over the same input (Inception), joined by a merge."""
+
+    name: str
+    branches: tuple[tuple[Node, ...], ...]
+    merge: Merge
+    at: Location
+    path: str
+
+
+Node = Union[LayerSpec, Sequence, Residual, Parallel]  # noqa: UP007 - a runtime alias on Python 3.10
+
+
 @dataclass(frozen=True)
 class Spec:
     """A whole network description."""
@@ -36,4 +92,4 @@ class Spec:
     batch: int
     dtype: DType
     rounding: Rounding
-    layers: tuple[LayerSpec, ...]
+    layers: tuple[Node, ...]

@@ -1,0 +1,59 @@
+"""Joining volumes: residual add, Inception's and DenseNet's concat, squeeze-excitation's multiply.
+
+The multiply broadcasts as NumPy and PyTorch do: each dim agrees or is 1.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from convcalc.engine.base import LayerFailure, Outcome, State
+from convcalc.spec.model import Merge
+from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+
+def _grid(v: Volume, n: int) -> tuple[int, ...]:
+    """A vector broadcasts as 1x1xC."""
+    return v.spatial or (1,) * n
+
+
+def _refuse(merge: Merge, parts: list[tuple[str, State]], why: str) -> LayerFailure:
+    shown = " and ".join(f"{s.volume} from {where}" for where, s in parts)
+    verb = {Merge.ADD: "add", Merge.CONCAT: "concatenate", Merge.MULTIPLY: "multiply"}[merge]
+    return LayerFailure("merge-mismatch", f"cannot {verb} {shown}: {why}")
+
+
+def _broadcast(parts: list[tuple[str, State]]) -> Volume:
+    n = max(len(s.volume.spatial) for _, s in parts)
+    dims = [(*_grid(s.volume, n), s.volume.depth) for _, s in parts]
+    if len({len(d) for d in dims}) != 1:
+        raise _refuse(Merge.MULTIPLY, parts, "they have different numbers of dims")
+    out = []
+    for sizes in zip(*dims, strict=True):
+        wide = {x for x in sizes if x != 1}
+        if len(wide) > 1:
+            raise _refuse(Merge.MULTIPLY, parts, "each dim must agree or be 1 (broadcasting)")
+        out.append(wide.pop() if wide else 1)
+    return Volume(tuple(out[:-1]), out[-1])
+
+
+def merge(kind: Merge, parts: list[tuple[str, State]]) -> Outcome:
+    """The merged output; `parts` are (where it comes from, its state), for messages."""
+    volumes = [s.volume for _, s in parts]
+    if kind is Merge.ADD:
+        if len(set(volumes)) != 1:
+            raise _refuse(kind, parts, "an add needs the same volume")
+        out = volumes[0]
+    elif kind is Merge.CONCAT:
+        if len({v.spatial for v in volumes}) != 1:
+            raise _refuse(kind, parts, "a concat needs the same spatial size")
+        out = Volume(volumes[0].spatial, sum(v.depth for v in volumes))
+    else:
+        out = _broadcast(parts)
+    # The merged volume has seen what its widest branch saw.
+    rf = tuple(max(dim) for dim in zip(*(s.rf for _, s in parts), strict=True))
+    jump: tuple[Fraction, ...] = tuple(max(dim) for dim in zip(*(s.jump for _, s in parts), strict=True))
+    return Outcome(output=out, rf=rf, jump=jump)

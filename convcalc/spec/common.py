@@ -1,0 +1,25 @@
+"""Small helpers the spec readers share."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+from convcalc.errors import SpecError
+
+if TYPE_CHECKING:
+    from convcalc.spec.yamlpos import PosMap
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """'did you mean 'conv'? ' when a choice is close, else ''."""
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def check_keys(m: PosMap, allowed: tuple[str, ...], where: str) -> None:
+    """Unknown keys are errors (a misspelt key must not be silently ignored)."""
+    for key in m:
+        if key not in allowed:
+            msg = f"unknown key '{key}' in {where}; {suggest(str(key), allowed)}allowed: {', '.join(allowed)}"
+            raise SpecError(msg, m.key_at[key])

@@ -1,0 +1,232 @@
+"""Composite layers (DESIGN §2.3): `repeat`, `residual`, `parallel`, and calls of `blocks:`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from convcalc.engine import registry
+from convcalc.engine.params import activation, choice, describe, integer, text
+from convcalc.errors import Location, SpecError
+from convcalc.spec.common import check_keys, suggest
+from convcalc.spec.layers import MAX_LAYERS, LayerReader, written
+from convcalc.spec.model import Merge, Node, Parallel, Residual, Sequence
+from convcalc.spec.yamlpos import PosList, PosMap
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+COMPOSITES = ("repeat", "residual", "parallel")
+# Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
+MAX_NESTING = 50
+_ARG = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block defined under `blocks:`: its arguments (None = required) and layers."""
+
+    name: str
+    args: dict[str, Any]
+    layers: PosList
+    at: Location
+
+
+class NodeReader(LayerReader):
+    """Reads layers of any kind, composites included, into the spec's tree of nodes."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source)
+        self.blocks: dict[str, Block] = {}
+        self.calls: list[str] = []
+        self.nesting = 0
+
+    def read_blocks(self, value: Any, at: Location) -> None:
+        """Keep the block definitions; their layers are read at each call."""
+        if not isinstance(value, PosMap):
+            raise SpecError("`blocks:` maps a block name to {args: ..., layers: [...]}", at)
+        taken = {*registry.known_names(), *COMPOSITES, "name"}
+        for name, body in value.items():
+            where = value.key_at[name]
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w-]*", name):
+                msg = f"block name {describe(name)} must be a word (letters, digits, _ or -)"
+                raise SpecError(msg, where)
+            if name.lower() in taken:
+                msg = f"block name '{name}' is already a layer kind; choose another name"
+                raise SpecError(msg, where)
+            if not isinstance(body, PosMap):
+                msg = f"block '{name}' must be a mapping with `layers:` (and `args:`)"
+                raise SpecError(msg, value.at(name))
+            check_keys(body, ("args", "layers"), f"block '{name}'")
+            args = body.get("args") or {}
+            if not isinstance(args, dict):
+                raise SpecError("`args:` maps each argument to its default (null: required)", body.at("args"))
+            layers = body.get("layers")
+            if not isinstance(layers, PosList):
+                msg = f"block '{name}' needs `layers:`, a list of layers"
+                raise SpecError(msg, body.at("layers"))
+            self.blocks[name] = Block(name, dict(args), layers, where)
+
+    def unknown(self, name: str) -> str:
+        """The message for a layer word that names nothing, blocks included."""
+        base = super().unknown(name)
+        if not self.blocks:
+            return base
+        blocks = ", ".join(self.blocks)
+        hint = suggest(name, list(self.blocks))
+        if hint:
+            return f"unknown layer kind or block '{name}'; {hint}blocks: {blocks}"
+        return f"{base}; blocks: {blocks}"
+
+    def nodes(self, items: Any, at: Location, what: str, path_of: Callable[[int], str]) -> tuple[Node, ...]:
+        """A list of layers."""
+        if not isinstance(items, PosList):
+            msg = f"{what} must be a list of layers"
+            raise SpecError(msg, at)
+        return tuple(
+            self.node(item, item_at, path_of(i))
+            for i, (item, item_at) in enumerate(zip(items, items.item_at, strict=True))
+        )
+
+    def node(self, item: Any, at: Location, path: str) -> Node:
+        """One layer, leaf or composite."""
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_NESTING:
+                msg = f"layers are nested more than {MAX_NESTING} levels deep, convcalc's limit"
+                raise SpecError(msg, at)
+            if isinstance(item, PosMap):
+                if "repeat" in item:
+                    return self.repeat(item, at, path)
+                keys = [k for k in item if k != "name"]
+                if keys == ["residual"]:
+                    return self.residual(item, at, path)
+                if keys == ["parallel"]:
+                    return self.parallel(item, at, path)
+                if len(keys) == 1 and keys[0] in self.blocks:
+                    return self.call(item, keys[0], at, path)
+            elif isinstance(item, str) and item.strip() in self.blocks:
+                return self.call(PosMap(at), item.strip(), at, path)
+            return self.leaf(written(item, at), at, path)
+        finally:
+            self.nesting -= 1
+
+    def _name(self, item: PosMap, default: str) -> str:
+        return text("name")(item["name"], item.at("name")) if "name" in item else default
+
+    def repeat(self, item: PosMap, at: Location, path: str) -> Sequence:
+        """`repeat: N` with `layers:` beside it, unrolled."""
+        check_keys(item, ("repeat", "layers", "name"), "a repeat")
+        count = integer(item["repeat"], item.at("repeat"), least=1, what="repeat")
+        if "layers" not in item:
+            raise SpecError("a repeat needs `layers:` beside `repeat:`", at)
+        before = self.count
+        first = self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.0"))
+        per = max(self.count - before, 1)
+        if before + per * count > MAX_LAYERS:
+            msg = f"repeat: {count:,} times {per:,} layers is more than {MAX_LAYERS:,} layers, convcalc's limit"
+            raise SpecError(msg, item.at("repeat"))
+        layers = list(first)
+        for r in range(1, count):
+            layers += self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}"))
+        return Sequence("repeat", self._name(item, f"repeat ×{count}"), tuple(layers), at, path)
+
+    def residual(self, item: PosMap, at: Location, path: str) -> Residual:
+        """`residual: {layers, shortcut, merge, activation}`."""
+        body = item["residual"]
+        if not isinstance(body, PosMap):
+            raise SpecError("`residual:` needs a mapping with `layers:` (and shortcut, merge, activation)", at)
+        check_keys(body, ("layers", "shortcut", "merge", "activation"), "a residual")
+        if "layers" not in body:
+            raise SpecError("a residual needs `layers:`", body.here)
+        layers = self.nodes(body["layers"], body.at("layers"), "`layers:`", under(f"{path}.layers"))
+        raw = body.get("shortcut")
+        shortcut: tuple[Node, ...] | str
+        if raw is None or raw in ("identity", []):
+            shortcut = ()
+        elif raw == "auto":
+            shortcut = "auto"
+        else:
+            what = "`shortcut:` ([] or identity, auto, or a list of layers)"
+            shortcut = self.nodes(raw, body.at("shortcut"), what, under(f"{path}.shortcut"))
+        merge = choice(Merge, "merge")(body.get("merge", "add"), body.at("merge"))
+        act = activation(body["activation"], body.at("activation")) if body.get("activation") else None
+        return Residual(self._name(item, "residual"), layers, shortcut, merge, act, at, path)
+
+    def parallel(self, item: PosMap, at: Location, path: str) -> Parallel:
+        """`parallel: {branches: [[...], [...]], merge}`."""
+        body = item["parallel"]
+        if not isinstance(body, PosMap):
+            raise SpecError("`parallel:` needs a mapping with `branches:` (and merge)", at)
+        check_keys(body, ("branches", "merge"), "a parallel")
+        branches = body.get("branches")
+        if not isinstance(branches, PosList) or not branches:
+            raise SpecError("`branches:` must be a list of branches, each a list of layers", body.at("branches"))
+        read = tuple(
+            self.nodes(branch, branch_at, f"branch {b}", under(f"{path}.branches.{b}"))
+            for b, (branch, branch_at) in enumerate(zip(branches, branches.item_at, strict=True))
+        )
+        merge = choice(Merge, "merge")(body.get("merge", "concat"), body.at("merge"))
+        return Parallel(self._name(item, "parallel"), read, merge, at, path)
+
+    def call(self, item: PosMap, word: str, at: Location, path: str) -> Sequence:
+        """A call of a block: its layers with `${arg}` replaced by the call's values."""
+        block = self.blocks[word]
+        given = item.get(word)
+        if given is None:
+            given = PosMap(at)
+        if not isinstance(given, PosMap):
+            msg = f"the arguments of block '{word}' must be a mapping, e.g. {word}: {{...}}"
+            raise SpecError(msg, item.at(word))
+        check_keys(given, tuple(block.args), f"the call of block '{word}'")
+        values = {**block.args, **given}
+        missing = [k for k, v in values.items() if v is None]
+        if missing:
+            msg = f"block '{word}' needs {', '.join(f'`{k}`' for k in missing)}"
+            raise SpecError(msg, item.at(word))
+        if word in self.calls:
+            cycle = " → ".join([*self.calls[self.calls.index(word) :], word])
+            msg = f"block '{word}' calls itself ({cycle})"
+            raise SpecError(msg, at)
+        layers = substitute(block.layers, block.at, values, word)
+        self.calls.append(word)
+        try:
+            nodes = self.nodes(layers, block.at, f"block '{word}'", under(path))
+        finally:
+            self.calls.pop()
+        return Sequence("block", self._name(item, word), nodes, at, path)
+
+
+def under(prefix: str) -> Callable[[int], str]:
+    """Paths of the layers in a list: prefix.0, prefix.1, ..."""
+    return lambda i: f"{prefix}.{i}"
+
+
+def substitute(value: Any, at: Location, args: dict[str, Any], block: str) -> Any:
+    """A copy of a block's layers with `${name}` replaced; a string that is only `${name}` takes the value's type."""
+    if isinstance(value, PosMap):
+        out = PosMap(value.here)
+        for key, item in value.items():
+            out[key] = substitute(item, value.at(key), args, block)
+        out.key_at, out.value_at = value.key_at, value.value_at
+        return out
+    if isinstance(value, PosList):
+        seq = PosList(value.here)
+        seq.extend(substitute(item, item_at, args, block) for item, item_at in zip(value, value.item_at, strict=True))
+        seq.item_at = value.item_at
+        return seq
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def lookup(name: str) -> Any:
+        if name not in args:
+            known = ", ".join(args) or "none"
+            msg = f"unknown argument ${{{name}}} in block '{block}'; its arguments: {known}"
+            raise SpecError(msg, at)
+        return args[name]
+
+    whole = _ARG.fullmatch(value.strip())
+    if whole:
+        return lookup(whole.group(1))
+    return _ARG.sub(lambda m: str(lookup(m.group(1))), value)
