@@ -16,6 +16,7 @@ from convcalc import __version__
 from convcalc.builtins import builtin_names, open_spec
 from convcalc.engine.analyze import analyze
 from convcalc.errors import ConvcalcError, Location
+from convcalc.fold import fold
 from convcalc.options import DType, Rounding
 from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
@@ -62,6 +63,7 @@ def main() -> None:
 @click.option("--input", "input_", metavar="HxWxD", help="Override the spec's input volume, e.g. 224x224x3.")
 @click.option("--rounding", type=click.Choice([r.value for r in Rounding]), help="Override the spec's rounding.")
 @click.option("--binary", is_flag=True, help="Print memory in KiB/MiB/GiB instead of kB/MB/GB.")
+@click.option("--depth", type=click.IntRange(1), help="Fold layers nested deeper than N into one row per block.")
 def show(
     spec: str,
     fmt: str,
@@ -70,6 +72,7 @@ def show(
     input_: str | None,
     rounding: str | None,
     binary: bool,  # noqa: FBT001 - a click flag
+    depth: int | None,
 ) -> None:
     """Compute and show every layer of SPEC (a file, - for stdin, or a built-in name such as vgg16).
 
@@ -87,6 +90,8 @@ def show(
     if input_ is not None:
         changes["input"] = parse_input(input_, Location("--input"))
     report = analyze(dataclasses.replace(loaded, **changes))
+    if depth is not None:
+        report = fold(report, depth)
     if fmt == "table":
         from convcalc.render.table import render_table  # noqa: PLC0415
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 COLUMNS = (
     "index", "path", "name", "kind", "label", "output", "activations", "memory",
-    "params", "weights", "biases", "buffers", "macs", "flops", "rf", "jump", "diagnostics",
+    "params", "weights", "biases", "buffers", "macs", "flops", "rf", "jump", "depth", "diagnostics",
 )  # fmt: skip
 
 
@@ -26,12 +26,12 @@ def render_csv(report: Report) -> str:
         writer.writerow([
             r.index, r.path, r.name, r.kind, r.label, numbers.volume(r.output), r.activations, r.memory,
             r.params, r.weights, r.biases, r.buffers, r.macs, r.flops,
-            numbers.per_dim(r.rf), numbers.per_dim(r.jump),
+            numbers.per_dim(r.rf), numbers.per_dim(r.jump), r.depth,
             "; ".join(f"{d.severity.value}: {d.message}" for d in r.diagnostics),
         ])  # fmt: skip
     t = report.totals
     writer.writerow([
         "", "total", "TOTAL", "", "", numbers.volume(t.output), t.activations, t.forward_bytes,
-        t.params, t.weights, t.biases, t.buffers, t.macs, t.flops, "", "", "",
+        t.params, t.weights, t.biases, t.buffers, t.macs, t.flops, "", "", "", "",
     ])  # fmt: skip
     return out.getvalue()

@@ -59,6 +59,7 @@ def row(r: LayerRow) -> dict[str, Any]:
         "line": r.line,
         "column": r.column,
         "diagnostics": [diagnostic(d) for d in r.diagnostics],
+        "depth": r.depth,
     }
 
 

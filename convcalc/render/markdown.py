@@ -21,8 +21,9 @@ def render_markdown(report: Report, *, binary: bool = False) -> str:
     lines += ["| " + " | ".join(_HEADER) + " |", "|" + "|".join(_ALIGN) + "|"]
     for r in report.rows:
         flag = " ⚠" if any(d.severity is not Severity.NOTE for d in r.diagnostics) else ""
+        name = _escape(numbers.display_name(r, indent="· ")) + flag
         cells = (
-            str(r.index), _escape(r.name) + flag, numbers.volume(r.output), numbers.compact(r.activations),
+            str(r.index), name, numbers.volume(r.output), numbers.compact(r.activations),
             numbers.grouped(r.params), numbers.compact(r.macs), numbers.per_dim(r.rf),
         )  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")

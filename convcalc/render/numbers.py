@@ -1,4 +1,4 @@
-"""How numbers read: the lecture's 3.2M and 1,728, bytes with their unit, shapes as 7x7x512."""
+"""How numbers and names read: the lecture's 3.2M and 1,728, bytes with units, shapes as 7x7x512."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fractions import Fraction
 
+    from convcalc.report import LayerRow
     from convcalc.volume import Volume
 
 _SUFFIXES = ("", "K", "M", "G", "T", "P")
@@ -71,3 +72,18 @@ def per_dim(values: tuple[Fraction, ...]) -> str:
 def volume(v: Volume | None) -> str:
     """224x224x64, 4096, or ? for a layer that could not be computed."""
     return "?" if v is None else str(v)
+
+
+_MERGES = {"add", "concat", "multiply"}
+
+
+def display_name(row: LayerRow, indent: str = "  ") -> str:
+    """The name indented by nesting depth; a merge row says how it merges."""
+    merge = f" ({row.kind})" if row.kind in _MERGES else ""
+    *_, where, item = row.path.split(".") if row.path.count(".") else ("", "", "")
+    mark = ""
+    if item == "0" and where == "shortcut":
+        mark = "shortcut: "
+    elif item == "0" and row.path.split(".")[-3:-2] == ["branches"]:
+        mark = f"b{int(where) + 1}: "
+    return indent * row.depth + mark + row.name + merge

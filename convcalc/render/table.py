@@ -30,7 +30,7 @@ _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.NOTE: "·"}
 def _cells(row: LayerRow) -> tuple[str, ...]:
     return (
         str(row.index),
-        row.name,
+        numbers.display_name(row),
         numbers.volume(row.output),
         numbers.compact(row.activations),
         numbers.grouped(row.params),

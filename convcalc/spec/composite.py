@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from convcalc.engine.params import activation, choice, describe, integer, text
 from convcalc.errors import Location, SpecError
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import MAX_LAYERS, LayerReader, written
-from convcalc.spec.model import Merge, Node, Parallel, Residual, Sequence
+from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence
 from convcalc.spec.yamlpos import PosList, PosMap
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class NodeReader(LayerReader):
         merge = choice(Merge, "merge")(body.get("merge", "concat"), body.at("merge"))
         return Parallel(self._name(item, "parallel"), read, merge, at, path)
 
-    def call(self, item: PosMap, word: str, at: Location, path: str) -> Sequence:
+    def call(self, item: PosMap, word: str, at: Location, path: str) -> Node:
         """A call of a block: its layers with `${arg}` replaced by the call's values."""
         block = self.blocks[word]
         given = item.get(word)
@@ -190,12 +191,17 @@ class NodeReader(LayerReader):
             msg = f"block '{word}' calls itself ({cycle})"
             raise SpecError(msg, at)
         layers = substitute(block.layers, block.at, values, word)
+        name = self._name(item, word)
+        single = len(layers) == 1
         self.calls.append(word)
         try:
-            nodes = self.nodes(layers, block.at, f"block '{word}'", under(path))
+            # A block of one layer (a residual, say) is that layer, named after the call.
+            nodes = self.nodes(layers, block.at, f"block '{word}'", (lambda _: path) if single else under(path))
         finally:
             self.calls.pop()
-        return Sequence("block", self._name(item, word), nodes, at, path)
+        if single and not isinstance(nodes[0], LayerSpec):
+            return dataclasses.replace(nodes[0], name=name, at=at)
+        return Sequence("block", name, nodes, at, path)
 
 
 def under(prefix: str) -> Callable[[int], str]:
