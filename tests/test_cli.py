@@ -141,10 +141,10 @@ def test_unreadable_specs_exit_2_with_location(tmp_path: Path, text: str, messag
 
 
 def test_missing_spec_suggests_builtin() -> None:
-    result = run("show", "vgg61")
+    result = run("show", "alexnte")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "vgg61: error: no such file, and no built-in spec of that name; did you mean 'vgg16'?"
+        "alexnte: error: no such file, and no built-in spec of that name; did you mean 'alexnet'?"
     )
 
 

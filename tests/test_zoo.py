@@ -1,0 +1,103 @@
+"""Every built-in spec against published figures, and against PyTorch row by row."""
+
+from __future__ import annotations
+
+import pytest
+
+from convcalc.builtins import builtin_names, open_spec
+from convcalc.engine.analyze import analyze
+
+# Params: torchvision's `num_params` and the counts of ../shared/reference/figures.md;
+# GMACs: torchvision's `_ops` (shown there as "GFLOPS", multiply-accumulates) to 3 decimals.
+PUBLISHED: dict[str, tuple[int, float | None]] = {
+    "vgg11": (132_863_336, 7.609),
+    "vgg13": (133_047_848, 11.308),
+    "vgg16": (138_357_544, 15.47),
+    "vgg19": (143_667_240, 19.632),
+    "alexnet": (62_378_344, None),
+    "alexnet-paper": (60_965_224, None),
+    "resnet18": (11_689_512, 1.814),
+    "resnet34": (21_797_672, 3.664),
+    "resnet50": (25_557_032, 4.089),
+    "densenet121": (7_978_856, 2.834),
+}
+
+# The papers' own figures (LeNet-5: LeCun et al. 1998; GoogLeNet: Szegedy et al. 2014, Table 1).
+GOOGLENET_OUTPUTS = {
+    "inception_3a": [28, 28, 256],
+    "inception_3b": [28, 28, 480],
+    "inception_4a": [14, 14, 512],
+    "inception_4b": [14, 14, 512],
+    "inception_4c": [14, 14, 512],
+    "inception_4d": [14, 14, 528],
+    "inception_4e": [14, 14, 832],
+    "inception_5a": [7, 7, 832],
+    "inception_5b": [7, 7, 1024],
+}
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtin_specs_are_clean(name: str) -> None:
+    report = analyze(open_spec(name))
+    assert report.ok, [d.message for d in report.diagnostics]
+    assert report.totals.output is not None
+    assert report.description, "every built-in spec cites its source"
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_figures(name: str) -> None:
+    if name not in builtin_names():
+        pytest.fail(f"built-in spec {name} is missing")
+    params, gmacs = PUBLISHED[name]
+    totals = analyze(open_spec(name)).totals
+    assert totals.params == params
+    if gmacs is not None:
+        assert round(totals.macs / 1e9, len(str(gmacs).split(".")[1])) == gmacs
+
+
+def test_googlenet_modules() -> None:
+    report = analyze(open_spec("googlenet"))
+    merges = {r.name: r for r in report.rows if r.kind == "concat"}
+    assert {name: str(merges[name].output) for name in GOOGLENET_OUTPUTS} == {
+        name: "x".join(map(str, shape)) for name, shape in GOOGLENET_OUTPUTS.items()
+    }
+    for row in merges.values():
+        branches = {
+            r.path.split(".branches.")[1].split(".")[0]
+            for r in report.rows
+            if r.path.startswith(row.path + ".branches.")
+        }
+        assert branches == {"0", "1", "2", "3"}
+
+
+def test_lenet5_modern_form() -> None:
+    report = analyze(open_spec("lenet5"))
+    outputs = [r.output.as_list() for r in report.rows if r.output and r.kind in {"conv", "pool", "fc"}]
+    assert outputs[:4] == [[28, 28, 6], [14, 14, 6], [10, 10, 16], [5, 5, 16]]
+    assert report.totals.output is not None
+    assert report.totals.output.as_list() == [10]
+
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_pytorch_agrees_row_by_row(name: str) -> None:
+    from convcalc.pytorch import shape_of, to_module, zero_input  # noqa: PLC0415 - needs torch
+
+    spec = open_spec(name)
+    report = analyze(spec)
+    built = to_module(spec)
+    seen: dict[str, list[int]] = {}
+    for path, module in built.by_path.items():
+        module.register_forward_hook(lambda _m, _i, out, path=path: seen.__setitem__(path, shape_of(out)))
+    with torch.no_grad():
+        built.module(zero_input(spec))
+    for row in report.rows[1:]:
+        assert row.output is not None
+        assert seen[row.path] == row.output.as_list(), f"{name} {row.path} {row.name}"
+    assert sum(p.numel() for p in built.module.parameters()) == report.totals.params
+    assert (
+        sum(b.numel() for n, b in built.module.named_buffers() if not n.endswith("num_batches_tracked"))
+        == report.totals.buffers
+    )
