@@ -21,7 +21,8 @@ def _owner(path: str, groups: dict[str, Group]) -> Group | None:
     return None
 
 
-def _folded(group: Group, rows: list[LayerRow]) -> LayerRow:
+def fold_rows(group: Group, rows: list[LayerRow]) -> LayerRow:
+    """The rows of a composite layer as one row."""
     last = rows[-1]
     return LayerRow(
         index=0,
@@ -56,7 +57,7 @@ def fold(report: Report, depth: int) -> Report:
     for row in report.rows:
         group = _owner(row.path, outer) if row.depth >= depth - 1 else None
         if current is not None and group is not current:
-            rows.append(_folded(current, pending))
+            rows.append(fold_rows(current, pending))
             pending = []
         current = group
         if group is None:
@@ -64,7 +65,7 @@ def fold(report: Report, depth: int) -> Report:
         else:
             pending.append(row)
     if current is not None:
-        rows.append(_folded(current, pending))
+        rows.append(fold_rows(current, pending))
     renumbered = tuple(dataclasses.replace(r, index=i) for i, r in enumerate(rows))
     groups = tuple(g for g in report.groups if g.depth < depth - 1)
     return dataclasses.replace(report, rows=renumbered, groups=groups)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from fractions import Fraction
 
     from convcalc.volume import Volume
@@ -57,6 +58,7 @@ class LayerRow:
     column: int | None
     diagnostics: tuple[Diagnostic, ...]
     depth: int = 0  # how many composite layers (residual, parallel, repeat, block) hold this row
+    config: Mapping[str, Any] = field(default_factory=dict)  # the layer's parameters, as the spec gives them
 
     @property
     def params(self) -> int:
@@ -72,6 +74,20 @@ class Group:
     name: str
     kind: str  # residual, parallel, repeat, block
     depth: int
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """An expectation of the spec, and whether it holds."""
+
+    path: str  # "" for the whole spec
+    key: str
+    expected: str  # as written
+    actual: int | tuple[int, ...] | None  # None when the layer was not computed
+    ok: bool
+    file: str
     line: int | None
     column: int | None
 
@@ -115,8 +131,9 @@ class Report:
     totals: Totals
     diagnostics: tuple[Diagnostic, ...]
     groups: tuple[Group, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when no diagnostic is an error."""
-        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+        """True when no diagnostic is an error and every check holds."""
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics) and all(c.ok for c in self.checks)

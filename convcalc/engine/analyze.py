@@ -7,16 +7,21 @@ cannot be computed stops the walk there; the rows so far are kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import prod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcalc.engine.base import Context, LayerFailure, Outcome, Problem, State
+from convcalc.engine.checks import evaluate
 from convcalc.engine.merge import merge
 from convcalc.engine.registry import KINDS, fill
 from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 if TYPE_CHECKING:
     from convcalc.errors import Location
@@ -32,6 +37,7 @@ class _Site:
     label: str
     at: Location
     depth: int
+    config: Mapping[str, Any] = field(default_factory=dict)
 
 
 class _Stop(Exception):  # noqa: N818 - control flow, never leaves this module
@@ -62,7 +68,7 @@ class _Walker:
         return self.parallel(n, x, depth)
 
     def leaf(self, layer: LayerSpec, x: State, depth: int) -> State:
-        site = _Site(layer.path, layer.name, layer.kind, layer.label, layer.at, depth)
+        site = _Site(layer.path, layer.name, layer.kind, layer.label, layer.at, depth, layer.params)
         try:
             out = KINDS[layer.kind].apply(layer.params, x, self.ctx)
         except LayerFailure as failure:
@@ -129,7 +135,7 @@ class _Walker:
                 input=x.volume, output=out.output, weights=out.weights, biases=out.biases, buffers=out.buffers,
                 activations=activations, memory=activations * self.bpv * batch, macs=out.macs * batch,
                 flops=(2 * out.macs + out.bias_adds) * batch, rf=out.rf, jump=out.jump,
-                line=site.at.line, column=site.at.column, depth=site.depth,
+                line=site.at.line, column=site.at.column, depth=site.depth, config=site.config,
                 diagnostics=tuple(_diagnostic(p, site) for p in out.problems),
             )
         )  # fmt: skip
@@ -141,7 +147,7 @@ class _Walker:
                 index=len(self.rows), path=site.path, name=site.name, kind=site.kind, label=site.label,
                 input=x.volume, output=None, weights=0, biases=0, buffers=0, activations=0, memory=0, macs=0, flops=0,
                 rf=x.rf, jump=x.jump, line=site.at.line, column=site.at.column, depth=site.depth,
-                diagnostics=(_diagnostic(problem, site),),
+                config=site.config, diagnostics=(_diagnostic(problem, site),),
             )
         )  # fmt: skip
         raise _Stop
@@ -192,7 +198,7 @@ def analyze(spec: Spec) -> Report:
         flops=sum(r.flops for r in rows),
         output=output,
     )
-    return Report(
+    report = Report(
         name=spec.name,
         description=spec.description,
         source=spec.source,
@@ -204,3 +210,4 @@ def analyze(spec: Spec) -> Report:
         diagnostics=tuple(d for r in rows for d in r.diagnostics),
         groups=tuple(walker.groups),
     )
+    return dataclasses.replace(report, checks=evaluate(spec.expectations, report))

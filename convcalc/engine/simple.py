@@ -30,8 +30,8 @@ class FullyConnected(Kind):
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         units: int = p["units"]
         inputs = x.volume.values
-        # An fc unit sees the whole input image.
-        rf = tuple(Fraction(w) for w in ctx.input_spatial)
+        # An fc unit sees the whole input image (and whatever its input already saw).
+        rf = tuple(max(r, Fraction(w)) for r, w in zip(x.rf, ctx.input_spatial, strict=True))
         return Outcome(
             output=Volume((), units),
             rf=rf,

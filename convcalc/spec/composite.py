@@ -97,10 +97,11 @@ class NodeReader(LayerReader):
             if self.nesting > MAX_NESTING:
                 msg = f"layers are nested more than {MAX_NESTING} levels deep, convcalc's limit"
                 raise SpecError(msg, at)
+            self.expect(item, path)
             if isinstance(item, PosMap):
                 if "repeat" in item:
                     return self.repeat(item, at, path)
-                keys = [k for k in item if k != "name"]
+                keys = [k for k in item if k not in {"name", "expect"}]
                 if keys == ["residual"]:
                     return self.residual(item, at, path)
                 if keys == ["parallel"]:
@@ -118,7 +119,7 @@ class NodeReader(LayerReader):
 
     def repeat(self, item: PosMap, at: Location, path: str) -> Sequence:
         """`repeat: N` with `layers:` beside it, unrolled."""
-        check_keys(item, ("repeat", "layers", "name"), "a repeat")
+        check_keys(item, ("repeat", "layers", "name", "expect"), "a repeat")
         count = integer(item["repeat"], item.at("repeat"), least=1, what="repeat")
         if "layers" not in item:
             raise SpecError("a repeat needs `layers:` beside `repeat:`", at)

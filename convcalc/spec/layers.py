@@ -11,14 +11,16 @@ from convcalc.engine.params import describe, text
 from convcalc.errors import Location, SpecError
 from convcalc.spec import shorthand
 from convcalc.spec.common import suggest
+from convcalc.spec.expect import Expectation, parse_expect
 from convcalc.spec.model import LayerSpec
 from convcalc.spec.yamlpos import PosMap
 
 if TYPE_CHECKING:
     from convcalc.engine.base import Kind
 
-# Keys a long-form layer may have beside its kind key.
-LAYER_KEYS = ("name",)
+# Keys a layer in long form may have beside its kind key. `layer:` takes a shorthand string, so
+# that a shorthand layer can have a name or an expectation: {layer: conv5-10 p2, expect: ...}.
+LAYER_KEYS = ("name", "expect")
 # Larger specs are surely a mistake (or an attack); see docs/limits.md.
 MAX_LAYERS = 1_000_000
 
@@ -49,6 +51,11 @@ def written(item: Any, at: Location) -> Written:
             raise SpecError(msg, at)
         key = kinds[0]
         name = text("name")(item["name"], item.at("name")) if "name" in item else None
+        if key == "layer":
+            if not isinstance(item[key], str):
+                raise SpecError("`layer:` takes a shorthand string, e.g. layer: conv3-64 p1", item.at(key))
+            word, params = shorthand.parse(item[key], item.at(key))
+            return Written(word, item.at(key), params, item.at(key), long=False, name=name)
         return Written(str(key), item.key_at[key], item[key], item.at(key), long=True, name=name)
     example = "a shorthand string (conv3-64) or a mapping (conv: {filters: 64, size: 3})"
     msg = f"a layer is {example}, not {describe(item)}"
@@ -67,6 +74,12 @@ class LayerReader:
         self.source = source
         self.defaults: list[tuple[Kind, dict[str, Any], PosMap]] = []
         self.count = 0
+        self.expectations: list[Expectation] = []
+
+    def expect(self, item: Any, path: str) -> None:
+        """Keep the expectations written beside a layer (`expect:`)."""
+        if isinstance(item, PosMap) and "expect" in item:
+            self.expectations += parse_expect(item["expect"], path, item.at("expect"))
 
     def read_defaults(self, value: Any, at: Location) -> None:
         """Check `defaults:` at their own place, and keep them for the layers."""

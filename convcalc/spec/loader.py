@@ -11,11 +11,12 @@ from convcalc.errors import Location, SpecError
 from convcalc.options import DType, Rounding
 from convcalc.spec.common import check_keys
 from convcalc.spec.composite import NodeReader
+from convcalc.spec.expect import parse_expect
 from convcalc.spec.model import Spec
 from convcalc.spec.yamlpos import PosMap, parse_yaml
 from convcalc.volume import Volume
 
-TOP_KEYS = ("name", "description", "input", "batch", "dtype", "rounding", "defaults", "blocks", "layers")
+TOP_KEYS = ("name", "description", "input", "batch", "dtype", "rounding", "defaults", "blocks", "layers", "expect")
 # Larger files are surely a mistake (or an attack); see docs/limits.md.
 MAX_FILE_BYTES = 10_000_000
 
@@ -108,6 +109,9 @@ def _spec(data: PosMap, source: str) -> Spec:
     if "blocks" in data:
         reader.read_blocks(data["blocks"], data.at("blocks"))
     stem = Path(source).stem if source != "<stdin>" else "spec"
+    layers = reader.nodes(data["layers"], data.at("layers"), "`layers:`", lambda i: str(i + 1))
+    if "expect" in data:
+        reader.expectations += parse_expect(data["expect"], "", data.at("expect"))
     return Spec(
         name=text("name")(data.get("name", stem), data.at("name")),
         description=text("description")(data.get("description", ""), data.at("description")),
@@ -116,5 +120,6 @@ def _spec(data: PosMap, source: str) -> Spec:
         batch=positive("batch")(data.get("batch", 1), data.at("batch")),
         dtype=choice(DType, "dtype")(data.get("dtype", "float32"), data.at("dtype")),
         rounding=choice(Rounding, "rounding")(data.get("rounding", "strict"), data.at("rounding")),
-        layers=reader.nodes(data["layers"], data.at("layers"), "`layers:`", lambda i: str(i + 1)),
+        layers=layers,
+        expectations=tuple(reader.expectations),
     )

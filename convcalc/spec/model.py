@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from convcalc.errors import Location
     from convcalc.options import DType, Rounding
+    from convcalc.spec.expect import Expectation
     from convcalc.volume import Volume
 
 
@@ -93,3 +94,4 @@ class Spec:
     dtype: DType
     rounding: Rounding
     layers: tuple[Node, ...]
+    expectations: tuple[Expectation, ...] = ()

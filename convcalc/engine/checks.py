@@ -1,0 +1,54 @@
+"""Expectations against the report: each becomes a Check that holds or not (DESIGN §2.4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from convcalc.fold import fold_rows
+from convcalc.report import Check, LayerRow, Report
+
+if TYPE_CHECKING:
+    from convcalc.spec.expect import Expectation
+
+
+def _whole(report: Report, key: str) -> int | tuple[int, ...] | None:
+    t = report.totals
+    if key == "output":
+        return None if t.output is None else tuple(t.output.as_list())
+    if key == "memory":
+        return t.forward_bytes
+    if key == "rf":
+        last = report.rows[-1]
+        return tuple(int(v) for v in last.rf) if t.output is not None else None
+    value: int = getattr(t, key)
+    return value
+
+
+def _of_row(row: LayerRow, key: str) -> int | tuple[int, ...] | None:
+    if row.output is None:
+        return None
+    if key == "output":
+        return tuple(row.output.as_list())
+    if key == "rf":
+        return tuple(int(v) for v in row.rf)
+    value: int = getattr(row, key)
+    return value
+
+
+def evaluate(expectations: tuple[Expectation, ...], report: Report) -> tuple[Check, ...]:
+    """Check every expectation; a layer's is about its row, or its rows folded when composite."""
+    by_path = {r.path: r for r in report.rows}
+    checks = []
+    for e in expectations:
+        if e.path == "":
+            actual = _whole(report, e.key)
+        else:
+            row = by_path.get(e.path)
+            under = [r for r in report.rows if r.path.startswith(e.path + ".")]
+            if under:  # a composite: its rows as one
+                group = next((g for g in report.groups if g.path == e.path), None)
+                row = fold_rows(group, [*under, *([row] if row else [])]) if group else row
+            actual = None if row is None else _of_row(row, e.key)
+        ok = actual is not None and e.holds(actual)
+        checks.append(Check(e.path, e.key, e.text, actual, ok, e.at.file, e.at.line, e.at.column))
+    return tuple(checks)

@@ -1,0 +1,113 @@
+"""Expectations (DESIGN §2.4): answers and budgets written beside a layer or the whole spec.
+
+    expect: {output: 55x55x96, params: 34944}     exact
+    expect: {params: 138M, memory: 61MB}          rounded: holds when the true value, rounded to
+                                                  the digits written, equals it
+    expect: {params: "<= 10M"}                    a bound (<, <=, >, >=)
+
+k/M/G/T are powers of 1000; kB/MB/GB/TB bytes are powers of 1000, KiB/MiB/GiB/TiB of 1024.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from convcalc.engine.params import describe
+from convcalc.errors import Location, SpecError
+from convcalc.spec.yamlpos import PosMap
+
+NUMBER_KEYS = ("params", "weights", "biases", "buffers", "macs", "flops", "activations", "memory")
+KEYS = ("output", *NUMBER_KEYS, "rf")
+_COUNT_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_BYTE_UNITS = {
+    "": 1, "B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+}  # fmt: skip
+_VALUE = re.compile(r"(<=|>=|<|>|=|==)?\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expected value: `op` is =, ~ (rounded), <, <=, > or >=."""
+
+    path: str  # "" for the whole spec
+    key: str
+    text: str  # as written
+    op: str
+    number: Fraction  # for numeric keys, in base units (values, bytes)
+    decimals: int  # for ~: the digits written after the point
+    scale: int  # for ~: the unit written
+    shape: tuple[int, ...]  # for output and rf
+    at: Location
+
+    def holds(self, actual: int | tuple[int, ...]) -> bool:
+        """Whether the true value satisfies this expectation."""
+        if isinstance(actual, tuple):
+            want = self.shape * len(actual) if self.key == "rf" and len(self.shape) == 1 else self.shape
+            return actual == want
+        value = Fraction(actual)
+        if self.op == "~":
+            # Round half up to the digits written: 138,357,544 is 138M; 60,950,432 B is 61MB.
+            shift = 10**self.decimals
+            rounded = Fraction(int(value / self.scale * shift + Fraction(1, 2)), shift)
+            return rounded * self.scale == self.number
+        return {
+            "=": value == self.number,
+            "<": value < self.number,
+            "<=": value <= self.number,
+            ">": value > self.number,
+            ">=": value >= self.number,
+        }[self.op]
+
+
+def _shape(value: Any, key: str, at: Location) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value) and value:
+        return tuple(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\s*x\s*\d+)*\s*", value):
+        return tuple(int(v) for v in value.split("x"))
+    msg = f"expected {key} must be a volume such as 55x55x96 (or 1000), not {describe(value)}"
+    raise SpecError(msg, at)
+
+
+def parse_one(key: str, value: Any, path: str, at: Location) -> Expectation:
+    """One `key: value` of an `expect:` mapping."""
+    text = str(value).strip()
+    if key in {"output", "rf"}:
+        return Expectation(path, key, text, "=", Fraction(0), 0, 1, _shape(value, key, at), at)
+    if isinstance(value, bool) or not isinstance(value, (int, str, float)):
+        msg = f"expected {key} must be a number such as 760, 138M or '<= 10M', not {describe(value)}"
+        raise SpecError(msg, at)
+    match = _VALUE.fullmatch(text)
+    units = _BYTE_UNITS if key == "memory" else _COUNT_UNITS
+    if match is None or match.group(3) not in units:
+        hint = "bytes, e.g. 61MB, 58MiB or '<= 100MB'" if key == "memory" else "e.g. 760, 138M, 15.47G or '<= 10M'"
+        msg = f"cannot read expected {key} {describe(value)}: write {hint}"
+        raise SpecError(msg, at)
+    op, digits, unit = match.groups()
+    digits = digits.replace(",", "").replace("_", "")
+    scale = units[unit]
+    number = Fraction(Decimal(digits)) * scale
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    if op in {None, "=", "=="}:
+        op = "=" if unit in {"", "B"} and decimals == 0 else "~"
+    return Expectation(path, key, text, op, number, decimals, scale, (), at)
+
+
+def parse_expect(value: Any, path: str, at: Location) -> tuple[Expectation, ...]:
+    """An `expect:` mapping."""
+    if not isinstance(value, PosMap):
+        msg = f"`expect:` maps what to check ({', '.join(KEYS)}) to its expected value"
+        raise SpecError(msg, at)
+    found = []
+    for key, item in value.items():
+        if key not in KEYS:
+            msg = f"cannot expect '{key}'; expectations are about: {', '.join(KEYS)}"
+            raise SpecError(msg, value.key_at[key])
+        found.append(parse_one(key, item, path, value.at(key)))
+    return tuple(found)
