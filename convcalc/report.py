@@ -132,6 +132,7 @@ class Report:
     diagnostics: tuple[Diagnostic, ...]
     groups: tuple[Group, ...] = ()
     checks: tuple[Check, ...] = ()
+    rounding: str = "strict"  # the spec's rounding (layers may have their own)
 
     @property
     def ok(self) -> bool:

@@ -45,8 +45,9 @@ class _Stop(Exception):  # noqa: N818 - control flow, never leaves this module
 
 
 class _Walker:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, *, stop_at_problem: bool = False) -> None:
         self.spec = spec
+        self.stop_at_problem = stop_at_problem
         self.ctx = Context(spec.rounding, spec.input.spatial)
         self.bpv = spec.dtype.bytes
         self.rows: list[LayerRow] = []
@@ -139,6 +140,8 @@ class _Walker:
                 diagnostics=tuple(_diagnostic(p, site) for p in out.problems),
             )
         )  # fmt: skip
+        if self.stop_at_problem and any(p.severity is not Severity.NOTE for p in out.problems):
+            raise _Stop
 
     def fail(self, site: _Site, x: State, failure: LayerFailure) -> None:
         problem = Problem(Severity.ERROR, failure.code, failure.message)
@@ -162,6 +165,17 @@ def _group_kind(n: Sequence | Residual | Parallel) -> str:
 def _diagnostic(problem: Problem, site: _Site) -> Diagnostic:
     at = site.at
     return Diagnostic(problem.severity, problem.code, problem.message, site.path, at.file, at.line, at.column)
+
+
+def first_problem(spec: Spec) -> LayerRow | None:
+    """The first row with an error or a warning, or None: the quick answer to "does it fit?"."""
+    walker = _Walker(spec, stop_at_problem=True)
+    ones = tuple(Fraction(1) for _ in spec.input.spatial)
+    try:
+        walker.walk(spec.layers, State(spec.input, ones, ones), 0)
+    except _Stop:
+        return walker.rows[-1]
+    return None
 
 
 def analyze(spec: Spec) -> Report:
@@ -209,5 +223,6 @@ def analyze(spec: Spec) -> Report:
         totals=totals,
         diagnostics=tuple(d for r in rows for d in r.diagnostics),
         groups=tuple(walker.groups),
+        rounding=spec.rounding.value,
     )
     return dataclasses.replace(report, checks=evaluate(spec.expectations, report))

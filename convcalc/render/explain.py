@@ -50,10 +50,15 @@ def _output(row: LayerRow, x: Volume, rounding: Rounding) -> list[str]:
     lines = []
     if kind in {"conv", "pool"}:
         rounding = c.get("rounding") or rounding
-        for name, w in zip(names, windows(c, x), strict=True):
+        work = []
+        for w in windows(c, x):
             got = w.output(rounding)
             rounded = "" if w.exact == got else f" → {got} ({rounding.value})"
-            lines.append(f"{name}2 = {w.formula()}{rounded}")
+            work.append(f"{w.formula()}{rounded}")
+        if len(set(work)) == 1:  # a square input: H2 = W2 = ...
+            lines.append(" = ".join(f"{name}2" for name in names) + f" = {work[0]}")
+        else:
+            lines += [f"{name}2 = {text}" for name, text in zip(names, work, strict=True)]
         depth = f"K = {c['filters']}" if kind == "conv" else f"D1 = {x.depth}"
         lines.append(f"D2 = {depth}")
     elif kind == "deconv" and row.output is not None:

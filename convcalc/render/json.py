@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fractions import Fraction
 
-    from convcalc.report import Diagnostic, LayerRow, Report
+    from convcalc.report import Check, Diagnostic, LayerRow, Report
     from convcalc.volume import Volume
 
 SCHEMA_VERSION = 1
@@ -33,6 +33,21 @@ def diagnostic(d: Diagnostic) -> dict[str, Any]:
         "file": d.file,
         "line": d.line,
         "column": d.column,
+    }
+
+
+def check(c: Check) -> dict[str, Any]:
+    """One expectation and whether it holds."""
+    actual = list(c.actual) if isinstance(c.actual, tuple) else c.actual
+    return {
+        "path": c.path,
+        "key": c.key,
+        "expected": c.expected,
+        "actual": actual,
+        "ok": c.ok,
+        "file": c.file,
+        "line": c.line,
+        "column": c.column,
     }
 
 
@@ -93,6 +108,7 @@ def report_dict(report: Report, version: str) -> dict[str, Any]:
             "output": _shape(t.output),
         },
         "diagnostics": [diagnostic(d) for d in report.diagnostics],
+        "checks": [check(c) for c in report.checks],
     }
 
 

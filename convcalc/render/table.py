@@ -13,8 +13,11 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from convcalc.options import Rounding
 from convcalc.render import numbers
-from convcalc.report import Diagnostic, LayerRow, Report, Severity
+from convcalc.render.checks import message
+from convcalc.render.explain import explain as explain_row
+from convcalc.report import Check, Diagnostic, LayerRow, Report, Severity
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,30 +62,67 @@ def _diagnostic_text(d: Diagnostic) -> Text:
     return Text(f"{_MARK[d.severity]} {where}: {d.severity.value}: {d.message}", style=_STYLE[d.severity])
 
 
-def render_table(report: Report, console: Console, *, binary: bool = False, notes: bool = False) -> None:
+def _beneath(
+    row: LayerRow, report: Report, checks: dict[str, list[Check]], *, notes: bool, explain: bool
+) -> list[Text]:
+    """What is printed under a row: its diagnostics, its failed checks, its arithmetic."""
+    lines = [_diagnostic_text(d) for d in row.diagnostics if notes or d.severity is not Severity.NOTE]
+    lines += [_check_text(c, report) for c in checks.pop(row.path, [])]
+    if explain:
+        worked = explain_row(row, Rounding(report.rounding), report.bytes_per_value, report.batch)
+        lines += [Text(line, style="dim") for line in worked]
+    return lines
+
+
+def _check_text(c: Check, report: Report) -> Text:
+    where = ":".join(str(p) for p in (c.file, c.line, c.column) if p is not None)
+    return Text(f"✗ {where}: check failed: {message(c, report)}", style="bold red")
+
+
+def _failed_checks(report: Report) -> dict[str, list[Check]]:
+    failed: dict[str, list[Check]] = {}
+    for c in report.checks:
+        if not c.ok:
+            failed.setdefault(c.path, []).append(c)
+    return failed
+
+
+def _rows(report: Report, console: Console, failed: dict[str, list[Check]], *, notes: bool, explain: bool) -> None:
+    """The table, broken after each row that has something printed beneath it."""
+    cells = [_cells(r) for r in report.rows]
+    widths = _widths(cells, console.width)
+    indent = len(cells[-1][0]) + 2 * _PAD
+    table = _segment(widths, header=True)
+    for row, row_cells in zip(report.rows, cells, strict=True):
+        worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
+        flagged = (worst and worst is not Severity.NOTE) or row.path in failed
+        table.add_row(*row_cells, style=_STYLE[worst or Severity.ERROR] if flagged else None)
+        beneath = _beneath(row, report, failed, notes=notes, explain=explain)
+        if beneath:
+            console.print(table)
+            for line in beneath:
+                console.print(Padding(line, (0, 0, 0, indent)))
+            table = _segment(widths, header=False)
+    if table.rows:
+        console.print(table)
+
+
+def render_table(
+    report: Report, console: Console, *, binary: bool = False, notes: bool = False, explain: bool = False
+) -> None:
     """Print the report as a table on `console`."""
     title = Text(report.name, style="bold")
     if report.description:
         title.append(f" — {report.description}", style="")
     console.print(title)
     console.print(f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)", style="dim")
-    cells = [_cells(r) for r in report.rows]
-    widths = _widths(cells, console.width)
-    indent = len(cells[-1][0]) + 2 * _PAD
-    table = _segment(widths, header=True)
-    for row, row_cells in zip(report.rows, cells, strict=True):
-        shown = [d for d in row.diagnostics if notes or d.severity is not Severity.NOTE]
-        worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
-        table.add_row(*row_cells, style=_STYLE[worst] if worst and worst is not Severity.NOTE else None)
-        if shown:
-            console.print(table)
-            for d in shown:
-                console.print(Padding(_diagnostic_text(d), (0, 0, 0, indent)))
-            table = _segment(widths, header=False)
-    if table.rows:
-        console.print(table)
+    failed = _failed_checks(report)
+    _rows(report, console, failed, notes=notes, explain=explain)
     console.print()
     console.print(_totals(report, binary=binary))
+    for left in failed.values():  # the whole spec's checks, and those of repeats and blocks
+        for c in left:
+            console.print(_check_text(c, report))
     hidden = sum(1 for d in report.diagnostics if d.severity is Severity.NOTE)
     if hidden and not notes:
         console.print(f"{hidden} note{'s' * (hidden > 1)} not shown (see --format json)", style="dim")
@@ -114,5 +154,11 @@ def _totals(report: Report, *, binary: bool) -> Table:
     if errors or warnings:
         verdict = Text(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
         verdict.stylize("bold red" if errors else "yellow")
+        grid.add_row("Problems", verdict)
+    if report.checks:
+        passed = sum(1 for c in report.checks if c.ok)
+        failed = len(report.checks) - passed
+        verdict = Text(f"{len(report.checks)} expectations: {passed} hold, {failed} fail")
+        verdict.stylize("bold red" if failed else "green")
         grid.add_row("Checks", verdict)
     return grid

@@ -1,0 +1,88 @@
+"""What the commands share: the group that maps errors to exit codes, options, a console."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from convcalc.errors import ConvcalcError, Location
+from convcalc.options import DType, Rounding
+from convcalc.report import Report, Severity
+from convcalc.spec.loader import parse_input
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from convcalc.spec.model import Spec
+
+EXIT_DESIGN_ERROR = 1
+EXIT_UNREADABLE = 2
+
+
+class Group(click.Group):
+    """Turns every ConvcalcError into `FILE:LINE:COLUMN: error: message` and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConvcalcError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(EXIT_UNREADABLE)
+
+
+def console() -> Console:
+    """A rich console on stdout; imported only by the commands that draw tables."""
+    from rich.console import Console  # noqa: PLC0415 - rich only where a table is drawn
+
+    return Console(highlight=False)
+
+
+def override(
+    spec: Spec,
+    *,
+    batch: int | None = None,
+    dtype: str | None = None,
+    input_: str | None = None,
+    rounding: str | None = None,
+) -> Spec:
+    """The spec with the command line's overrides."""
+    changes: dict[str, Any] = {}
+    if batch is not None:
+        changes["batch"] = batch
+    if dtype is not None:
+        changes["dtype"] = DType(dtype)
+    if rounding is not None:
+        changes["rounding"] = Rounding(rounding)
+    if input_ is not None:
+        changes["input"] = parse_input(input_, Location("--input"))
+    return dataclasses.replace(spec, **changes)
+
+
+def echo_diagnostics(report: Report) -> None:
+    """Errors and warnings on stderr in the compilers' form, for logs and editors."""
+    for d in report.diagnostics:
+        if d.severity is not Severity.NOTE:
+            click.echo(f"{Location(d.file, d.line, d.column)}: {d.severity.value}: {d.message}", err=True)
+
+
+def spec_options(command: Any) -> Any:
+    """--batch, --dtype, --input and --rounding."""
+    for option in reversed(
+        (
+            click.option(
+                "--batch", type=click.IntRange(1, 1_000_000), help="Images per batch (memory and MACs scale)."
+            ),
+            click.option("--dtype", type=click.Choice([d.value for d in DType]), help="Value type (bytes per value)."),
+            click.option(
+                "--input", "input_", metavar="HxWxD", help="Override the spec's input volume, e.g. 224x224x3."
+            ),
+            click.option(
+                "--rounding", type=click.Choice([r.value for r in Rounding]), help="Override the spec's rounding."
+            ),
+        )
+    ):
+        command = option(command)
+    return command

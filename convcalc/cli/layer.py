@@ -1,0 +1,115 @@
+"""`convcalc layer INPUT LAYER...`: the lecture's exercises, worked out step by step.
+
+`p?` or `s?` in place of a value lists the values that make the stride fit, and marks the pad
+that keeps the size (the lecture's "F = 5, S = 2, P = ?").
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from convcalc.cli.common import EXIT_DESIGN_ERROR
+from convcalc.engine.analyze import analyze
+from convcalc.errors import Location, SpecError
+from convcalc.options import DType, Rounding
+from convcalc.render.explain import explain, windows
+from convcalc.report import Report, Severity
+from convcalc.spec.composite import NodeReader
+from convcalc.spec.loader import parse_input
+from convcalc.spec.model import Spec
+
+if TYPE_CHECKING:
+    from convcalc.volume import Volume
+
+_UNKNOWN = re.compile(r"(?<!\S)([ps])\?(?!\S)")
+
+
+def _analyze(volume: Volume, text: str, where: str, rounding: Rounding) -> Report:
+    node = NodeReader("<command line>").node(text, Location(where), "1")
+    return analyze(Spec("layer", "", "<command line>", volume, 1, DType.FLOAT32, rounding, (node,)))
+
+
+def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tuple[int, Report]]:
+    """Every value of P (below the window) or S (up to the input) that makes the stride fit."""
+    probe = _analyze(volume, _UNKNOWN.sub(f"{letter}0" if letter == "p" else f"{letter}1", text), where, Rounding.FLOOR)
+    layer = probe.rows[1]
+    if layer.kind not in {"conv", "pool"} or layer.input is None:
+        msg = f"'{letter}?' needs a conv or pool layer, not {layer.label}"
+        raise SpecError(msg, Location(where))
+    ws = windows(layer.config, volume)
+    limit = max(w.kernel for w in ws) if letter == "p" else max(w.size + 2 * w.pad_lo for w in ws)
+    found = []
+    for value in range(0 if letter == "p" else 1, limit):
+        report = _analyze(volume, _UNKNOWN.sub(f"{letter}{value}", text), where, Rounding.STRICT)
+        if report.ok:
+            found.append((value, report))
+    return found
+
+
+def _search(volume: Volume, text: str, letter: str, where: str) -> Report | None:
+    name = {"p": "P", "s": "S"}[letter]
+    click.echo(f"{text} on {volume}: {name} = ?")
+    found = _candidates(volume, text, letter, where)
+    if not found:
+        click.echo(f"  no {name} makes the stride fit")
+        return None
+    keeps = None
+    for value, report in found:
+        row = report.rows[1]
+        assert row.output is not None  # noqa: S101 - a report that is ok has its output
+        same = row.output.spatial == volume.spatial
+        keeps = keeps if keeps is not None or not same else (value, report)
+        formula = explain(row, Rounding.STRICT, 4, 1)[0]
+        mark = "   ← keeps the size" if same else ""
+        click.echo(f"  {name} = {value} → {row.output}   ({formula}){mark}")
+    chosen = keeps or found[0]
+    return chosen[1]
+
+
+@click.command()
+@click.argument("input_", metavar="INPUT")
+@click.argument("layers", nargs=-1, required=True)
+@click.option("--rounding", type=click.Choice([r.value for r in Rounding]), default="strict", show_default=True)
+def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
+    """Work out LAYERs (shorthand, e.g. "conv5-10 s1 p2") on an INPUT volume (e.g. 32x32x3), step by step.
+
+    Each layer's output is the next one's input. Write p? or s? to list the pads or strides that
+    make the stride fit. Exits 1 when a stride does not fit.
+    """
+    volume = parse_input(input_, Location("INPUT"))
+    failed = False
+    for i, text in enumerate(layers, start=1):
+        where = f"LAYER {i}"
+        unknown = _UNKNOWN.search(text)
+        if unknown:
+            report = _search(volume, text, unknown.group(1), where)
+            if report is None:
+                failed = True
+                break
+        else:
+            report = _analyze(volume, text, where, Rounding(rounding))
+            _print(report)
+        row = report.rows[-1]
+        if row.output is None:
+            failed = True
+            break
+        failed = failed or not report.ok
+        volume = row.output
+        if i < len(layers) and unknown:
+            click.echo(f"  (continuing with {row.label} → {row.output})")
+    if failed:
+        sys.exit(EXIT_DESIGN_ERROR)
+
+
+def _print(report: Report) -> None:
+    row = report.rows[1]
+    click.echo(f"{row.label}: {row.input} → {row.output or '?'}")
+    for line in explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch):
+        click.echo(f"  {line}")
+    for d in row.diagnostics:
+        if d.severity is not Severity.NOTE:
+            click.echo(f"  {d.severity.value}: {d.message}")
