@@ -53,8 +53,10 @@ def test_worksheet_with_two_wrong_answers(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         f"{path}:4:40: error: check failed: CONV5-10 params: expected 750, got 760 (params = (5·5·3 + 1)·10 = 760)",
-        f"{path}:10:34: error: check failed: FC-10 params: expected 9000, got 51,210 (51.21 K) "
-        "(params = 16·16·20·10 + 10 = 51,210)",
+        (
+            f"{path}:10:34: error: check failed: FC-10 params: expected 9000, got 51,210 (51.21 K) "
+            "(params = 16·16·20·10 + 10 = 51,210)"
+        ),
         "7 checks in 1 file: 5 passed, 2 failed",
     ]
 

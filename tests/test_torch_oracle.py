@@ -314,13 +314,12 @@ def test_pool_strict_rounding_errs_exactly_when_the_stride_does_not_fit(case: Ca
     assert errors(report) == (["stride-does-not-fit"] if case.misfit else [])
 
 
-# DISAGREEMENT (convcalc vs PyTorch 2.13): in ceil mode PyTorch also accepts a window wider than
+# Found by this suite (fixed): in ceil mode PyTorch also accepts a window wider than
 # the padded input, as long as the window starts inside it (pooling_output_shape: out =
-# ceil((W + 2P - F')/S) + 1, minus 1 if (out - 1)·S >= W + P, must be >= 1). convcalc refuses such a
-# layer with `window-larger-than-input` instead of giving PyTorch's output. Minimal case:
+# ceil((W + 2P - F')/S) + 1, minus 1 if (out - 1)·S >= W + P, must be >= 1); convcalc refused it
+# with `window-larger-than-input`. Minimal case:
 #   input: 1x1 / layers: [{pool: {type: max, size: 2, stride: 2, rounding: ceil}}]
-#   PyTorch MaxPool1d(2, 2, ceil_mode=True) on length 1 -> length 1; convcalc -> error.
-@pytest.mark.xfail(strict=True, reason="convcalc refuses ceil-mode windows wider than the input; PyTorch gives 1")
+#   PyTorch MaxPool1d(2, 2, ceil_mode=True) on length 1 -> length 1.
 @pytest.mark.parametrize(
     ("kind", "side", "size", "stride"),
     [("max", 1, 2, 2), ("avg", 1, 2, 2), ("max", 2, 3, 2), ("max", 3, 4, 3)],
@@ -332,6 +331,41 @@ def test_ceil_mode_window_beyond_the_input(kind: str, side: int, size: int, stri
     row = only_layer(run(spec_text([side, side], 1, [layer])))
     assert row.output is not None, row.diagnostics
     assert row.output.as_list() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    kind=st.sampled_from(["max", "avg"]),
+    kernel=st.integers(1, 5),
+    over=st.integers(1, 3),
+    side=st.integers(6, 10),
+)
+def test_pool_padding_over_half_the_kernel_is_refused_by_both(
+    n: int, kind: str, kernel: int, over: int, side: int
+) -> None:
+    # PyTorch (pooling_output_shape): "pad should be at most half of effective kernel size".
+    pad = kernel // 2 + over
+    pools = MAX_POOLS if kind == "max" else AVG_POOLS
+    with pytest.raises(RuntimeError, match=r"pad(ding)? should be"):
+        torch_shape(pools[n](kernel, stride=1, padding=pad), 1, [side] * n)
+    layer = {"pool": {"type": kind, "size": kernel, "stride": 1, "pad": pad}}
+    report = run(spec_text([side] * n, 1, [layer]))
+    assert only_layer(report).output is None
+    assert errors(report) == ["pad-too-large"]
+
+
+# Found by this suite (fixed): for a dilated max pool PyTorch checks the padding
+# against the kernel itself as well (pool2d_shape_check: kW/2 >= padW), while convcalc checks it
+# against the dilated window only (2P <= F'). Minimal case, which convcalc accepts (11x11x1 out):
+#   input: 10x10x1 / layers: [{pool: {type: max, size: 2, stride: 1, pad: 2, dilation: 3}}]
+#   PyTorch MaxPool2d(2, stride=1, padding=2, dilation=3) -> RuntimeError "pad should be smaller
+#   than or equal to half of kernel size".
+def test_dilated_max_pool_padding_is_checked_against_the_kernel() -> None:
+    with pytest.raises(RuntimeError, match="half of kernel size"):
+        torch_shape(nn.MaxPool2d(2, stride=1, padding=2, dilation=3), 1, [10, 10])
+    layer = {"pool": {"type": "max", "size": 2, "stride": 1, "pad": 2, "dilation": 3}}
+    assert errors(run(spec_text([10, 10], 1, [layer]))) == ["pad-too-large"]
 
 
 # --- batchnorm -------------------------------------------------------------------------------

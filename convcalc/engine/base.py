@@ -127,7 +127,8 @@ def window_dims(
     """Output sizes, receptive field and jump of a window layer, with what to say about it."""
     names = dim_names(len(windows))
     for name, w in zip(names, windows, strict=True):
-        if w.span < 0:
+        # Under ceil, PyTorch still gives one window when it sticks out past the end (W=1, F=2).
+        if w.span < 0 and not (rounding is Rounding.CEIL and w.output(rounding) >= 1):
             msg = (
                 f"{name}: the {w.kernel}-wide {kind} window is larger than the padded input "
                 f"({w.size} + {w.pad_lo + w.pad_hi} padding): {w.formula()}"
@@ -156,12 +157,18 @@ def _stride_problems(
     only_padding = all(w.uncovered_input == 0 for _, w, _ in misfits)
     # A window narrower than its stride skips stride - F' positions between windows anyway
     # (torchvision's 1x1/2 downsample); losing no more than that at the end is nothing new.
-    only_gaps = all(w.uncovered_input <= w.stride - w.kernel for _, w, _ in misfits)
-    skipped = first.stride - first.kernel
-    gaps = f"a {first.kernel}-wide window with stride {first.stride} skips {skipped} in every {first.stride} anyway"
+    only_gaps = all(w.uncovered_input <= max(w.stride - w.kernel, 0) for _, w, _ in misfits)
+    gappy = next((w for _, w, _ in misfits if w.uncovered_input), first)
+    skipped = gappy.stride - gappy.kernel
+    gaps = f"a {gappy.kernel}-wide window with stride {gappy.stride} skips {skipped} in every {gappy.stride} anyway"
     if rounding is Rounding.CEIL:
         got = "x".join(map(str, sizes))
-        return [Problem(Severity.NOTE, "stride-rounded-up", f"{formula}: rounded up to {got} (ceil)")]
+        if all(s == w.span // w.stride + 1 for _, w, s in misfits):
+            # PyTorch's rule: the extra window would start inside the right padding.
+            msg = f"{formula}: {got} under ceil too, as the extra window would start in the padding"
+        else:
+            msg = f"{formula}: rounded up to {got} (ceil)"
+        return [Problem(Severity.NOTE, "stride-rounded-up", msg)]
     if rounding is Rounding.FLOOR:
         got = "x".join(map(str, sizes))
         if only_padding:

@@ -43,10 +43,11 @@ class Pool(Kind):
             raise LayerFailure("bad-dilation", "dilation applies to max pooling only")
         effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
         pad = pads(p, v, effective, stride)
-        for (lo, hi), k in zip(pad, effective, strict=True):
-            # PyTorch refuses this: some windows would hold nothing but padding.
-            if 2 * max(lo, hi) > k:
-                msg = f"pad {max(lo, hi)} is more than half the {k}-wide window, so a window could hold only padding"
+        for (lo, hi), k in zip(pad, size, strict=True):
+            # PyTorch refuses this (pool2d_shape_check: kW/2 >= padW, on the kernel before
+            # dilation): windows would hold little or nothing but padding.
+            if max(lo, hi) > k // 2:
+                msg = f"pad {max(lo, hi)} is more than half the window size {k} (PyTorch allows at most {k // 2})"
                 raise LayerFailure("pad-too-large", msg)
         windows = [Window(w, k, s, lo, hi) for w, k, s, (lo, hi) in zip(v.spatial, effective, stride, pad, strict=True)]
         spatial, rf, jump, problems = window_dims(windows, x, p["rounding"] or ctx.rounding, "pool")
