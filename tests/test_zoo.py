@@ -6,6 +6,7 @@ import pytest
 
 from convcalc.builtins import builtin_names, open_spec
 from convcalc.engine.analyze import analyze
+from convcalc.fold import fold
 
 # Params: torchvision's `num_params` and the counts of ../shared/reference/figures.md;
 # GMACs: torchvision's `_ops` (shown there as "GFLOPS", multiply-accumulates) to 3 decimals.
@@ -68,6 +69,16 @@ def test_googlenet_modules() -> None:
             if r.path.startswith(row.path + ".branches.")
         }
         assert branches == {"0", "1", "2", "3"}
+
+
+def test_googlenet_module_ops_match_table_1() -> None:
+    # Table 1's "ops" column (multiply-adds) for 3a and 3b: 128M and 304M.
+    report = fold(analyze(open_spec("googlenet")), 1)
+    macs = {r.name: r.macs for r in report.rows}
+    assert round(macs["inception_3a"] / 1e6) == 128
+    assert round(macs["inception_3b"] / 1e6) == 304
+    modules = [r for r in report.rows if r.name.startswith("inception_")]
+    assert [r.kind for r in modules] == ["parallel"] * 9  # --depth 1: one row per module
 
 
 def test_lenet5_modern_form() -> None:
