@@ -42,6 +42,7 @@ class NodeReader(LayerReader):
         self.blocks: dict[str, Block] = {}
         self.calls: list[str] = []
         self.nesting = 0
+        self.sizes: dict[str, int] = {}
 
     def read_blocks(self, value: Any, at: Location) -> None:
         """Keep the block definitions; their layers are read at each call."""
@@ -79,6 +80,15 @@ class NodeReader(LayerReader):
         if hint:
             return f"unknown layer kind or block '{name}'; {hint}blocks: {blocks}"
         return f"{base}; blocks: {blocks}"
+
+    def size_of(self, word: str, seen: set[str]) -> int:
+        """The least number of leaf layers a call of `word` makes (1 for a plain layer)."""
+        block = self.blocks.get(word)
+        if block is None or word in seen:
+            return 1
+        if word not in self.sizes:
+            self.sizes[word] = _size(block.layers, lambda w: self.size_of(w, {*seen, word}))
+        return self.sizes[word]
 
     def nodes(self, items: Any, at: Location, what: str, path_of: Callable[[int], str]) -> tuple[Node, ...]:
         """A list of layers."""
@@ -191,6 +201,10 @@ class NodeReader(LayerReader):
             cycle = " → ".join([*self.calls[self.calls.index(word) :], word])
             msg = f"block '{word}' calls itself ({cycle})"
             raise SpecError(msg, at)
+        size = self.size_of(word, set())
+        if self.count + size > MAX_LAYERS:
+            msg = f"block '{word}' expands to {size:,} layers or more, beyond convcalc's limit of {MAX_LAYERS:,}"
+            raise SpecError(msg, at)
         layers = substitute(block.layers, block.at, values, word)
         name = self._name(item, word)
         single = len(layers) == 1
@@ -203,6 +217,27 @@ class NodeReader(LayerReader):
         if single and not isinstance(nodes[0], LayerSpec):
             return dataclasses.replace(nodes[0], name=name, at=at)
         return Sequence("block", name, nodes, at, path)
+
+
+def _size(item: Any, size_of: Callable[[str], int]) -> int:
+    """How many leaf layers an item of a block stands for, at least (unknown counts as 1)."""
+    if isinstance(item, str):
+        return size_of(item.strip())
+    if isinstance(item, PosList):
+        return sum(_size(i, size_of) for i in item)
+    if not isinstance(item, PosMap):
+        return 1
+    if "repeat" in item:
+        count = item["repeat"] if isinstance(item["repeat"], int) and not isinstance(item["repeat"], bool) else 1
+        return max(count, 1) * _size(item.get("layers", []), size_of)
+    keys = [k for k in item if k not in {"name", "expect"}]
+    body = item[keys[0]] if len(keys) == 1 else None
+    if keys in (["residual"], ["parallel"]) and isinstance(body, PosMap):
+        parts = (
+            [body.get("layers", []), body.get("shortcut", [])] if keys == ["residual"] else [body.get("branches", [])]
+        )
+        return sum(_size(p, size_of) for p in parts if isinstance(p, PosList)) + 1
+    return size_of(str(keys[0])) if len(keys) == 1 else 1
 
 
 def under(prefix: str) -> Callable[[int], str]:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # that a shorthand layer can have a name or an expectation: {layer: conv5-10 p2, expect: ...}.
 LAYER_KEYS = ("name", "expect")
 # Larger specs are surely a mistake (or an attack); see docs/limits.md.
-MAX_LAYERS = 1_000_000
+MAX_LAYERS = 250_000
 
 
 @dataclass(frozen=True)

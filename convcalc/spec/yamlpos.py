@@ -76,12 +76,56 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_pos_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_pos_list)
 
 
+# A YAML alias (*name) repeats a node without copying it: ten aliases of ten aliases of ... make
+# a "billion laughs" document of a few lines. Before anything walks the document, its size with
+# every alias expanded is counted (once per distinct node), and so is its depth.
+MAX_EXPANDED_NODES = 2_000_000
+MAX_DEPTH = 200
+
+
+def _check_size(root: yaml.Node, source: str) -> None:
+    sizes: dict[int, int] = {}
+    # Iterative post-order walk: deep documents must not exhaust Python's stack.
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            msg = f"the document nests more than {MAX_DEPTH} levels deep, convcalc's limit"
+            raise SpecError(msg, Location(source, node.start_mark.line + 1, node.start_mark.column + 1))
+        children = _children(node)
+        if done:
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_EXPANDED_NODES:
+                msg = (
+                    f"with its aliases (*name) expanded, the document has more than {MAX_EXPANDED_NODES:,} "
+                    "values, convcalc's limit (a 'billion laughs' document?)"
+                )
+                raise SpecError(msg, Location(source, node.start_mark.line + 1, node.start_mark.column + 1))
+            continue
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse one YAML document; every failure is a SpecError at the offending place."""
     loader = _Loader(text)
     loader.source_name = source
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node, source)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
