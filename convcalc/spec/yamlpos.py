@@ -87,15 +87,20 @@ def _check_size(root: yaml.Node, source: str) -> None:
     sizes: dict[int, int] = {}
     # Iterative post-order walk: deep documents must not exhaust Python's stack.
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    open_: set[int] = set()  # nodes whose children are still being counted
     while stack:
         node, depth, done = stack.pop()
         if id(node) in sizes:
             continue
+        if not done and id(node) in open_:
+            msg = "YAML: an alias (*name) refers to a node that contains it, a loop"
+            raise SpecError(msg, Location(source, node.start_mark.line + 1, node.start_mark.column + 1))
         if depth > MAX_DEPTH:
             msg = f"the document nests more than {MAX_DEPTH} levels deep, convcalc's limit"
             raise SpecError(msg, Location(source, node.start_mark.line + 1, node.start_mark.column + 1))
         children = _children(node)
         if done:
+            open_.discard(id(node))
             sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
             if sizes[id(node)] > MAX_EXPANDED_NODES:
                 msg = (
@@ -104,6 +109,7 @@ def _check_size(root: yaml.Node, source: str) -> None:
                 )
                 raise SpecError(msg, Location(source, node.start_mark.line + 1, node.start_mark.column + 1))
             continue
+        open_.add(id(node))
         stack.append((node, depth, True))
         stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
 
