@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from convcalc.engine.analyze import analyze
-from convcalc.engine.window import Window, same_padding
+from convcalc.engine.conv import sliding_windows
 from convcalc.errors import ConvcalcError
 from convcalc.options import PoolType, Rounding
 from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Spec
@@ -181,21 +181,16 @@ def _windowed(p: Params, x: Volume, rounding: Rounding, *, is_pool: bool) -> lis
         return (value,) * n if isinstance(value, int) else value
 
     size, dilation = per(p["size"]), per(p["dilation"])
-    stride = size if p.get("stride") is None else per(p["stride"])
-    effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
-    if p["pad"] == "same":
-        pads = [same_padding(w, k, s) for w, k, s in zip(x.spatial, effective, stride, strict=True)]
-    else:
-        pads = [(q, q) for q in per(0 if p["pad"] == "valid" else p["pad"])]
+    windows = sliding_windows(p, x)
+    stride = tuple(w.stride for w in windows)
     if rounding is Rounding.CEIL and not is_pool:
         # No ceil_mode on convs: pad the end so that flooring gives convcalc's ceil size.
-        windows = [
-            Window(w, k, s, lo, hi) for w, k, s, (lo, hi) in zip(x.spatial, effective, stride, pads, strict=True)
-        ]
         pads = [
             (w.pad_lo, max(w.pad_hi, (w.output(rounding) - 1) * w.stride + w.kernel - w.size - w.pad_lo))
             for w in windows
         ]
+    else:
+        pads = [(w.pad_lo, w.pad_hi) for w in windows]
     parts: list[nn.Module] = []
     padding: tuple[int, ...] = tuple(lo for lo, _ in pads)
     if any(lo != hi for lo, hi in pads):

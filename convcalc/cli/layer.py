@@ -14,9 +14,10 @@ import click
 
 from convcalc.cli.common import EXIT_DESIGN_ERROR
 from convcalc.engine.analyze import analyze
+from convcalc.engine.conv import sliding_windows
 from convcalc.errors import Location, SpecError
 from convcalc.options import DType, Rounding
-from convcalc.render.explain import explain, windows
+from convcalc.render.explain import explain
 from convcalc.report import Report, Severity
 from convcalc.spec.composite import NodeReader
 from convcalc.spec.loader import parse_input
@@ -40,7 +41,7 @@ def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tupl
     if layer.kind not in {"conv", "pool"} or layer.input is None:
         msg = f"'{letter}?' needs a conv or pool layer, not {layer.label}"
         raise SpecError(msg, Location(where))
-    ws = windows(layer.config, volume)
+    ws = sliding_windows(layer.config, volume)
     limit = max(w.kernel for w in ws) if letter == "p" else max(w.size + 2 * w.pad_lo for w in ws)
     found = []
     for value in range(0 if letter == "p" else 1, limit):

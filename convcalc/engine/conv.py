@@ -56,6 +56,22 @@ def pads(p: Params, x: Volume, effective: tuple[int, ...], stride: tuple[int, ..
     return [(q, q) for q in expand(pad, x, "pad")]
 
 
+def sliding_windows(p: Params, x: Volume) -> list[Window]:
+    """The window of a conv or pool in each spatial dim: input size, F', stride, padding.
+
+    A pool's stride defaults to its size. The engine, `--explain` and the PyTorch translator all
+    slide the same windows, from here.
+    """
+    size = expand(p["size"], x, "size")
+    stride = size if p.get("stride") is None else expand(p["stride"], x, "stride")
+    dilation = expand(p.get("dilation", 1), x, "dilation")
+    effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
+    return [
+        Window(w, k, s, lo, hi)
+        for w, k, s, (lo, hi) in zip(x.spatial, effective, stride, pads(p, x, effective, stride), strict=True)
+    ]
+
+
 def resolve_groups(p: Params, depth: int, filters: int) -> int:
     """The number of groups, checked against the input and output channels."""
     g: int = depth if p["groups"] == "depthwise" else p["groups"]
@@ -92,14 +108,8 @@ class Conv(Kind):
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         v = x.volume
         need_spatial(v, "conv")
+        windows = sliding_windows(p, v)
         size = expand(p["size"], v, "size")
-        stride = expand(p["stride"], v, "stride")
-        dilation = expand(p["dilation"], v, "dilation")
-        effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
-        windows = [
-            Window(w, k, s, lo, hi)
-            for w, k, s, (lo, hi) in zip(v.spatial, effective, stride, pads(p, v, effective, stride), strict=True)
-        ]
         filters: int = p["filters"]
         g = resolve_groups(p, v.depth, filters)
         rounding = p["rounding"] or ctx.rounding

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from convcalc.engine.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial, window_dims
-from convcalc.engine.conv import _options, dims_text, pads
+from convcalc.engine.conv import _options, dims_text, sliding_windows
 from convcalc.engine.params import POOL_TYPE, ROUNDING, Param, padding, per_dim
-from convcalc.engine.window import Window
 from convcalc.options import PoolType
 from convcalc.volume import Volume
 
@@ -36,20 +35,16 @@ class Pool(Kind):
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         v = x.volume
         need_spatial(v, "pool")
-        size = expand(p["size"], v, "size")
-        stride = size if p["stride"] is None else expand(p["stride"], v, "stride")
-        dilation = expand(p["dilation"], v, "dilation")
-        if p["type"] is PoolType.AVG and any(d != 1 for d in dilation):
+        if p["type"] is PoolType.AVG and any(d != 1 for d in expand(p["dilation"], v, "dilation")):
             raise LayerFailure("bad-dilation", "dilation applies to max pooling only")
-        effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
-        pad = pads(p, v, effective, stride)
-        for (lo, hi), k in zip(pad, size, strict=True):
+        windows = sliding_windows(p, v)
+        for w, k in zip(windows, expand(p["size"], v, "size"), strict=True):
             # PyTorch refuses this (pool2d_shape_check: kW/2 >= padW, on the kernel before
             # dilation): windows would hold little or nothing but padding.
-            if max(lo, hi) > k // 2:
-                msg = f"pad {max(lo, hi)} is more than half the window size {k} (PyTorch allows at most {k // 2})"
+            pad = max(w.pad_lo, w.pad_hi)
+            if pad > k // 2:
+                msg = f"pad {pad} is more than half the window size {k} (PyTorch allows at most {k // 2})"
                 raise LayerFailure("pad-too-large", msg)
-        windows = [Window(w, k, s, lo, hi) for w, k, s, (lo, hi) in zip(v.spatial, effective, stride, pad, strict=True)]
         spatial, rf, jump, problems = window_dims(windows, x, p["rounding"] or ctx.rounding, "pool")
         return Outcome(output=Volume(spatial, v.depth), rf=rf, jump=jump, problems=problems)
 

@@ -6,14 +6,12 @@ params = (5·5·3 + 1)·10 = 760
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from convcalc.engine.window import Window, same_padding
+from convcalc.engine.conv import sliding_windows
 from convcalc.render.numbers import grouped
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from convcalc.options import Rounding
     from convcalc.report import LayerRow
     from convcalc.volume import Volume
@@ -30,20 +28,6 @@ def _dims(n: int) -> tuple[str, ...]:
     return _DIM.get(n, tuple(f"X{i + 1}" for i in range(n)))
 
 
-def windows(config: Mapping[str, Any], x: Volume) -> list[Window]:
-    """The windows of a conv or pool row, as the engine slid them."""
-    n = len(x.spatial)
-    size, dilation = _per(config["size"], n), _per(config.get("dilation", 1), n)
-    stride = size if config.get("stride") is None else _per(config["stride"], n)
-    effective = [d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True)]
-    pad = config.get("pad", 0)
-    if pad == "same":
-        pads = [same_padding(w, k, s) for w, k, s in zip(x.spatial, effective, stride, strict=True)]
-    else:
-        pads = [(q, q) for q in _per(0 if pad == "valid" else pad, n)]
-    return [Window(w, k, s, lo, hi) for w, k, s, (lo, hi) in zip(x.spatial, effective, stride, pads, strict=True)]
-
-
 def _output(row: LayerRow, x: Volume, rounding: Rounding) -> list[str]:
     c, kind = row.config, row.kind
     names = _dims(len(x.spatial))
@@ -51,7 +35,7 @@ def _output(row: LayerRow, x: Volume, rounding: Rounding) -> list[str]:
     if kind in {"conv", "pool"}:
         rounding = c.get("rounding") or rounding
         work = []
-        for w in windows(c, x):
+        for w in sliding_windows(c, x):
             got = w.output(rounding)
             rounded = "" if w.exact == got else f" → {got} ({rounding.value})"
             work.append(f"{w.formula()}{rounded}")
