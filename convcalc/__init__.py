@@ -1,21 +1,44 @@
 """convcalc: conv-net arithmetic from a YAML spec, exactly and without a framework.
 
->>> from convcalc import load_spec, analyze
->>> report = analyze(load_spec("specs/vgg16.yaml"))
->>> report.totals.params
-138357544
+    >>> from convcalc import load_spec, analyze
+    >>> report = analyze(load_spec("specs/vgg16.yaml"))
+    >>> report.totals.params
+    138357544
+
+The names below are imported when first used (PEP 562), so that `import convcalc.cli` does not
+load the whole library before it knows which command runs.
 """
 
 from __future__ import annotations
 
-from convcalc.engine.analyze import analyze
-from convcalc.errors import ConvcalcError, Location, SpecError
-from convcalc.report import Diagnostic, LayerRow, Report, Severity, Totals
-from convcalc.spec.loader import load_spec
-from convcalc.spec.model import LayerSpec, Spec
-from convcalc.volume import Volume
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convcalc.engine.analyze import analyze
+    from convcalc.errors import ConvcalcError, Location, SpecError
+    from convcalc.report import Diagnostic, LayerRow, Report, Severity, Totals
+    from convcalc.spec.loader import load_spec
+    from convcalc.spec.model import LayerSpec, Spec
+    from convcalc.volume import Volume
 
 __version__ = "0.1.0"
+
+_WHERE = {
+    "analyze": "convcalc.engine.analyze",
+    "ConvcalcError": "convcalc.errors",
+    "Location": "convcalc.errors",
+    "SpecError": "convcalc.errors",
+    "Diagnostic": "convcalc.report",
+    "LayerRow": "convcalc.report",
+    "Report": "convcalc.report",
+    "Severity": "convcalc.report",
+    "Totals": "convcalc.report",
+    "load_spec": "convcalc.spec.loader",
+    "LayerSpec": "convcalc.spec.model",
+    "Spec": "convcalc.spec.model",
+    "Volume": "convcalc.volume",
+}
 
 __all__ = [
     "ConvcalcError",
@@ -33,3 +56,10 @@ __all__ = [
     "analyze",
     "load_spec",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    msg = f"module 'convcalc' has no attribute {name!r}"
+    raise AttributeError(msg)

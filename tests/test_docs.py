@@ -29,9 +29,16 @@ def _examples() -> list[tuple[str, str]]:
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert isinstance(main, click.Group)
-    for name, command in main.commands.items():
+    ctx = click.Context(main)
+    names = main.list_commands(ctx)
+    assert names == ["show", "check", "layer", "fit", "list"]
+    for name in names:
+        command = main.get_command(ctx, name)
+        assert command is not None
         assert command.help, name
         assert f"convcalc {name}" in readme, name
+    listing = CliRunner().invoke(main, ["--help"]).stdout
+    assert all(f"  {name} " in listing for name in names)
 
 
 @pytest.mark.parametrize(("doc", "command"), _examples())
