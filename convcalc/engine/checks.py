@@ -38,16 +38,25 @@ def _of_row(row: LayerRow, key: str) -> int | tuple[int, ...] | None:
 def evaluate(expectations: tuple[Expectation, ...], report: Report) -> tuple[Check, ...]:
     """Check every expectation; a layer's is about its row, or its rows folded when composite."""
     by_path = {r.path: r for r in report.rows}
+    groups = {g.path: g for g in report.groups}
+    # The rows under each composite that has an expectation, found in one pass over the rows.
+    wanted = {e.path for e in expectations if e.path in groups}
+    under: dict[str, list[LayerRow]] = {path: [] for path in wanted}
+    if wanted:
+        for row in report.rows:
+            parts = row.path.split(".")
+            for end in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:end])
+                if prefix in wanted:
+                    under[prefix].append(row)
     checks = []
     for e in expectations:
         if e.path == "":
             actual = _whole(report, e.key)
         else:
-            row = by_path.get(e.path)
-            under = [r for r in report.rows if r.path.startswith(e.path + ".")]
-            if under:  # a composite: its rows as one
-                group = next((g for g in report.groups if g.path == e.path), None)
-                row = fold_rows(group, [*under, *([row] if row else [])]) if group else row
+            row: LayerRow | None = (
+                fold_rows(groups[e.path], under[e.path]) if under.get(e.path) else by_path.get(e.path)
+            )
             actual = None if row is None else _of_row(row, e.key)
         ok = actual is not None and e.holds(actual)
         checks.append(Check(e.path, e.key, e.text, actual, ok, e.at.file, e.at.line, e.at.column))
