@@ -43,12 +43,12 @@ def evaluate(expectations: tuple[Expectation, ...], report: Report) -> tuple[Che
     wanted = {e.path for e in expectations if e.path in groups}
     under: dict[str, list[LayerRow]] = {path: [] for path in wanted}
     if wanted:
-        for row in report.rows:
-            parts = row.path.split(".")
+        for r in report.rows:
+            parts = r.path.split(".")
             for end in range(1, len(parts) + 1):
                 prefix = ".".join(parts[:end])
                 if prefix in wanted:
-                    under[prefix].append(row)
+                    under[prefix].append(r)
     checks = []
     for e in expectations:
         if e.path == "":
