@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from fractions import Fraction
 
     from convcalc.volume import Volume
+
+
+# A receptive field or a jump: a whole number, or a fraction after a deconv or an upsample.
+# (Whole numbers stay ints: Fraction arithmetic is ten times slower, and 100,000-layer specs count.)
+Exact = Union[int, "Fraction"]
 
 
 class Severity(str, Enum):
@@ -52,8 +57,8 @@ class LayerRow:
     memory: int  # activations x bytes per value x batch
     macs: int  # multiply-accumulates of weights, per image x batch
     flops: int  # 2 x macs + bias additions
-    rf: tuple[Fraction, ...]
-    jump: tuple[Fraction, ...]
+    rf: tuple[Exact, ...]
+    jump: tuple[Exact, ...]
     line: int | None
     column: int | None
     diagnostics: tuple[Diagnostic, ...]

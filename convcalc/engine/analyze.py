@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +169,7 @@ def _diagnostic(problem: Problem, site: _Site) -> Diagnostic:
 def first_problem(spec: Spec) -> LayerRow | None:
     """The first row with an error or a warning, or None: the quick answer to "does it fit?"."""
     walker = _Walker(spec, stop_at_problem=True)
-    ones = tuple(Fraction(1) for _ in spec.input.spatial)
+    ones = (1,) * len(spec.input.spatial)
     try:
         walker.walk(spec.layers, State(spec.input, ones, ones), 0)
     except _Stop:
@@ -181,7 +180,7 @@ def first_problem(spec: Spec) -> LayerRow | None:
 def analyze(spec: Spec) -> Report:
     """Every layer's output volume, params, memory, MACs and receptive field, and the totals."""
     walker = _Walker(spec)
-    ones = tuple(Fraction(1) for _ in spec.input.spatial)
+    ones = (1,) * len(spec.input.spatial)
     start = State(spec.input, ones, ones)
     values = prod(spec.input.spatial) * spec.input.depth
     walker.rows.append(

@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.options import Rounding
-from convcalc.report import Severity
+from convcalc.report import Exact, Severity
 
 if TYPE_CHECKING:
-    from fractions import Fraction
-
     from convcalc.engine.params import Param
     from convcalc.engine.window import Window
     from convcalc.volume import Volume
@@ -21,6 +19,11 @@ Params = Mapping[str, Any]
 # Names of the spatial dims and of one step along each, by how many spatial dims there are.
 _DIM_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("time", "height", "width")}
 _UNITS = {"length": "position", "time": "frame", "height": "row", "width": "column"}
+
+
+def whole(value: Exact) -> Exact:
+    """A fraction that is a whole number, as an int (ints are much faster to compute with)."""
+    return value.numerator if value.denominator == 1 else value
 
 
 def dim_names(n: int) -> tuple[str, ...]:
@@ -33,8 +36,8 @@ class State:
     """What flows from layer to layer: the volume, and the receptive field and jump per dim."""
 
     volume: Volume
-    rf: tuple[Fraction, ...]
-    jump: tuple[Fraction, ...]
+    rf: tuple[Exact, ...]
+    jump: tuple[Exact, ...]
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,8 @@ class Outcome:
     """What a layer computes from its input."""
 
     output: Volume
-    rf: tuple[Fraction, ...]
-    jump: tuple[Fraction, ...]
+    rf: tuple[Exact, ...]
+    jump: tuple[Exact, ...]
     weights: int = 0
     biases: int = 0
     buffers: int = 0
@@ -123,7 +126,7 @@ def window_dims(
     x: State,
     rounding: Rounding,
     kind: str,
-) -> tuple[tuple[int, ...], tuple[Fraction, ...], tuple[Fraction, ...], list[Problem]]:
+) -> tuple[tuple[int, ...], tuple[Exact, ...], tuple[Exact, ...], list[Problem]]:
     """Output sizes, receptive field and jump of a window layer, with what to say about it."""
     names = dim_names(len(windows))
     for name, w in zip(names, windows, strict=True):

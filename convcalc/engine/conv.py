@@ -14,6 +14,7 @@ from convcalc.engine.base import (
     State,
     expand,
     need_spatial,
+    whole,
     window_dims,
 )
 from convcalc.engine.params import ACTIVATION, BIAS, ROUNDING, Param, groups, padding, per_dim, positive
@@ -170,7 +171,7 @@ class Deconv(Kind):
             r + (-(-(d * (f - 1) + 1) // s) - 1) * j
             for r, j, d, f, s in zip(x.rf, x.jump, dilation, size, stride, strict=True)
         )
-        jump = tuple(j / Fraction(s) for j, s in zip(x.jump, stride, strict=True))
+        jump = tuple(whole(Fraction(j) / s) for j, s in zip(x.jump, stride, strict=True))
         per_input = prod(size) * (filters // g)
         return Outcome(
             output=Volume(spatial, filters),

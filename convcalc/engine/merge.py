@@ -12,7 +12,7 @@ from convcalc.spec.model import Merge
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
-    from fractions import Fraction
+    from convcalc.report import Exact
 
 
 def _grid(v: Volume, n: int) -> tuple[int, ...]:
@@ -55,5 +55,5 @@ def merge(kind: Merge, parts: list[tuple[str, State]]) -> Outcome:
         out = _broadcast(parts)
     # The merged volume has seen what its widest branch saw.
     rf = tuple(max(dim) for dim in zip(*(s.rf for _, s in parts), strict=True))
-    jump: tuple[Fraction, ...] = tuple(max(dim) for dim in zip(*(s.jump for _, s in parts), strict=True))
+    jump: tuple[Exact, ...] = tuple(max(dim) for dim in zip(*(s.jump for _, s in parts), strict=True))
     return Outcome(output=out, rf=rf, jump=jump)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from convcalc.engine.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial, window_dims
+from convcalc.engine.base import (
+    Context,
+    Kind,
+    LayerFailure,
+    Outcome,
+    Params,
+    State,
+    expand,
+    need_spatial,
+    whole,
+    window_dims,
+)
 from convcalc.engine.conv import _options, dims_text, sliding_windows
 from convcalc.engine.params import POOL_TYPE, ROUNDING, Param, padding, per_dim
 from convcalc.options import PoolType
@@ -86,7 +97,7 @@ class AdaptivePool(Kind):
         # The widest window sets the receptive field; the average step sets the jump.
         widest = [_widest_window(w, o) for w, o in zip(v.spatial, out, strict=True)]
         rf = tuple(r + (k - 1) * j for r, j, k in zip(x.rf, x.jump, widest, strict=True))
-        jump = tuple(j * Fraction(w, o) for j, w, o in zip(x.jump, v.spatial, out, strict=True))
+        jump = tuple(whole(j * Fraction(w, o)) for j, w, o in zip(x.jump, v.spatial, out, strict=True))
         return Outcome(output=Volume(out, v.depth), rf=rf, jump=jump)
 
 

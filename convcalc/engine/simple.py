@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import ClassVar
 
-from convcalc.engine.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial
+from convcalc.engine.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial, whole
 from convcalc.engine.conv import dims_text
 from convcalc.engine.params import ACTIVATION, BIAS, Param, activation, boolean, per_dim, positive, probability
 from convcalc.volume import Volume
@@ -31,7 +31,7 @@ class FullyConnected(Kind):
         units: int = p["units"]
         inputs = x.volume.values
         # An fc unit sees the whole input image (and whatever its input already saw).
-        rf = tuple(max(r, Fraction(w)) for r, w in zip(x.rf, ctx.input_spatial, strict=True))
+        rf = tuple(max(r, w) for r, w in zip(x.rf, ctx.input_spatial, strict=True))
         return Outcome(
             output=Volume((), units),
             rf=rf,
@@ -161,7 +161,7 @@ class Upsample(Kind):
         need_spatial(v, "upsample")
         scale = expand(p["scale"], v, "scale")
         spatial = tuple(w * s for w, s in zip(v.spatial, scale, strict=True))
-        jump = tuple(j / s for j, s in zip(x.jump, scale, strict=True))
+        jump = tuple(whole(Fraction(j) / s) for j, s in zip(x.jump, scale, strict=True))
         return Outcome(output=Volume(spatial, v.depth), rf=x.rf, jump=jump)
 
 

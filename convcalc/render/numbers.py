@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fractions import Fraction
-
-    from convcalc.report import LayerRow
+    from convcalc.report import Exact, LayerRow
     from convcalc.volume import Volume
 
 _SUFFIXES = ("", "K", "M", "G", "T", "P")
@@ -56,12 +54,12 @@ def size(n: int, *, binary: bool = False) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def fraction(value: Fraction) -> str:
+def fraction(value: Exact) -> str:
     """3 or 3/2."""
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
-def per_dim(values: tuple[Fraction, ...]) -> str:
+def per_dim(values: tuple[Exact, ...]) -> str:
     """212 when every dim agrees, else 7x11; '' for none."""
     texts = [fraction(v) for v in values]
     if len(set(texts)) == 1:
