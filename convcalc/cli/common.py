@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,9 @@ class Group(click.Group):
     """Turns every ConvcalcError into `FILE:LINE:COLUMN: error: message` and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # A command is short-lived and its data has no reference cycles worth collecting; the
+        # cyclic collector would only rescan the rows (a third of the time at 100,000 layers).
+        gc.disable()
         try:
             return super().invoke(ctx)
         except ConvcalcError as exc:

@@ -83,7 +83,10 @@ MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 200
 
 
-def _check_size(root: yaml.Node, source: str) -> None:
+def _check_size(root: yaml.Node, source: str, *, aliases: bool) -> None:
+    if not aliases:  # no anchor, no alias: only the depth can be too much
+        _check_depth(root, source)
+        return
     sizes: dict[int, int] = {}
     # Iterative post-order walk: deep documents must not exhaust Python's stack.
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
@@ -114,6 +117,19 @@ def _check_size(root: yaml.Node, source: str) -> None:
         stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
 
 
+def _check_depth(root: yaml.Node, source: str) -> None:
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            msg = f"the document nests more than {MAX_DEPTH} levels deep, convcalc's limit"
+            raise SpecError(msg, Location(source, node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((c, depth + 1) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((c, depth + 1) for pair in node.value for c in pair)
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
@@ -130,7 +146,7 @@ def parse_yaml(text: str, source: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_size(node, source)
+        _check_size(node, source, aliases="&" in text)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
