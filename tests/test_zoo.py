@@ -89,11 +89,9 @@ def test_lenet5_modern_form() -> None:
     assert report.totals.output.as_list() == [10]
 
 
-torch = pytest.importorskip("torch")
-
-
 @pytest.mark.parametrize("name", builtin_names())
 def test_pytorch_agrees_row_by_row(name: str) -> None:
+    torch = pytest.importorskip("torch")  # here, so that the tests above run without torch
     from convcalc.pytorch import shape_of, to_module, zero_input  # noqa: PLC0415 - needs torch
 
     spec = open_spec(name)
