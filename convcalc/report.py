@@ -90,7 +90,7 @@ class Check:
     path: str  # "" for the whole spec
     key: str
     expected: str  # as written
-    actual: int | tuple[int, ...] | None  # None when the layer was not computed
+    actual: int | tuple[Exact, ...] | None  # None when the layer was not computed
     ok: bool
     file: str
     line: int | None

@@ -74,10 +74,16 @@ def override(
 
 
 def echo_diagnostics(report: Report) -> None:
-    """Errors and warnings on stderr in the compilers' form, for logs and editors."""
+    """Errors, warnings and failed checks on stderr in the compilers' form, for logs and editors."""
     for d in report.diagnostics:
         if d.severity is not Severity.NOTE:
             click.echo(f"{Location(d.file, d.line, d.column)}: {d.severity.value}: {d.message}", err=True)
+    failed = [c for c in report.checks if not c.ok]
+    if failed:
+        from convcalc.render.checks import message  # noqa: PLC0415 - only when a check fails
+
+        for c in failed:
+            click.echo(f"{Location(c.file, c.line, c.column)}: error: check failed: {message(c, report)}", err=True)
 
 
 def spec_options(command: Any) -> Any:

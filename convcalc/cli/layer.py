@@ -14,6 +14,7 @@ import click
 
 from convcalc.cli.common import EXIT_DESIGN_ERROR
 from convcalc.engine.analyze import analyze
+from convcalc.engine.base import LayerFailure
 from convcalc.engine.conv import sliding_windows
 from convcalc.errors import Location, SpecError
 from convcalc.options import DType, Rounding
@@ -34,14 +35,22 @@ def _analyze(volume: Volume, text: str, where: str, rounding: Rounding) -> Repor
     return analyze(Spec("layer", "", "<command line>", volume, 1, DType.FLOAT32, rounding, (node,)))
 
 
-def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tuple[int, Report]]:
-    """Every value of P (below the window) or S (up to the input) that makes the stride fit."""
+def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tuple[int, Report]] | str:
+    """Every value of P (below the window) or S (up to the input) that makes the stride fit.
+
+    A message instead when no value can: the layer cannot slide over this input at all.
+    """
     probe = _analyze(volume, _UNKNOWN.sub(f"{letter}0" if letter == "p" else f"{letter}1", text), where, Rounding.FLOOR)
     layer = probe.rows[1]
     if layer.kind not in {"conv", "pool"} or layer.input is None:
         msg = f"'{letter}?' needs a conv or pool layer, not {layer.label}"
         raise SpecError(msg, Location(where))
-    ws = sliding_windows(layer.config, volume)
+    if not volume.spatial:
+        return f"{layer.label} needs a volume with spatial dims, but its input is the vector {volume}"
+    try:
+        ws = sliding_windows(layer.config, volume)
+    except LayerFailure as failure:
+        return failure.message
     limit = max(w.kernel for w in ws) if letter == "p" else max(w.size + 2 * w.pad_lo for w in ws)
     found = []
     for value in range(0 if letter == "p" else 1, limit):
@@ -55,6 +64,9 @@ def _search(volume: Volume, text: str, letter: str, where: str) -> Report | None
     name = {"p": "P", "s": "S"}[letter]
     click.echo(f"{text} on {volume}: {name} = ?")
     found = _candidates(volume, text, letter, where)
+    if isinstance(found, str):
+        click.echo(f"  error: {found}")
+        return None
     if not found:
         click.echo(f"  no {name} makes the stride fit")
         return None

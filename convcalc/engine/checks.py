@@ -5,32 +5,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from convcalc.fold import fold_rows
-from convcalc.report import Check, LayerRow, Report
+from convcalc.report import Check, Exact, LayerRow, Report
 
 if TYPE_CHECKING:
     from convcalc.spec.expect import Expectation
 
 
-def _whole(report: Report, key: str) -> int | tuple[int, ...] | None:
+def _whole(report: Report, key: str) -> int | tuple[Exact, ...] | None:
     t = report.totals
     if key == "output":
         return None if t.output is None else tuple(t.output.as_list())
     if key == "memory":
         return t.forward_bytes
     if key == "rf":
-        last = report.rows[-1]
-        return tuple(int(v) for v in last.rf) if t.output is not None else None
+        return report.rows[-1].rf if t.output is not None else None
     value: int = getattr(t, key)
     return value
 
 
-def _of_row(row: LayerRow, key: str) -> int | tuple[int, ...] | None:
+def _of_row(row: LayerRow, key: str) -> int | tuple[Exact, ...] | None:
     if row.output is None:
         return None
     if key == "output":
         return tuple(row.output.as_list())
     if key == "rf":
-        return tuple(int(v) for v in row.rf)
+        return row.rf
     value: int = getattr(row, key)
     return value
 

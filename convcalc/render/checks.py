@@ -9,7 +9,7 @@ from convcalc.render import numbers
 from convcalc.render.explain import explain
 
 if TYPE_CHECKING:
-    from convcalc.report import Check, LayerRow, Report
+    from convcalc.report import Check, Exact, LayerRow, Report
 
 _PREFIX = {
     "output": ("H2", "W2", "L2", "T2", "D2", "output"),
@@ -24,12 +24,12 @@ _PREFIX = {
 }
 
 
-def value_text(key: str, actual: int | tuple[int, ...] | None) -> str:
+def value_text(key: str, actual: int | tuple[Exact, ...] | None) -> str:
     """A true value as a check shows it: 760, 138,357,544 (138.36 M), 60,950,432 B (60.95 MB), 55x55x96."""
     if actual is None:
         return "nothing (the layer could not be computed)"
     if isinstance(actual, tuple):
-        return "x".join(map(str, actual))
+        return numbers.per_dim(actual) if key == "rf" else "x".join(numbers.fraction(v) for v in actual)
     if key == "memory":
         return f"{numbers.grouped(actual)} B ({numbers.size(actual)})"
     if actual >= 10_000:  # noqa: PLR2004

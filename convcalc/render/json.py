@@ -36,7 +36,7 @@ def diagnostic(d: Diagnostic) -> dict[str, Any]:
 
 def check(c: Check) -> dict[str, Any]:
     """One expectation and whether it holds."""
-    actual = list(c.actual) if isinstance(c.actual, tuple) else c.actual
+    actual = [_exact(v) for v in c.actual] if isinstance(c.actual, tuple) else c.actual
     return {
         "path": c.path,
         "key": c.key,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """'did you mean 'conv'? ' when a choice is close, else ''."""
-    close = difflib.get_close_matches(word, choices, n=1)
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
     return f"did you mean '{close[0]}'? " if close else ""
 
 
@@ -21,5 +21,6 @@ def check_keys(m: PosMap, allowed: tuple[str, ...], where: str) -> None:
     """Unknown keys are errors (a misspelt key must not be silently ignored)."""
     for key in m:
         if key not in allowed:
-            msg = f"unknown key '{key}' in {where}; {suggest(str(key), allowed)}allowed: {', '.join(allowed)}"
+            known = ", ".join(map(str, allowed))
+            msg = f"unknown key '{key}' in {where}; {suggest(str(key), allowed)}allowed: {known}"
             raise SpecError(msg, m.key_at[key])

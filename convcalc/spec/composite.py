@@ -60,15 +60,7 @@ class NodeReader(LayerReader):
             if not isinstance(body, PosMap):
                 msg = f"block '{name}' must be a mapping with `layers:` (and `args:`)"
                 raise SpecError(msg, value.at(name))
-            check_keys(body, ("args", "layers"), f"block '{name}'")
-            args = body.get("args") or {}
-            if not isinstance(args, dict):
-                raise SpecError("`args:` maps each argument to its default (null: required)", body.at("args"))
-            layers = body.get("layers")
-            if not isinstance(layers, PosList):
-                msg = f"block '{name}' needs `layers:`, a list of layers"
-                raise SpecError(msg, body.at("layers"))
-            self.blocks[name] = Block(name, dict(args), layers, where)
+            self.blocks[name] = _block(name, body, where)
 
     def unknown(self, name: str) -> str:
         """The message for a layer word that names nothing, blocks included."""
@@ -217,6 +209,25 @@ class NodeReader(LayerReader):
         if single and not isinstance(nodes[0], LayerSpec):
             return dataclasses.replace(nodes[0], name=name, at=at)
         return Sequence("block", name, nodes, at, path)
+
+
+def _block(name: str, body: PosMap, where: Location) -> Block:
+    """A block definition, checked: its arguments are words, its layers a list."""
+    check_keys(body, ("args", "layers"), f"block '{name}'")
+    args = body.get("args")
+    if args is None:
+        args = PosMap(body.here)
+    if not isinstance(args, PosMap):
+        raise SpecError("`args:` maps each argument to its default (null: required)", body.at("args"))
+    for arg in args:
+        if not isinstance(arg, str) or not _ARG.fullmatch(f"${{{arg}}}"):
+            msg = f"argument name {describe(arg)} must be a word, as ${{name}} writes it"
+            raise SpecError(msg, args.key_at[arg])
+    layers = body.get("layers")
+    if not isinstance(layers, PosList):
+        msg = f"block '{name}' needs `layers:`, a list of layers"
+        raise SpecError(msg, body.at("layers"))
+    return Block(name, dict(args), layers, where)
 
 
 def _size(item: Any, size_of: Callable[[str], int]) -> int:

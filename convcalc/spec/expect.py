@@ -14,11 +14,14 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc.engine.params import describe
 from convcalc.errors import Location, SpecError
 from convcalc.spec.yamlpos import PosMap
+
+if TYPE_CHECKING:
+    from convcalc.report import Exact
 
 NUMBER_KEYS = ("params", "weights", "biases", "buffers", "macs", "flops", "activations", "memory")
 KEYS = ("output", *NUMBER_KEYS, "rf")
@@ -44,7 +47,7 @@ class Expectation:
     shape: tuple[int, ...]  # for output and rf
     at: Location
 
-    def holds(self, actual: int | tuple[int, ...]) -> bool:
+    def holds(self, actual: int | tuple[Exact, ...]) -> bool:
         """Whether the true value satisfies this expectation."""
         if isinstance(actual, tuple):
             want = self.shape * len(actual) if self.key == "rf" and len(self.shape) == 1 else self.shape

@@ -53,8 +53,12 @@ class _Loader(_Base):  # type: ignore[misc]
         result = PosMap(_where(self, node))
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
-            if isinstance(key, (dict, list)):
-                raise SpecError("a key must be a plain value, not a mapping or list", _where(self, key_node))
+            try:
+                hash(key)
+            except TypeError:
+                raise SpecError(
+                    "a key must be a plain value, not a mapping, list or set", _where(self, key_node)
+                ) from None
             if key in result:
                 first = result.key_at[key]
                 msg = f"duplicate key '{key}' (first given at line {first.line})"
