@@ -22,7 +22,6 @@ from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequ
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-if TYPE_CHECKING:
     from convcalc.errors import Location
 
 
@@ -166,12 +165,16 @@ def _diagnostic(problem: Problem, site: _Site) -> Diagnostic:
     return Diagnostic(problem.severity, problem.code, problem.message, site.path, at.file, at.line, at.column)
 
 
+def _start(spec: Spec) -> State:
+    ones = (1,) * len(spec.input.spatial)  # a value sees itself: rf 1, jump 1
+    return State(spec.input, ones, ones)
+
+
 def first_problem(spec: Spec) -> LayerRow | None:
     """The first row with an error or a warning, or None: the quick answer to "does it fit?"."""
     walker = _Walker(spec, stop_at_problem=True)
-    ones = (1,) * len(spec.input.spatial)
     try:
-        walker.walk(spec.layers, State(spec.input, ones, ones), 0)
+        walker.walk(spec.layers, _start(spec), 0)
     except _Stop:
         return walker.rows[-1]
     return None
@@ -180,14 +183,13 @@ def first_problem(spec: Spec) -> LayerRow | None:
 def analyze(spec: Spec) -> Report:
     """Every layer's output volume, params, memory, MACs and receptive field, and the totals."""
     walker = _Walker(spec)
-    ones = (1,) * len(spec.input.spatial)
-    start = State(spec.input, ones, ones)
+    start = _start(spec)
     values = prod(spec.input.spatial) * spec.input.depth
     walker.rows.append(
         LayerRow(
             index=0, path="input", name="INPUT", kind="input", label=str(spec.input), input=None,
             output=spec.input, weights=0, biases=0, buffers=0, activations=values,
-            memory=values * walker.bpv * spec.batch, macs=0, flops=0, rf=ones, jump=ones,
+            memory=values * walker.bpv * spec.batch, macs=0, flops=0, rf=start.rf, jump=start.jump,
             line=None, column=None, diagnostics=(),
         )
     )  # fmt: skip
