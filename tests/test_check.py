@@ -264,3 +264,17 @@ def test_a_composite_expectation_sums_its_rows() -> None:
     """)
     report = analyze(load_spec("t.yaml", spec))
     assert [c.ok for c in report.checks] == [True, True]
+
+
+def test_layer_options_given_unquoted() -> None:
+    result = run("layer", "32x32x3", "conv5-10", "s1", "p2", "maxpool")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "LAYER 2: error: 's1' is an option of the layer before it: quote each layer whole, e.g. \"conv5-10 s1 p2\"\n"
+    )
+
+
+def test_layer_two_questions_at_once() -> None:
+    result = run("layer", "32x32x3", "conv3-16 p? s?")
+    assert result.exit_code == 2
+    assert "asks for two values at once" in result.stderr

@@ -63,3 +63,14 @@ def test_readme_alexnet_excerpt_is_real_output() -> None:
     output = CliRunner().invoke(main, ["show", "alexnet", "--input", "224x224x3"]).stdout
     squeeze = re.compile(r"\s+")
     assert squeeze.sub(" ", block).strip() in squeeze.sub(" ", output)
+
+
+@pytest.mark.parametrize(
+    ("doc", "after"), [("README.md", "## The spec format in brief"), ("docs/spec.md", "## A spec file")]
+)
+def test_format_examples_hold(doc: str, after: str) -> None:
+    from convcalc import analyze, load_spec  # noqa: PLC0415
+
+    text = (ROOT / doc).read_text(encoding="utf-8").split(after)[1].split("```yaml")[1].split("```")[0]
+    report = analyze(load_spec(doc, text))
+    assert report.ok, [d.message for d in report.diagnostics] + [c.key for c in report.checks if not c.ok]

@@ -67,8 +67,9 @@ def override(
     if input_ is not None:
         changes["input"] = parse_input(input_, Location("--input"))
     if changes and spec.expectations:
-        options = ", ".join(f"--{k}" for k in changes)
-        click.echo(f"note: the spec's expect: answers are not checked, as {options} changes the network", err=True)
+        options = " and ".join(f"--{k}" for k in changes)
+        verb = "changes" if len(changes) == 1 else "change"
+        click.echo(f"note: the spec's expect: answers are not checked, as {options} {verb} the network", err=True)
         changes["expectations"] = ()
     return dataclasses.replace(spec, **changes)
 

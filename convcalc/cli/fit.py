@@ -40,8 +40,8 @@ def fit(spec: str, low: int, high: int, input_: str | None) -> None:
     """List the square input sizes (from --min to --max) for which every stride of SPEC fits.
 
     A size fits when the spec, at that input, has no error and no warning (its own rounding
-    applies). The sizes nearest to the spec's input come first. Exits 1 when the spec's own input
-    does not fit.
+    applies). When the spec's own input does not fit, the nearest sizes that do are named, and
+    it exits 1.
     """
     loaded = override(open_spec(spec), input_=input_)
     if not loaded.input.spatial:

@@ -83,7 +83,25 @@ def _search(volume: Volume, text: str, letter: str, where: str) -> Report | None
     return chosen[1]
 
 
-@click.command()
+_OPTION = re.compile(r"(s|p|d|g|op)(\d+(x\d+)*|\?|same|valid|dw)|floor|ceil|strict")
+
+
+def _check_quoting(layers: tuple[str, ...]) -> None:
+    """Catch `convcalc layer 32x32x3 conv5-10 s1 p2`: options given as layers of their own."""
+    for i, text in enumerate(layers, start=1):
+        if i > 1 and _OPTION.fullmatch(text.strip().lower()):
+            end = i
+            while end < len(layers) and _OPTION.fullmatch(layers[end].strip().lower()):
+                end += 1
+            whole = " ".join(layers[i - 2 : end])
+            msg = f"'{text}' is an option of the layer before it: quote each layer whole, e.g. \"{whole}\""
+            raise SpecError(msg, Location(f"LAYER {i}"))
+        if len(_UNKNOWN.findall(text)) > 1:
+            msg = f"'{text}' asks for two values at once: ask for one (p? or s?) and give the other"
+            raise SpecError(msg, Location(f"LAYER {i}"))
+
+
+@click.command(short_help="Work out layers on an input volume, step by step.")
 @click.argument("input_", metavar="INPUT")
 @click.argument("layers", nargs=-1, required=True)
 @click.option("--rounding", type=click.Choice([r.value for r in Rounding]), default="strict", show_default=True)
@@ -94,6 +112,7 @@ def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
     make the stride fit. Exits 1 when a stride does not fit.
     """
     volume = parse_input(input_, Location("INPUT"))
+    _check_quoting(layers)
     failed = False
     for i, text in enumerate(layers, start=1):
         where = f"LAYER {i}"

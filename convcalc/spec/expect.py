@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.engine.params import describe
 from convcalc.errors import Location, SpecError
+from convcalc.spec.common import suggest
 from convcalc.spec.yamlpos import PosMap
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def parse_expect(value: Any, path: str, at: Location) -> tuple[Expectation, ...]
     found = []
     for key, item in value.items():
         if key not in KEYS:
-            msg = f"cannot expect '{key}'; expectations are about: {', '.join(KEYS)}"
+            msg = f"cannot expect '{key}'; {suggest(str(key), KEYS)}expectations are about: {', '.join(KEYS)}"
             raise SpecError(msg, value.key_at[key])
         found.append(parse_one(key, item, path, value.at(key)))
     return tuple(found)

@@ -48,6 +48,9 @@ def written(item: Any, at: Location) -> Written:
             msg = "a layer in long form has one kind key (conv:, pool:, fc: ...) beside an optional name:"
             if kinds:
                 msg += f"; this one has {', '.join(map(str, kinds))}"
+            composite = next((k for k in kinds if k in {"residual", "parallel"}), None)
+            if composite:
+                msg += f" (the other keys belong under {composite}: indent them below it)"
             raise SpecError(msg, at)
         key = kinds[0]
         name = text("name")(item["name"], item.at("name")) if "name" in item else None

@@ -48,6 +48,10 @@ def parse(text: str, at: Location) -> tuple[str, dict[str, Any]]:
         msg = f"empty layer; write one of: {GRAMMAR}"
         raise SpecError(msg, at)
     head, *rest = tokens
+    bare = re.fullmatch(rf"(conv|deconv)({_DIMS})-?", head)
+    if bare:
+        msg = f"'{head}' has no filter count: write {bare.group(1)}<F>-<K>, e.g. {bare.group(1)}{bare.group(2)}-64"
+        raise SpecError(msg, at)
     name, params = head, {}
     for pattern, keys in _HEADS:
         match = pattern.fullmatch(head)

@@ -142,6 +142,20 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def _hint(problem: str, text: str) -> str:
+    """What to do about the YAML mistakes people make most."""
+    if "mapping values are not allowed" in problem:
+        return (
+            " (a shorthand layer cannot have keys under it: write `- layer: conv3-16 p1` and put"
+            " `expect:` or `name:` beside `layer:`; or check the indentation)"
+        )
+    if "cannot start any token" in problem and "\t" in text:
+        return " (YAML does not allow tabs for indentation: use spaces)"
+    if "expected <block end>" in problem or "did not find expected '-' indicator" in problem:
+        return " (check the indentation: items of a list line up under each other)"
+    return ""
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse one YAML document; every failure is a SpecError at the offending place."""
     loader = _Loader(text)
@@ -159,7 +173,7 @@ def parse_yaml(text: str, source: str) -> Any:
         if "could not determine a constructor" in problem:
             tag = problem.split("for the tag")[-1].strip().strip("'").replace("tag:yaml.org,2002:", "!!")
             problem = f"the tag '{tag}' is not allowed: specs are read as plain data, never as code"
-        msg = f"YAML: {problem}"
+        msg = f"YAML: {problem}{_hint(problem, text)}"
         raise SpecError(msg, where) from None
     except yaml.YAMLError as exc:
         msg = f"YAML: {exc}"
