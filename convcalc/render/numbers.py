@@ -34,11 +34,13 @@ def grouped(n: int) -> str:
 
 
 def precise(n: int) -> str:
-    """15.47G, 138.36M: three decimals at most, for totals."""
+    """15.47 G, 138.36 M, 7.00 M: two decimals with a unit (so that columns line up), for totals."""
+    if abs(n) < _THOUSAND:
+        return str(n)
     value = float(n)
     for suffix in _SUFFIXES:
         if abs(value) < _THOUSAND or suffix == _SUFFIXES[-1]:
-            return f"{value:.2f}".rstrip("0").rstrip(".") + (f" {suffix}" if suffix else "")
+            return f"{value:.2f} {suffix}"
         value /= _THOUSAND
     return str(n)  # pragma: no cover
 
