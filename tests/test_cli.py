@@ -220,3 +220,22 @@ def test_json_does_not_import_rich() -> None:
 def test_python_dash_m() -> None:
     done = subprocess.run([sys.executable, "-m", "convcalc", "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.strip().endswith("0.1.0")
+
+
+def test_shell_completion_of_builtin_names() -> None:
+    from click.shell_completion import ShellComplete  # noqa: PLC0415
+
+    complete = ShellComplete(main, {}, "convcalc", "_CONVCALC_COMPLETE")
+    for command in ("show", "check", "fit"):
+        found = complete.get_completions([command], "vg")
+        assert [c.value for c in found if c.type == "plain"] == ["vgg11", "vgg13", "vgg16", "vgg19"]
+        assert [c.type for c in found][-1] == "file"  # and files, which the shell completes itself
+    commands = complete.get_completions([], "")
+    assert [c.value for c in commands] == ["show", "check", "layer", "fit", "list"]
+
+
+def test_bash_completion_script() -> None:
+    result = CliRunner().invoke(main, [], env={"_CONVCALC_COMPLETE": "bash_source"}, prog_name="convcalc")
+    assert result.exit_code == 0
+    assert "_convcalc_completion()" in result.stdout
+    assert "complete -o nosort -F _convcalc_completion convcalc" in result.stdout

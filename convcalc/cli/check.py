@@ -12,7 +12,7 @@ import click
 
 from convcalc import __version__
 from convcalc.builtins import open_spec
-from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE
+from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec
 from convcalc.engine.analyze import analyze
 from convcalc.errors import ConvcalcError, Location
 from convcalc.render import checks as check_text
@@ -156,7 +156,7 @@ def _json(results: list[_Result]) -> str:
 
 
 @click.command()
-@click.argument("specs", nargs=-1, required=True)
+@click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json", "github")), default="text", show_default=True,
     help="text for people, json for tools, github for GitHub Actions annotations.",

@@ -15,6 +15,7 @@ from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
     from rich.console import Console
 
     from convcalc.spec.model import Spec
@@ -85,6 +86,17 @@ def echo_diagnostics(report: Report) -> None:
 
         for c in failed:
             click.echo(f"{Location(c.file, c.line, c.column)}: error: check failed: {message(c, report)}", err=True)
+
+
+def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of SPEC: the built-in names that match, then files (the shell's own)."""
+    del ctx, param
+    from click.shell_completion import CompletionItem  # noqa: PLC0415 - only when completing
+
+    from convcalc.builtins import builtin_names  # noqa: PLC0415
+
+    names = [CompletionItem(n) for n in builtin_names() if n.startswith(incomplete)]
+    return [*names, CompletionItem(incomplete, type="file")]
 
 
 def spec_options(command: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from convcalc.builtins import open_spec
-from convcalc.cli.common import EXIT_DESIGN_ERROR, override
+from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, override
 from convcalc.engine.analyze import first_problem
 from convcalc.report import LayerRow, Severity
 from convcalc.volume import Volume
@@ -30,7 +30,7 @@ def _why(row: LayerRow) -> str:
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @click.option("--input", "input_", metavar="HxWxD", help="Judge this input instead of the spec's, e.g. 224x224x3.")
 @click.option("--min", "low", type=click.IntRange(1), default=1, show_default=True, help="Smallest size to try.")
 @click.option(

@@ -9,7 +9,7 @@ import click
 
 from convcalc import __version__
 from convcalc.builtins import builtin_names, open_spec
-from convcalc.cli.common import EXIT_DESIGN_ERROR, console, echo_diagnostics, override, spec_options
+from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics, override, spec_options
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
 
@@ -20,7 +20,7 @@ FORMATS = ("table", "json", "csv", "markdown")
 
 
 @click.command()
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 @spec_options
 @click.option("--binary", is_flag=True, help="Print memory in KiB/MiB/GiB instead of kB/MB/GB.")
