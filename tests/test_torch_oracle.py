@@ -161,20 +161,26 @@ def conv_cases(draw: st.DrawFn) -> Case:
     return Case(spatial, channels, {"conv": spec}, module, not same and misfits(spatial, kernel, stride, pad, dilation))
 
 
-@settings(max_examples=250, deadline=None)
-@given(case=conv_cases())
-def test_conv_volume_and_params_match_torch(case: Case) -> None:
-    # PyTorch floors (W + 2P - dil·(F - 1) - 1)/S + 1, so convcalc must agree with `rounding: floor`.
-    report = run(case.text("floor"))
+def assert_layer_matches(report: Report, case: Case) -> LayerRow:
+    """The one layer's volume, weights, biases and params are PyTorch's."""
     row = only_layer(report)
     assert report.ok, report.diagnostics
     assert row.output is not None
     assert row.output.as_list() == torch_shape(case.module, case.channels, case.spatial)
-    conv = case.module
-    assert isinstance(conv, nn.Conv1d | nn.Conv2d | nn.Conv3d)
-    assert row.weights == conv.weight.numel()
-    assert row.biases == (0 if conv.bias is None else conv.bias.numel())
-    assert row.params == torch_params(conv)
+    layer = case.module
+    assert isinstance(layer, nn.modules.conv._ConvNd)  # noqa: SLF001 - the base of conv and deconv
+    assert row.weights == layer.weight.numel()
+    assert row.biases == (0 if layer.bias is None else layer.bias.numel())
+    assert row.params == torch_params(layer)
+    return row
+
+
+@settings(max_examples=250, deadline=None)
+@given(case=conv_cases())
+def test_conv_volume_and_params_match_torch(case: Case) -> None:
+    # PyTorch floors (W + 2P - dil·(F - 1) - 1)/S + 1, so convcalc must agree with `rounding: floor`.
+    assert isinstance(case.module, nn.Conv1d | nn.Conv2d | nn.Conv3d)
+    row = assert_layer_matches(run(case.text("floor")), case)
     assert row.buffers == 0
 
 
@@ -238,16 +244,8 @@ def deconv_cases(draw: st.DrawFn) -> Case:
 @settings(max_examples=200, deadline=None)
 @given(case=deconv_cases())
 def test_deconv_volume_and_params_match_torch(case: Case) -> None:
-    report = run(case.text("strict"))
-    row = only_layer(report)
-    assert report.ok, report.diagnostics
-    assert row.output is not None
-    assert row.output.as_list() == torch_shape(case.module, case.channels, case.spatial)
-    deconv = case.module
-    assert isinstance(deconv, nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d)
-    assert row.weights == deconv.weight.numel()
-    assert row.biases == (0 if deconv.bias is None else deconv.bias.numel())
-    assert row.params == torch_params(deconv)
+    assert isinstance(case.module, nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d)
+    assert_layer_matches(run(case.text("strict")), case)
 
 
 # --- pooling ---------------------------------------------------------------------------------
