@@ -31,7 +31,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     assert isinstance(main, click.Group)
     ctx = click.Context(main)
     names = main.list_commands(ctx)
-    assert names == ["show", "check", "layer", "fit", "list"]
+    assert names == ["show", "check", "layer", "fit", "list", "export"]
     for name in names:
         command = main.get_command(ctx, name)
         assert command is not None
@@ -74,3 +74,13 @@ def test_format_examples_hold(doc: str, after: str) -> None:
     text = (ROOT / doc).read_text(encoding="utf-8").split(after)[1].split("```yaml")[1].split("```")[0]
     report = analyze(load_spec(doc, text))
     assert report.ok, [d.message for d in report.diagnostics] + [c.key for c in report.checks if not c.ok]
+
+
+def test_pytorch_doc_excerpt_is_real_output() -> None:
+    doc = (ROOT / "docs" / "pytorch.md").read_text(encoding="utf-8")
+    excerpt = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    head, body = excerpt.split("\n\n", 1)  # the class line and a stand-in docstring, then the code
+    exported = CliRunner().invoke(main, ["export", "lenet5"]).stdout
+    assert head.splitlines()[0] in exported
+    assert "self.c1 = nn.Conv2d(1, 6, 5)" in body
+    assert body in exported

@@ -152,3 +152,11 @@ def test_error_text_is_compiler_style() -> None:
     with pytest.raises(SpecError, match="filters") as caught:
         load_spec("net.yaml", "input: 8x8x3\nlayers:\n  - conv: {size: 3}\n")
     assert str(caught.value).startswith("net.yaml:3:11: error: conv needs `filters`")
+
+
+def test_load_spec_takes_a_path_object(tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    source.write_text("input: 8x8x3\nlayers:\n  - residual:\n      name: x\n      layers: [relu]\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="unknown key 'name' in a residual") as caught:
+        load_spec(source)
+    assert str(caught.value).startswith(f"{source}:4:7: error:")

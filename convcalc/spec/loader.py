@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,9 @@ def decode(data: bytes, shown_as: str) -> str:
         raise SpecError("the file is not UTF-8 text", Location(shown_as, line)) from None
 
 
-def load_spec(source: str, text_: str | None = None) -> Spec:
+def load_spec(source: str | os.PathLike[str], text_: str | None = None) -> Spec:
     """Load a spec from a file path, or from `text_` (shown in messages as `source`)."""
+    source = os.fspath(source)
     if text_ is None:
         text_ = read_text(Path(source), source)
     data = parse_yaml(text_, source)

@@ -1,0 +1,321 @@
+"""`convcalc export --to pytorch`: the written module runs and agrees with convcalc's report."""
+
+from __future__ import annotations
+
+import importlib.util
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.builtins import builtin_names, open_spec
+from convcalc.cli import main
+from convcalc.engine.analyze import analyze
+from convcalc.export import class_name
+from convcalc.spec.loader import load_spec
+
+if TYPE_CHECKING:
+    from convcalc.report import Report
+
+
+def export(tmp_path: Path, spec: str, *extra: str) -> Path:
+    out = tmp_path / "exported.py"
+    result = CliRunner().invoke(main, ["export", spec, "--to", "pytorch", "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def load(path: Path) -> Any:
+    found = importlib.util.spec_from_file_location(f"exported_{abs(hash(path))}", path)
+    assert found is not None
+    assert found.loader is not None
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
+    return module
+
+
+def run_main(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """What `python FILE` prints, as {"output": ..., "params": ...}."""
+    capsys.readouterr()
+    runpy.run_path(str(path), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    return dict(line.split(": ", 1) for line in lines)
+
+
+def agree(path: Path, report: Report, capsys: pytest.CaptureFixture[str]) -> None:
+    printed = run_main(path, capsys)
+    assert printed["output"] == str(report.totals.output)
+    assert printed["params"] == f"{report.totals.params:,}"
+
+
+# -- every built-in spec (issue 7, point 1) ----------------------------------------------------
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_exports_and_agrees(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    path = export(tmp_path, name)
+    report = analyze(open_spec(name))
+    agree(path, report, capsys)  # what `python FILE` prints: the model's output volume and params
+
+
+@pytest.mark.torch
+def test_the_class_imports_on_its_own(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    model = load(export(tmp_path, "lenet5")).LeNet5()
+    assert sum(p.numel() for p in model.parameters()) == 61_706
+    with torch.no_grad():
+        assert model.eval()(torch.zeros(3, 1, 32, 32)).shape == (3, 10)
+
+
+@pytest.mark.torch
+def test_python_runs_the_exported_file(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    path = export(tmp_path, "lenet5")
+    # Only torch is needed: run it from another folder, with convcalc's source out of the path.
+    run = subprocess.run(
+        [sys.executable, "-I", str(path)], capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["output: 10", "params: 61,706"]
+
+
+# -- readable code (issue 7, point 2) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet18", "googlenet", "densenet121"])
+def test_exported_files_pass_ruff(name: str, tmp_path: Path) -> None:
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (the dev extras have it)")
+    path = export(tmp_path, name)
+    rules = "E,F,W,I,N,UP,B,SIM,C4,PL"
+    # N812: `import torch.nn.functional as F` is PyTorch's own convention.
+    check = [ruff, "check", "--isolated", "--select", rules, "--ignore", "N812,PLR0915", str(path)]
+    result = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+    fmt = subprocess.run(
+        [ruff, "format", "--isolated", "--check", str(path)], capture_output=True, text=True, check=False
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_vgg16_reads_like_vgg16(tmp_path: Path) -> None:
+    text = export(tmp_path, "vgg16").read_text(encoding="utf-8")
+    assert "class VGG16(nn.Module):" in text
+    assert "        self.conv1 = nn.Conv2d(3, 64, 3, padding=1)\n" in text
+    assert "        self.conv13 = nn.Conv2d(512, 512, 3, padding=1)\n" in text
+    assert "        self.maxpool5 = nn.MaxPool2d(2)\n" in text
+    assert "        self.fc1 = nn.Linear(25088, 4096)\n" in text
+    assert "        x = F.relu(self.fc1(torch.flatten(x, 1)))\n" in text
+    assert "params       138,357,544 (weights 138,344,128, biases 13,416)" in text
+    assert "MACs         15,470,264,320 (15.47 G) per image" in text
+    assert "convcalc" not in text.split('if __name__ == "__main__":')[0].split('"""', 2)[2].replace(
+        "# As convcalc", ""
+    ), "the module itself must not need convcalc"
+
+
+def test_resnet18_names_follow_the_spec(tmp_path: Path) -> None:
+    text = export(tmp_path, "resnet18").read_text(encoding="utf-8")
+    assert "class ResNet18(nn.Module):" in text
+    for line in (
+        "        self.layer1_0_conv1 = nn.Conv2d(64, 64, 3, padding=1, bias=False)\n",
+        "        self.layer2_0_downsample = nn.Conv2d(\n",
+        "        self.layer2_0_downsample_bn = nn.BatchNorm2d(128)\n",
+        "        identity = x\n",
+        "        shortcut = self.layer2_0_downsample_bn(self.layer2_0_downsample(identity))\n",
+        "        x = F.relu(x + shortcut)\n",
+        "        x = F.relu(x + identity)\n",
+        "        self.fc = nn.Linear(512, 1000)\n",
+    ):
+        assert line in text
+
+
+def test_densenet_and_googlenet_names(tmp_path: Path) -> None:
+    densenet = export(tmp_path, "densenet121").read_text(encoding="utf-8")
+    assert "self.denseblock4_denselayer16_conv2 = " in densenet  # torchvision's names, with _ for .
+    assert "x = torch.cat([x, identity], dim=1)" in densenet
+    googlenet = export(tmp_path, "googlenet").read_text(encoding="utf-8")
+    assert "branch2 = F.relu(self.inception_5b_3x3(branch2))" in googlenet
+    assert "x = torch.cat([branch1, branch2, branch3, branch4], dim=1)" in googlenet
+    assert "ceil_mode=True" in googlenet
+
+
+# -- every construct, against convcalc's report --------------------------------------------------
+
+FEATURES = {
+    "same padding, ceil conv and pool": """
+input: 15x15x3
+layers:
+  - conv: {filters: 8, size: 4, stride: 2, pad: same}
+  - conv: {filters: 8, size: 3, stride: 2, rounding: ceil}
+  - maxpool: {size: 3, stride: 2, pad: same}
+  - avgpool: {size: 2, rounding: ceil}
+""",
+    "deconv, upsample, norms, dropout": """
+input: 8x8x16
+rounding: floor
+layers:
+  - deconv: {filters: 8, size: 4, stride: 2, pad: 1, output_padding: 0}
+  - groupnorm: {groups: 4}
+  - conv3-8 gdw p1
+  - layernorm:
+  - upsample: 2
+  - lrn: 3
+  - dropout: 0.25
+  - batchnorm:
+  - adaptive_avgpool3
+  - flatten:
+  - fc: {units: 10, bias: false, activation: softmax}
+""",
+    "1-D and every activation": """
+input: [100, 4]
+layers:
+  - conv: {filters: 8, size: 5, activation: leaky_relu}
+  - gelu:
+  - silu:
+  - tanh:
+  - sigmoid:
+  - hardswish:
+  - mish:
+  - maxpool: {size: 2}
+  - gap:
+  - fc: 3
+  - log_softmax:
+""",
+    "3-D convs": """
+input: [16, 16, 16, 2]
+layers:
+  - conv: {filters: 4, size: [3, 3, 1], pad: [1, 1, 0], dilation: 1}
+  - conv: {filters: 4, size: 3, dilation: 2, groups: 2, pad: 2}
+  - maxpool: {size: 2}
+  - batchnorm:
+""",
+    "nested composites": """
+input: 16x16x8
+rounding: floor
+layers:
+  - residual:
+      layers:
+        - parallel:
+            branches:
+              - [conv3-4 p1]
+              - - conv1-2
+                - residual:
+                    layers: [conv3-2 p1, relu]
+              - []
+            merge: concat
+        - conv1-8
+      activation: relu
+  - residual:
+      layers: [conv3-16 s2 p1]
+      shortcut: [conv1-16 s2, bn]
+  - residual:
+      layers: [conv3-16 p1]
+      merge: concat
+  - residual:
+      layers: [conv3-64 s2 p1]
+      shortcut: auto
+  - repeat: 2
+    name: stage
+    layers:
+      - residual:
+          layers: [conv3-64 p1]
+        name: unit
+""",
+    "squeeze and excitation (multiply)": """
+input: 8x8x16
+layers:
+  - residual:
+      layers: [gap, flatten, fc-4, relu, fc-16, sigmoid]
+      shortcut: identity
+      merge: multiply
+  - parallel:
+      branches:
+        - [conv1-16]
+        - [gap, flatten, fc-16, sigmoid]
+      merge: multiply
+""",
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", sorted(FEATURES))
+def test_features_export_and_agree(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    source = tmp_path / "spec.yaml"
+    source.write_text(FEATURES[case], encoding="utf-8")
+    report = analyze(load_spec(source))
+    assert report.ok, [d.message for d in report.diagnostics]
+    agree(export(tmp_path, str(source)), report, capsys)
+
+
+def test_the_file_says_how_convcalc_notions_map(tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    source.write_text(FEATURES["same padding, ceil conv and pool"], encoding="utf-8")
+    text = export(tmp_path, str(source)).read_text(encoding="utf-8")
+    assert "`rounding: strict` is convcalc's check that every stride fits; PyTorch floors." in text
+    assert "Uneven padding (TensorFlow's `same`) is an explicit F.pad before the layer." in text
+    assert "`rounding: ceil` on a conv: padding at the end" in text
+    assert "value=float('-inf')" in text  # a max pool pads with -inf, as PyTorch's own padding does
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def test_stdout_without_output_option() -> None:
+    result = CliRunner().invoke(main, ["export", "lenet5"])
+    assert result.exit_code == 0
+    assert result.output.startswith('"""LeNet5: LeNet-5, exported by convcalc')
+    assert result.output.endswith('print(f"params: {sum(p.numel() for p in model.parameters()):,}")\n')
+
+
+def test_output_option_says_what_it_wrote(tmp_path: Path) -> None:
+    out = tmp_path / "m.py"
+    result = CliRunner().invoke(main, ["export", "vgg16", "-o", str(out)])
+    assert result.exit_code == 0
+    assert result.stderr == f"wrote {out}: class VGG16, 21 layers, 138,357,544 params; `python {out}` prints 1000\n"
+    assert out.read_text(encoding="utf-8").startswith('"""VGG16, exported by convcalc')
+
+
+def test_input_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    path = export(tmp_path, "resnet18", "--input", "64x64x3")
+    assert "torch.zeros(1, 3, 64, 64)" in path.read_text(encoding="utf-8")
+    agree(path, analyze(load_spec(Path("specs/resnet18.yaml"))), capsys)  # 1000 classes at any size
+
+
+def test_a_design_error_exports_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "bad.yaml"
+    source.write_text("input: 7x7x3\nlayers:\n  - conv3-4 s3\n", encoding="utf-8")
+    out = tmp_path / "m.py"
+    result = CliRunner().invoke(main, ["export", str(source), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "bad.yaml:3:5: error: (7 − 3)/3 + 1 = 2.33: the stride does not fit" in result.stderr
+    assert "`--rounding floor` exports what PyTorch would do with it" in result.stderr
+    assert not out.exists()
+    floored = CliRunner().invoke(main, ["export", str(source), "--rounding", "floor"])
+    assert floored.exit_code == 0
+    assert "self.conv1 = nn.Conv2d(3, 4, 3, stride=3)" in floored.stdout
+
+
+def test_unreadable_spec_and_unknown_target(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2
+    result = CliRunner().invoke(main, ["export", "vgg16", "--to", "tensorflow"])
+    assert result.exit_code == 2
+    assert "'tensorflow' is not 'pytorch'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "expected"),
+    [("ResNet-18", "ResNet18"), ("VGG16", "VGG16"), ("alexnet paper", "AlexnetPaper"), ("3d net", "Net3dNet")],
+)
+def test_class_names(spec_name: str, expected: str) -> None:
+    assert class_name(spec_name) == expected
