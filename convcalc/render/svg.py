@@ -4,7 +4,7 @@ Each volume is a cuboid whose height follows its spatial size and whose thicknes
 channels, both on a log scale (so that 224x224x64 and 7x7x512 both show); a conv or pool row has
 a small square before its volume, sized by its kernel. The branches of a parallel or residual
 layer run in lanes one under the other and join at the merge's volume. The top-level lane wraps
-onto a new line of the figure past MAX_WIDTH, so a 150-row GoogLeNet stays a readable width.
+onto a new line of the figure past MAX_WIDTH, so that a GoogLeNet stays a readable width.
 Plain SVG 1.1, presentation attributes only (no CSS), so any browser or converter shows it.
 """
 
