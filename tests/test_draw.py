@@ -185,8 +185,9 @@ def test_a_layer_that_cannot_be_computed_is_drawn_as_unknown() -> None:
     assert 'stroke-dasharray="3 2"' in render_svg(report).svg
 
 
-def test_cli_writes_to_stdout() -> None:
-    result = run("draw", "lenet5")
+@pytest.mark.parametrize("args", [(), ("-o", "-")])
+def test_cli_writes_to_stdout(args: tuple[str, ...]) -> None:
+    result = run("draw", "lenet5", *args)
     assert result.exit_code == 0
     assert result.stdout == render_svg(report_of("lenet5")).svg
     assert result.stderr == ""

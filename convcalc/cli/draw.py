@@ -27,7 +27,8 @@ from convcalc.render.svg import render_svg
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the SVG to FILE instead of standard output.",
+    metavar="FILE",
+    help="Write the SVG to FILE (- for standard output, the default).",
 )
 @spec_options
 @click.option("--depth", type=click.IntRange(1), help="Draw layers nested deeper than N as one volume per block.")
@@ -50,7 +51,7 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     if depth is not None:
         report = fold(report, depth)
     drawing = render_svg(report)
-    if output is None:
+    if output is None or str(output) == "-":
         click.echo(drawing.svg, nl=False)
     else:
         try:
