@@ -22,6 +22,7 @@ _COMMANDS = {
     "fit": ("fit", "fit"),
     "list": ("show", "list_"),
     "export": ("export", "export"),
+    "draw": ("draw", "draw"),
 }
 
 

@@ -1,0 +1,65 @@
+"""`convcalc draw`: the network as an SVG figure."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from convcalc.builtins import open_spec
+from convcalc.cli.common import (
+    EXIT_DESIGN_ERROR,
+    EXIT_UNREADABLE,
+    complete_spec,
+    echo_diagnostics,
+    override,
+    spec_options,
+)
+from convcalc.engine.analyze import analyze
+from convcalc.fold import fold
+from convcalc.render.svg import render_svg
+
+
+@click.command()
+@click.argument("spec", shell_complete=complete_spec)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the SVG to FILE (- for standard output, the default).",
+)
+@spec_options
+@click.option("--depth", type=click.IntRange(1), help="Draw layers nested deeper than N as one volume per block.")
+def draw(  # noqa: PLR0913, PLR0917 - click passes each option
+    spec: str,
+    output: Path | None,
+    batch: int | None,
+    dtype: str | None,
+    input_: str | None,
+    rounding: str | None,
+    depth: int | None,
+) -> None:
+    """Draw SPEC as an SVG figure: each layer's output volume as a box, branches side by side.
+
+    Box heights follow the spatial size and thicknesses the channels, on a log scale; the totals
+    are in the caption. Exits 1 when the design has an error, after drawing what was computed.
+    """
+    loaded = override(open_spec(spec), batch=batch, dtype=dtype, input_=input_, rounding=rounding)
+    report = analyze(loaded)
+    if depth is not None:
+        report = fold(report, depth)
+    drawing = render_svg(report)
+    if output is None or str(output) == "-":
+        click.echo(drawing.svg, nl=False)
+    else:
+        try:
+            output.write_text(drawing.svg, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+            sys.exit(EXIT_UNREADABLE)
+        click.echo(f"wrote {output} ({drawing.volumes} volumes)", err=True)
+    echo_diagnostics(report)
+    if not report.ok:
+        sys.exit(EXIT_DESIGN_ERROR)

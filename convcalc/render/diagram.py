@@ -1,0 +1,125 @@
+"""The shape of a drawing: the report's rows as boxes in lanes, forks where branches run side by side.
+
+The rows come in walk order (convcalc.engine.analyze): a residual's body, then its shortcut, then
+its merge row at the residual's own path; a parallel's branches in order, then its merge row. A
+row's path names the lanes it sits in: `P.layers.i` is the body of residual P, `P.shortcut.i` its
+shortcut, `P.branches.b.i` branch b of parallel P; repeat and block paths (`P.i`) add no lane.
+One pass over the rows builds the tree, so drawing stays linear in the number of layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from convcalc.report import Group, LayerRow, Report
+
+MERGES = frozenset({"add", "concat", "multiply"})
+
+# Rows that keep their input's volume and have no kernel: drawn inside the box before them
+# ("+ bn, relu"), as the classic figures leave them out, so a ResNet is not three boxes per conv.
+_ELEMENTWISE = frozenset({"batchnorm", "activation", "dropout", "lrn", "layernorm", "groupnorm"})
+
+
+@dataclass
+class Box:
+    """One drawn volume: a row, and the elementwise rows after it that keep its volume."""
+
+    row: LayerRow
+    merged: list[LayerRow] = field(default_factory=list)
+
+
+@dataclass
+class Fork:
+    """A residual or parallel layer: its lanes side by side, joined at its merge box."""
+
+    path: str
+    kind: str  # residual or parallel
+    lanes: dict[str, list[Node]] = field(default_factory=dict)  # in walk order: body, shortcut; branches
+    merge: Box | None = None  # None when the walk stopped inside the fork
+
+    @property
+    def identity(self) -> bool:
+        """A residual whose shortcut has no layers: the input itself joins the merge."""
+        return self.kind == "residual" and "shortcut" not in self.lanes
+
+
+Node = Box | Fork
+Lane = tuple[str, str]  # (fork path, lane name)
+
+
+def lanes_of(path: str, forks: dict[str, Group]) -> tuple[Lane, ...]:
+    """The lanes a row at `path` sits in, outermost first."""
+    parts = path.split(".")
+    found: list[Lane] = []
+    for i, part in enumerate(parts):
+        owner = forks.get(".".join(parts[:i]))
+        if owner is None:
+            continue
+        if owner.kind == "residual" and part in {"layers", "shortcut"}:
+            found.append((owner.path, part))
+        elif owner.kind == "parallel" and part == "branches" and i + 1 < len(parts):
+            found.append((owner.path, parts[i + 1]))
+    return tuple(found)
+
+
+def _absorbs(items: list[Node], row: LayerRow) -> Box | None:
+    """The box an elementwise row is drawn in, if the lane has one with the same volume."""
+    if row.kind not in _ELEMENTWISE or not items or row.output is None or row.diagnostics:
+        return None
+    last = items[-1]
+    box = last.merge if isinstance(last, Fork) else last
+    if box is None or box.row.kind == "input" or box.row.output != row.output:
+        return None
+    return box
+
+
+def _fork_in(items: list[Node], group: Group) -> Fork:
+    """The open fork of `group` at the end of a lane, or a new one appended to it."""
+    last = items[-1] if items else None
+    if isinstance(last, Fork) and last.path == group.path and last.merge is None:
+        return last
+    fork = Fork(group.path, group.kind)
+    items.append(fork)
+    return fork
+
+
+def build(report: Report) -> list[Node]:
+    """The report's rows as a tree of boxes and forks (the top-level lane)."""
+    forks = {g.path: g for g in report.groups if g.kind in {"residual", "parallel"}}
+    root: list[Node] = []
+    open_lanes: list[tuple[Lane, list[Node]]] = []
+    for row in report.rows:
+        chain = lanes_of(row.path, forks)
+        keep = 0
+        while keep < min(len(chain), len(open_lanes)) and open_lanes[keep][0] == chain[keep]:
+            keep += 1
+        del open_lanes[keep:]
+        for lane in chain[keep:]:
+            items = open_lanes[-1][1] if open_lanes else root
+            fork = _fork_in(items, forks[lane[0]])
+            open_lanes.append((lane, fork.lanes.setdefault(lane[1], [])))
+        items = open_lanes[-1][1] if open_lanes else root
+        if row.kind in MERGES and row.path in forks:
+            _fork_in(items, forks[row.path]).merge = Box(row)
+        elif (box := _absorbs(items, row)) is not None:
+            box.merged.append(row)
+        else:
+            items.append(Box(row))
+    return root
+
+
+def count_boxes(nodes: list[Node]) -> int:
+    """How many volumes the drawing shows."""
+    total = 0
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Box):
+            total += 1
+        else:
+            total += node.merge is not None
+            for lane in node.lanes.values():
+                stack.extend(lane)
+    return total

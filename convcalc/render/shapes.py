@@ -1,0 +1,81 @@
+"""How big and what colour `convcalc draw` makes a volume and a kernel: the figure's scales.
+
+Sizes are on a log scale, so that VGG's 224x224x64 and 7x7x512 both show: a volume's height
+follows its spatial size (height, the frameworks' first spatial dim of the last two), the edge
+that recedes its width, and its thickness its channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import log2
+from typing import TYPE_CHECKING
+
+from convcalc.render.diagram import MERGES
+
+if TYPE_CHECKING:
+    from convcalc.report import LayerRow
+    from convcalc.volume import Volume
+
+_TALLEST = 200.0
+_KERNEL_KINDS = frozenset({"conv", "deconv", "pool"})
+# front, top, side: one light hue per kind of volume
+_FILLS = {
+    "input": ("#e9e9e9", "#f5f5f5", "#d6d6d6"),
+    "conv": ("#cfe0f3", "#e7f0fa", "#b2cbe7"),
+    "pool": ("#d3ecd2", "#e9f6e9", "#b6dbb5"),
+    "vector": ("#f8dcbe", "#fcecdc", "#efc59c"),
+    "merge": ("#e3d6f1", "#f1eaf8", "#ccb9e4"),
+    "other": ("#e4e8ee", "#f1f3f6", "#cdd3dc"),
+}
+_CATEGORIES = {
+    "input": "input",
+    "conv": "conv",
+    "deconv": "conv",
+    "pool": "pool",
+    "global_pool": "pool",
+    "fc": "vector",
+}
+
+
+def _log(n: int, base: float, step: float) -> float:
+    return min(base + step * log2(max(n, 1)), _TALLEST)
+
+
+@dataclass(frozen=True)
+class Cube:
+    """A volume drawn: a front face, and the top and side that recede by (dx, dy)."""
+
+    thick: float  # the front face's width: the channels
+    high: float  # the front face's height: the spatial size
+    dx: float  # the receding edge: the other spatial size
+    dy: float
+
+
+def cube(v: Volume | None) -> Cube:
+    """The cuboid of a volume; a vector (after fc or flatten) is a thin bar as tall as its length."""
+    if v is None:  # a layer that could not be computed
+        return Cube(12, 40, 8, 6)
+    if not v.spatial:
+        return Cube(6, _log(v.depth, 10, 12), 4, 3)
+    high = _log(v.spatial[-2] if len(v.spatial) > 1 else v.spatial[0], 10, 14)
+    deep = 0.4 * _log(v.spatial[-1], 10, 14) if len(v.spatial) > 1 else 4
+    return Cube(min(3 + 4 * log2(v.depth), 60), high, 0.8 * deep, 0.6 * deep)
+
+
+def kernel(row: LayerRow) -> tuple[float, float] | None:
+    """A conv or pool row's kernel square, width and height: 4 px plus 2 per tap (at most 30)."""
+    size = row.config.get("size")
+    if row.kind not in _KERNEL_KINDS or size is None:
+        return None
+    dims = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    high, wide = (min(4 + 2 * int(d), 30) for d in (dims * 2)[-2:])  # a 1-D kernel is drawn square
+    return float(wide), float(high)
+
+
+def fills(row: LayerRow) -> tuple[str, str, str]:
+    """The colours of the front, the top and the side."""
+    category = "merge" if row.kind in MERGES else _CATEGORIES.get(row.kind, "other")
+    if category == "other" and row.output is not None and not row.output.spatial:
+        category = "vector"
+    return _FILLS[category]
