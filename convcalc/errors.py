@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from convcalc.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """A place in a spec file; line and column count from 1."""
 

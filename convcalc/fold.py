@@ -6,8 +6,7 @@ output (that of its last row). Totals do not change.
 
 from __future__ import annotations
 
-import dataclasses
-
+from convcalc.record import replace
 from convcalc.report import Group, LayerRow, Report
 
 
@@ -66,6 +65,6 @@ def fold(report: Report, depth: int) -> Report:
             pending.append(row)
     if current is not None:
         rows.append(fold_rows(current, pending))
-    renumbered = tuple(dataclasses.replace(r, index=i) for i, r in enumerate(rows))
+    renumbered = tuple(replace(r, index=i) for i, r in enumerate(rows))
     groups = tuple(g for g in report.groups if g.depth < depth - 1)
-    return dataclasses.replace(report, rows=renumbered, groups=groups)
+    return replace(report, rows=renumbered, groups=groups)

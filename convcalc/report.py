@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
+
+from convcalc.record import record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -12,6 +14,9 @@ if TYPE_CHECKING:
 
     from convcalc.volume import Volume
 
+
+# The config of a row that has none (the input, a merge): shared, so read-only.
+NO_CONFIG: Mapping[str, Any] = MappingProxyType({})
 
 # A receptive field or a jump: a whole number, or a fraction after a deconv or an upsample.
 # (Whole numbers stay ints: Fraction arithmetic is ten times slower, and 100,000-layer specs count.)
@@ -26,7 +31,7 @@ class Severity(str, Enum):
     NOTE = "note"
 
 
-@dataclass(frozen=True)
+@record
 class Diagnostic:
     """Something to tell the user about one layer (or the whole spec when path is empty)."""
 
@@ -39,7 +44,7 @@ class Diagnostic:
     column: int | None
 
 
-@dataclass(frozen=True)
+@record
 class LayerRow:
     """One row of the report: a layer's output and what it costs. Row 0 is the input."""
 
@@ -63,7 +68,7 @@ class LayerRow:
     column: int | None
     diagnostics: tuple[Diagnostic, ...]
     depth: int = 0  # how many composite layers (residual, parallel, repeat, block) hold this row
-    config: Mapping[str, Any] = field(default_factory=dict)  # the layer's parameters, as the spec gives them
+    config: Mapping[str, Any] = NO_CONFIG  # the layer's parameters, as the spec gives them
 
     @property
     def params(self) -> int:
@@ -71,7 +76,7 @@ class LayerRow:
         return self.weights + self.biases
 
 
-@dataclass(frozen=True)
+@record
 class Group:
     """A composite layer: its rows are its path's and those under it (`path.` prefix)."""
 
@@ -83,7 +88,7 @@ class Group:
     column: int | None
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     """An expectation of the spec, and whether it holds."""
 
@@ -97,7 +102,7 @@ class Check:
     column: int | None
 
 
-@dataclass(frozen=True)
+@record
 class Totals:
     """Sums over the rows, with the bytes they take."""
 
@@ -122,7 +127,7 @@ class Totals:
         return 2 * self.forward_bytes
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """Everything `convcalc show` knows about one spec."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import prod
 
+from convcalc.record import record
 
-@dataclass(frozen=True)
+
+@record
 class Volume:
     """A layer's output volume; a vector (after fc or flatten) has no spatial dims."""
 

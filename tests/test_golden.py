@@ -77,12 +77,11 @@ def test_vgg16_markdown(golden: Callable[[str, str], None]) -> None:
 def test_alexnet_at_224_table_flags_the_rows(
     golden: Callable[[str, str], None], plain_console: Callable[..., tuple[Console, io.StringIO]]
 ) -> None:
-    import dataclasses  # noqa: PLC0415
-
+    from convcalc.record import replace  # noqa: PLC0415
     from convcalc.volume import Volume  # noqa: PLC0415
 
     # As `convcalc show alexnet --input 224x224x3` does: the spec's answers are for 227.
-    spec = dataclasses.replace(open_spec("alexnet"), input=Volume((224, 224), 3), expectations=())
+    spec = replace(open_spec("alexnet"), input=Volume((224, 224), 3), expectations=())
     report = analyze(spec)
     _check_invariants(report)
     console, out = plain_console()

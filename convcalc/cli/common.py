@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import sys
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ import click
 
 from convcalc.errors import ConvcalcError, Location
 from convcalc.options import DType, Rounding
+from convcalc.record import replace
 from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
 
@@ -72,7 +72,7 @@ def override(
         verb = "changes" if len(changes) == 1 else "change"
         click.echo(f"note: the spec's expect: answers are not checked, as {options} {verb} the network", err=True)
         changes["expectations"] = ()
-    return dataclasses.replace(spec, **changes)
+    return replace(spec, **changes)
 
 
 def echo_diagnostics(report: Report) -> None:

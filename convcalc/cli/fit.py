@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,7 @@ import click
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, override
 from convcalc.engine.analyze import first_problem
+from convcalc.record import replace
 from convcalc.report import LayerRow, Severity
 from convcalc.volume import Volume
 
@@ -21,7 +21,7 @@ _NEAREST = 3
 
 
 def _at(spec: Spec, size: int) -> Spec:
-    return dataclasses.replace(spec, input=Volume((size,) * len(spec.input.spatial), spec.input.depth))
+    return replace(spec, input=Volume((size,) * len(spec.input.spatial), spec.input.depth))
 
 
 def _why(row: LayerRow) -> str:

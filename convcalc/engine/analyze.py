@@ -7,8 +7,6 @@ cannot be computed stops the walk there; the rows so far are kept.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +14,8 @@ from convcalc.engine.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.engine.checks import evaluate
 from convcalc.engine.merge import merge
 from convcalc.engine.registry import KINDS, fill
-from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
+from convcalc.record import record, replace
+from convcalc.report import NO_CONFIG, Diagnostic, Group, LayerRow, Report, Severity, Totals
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from convcalc.errors import Location
 
 
-@dataclass(frozen=True)
+@record
 class _Site:
     """Where a row belongs: its layer's path, names and place, and its nesting depth."""
 
@@ -35,7 +34,7 @@ class _Site:
     label: str
     at: Location
     depth: int
-    config: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = NO_CONFIG
 
 
 class _Stop(Exception):  # noqa: N818 - control flow, never leaves this module
@@ -226,4 +225,4 @@ def analyze(spec: Spec) -> Report:
         groups=tuple(walker.groups),
         rounding=spec.rounding.value,
     )
-    return dataclasses.replace(report, checks=evaluate(spec.expectations, report))
+    return replace(report, checks=evaluate(spec.expectations, report))

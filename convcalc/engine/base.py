@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.options import Rounding
+from convcalc.record import record
 from convcalc.report import Exact, Severity
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def dim_names(n: int) -> tuple[str, ...]:
     return _DIM_NAMES.get(n, tuple(f"dim {i + 1}" for i in range(n)))
 
 
-@dataclass(frozen=True)
+@record
 class State:
     """What flows from layer to layer: the volume, and the receptive field and jump per dim."""
 
@@ -40,7 +40,7 @@ class State:
     jump: tuple[Exact, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Context:
     """Spec-wide settings a layer needs."""
 
@@ -48,7 +48,7 @@ class Context:
     input_spatial: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """A diagnostic before the engine attaches the layer's place to it."""
 
@@ -57,20 +57,35 @@ class Problem:
     message: str
 
 
-@dataclass
 class Outcome:
-    """What a layer computes from its input."""
+    """What a layer computes from its input (the kind fills it in; the walker reads it)."""
 
-    output: Volume
-    rf: tuple[Exact, ...]
-    jump: tuple[Exact, ...]
-    weights: int = 0
-    biases: int = 0
-    buffers: int = 0
-    macs: int = 0
-    bias_adds: int = 0
-    in_place: bool = False  # adds no activation memory (in place, or a view)
-    problems: list[Problem] = field(default_factory=list)
+    __slots__ = ("bias_adds", "biases", "buffers", "in_place", "jump", "macs", "output", "problems", "rf", "weights")
+
+    def __init__(  # noqa: PLR0913 - one argument per number a layer reports
+        self,
+        output: Volume,
+        rf: tuple[Exact, ...],
+        jump: tuple[Exact, ...],
+        *,
+        weights: int = 0,
+        biases: int = 0,
+        buffers: int = 0,
+        macs: int = 0,
+        bias_adds: int = 0,
+        in_place: bool = False,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        self.output = output
+        self.rf = rf
+        self.jump = jump
+        self.weights = weights
+        self.biases = biases
+        self.buffers = buffers
+        self.macs = macs
+        self.bias_adds = bias_adds
+        self.in_place = in_place  # adds no activation memory (in place, or a view)
+        self.problems: list[Problem] = [] if problems is None else problems
 
 
 class LayerFailure(Exception):  # noqa: N818 - a design error, not a program error

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
 from convcalc.errors import Location, SpecError
 from convcalc.options import ACTIVATIONS, PoolType, Rounding
+from convcalc.record import record
 
 # Larger than any real layer; smaller than what would make the arithmetic or the memory explode.
 MAX_VALUE = 10_000_000
@@ -18,7 +18,7 @@ Convert = Callable[[Any, Location], Any]
 E = TypeVar("E", bound=Enum)
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     """One parameter of a layer kind: its name, converter and default (required if no default)."""
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcalc.engine import registry
 from convcalc.engine.params import activation, choice, describe, integer, text
 from convcalc.errors import Location, SpecError
+from convcalc.record import record, replace
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import MAX_LAYERS, LayerReader, written
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence
@@ -24,7 +23,7 @@ MAX_NESTING = 50
 _ARG = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-@dataclass(frozen=True)
+@record
 class Block:
     """A block defined under `blocks:`: its arguments (None = required) and layers."""
 
@@ -207,7 +206,7 @@ class NodeReader(LayerReader):
         finally:
             self.calls.pop()
         if single and not isinstance(nodes[0], LayerSpec):
-            return dataclasses.replace(nodes[0], name=name, at=at)
+            return replace(nodes[0], name=name, at=at)
         return Sequence("block", name, nodes, at, path)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcalc.engine import registry
 from convcalc.engine.params import describe, text
 from convcalc.errors import Location, SpecError
+from convcalc.record import record
 from convcalc.spec import shorthand
 from convcalc.spec.common import suggest
 from convcalc.spec.expect import Expectation, parse_expect
@@ -25,7 +25,7 @@ LAYER_KEYS = ("name", "expect")
 MAX_LAYERS = 250_000
 
 
-@dataclass(frozen=True)
+@record
 class Written:
     """A layer item as written: its kind word, and its parameters (raw) with their place."""
 

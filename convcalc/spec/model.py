@@ -7,9 +7,10 @@ A spec's layers form a tree: leaves are `LayerSpec`s; `Sequence` (a `repeat:` or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
+
+from convcalc.record import record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from convcalc.volume import Volume
 
 
-@dataclass(frozen=True)
+@record
 class LayerSpec:
     """One layer: its kind (a registry name), converted parameters, display name and place."""
 
@@ -40,7 +41,7 @@ class Merge(str, Enum):
     MULTIPLY = "multiply"
 
 
-@dataclass(frozen=True)
+@record
 class Sequence:
     """Layers one after another: a `repeat:` (already unrolled) or a call of a block."""
 
@@ -51,7 +52,7 @@ class Sequence:
     path: str
 
 
-@dataclass(frozen=True)
+@record
 class Residual:
     """y = merge(layers(x), shortcut(x)), then an optional activation fused into the merge row.
 
@@ -68,7 +69,7 @@ class Residual:
     path: str
 
 
-@dataclass(frozen=True)
+@record
 class Parallel:
     """Branches over the same input (Inception), joined by a merge."""
 
@@ -82,7 +83,7 @@ class Parallel:
 Node = Union[LayerSpec, Sequence, Residual, Parallel]  # noqa: UP007 - a runtime alias on Python 3.10
 
 
-@dataclass(frozen=True)
+@record
 class Spec:
     """A whole network description."""
 
