@@ -99,6 +99,14 @@ def _pair(rd: RowDiff, text: Callable[[LayerRow], str]) -> str:
     return sides[0] if len(set(sides)) == 1 else ARROW.join(sides)
 
 
+def _name(rd: RowDiff) -> str:
+    """The name, indented by nesting depth; `CONV1 → CONV1-4` when the sides differ."""
+    text = numbers.display_name(rd.row)
+    if rd.a is not None and rd.b is not None and rd.a.name != rd.b.name:
+        text = text.replace(rd.b.name, rd.a.name + ARROW + rd.b.name, 1)
+    return text
+
+
 def index(rd: RowDiff) -> str:
     """The row's number: 7, or 9→10 when B has it elsewhere."""
     return _pair(rd, lambda r: str(r.index)).replace(ARROW, "→")
@@ -109,7 +117,7 @@ def cells(rd: RowDiff) -> tuple[str, ...]:
     return (
         MARKS[rd.status],
         index(rd),
-        numbers.display_name(rd.row),
+        _name(rd),
         hyperparameters(rd),
         _pair(rd, lambda r: numbers.volume(r.output)),
         _pair(rd, lambda r: numbers.compact(r.params)),
@@ -158,11 +166,11 @@ def setting(a: Report, b: Report) -> str:
     return f"batch {batch} · {dtype}"
 
 
-def budget_line(result: BudgetResult, *, binary: bool = False) -> str:
-    """✗ params>+3%: +5,309,696 (+3.84%) breaks it."""
+def budget_line(result: BudgetResult, *, binary: bool = False, quote: str = "") -> str:
+    """✗ params>+3%: Params +5,309,696 (+3.84%), breaks it."""
     mark, verdict = ("✗", "breaks it") if result.broken else ("✓", "holds")
     metric = TITLES[result.budget.metric]
-    return f"{mark} {result.budget.text}: {metric} {change(result.total, binary=binary)}, {verdict}"
+    return f"{mark} {quote}{result.budget.text}{quote}: {metric} {change(result.total, binary=binary)}, {verdict}"
 
 
 def summary(diff: Diff, *, everything: bool) -> str:
@@ -216,7 +224,7 @@ def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = Fals
     lines.append(f"| Output | {out_a} | {out_b} | {'no change' if out_a == out_b else 'changed'} |")
     if diff.budgets:
         lines += ["", "**Budgets**", ""]
-        lines += [f"- {_escape(budget_line(r, binary=binary))}" for r in diff.budgets]
+        lines += [f"- {budget_line(r, binary=binary, quote='`')}" for r in diff.budgets]
     extra = notes(diff)
     if extra:
         lines += ["", *(f"> {_escape(n)}" for n in extra)]
