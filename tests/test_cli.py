@@ -226,12 +226,12 @@ def test_shell_completion_of_builtin_names() -> None:
     from click.shell_completion import ShellComplete  # noqa: PLC0415
 
     complete = ShellComplete(main, {}, "convcalc", "_CONVCALC_COMPLETE")
-    for command in ("show", "check", "fit", "draw", "export"):
+    for command in ("show", "check", "fit", "draw", "export", "diff"):
         found = complete.get_completions([command], "vg")
         assert [c.value for c in found if c.type == "plain"] == ["vgg11", "vgg13", "vgg16", "vgg19"]
         assert [c.type for c in found][-1] == "file"  # and files, which the shell completes itself
     commands = complete.get_completions([], "")
-    assert [c.value for c in commands] == ["show", "check", "layer", "fit", "list", "export", "draw"]
+    assert [c.value for c in commands] == ["show", "check", "layer", "fit", "diff", "list", "export", "draw"]
 
 
 def test_bash_completion_script() -> None:

@@ -20,6 +20,7 @@ _COMMANDS = {
     "check": ("check", "check"),
     "layer": ("layer", "layer"),
     "fit": ("fit", "fit"),
+    "diff": ("diff", "diff"),
     "list": ("show", "list_"),
     "export": ("export", "export"),
     "draw": ("draw", "draw"),

@@ -1,0 +1,231 @@
+"""The text of `convcalc diff` that every format shares, and its Markdown (for a pull request).
+
+A changed layer reads in the lecture's terms: `11x11/4 → 7x7/2` for its window (size/stride),
+`filters 384 → 512` for any other hyperparameter, `conv3-64 → deconv3-64` when the kind changed.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from convcalc.diff import Alignment, Diff, Metric, RowDiff, Status, TotalChange
+from convcalc.render import numbers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from convcalc.diff import BudgetResult
+    from convcalc.report import LayerRow, Report
+
+ARROW = " → "
+MARKS = {Status.ADDED: "+", Status.REMOVED: "-", Status.CHANGED: "~", Status.SAME: ""}
+HEADERS = ("", "#", "Layer", "Change", "Output", "Params", "MACs")
+CHANGE = 3  # the column a table prints beneath its row
+# The totals a table shows; buffers only when a side has some. JSON has every Metric.
+SHOWN = (Metric.PARAMS, Metric.BUFFERS, Metric.ACTIVATIONS, Metric.MEMORY, Metric.MACS, Metric.FLOPS)
+TITLES = {
+    Metric.PARAMS: "Params",
+    Metric.WEIGHTS: "Weights",
+    Metric.BIASES: "Biases",
+    Metric.BUFFERS: "Buffers",
+    Metric.ACTIVATIONS: "Activations",
+    Metric.MEMORY: "Memory",
+    Metric.MACS: "MACs",
+    Metric.FLOPS: "FLOPs",
+}
+
+
+def plain(value: Any) -> Any:
+    """A hyperparameter as JSON data: enums by value, tuples as lists, fractions as "3/2"."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, Fraction):
+        return numbers.fraction(value) if value.denominator != 1 else value.numerator
+    return value
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return "x".join(_value(v) for v in value)
+    return str(plain(value))
+
+
+def _window(row: LayerRow) -> str:
+    """11x11/4: the kernel in every spatial dim, then the stride (one number when all agree)."""
+    size, stride = row.config["size"], row.config["stride"]
+    dims = len(row.input.spatial) if row.input is not None else 2
+    kernel = _value(size) if isinstance(size, tuple) else "x".join([str(size)] * dims)
+    if isinstance(stride, tuple) and len(set(stride)) == 1:
+        stride = stride[0]
+    return f"{kernel}/{_value(stride)}"
+
+
+def hyperparameters(rd: RowDiff) -> str:
+    """What changed in the layer itself; for a row of one side only, the shorthand of a windowed layer.
+
+    (A conv's or a pool's shorthand says its kernel, stride and pad, which its volume does not;
+    that of a bn, relu or fc says no more than its name and volume.)
+    """
+    if rd.a is None or rd.b is None:
+        return rd.row.label if "size" in rd.row.config else ""
+    if "kind" in rd.changed:
+        return rd.a.label + ARROW + rd.b.label
+    keys = {p.key for p in rd.hyperparameters}
+    parts: list[str] = []
+    windowed = {"size", "stride"} <= rd.a.config.keys() & rd.b.config.keys() and keys & {"size", "stride"}
+    if windowed:
+        parts.append(_window(rd.a) + ARROW + _window(rd.b))
+    parts += [
+        f"{p.key} {_value(p.a)}{ARROW}{_value(p.b)}"
+        for p in rd.hyperparameters
+        if not (windowed and p.key in {"size", "stride"})
+    ]
+    if not parts and "label" in rd.changed:
+        parts.append(rd.a.label + ARROW + rd.b.label)
+    return ", ".join(parts)
+
+
+def _pair(rd: RowDiff, text: Callable[[LayerRow], str]) -> str:
+    """`a → b` when the sides differ, else the one value."""
+    sides = [text(r) for r in (rd.a, rd.b) if r is not None]
+    return sides[0] if len(set(sides)) == 1 else ARROW.join(sides)
+
+
+def _name(rd: RowDiff) -> str:
+    """The name, indented by nesting depth; `CONV1 → CONV1-4` when the sides differ."""
+    text = numbers.display_name(rd.row)
+    if rd.a is not None and rd.b is not None and rd.a.name != rd.b.name:
+        text = text.replace(rd.b.name, rd.a.name + ARROW + rd.b.name, 1)
+    return text
+
+
+def index(rd: RowDiff) -> str:
+    """The row's number: 7, or 9→10 when B has it elsewhere."""
+    return _pair(rd, lambda r: str(r.index)).replace(ARROW, "→")
+
+
+def cells(rd: RowDiff) -> tuple[str, ...]:
+    """A row of the diff, as HEADERS lists the columns (a table puts the change beneath)."""
+    return (
+        MARKS[rd.status],
+        index(rd),
+        _name(rd),
+        hyperparameters(rd),
+        _pair(rd, lambda r: numbers.volume(r.output)),
+        _pair(rd, lambda r: numbers.compact(r.params)),
+        _pair(rd, lambda r: numbers.compact(r.macs)),
+    )
+
+
+def shown_rows(diff: Diff, *, everything: bool) -> list[RowDiff]:
+    """The rows a table shows: those that differ, or every row with --all."""
+    return [r for r in diff.rows if everything or r.status is not Status.SAME]
+
+
+def amount(metric: Metric, n: int, *, binary: bool = False) -> str:
+    """A total as a table shows it: bytes with their unit, counts in full."""
+    return numbers.size(n, binary=binary) if metric is Metric.MEMORY else numbers.grouped(n)
+
+
+def percent(value: Fraction | None) -> str:
+    """+3.84%, or `new` when A had none."""
+    return "new" if value is None else f"{float(value):+.2f}%"
+
+
+def change(total: TotalChange, *, binary: bool = False) -> str:
+    """+5,309,696 (+3.84%), or `no change`."""
+    if total.change == 0:
+        return "no change"
+    sign = "+" if total.change > 0 else "-"
+    return f"{sign}{amount(total.metric, abs(total.change), binary=binary)} ({percent(total.percent)})"
+
+
+def totals_shown(diff: Diff) -> list[TotalChange]:
+    """The totals a table shows."""
+    return [t for t in diff.totals if t.metric in SHOWN and (t.metric is not Metric.BUFFERS or t.a or t.b)]
+
+
+def sides(diff: Diff) -> tuple[str, str]:
+    """What to call A and B: their names, or A and B when the names are the same."""
+    a, b = diff.a.name, diff.b.name
+    return (a, b) if a != b else ("A", "B")
+
+
+def setting(a: Report, b: Report) -> str:
+    """The batch and the value type: `batch 1 · float32`, or `batch 1 → 8 · float32 → float16`."""
+    batch = str(a.batch) if a.batch == b.batch else f"{a.batch}{ARROW}{b.batch}"
+    dtype = a.dtype if a.dtype == b.dtype else f"{a.dtype}{ARROW}{b.dtype}"
+    return f"batch {batch} · {dtype}"
+
+
+def budget_line(result: BudgetResult, *, binary: bool = False, quote: str = "") -> str:
+    """✗ params>+3%: Params +5,309,696 (+3.84%), breaks it."""
+    mark, verdict = ("✗", "breaks it") if result.broken else ("✓", "holds")
+    metric = TITLES[result.budget.metric]
+    return f"{mark} {quote}{result.budget.text}{quote}: {metric} {change(result.total, binary=binary)}, {verdict}"
+
+
+def summary(diff: Diff, *, everything: bool) -> str:
+    """3 added, 0 removed, 0 changed, 22 unchanged (--all shows them)."""
+    counts = {s: diff.count(s) for s in Status}
+    text = (
+        f"{counts[Status.ADDED]} added, {counts[Status.REMOVED]} removed, {counts[Status.CHANGED]} changed, "
+        f"{counts[Status.SAME]} unchanged"
+    )
+    if counts[Status.SAME] and not everything:
+        text += " (--all shows them)"
+    return text
+
+
+def notes(diff: Diff) -> list[str]:
+    """What the reader should know about how the diff was made."""
+    lines = []
+    if diff.alignment is Alignment.POSITION:
+        lines.append("The rows that differ were too many to align as sequences: they are paired by position.")
+    for side, report in zip(sides(diff), (diff.a, diff.b), strict=True):
+        if not report.ok:
+            where = f"`convcalc show {report.source}`"
+            lines.append(f"{side} has design errors (see {where}): its totals count the rows it could compute.")
+    return lines
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = False) -> str:
+    """The diff as GitHub-flavoured Markdown, for a pull-request comment."""
+    name_a, name_b = sides(diff)
+    lines = [
+        f"### {_escape(diff.a.name)}{ARROW}{_escape(diff.b.name)}",
+        "",
+        f"`{diff.a.source}`{ARROW}`{diff.b.source}` · {setting(diff.a, diff.b)}",
+        "",
+    ]
+    rows = shown_rows(diff, everything=everything)
+    if rows:
+        lines += ["| " + " | ".join(HEADERS) + " |", "|:-:|--:|:--|:--|:--|--:|--:|"]
+        lines += ["| " + " | ".join(_escape(c) for c in cells(r)) + " |" for r in rows]
+        lines.append("")
+    lines += [summary(diff, everything=everything), ""]
+    lines += [f"| Total | {_escape(name_a)} | {_escape(name_b)} | Change |", "|:--|--:|--:|--:|"]
+    for t in totals_shown(diff):
+        a, b = amount(t.metric, t.a, binary=binary), amount(t.metric, t.b, binary=binary)
+        lines.append(f"| {TITLES[t.metric]} | {a} | {b} | {change(t, binary=binary)} |")
+    out_a, out_b = numbers.volume(diff.a.totals.output), numbers.volume(diff.b.totals.output)
+    lines.append(f"| Output | {out_a} | {out_b} | {'no change' if out_a == out_b else 'changed'} |")
+    if diff.budgets:
+        lines += ["", "**Budgets**", ""]
+        lines += [f"- {budget_line(r, binary=binary, quote='`')}" for r in diff.budgets]
+    extra = notes(diff)
+    if extra:
+        lines += ["", *(f"> {_escape(n)}" for n in extra)]
+    return "\n".join(lines) + "\n"
