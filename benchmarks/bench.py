@@ -11,7 +11,8 @@ so that the benchmark's own memory does not leak into the children's peak RSS. M
 runs that exited 0 are printed, with the ratios to `python -c pass`; a failed run is retried once
 and counted in the `failed` column.
 
-Rows: `python -c pass`; `convcalc show vgg16` (table and JSON), `convcalc layer`, `convcalc check`
+Rows: `python -c pass`; `python -c 'import click, yaml'` (the floor of any command: its two
+dependencies imported, nothing done); `convcalc show vgg16` (table and JSON), `convcalc layer`, `convcalc check`
 over every built-in spec; generated sequential and residual specs of 1,000, 10,000 and 100,000
 leaf layers through `convcalc check` and `convcalc show --format json`; and, when torch and
 torchinfo import, torchinfo's summary() of the same VGG16 built in PyTorch (benchmarks/torch_vgg16.py,
@@ -222,6 +223,8 @@ def build_cases(args: argparse.Namespace, scratch: Path, env: dict[str, str]) ->
     specs = find_specs(env)
     cases = [
         Case(BASE, [python, "-c", "pass"], runs),
+        # The floor under any click + PyYAML command: importing the two dependencies, nothing else.
+        Case("python -c 'import click, yaml'", [python, "-c", "import click, yaml"], runs),
         Case(TABLE, [convcalc, "show", "vgg16"], runs),
         Case(JSON, [convcalc, "show", "vgg16", "--format", "json"], runs),
         Case('convcalc layer 32x32x3 "conv5-10 s1 p2"', [convcalc, "layer", "32x32x3", "conv5-10 s1 p2"], runs),
