@@ -21,6 +21,7 @@ _COMMANDS = {
     "layer": ("layer", "layer"),
     "fit": ("fit", "fit"),
     "list": ("show", "list_"),
+    "schema": ("schema", "schema"),
 }
 
 
