@@ -441,8 +441,9 @@ class _Builder:
         """Without defaults: every layer has its required parameters."""
         needs = {word: _required(word) for word in self.known}
         complete = [word for word in self.known if not needs[word]]
-        string = {"anyOf": [self.define("shorthand.complete", lambda: self.shorthand(complete)), self.call_word()]}
-        bodies = {}
+        shorthand_ = self.define("shorthand.complete", lambda: self.shorthand(complete))
+        string = {"anyOf": [shorthand_, self.call_word()]}
+        bodies = {"layer": shorthand_}
         for word, required in needs.items():
             if required:
                 kind, _ = _resolve(word)
