@@ -122,6 +122,8 @@ EXPECT_HELP = {
     "rf": "The receptive field: one number (every dim) or one per dim.",
     "memory": "Bytes (at the top level: the forward pass): 61MB, 58MiB, '<= 100MB'.",
 }
+# Shorthand layers that editors offer as completions, beside the kinds that need no numbers.
+SHORTHAND_EXAMPLES = ["conv3-64 p1", "conv3-64 s2 p1", "conv1-256", "maxpool2", "maxpool3 s2", "avgpool2", "fc-4096"]
 NUMBER_HELP = "exact (760), rounded to the digits written (138M, 15.47G) or a bound ('<= 10M')"
 
 
@@ -259,15 +261,12 @@ class _Builder:
         kind, _ = _resolve(word)
 
         def make() -> Schema:
-            scalar: list[Schema] = [{"type": "null"}]
+            # anyOf, not if/then: editors complete the parameters of an empty `conv:` from it.
+            options: list[Schema] = [self.params(kind, templated=templated), {"type": "null"}]
             main = next((p for p in kind.params if p.name == kind.primary), None)
             if main is not None:
-                scalar.append({**self.value(main.convert), "not": {"type": "array"}})
-            return {
-                "if": {"type": "object"},
-                "then": self.params(kind, templated=templated),
-                "else": self.template({"anyOf": scalar}, templated=templated),
-            }
+                options.append({**self.value(main.convert), "not": {"type": "array"}})
+            return self.template({"anyOf": options}, templated=templated)
 
         return {
             **self.define(f"{'block.' if templated else ''}kind.{kind.name}", make),
@@ -386,6 +385,8 @@ class _Builder:
         return {
             "type": "string",
             "pattern": any_case(pattern),
+            # What editors offer as a layer is typed.
+            "examples": [*SHORTHAND_EXAMPLES, *(w for w in self.known if not _required(w))],
             "description": f"A layer in shorthand: {shorthand.GRAMMAR}.",
             # yaml-language-server shows this instead of the pattern.
             "patternErrorMessage": f"Not a layer in shorthand (nor a block): {shorthand.GRAMMAR}.",
