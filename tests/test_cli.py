@@ -59,7 +59,7 @@ def test_alexnet_at_224_does_not_fit() -> None:
     conv1 = next(i for i, line in enumerate(lines) if " CONV1 " in line)
     assert "54x54x96" in lines[conv1]
     beneath = " ".join(" ".join(lines[conv1 + 1 : conv1 + 4]).split())
-    assert "✗ specs/alexnet.yaml:12:5: error: (224 − 11)/4 + 1 = 54.25: the stride does not fit" in beneath
+    assert "✗ specs/alexnet.yaml:13:5: error: (224 − 11)/4 + 1 = 54.25: the stride does not fit" in beneath
 
 
 def test_alexnet_at_224_floor_warns_and_passes() -> None:
@@ -82,10 +82,10 @@ def test_json_diagnostics_also_on_stderr() -> None:
     data = json.loads(result.stdout)
     assert data["ok"] is False
     first = data["diagnostics"][0]
-    assert (first["code"], first["path"], first["line"], first["column"]) == ("stride-does-not-fit", "1", 12, 5)
+    assert (first["code"], first["path"], first["line"], first["column"]) == ("stride-does-not-fit", "1", 13, 5)
     note, first = result.stderr.splitlines()[:2]
     assert note == "note: the spec's expect: answers are not checked, as --input changes the network"
-    assert first.startswith("specs/alexnet.yaml:12:5: error: (224 − 11)/4 + 1 = 54.25")
+    assert first.startswith("specs/alexnet.yaml:13:5: error: (224 − 11)/4 + 1 = 54.25")
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,7 @@ def test_shell_completion_of_builtin_names() -> None:
         assert [c.value for c in found if c.type == "plain"] == ["vgg11", "vgg13", "vgg16", "vgg19"]
         assert [c.type for c in found][-1] == "file"  # and files, which the shell completes itself
     commands = complete.get_completions([], "")
-    assert [c.value for c in commands] == ["show", "check", "layer", "fit", "diff", "list", "export", "draw"]
+    assert [c.value for c in commands] == ["show", "check", "layer", "fit", "diff", "list", "export", "draw", "schema"]
 
 
 def test_bash_completion_script() -> None:

@@ -24,6 +24,7 @@ _COMMANDS = {
     "list": ("show", "list_"),
     "export": ("export", "export"),
     "draw": ("draw", "draw"),
+    "schema": ("schema", "schema"),
 }
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from convcalc.errors import Location, SpecError
 from convcalc.options import ACTIVATIONS, PoolType, Rounding
 from convcalc.record import record
 
+if TYPE_CHECKING:
+    from enum import Enum
+
 # Larger than any real layer; smaller than what would make the arithmetic or the memory explode.
 MAX_VALUE = 10_000_000
 
 Convert = Callable[[Any, Location], Any]
-E = TypeVar("E", bound=Enum)
 
 
 @record
@@ -60,34 +61,52 @@ def integer(value: Any, at: Location, *, least: int, what: str) -> int:
     return value
 
 
+@record
+class Whole:
+    """A whole number from `least` up to MAX_VALUE."""
+
+    what: str
+    least: int = 1
+
+    def __call__(self, value: Any, at: Location) -> int:
+        return integer(value, at, least=self.least, what=self.what)
+
+
 def positive(what: str) -> Convert:
     """A whole number >= 1."""
-    return lambda v, at: integer(v, at, least=1, what=what)
+    return Whole(what, least=1)
 
 
 def count(what: str) -> Convert:
     """A whole number >= 0."""
-    return lambda v, at: integer(v, at, least=0, what=what)
+    return Whole(what, least=0)
 
 
-def per_dim(what: str, least: int = 1) -> Convert:
+@record
+class PerDim:
     """One number for every spatial dim, or a list (or `AxB`) with one per dim."""
 
-    def convert(value: Any, at: Location) -> int | tuple[int, ...]:
+    what: str
+    least: int = 1
+
+    def __call__(self, value: Any, at: Location) -> int | tuple[int, ...]:
         if isinstance(value, str) and "x" in value:
             parts = value.split("x")
             if not all(p.strip().isdigit() for p in parts):
-                msg = f"{what} must be a number or AxB, not '{value}'"
+                msg = f"{self.what} must be a number or AxB, not '{value}'"
                 raise SpecError(msg, at)
             value = parts
         if isinstance(value, list):
             if not value:
-                msg = f"{what} must not be an empty list"
+                msg = f"{self.what} must not be an empty list"
                 raise SpecError(msg, at)
-            return tuple(integer(v, at, least=least, what=what) for v in value)
-        return integer(value, at, least=least, what=what)
+            return tuple(integer(v, at, least=self.least, what=self.what) for v in value)
+        return integer(value, at, least=self.least, what=self.what)
 
-    return convert
+
+def per_dim(what: str, least: int = 1) -> Convert:
+    """One number for every spatial dim, or a list (or `AxB`) with one per dim."""
+    return PerDim(what, least)
 
 
 def padding(value: Any, at: Location) -> int | tuple[int, ...] | str:
@@ -108,30 +127,43 @@ def groups(value: Any, at: Location) -> int | str:
     return integer(value, at, least=1, what="groups")
 
 
-def boolean(what: str) -> Convert:
+@record
+class Flag:
     """True or false."""
 
-    def convert(value: Any, at: Location) -> bool:
+    what: str
+
+    def __call__(self, value: Any, at: Location) -> bool:
         if not isinstance(value, bool):
-            msg = f"{what} must be true or false, not {describe(value)}"
+            msg = f"{self.what} must be true or false, not {describe(value)}"
             raise SpecError(msg, at)
         return value
 
-    return convert
+
+def boolean(what: str) -> Convert:
+    """True or false."""
+    return Flag(what)
 
 
-def choice(enum: type[E], what: str) -> Convert:
-    """One of an enum's values."""
+@record
+class Choice:
+    """One of an enum's values, in any case."""
 
-    def convert(value: Any, at: Location) -> E:
+    enum: type[Enum]
+    what: str
+
+    def __call__(self, value: Any, at: Location) -> Enum:
         try:
-            return enum(str(value).strip().lower())
+            return self.enum(str(value).strip().lower())
         except ValueError:
-            allowed = ", ".join(e.value for e in enum)
-            msg = f"{what} must be one of {allowed}, not {describe(value)}"
+            allowed = ", ".join(e.value for e in self.enum)
+            msg = f"{self.what} must be one of {allowed}, not {describe(value)}"
             raise SpecError(msg, at) from None
 
-    return convert
+
+def choice(enum: type[Enum], what: str) -> Convert:
+    """One of an enum's values."""
+    return Choice(enum, what)
 
 
 def activation(value: Any, at: Location) -> str:
@@ -151,16 +183,22 @@ def probability(value: Any, at: Location) -> float:
     return float(value)
 
 
-def text(what: str) -> Convert:
-    """A short piece of text."""
+@record
+class Text:
+    """A short piece of text (a number is read as its text)."""
 
-    def convert(value: Any, at: Location) -> str:
+    what: str
+
+    def __call__(self, value: Any, at: Location) -> str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            msg = f"{what} must be text, not {describe(value)}"
+            msg = f"{self.what} must be text, not {describe(value)}"
             raise SpecError(msg, at)
         return str(value)
 
-    return convert
+
+def text(what: str) -> Convert:
+    """A short piece of text."""
+    return Text(what)
 
 
 ROUNDING = Param("rounding", choice(Rounding, "rounding"), None)

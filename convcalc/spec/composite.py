@@ -18,9 +18,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 COMPOSITES = ("repeat", "residual", "parallel")
+# The keys each composite, and a block definition, may have (unknown keys are errors).
+REPEAT_KEYS = ("repeat", "layers", "name", "expect")
+RESIDUAL_KEYS = ("layers", "shortcut", "merge", "activation")
+PARALLEL_KEYS = ("branches", "merge")
+BLOCK_KEYS = ("args", "layers")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
 MAX_NESTING = 50
-_ARG = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ARG_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+ARG = re.compile(rf"\$\{{({ARG_NAME})\}}")
 
 
 @record
@@ -120,7 +126,7 @@ class NodeReader(LayerReader):
 
     def repeat(self, item: PosMap, at: Location, path: str) -> Sequence:
         """`repeat: N` with `layers:` beside it, unrolled."""
-        check_keys(item, ("repeat", "layers", "name", "expect"), "a repeat")
+        check_keys(item, REPEAT_KEYS, "a repeat")
         count = integer(item["repeat"], item.at("repeat"), least=1, what="repeat")
         if "layers" not in item:
             raise SpecError("a repeat needs `layers:` beside `repeat:`", at)
@@ -140,7 +146,7 @@ class NodeReader(LayerReader):
         body = item["residual"]
         if not isinstance(body, PosMap):
             raise SpecError("`residual:` needs a mapping with `layers:` (and shortcut, merge, activation)", at)
-        check_keys(body, ("layers", "shortcut", "merge", "activation"), "a residual")
+        check_keys(body, RESIDUAL_KEYS, "a residual")
         if "layers" not in body:
             raise SpecError("a residual needs `layers:`", body.here)
         layers = self.nodes(body["layers"], body.at("layers"), "`layers:`", under(f"{path}.layers"))
@@ -162,7 +168,7 @@ class NodeReader(LayerReader):
         body = item["parallel"]
         if not isinstance(body, PosMap):
             raise SpecError("`parallel:` needs a mapping with `branches:` (and merge)", at)
-        check_keys(body, ("branches", "merge"), "a parallel")
+        check_keys(body, PARALLEL_KEYS, "a parallel")
         branches = body.get("branches")
         if not isinstance(branches, PosList) or not branches:
             raise SpecError("`branches:` must be a list of branches, each a list of layers", body.at("branches"))
@@ -212,14 +218,14 @@ class NodeReader(LayerReader):
 
 def _block(name: str, body: PosMap, where: Location) -> Block:
     """A block definition, checked: its arguments are words, its layers a list."""
-    check_keys(body, ("args", "layers"), f"block '{name}'")
+    check_keys(body, BLOCK_KEYS, f"block '{name}'")
     args = body.get("args")
     if args is None:
         args = PosMap(body.here)
     if not isinstance(args, PosMap):
         raise SpecError("`args:` maps each argument to its default (null: required)", body.at("args"))
     for arg in args:
-        if not isinstance(arg, str) or not _ARG.fullmatch(f"${{{arg}}}"):
+        if not isinstance(arg, str) or not ARG.fullmatch(f"${{{arg}}}"):
             msg = f"argument name {describe(arg)} must be a word, as ${{name}} writes it"
             raise SpecError(msg, args.key_at[arg])
     layers = body.get("layers")
@@ -278,7 +284,7 @@ def substitute(value: Any, at: Location, args: dict[str, Any], block: str) -> An
             raise SpecError(msg, at)
         return args[name]
 
-    whole = _ARG.fullmatch(value.strip())
+    whole = ARG.fullmatch(value.strip())
     if whole:
         return lookup(whole.group(1))
-    return _ARG.sub(lambda m: str(lookup(m.group(1))), value)
+    return ARG.sub(lambda m: str(lookup(m.group(1))), value)

@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 
 NUMBER_KEYS = ("params", "weights", "biases", "buffers", "macs", "flops", "activations", "memory")
 KEYS = ("output", *NUMBER_KEYS, "rf")
-_COUNT_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_BYTE_UNITS = {
+COUNT_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+BYTE_UNITS = {
     "": 1, "B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
 }  # fmt: skip
-_VALUE = re.compile(r"(<=|>=|<|>|=|==)?\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)")
+VALUE = re.compile(r"(<=|>=|<|>|=|==)?\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)")
 
 
 @record
@@ -87,8 +87,8 @@ def parse_one(key: str, value: Any, path: str, at: Location) -> Expectation:
     if isinstance(value, bool) or not isinstance(value, (int, str, float)):
         msg = f"expected {key} must be a number such as 760, 138M or '<= 10M', not {describe(value)}"
         raise SpecError(msg, at)
-    match = _VALUE.fullmatch(text)
-    units = _BYTE_UNITS if key == "memory" else _COUNT_UNITS
+    match = VALUE.fullmatch(text)
+    units = BYTE_UNITS if key == "memory" else COUNT_UNITS
     if match is None or match.group(3) not in units:
         hint = "bytes, e.g. 61MB, 58MiB or '<= 100MB'" if key == "memory" else "e.g. 760, 138M, 15.47G or '<= 10M'"
         msg = f"cannot read expected {key} {describe(value)}: write {hint}"

@@ -21,7 +21,7 @@ TOP_KEYS = ("name", "description", "input", "batch", "dtype", "rounding", "defau
 # Larger files are surely a mistake (or an attack); see docs/limits.md.
 MAX_FILE_BYTES = 10_000_000
 
-_INPUT_KEYS = {
+INPUT_KEYS = {
     ("length", "depth"): 1,
     ("height", "width", "depth"): 2,
     ("time", "height", "width", "depth"): 3,
@@ -82,12 +82,12 @@ def parse_input(value: Any, at: Location) -> Volume:
             raise SpecError(msg, at)
         value = [int(s) for s in parts]
     if isinstance(value, PosMap):
-        for keys in _INPUT_KEYS:
+        for keys in INPUT_KEYS:
             if set(value) == set(keys):
                 value = [value[k] for k in keys]
                 break
         else:
-            forms = "; ".join("{" + ", ".join(k) + "}" for k in _INPUT_KEYS)
+            forms = "; ".join("{" + ", ".join(k) + "}" for k in INPUT_KEYS)
             msg = f"input mapping needs exactly one of these sets of keys: {forms}"
             raise SpecError(msg, at)
     if not isinstance(value, list):

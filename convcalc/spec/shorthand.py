@@ -20,14 +20,14 @@ GRAMMAR = (
 )
 
 _DIMS = r"\d+(?:x\d+)*"
-_HEADS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+HEADS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(rf"(conv|deconv|conv_transpose)({_DIMS})-(\d+)"), ("size", "filters")),
     (re.compile(rf"(maxpool|avgpool|pool)({_DIMS})?"), ("size",)),
     (re.compile(r"(fc|dense|linear)-?(\d+)"), ("units",)),
     (re.compile(rf"(upsample)({_DIMS})?"), ("scale",)),
     (re.compile(rf"(adaptive_avgpool|adaptive_maxpool)({_DIMS})"), ("output",)),
 ]
-_OPTIONS: list[tuple[re.Pattern[str], str]] = [
+OPTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"op({_DIMS})"), "output_padding"),
     (re.compile(rf"s({_DIMS})"), "stride"),
     (re.compile(rf"p({_DIMS}|same|valid)"), "pad"),
@@ -53,14 +53,14 @@ def parse(text: str, at: Location) -> tuple[str, dict[str, Any]]:
         msg = f"'{head}' has no filter count: write {bare.group(1)}<F>-<K>, e.g. {bare.group(1)}{bare.group(2)}-64"
         raise SpecError(msg, at)
     name, params = head, {}
-    for pattern, keys in _HEADS:
+    for pattern, keys in HEADS:
         match = pattern.fullmatch(head)
         if match:
             name = match.group(1)
             params = {k: _value(v) for k, v in zip(keys, match.groups()[1:], strict=True) if v is not None}
             break
     for token in rest:
-        for pattern, key in _OPTIONS:
+        for pattern, key in OPTIONS:
             match = pattern.fullmatch(token)
             if match:
                 if key in params:

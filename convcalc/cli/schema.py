@@ -1,0 +1,35 @@
+"""`convcalc schema`: the spec format as a JSON Schema, for editors (docs/editors.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from convcalc.errors import ConvcalcError, Location
+from convcalc.schema import schema_json
+
+
+@click.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
+def schema(output: Path | None) -> None:
+    """Print a JSON Schema (draft 2020-12) of the spec format.
+
+    Editors with a YAML language server use it to complete and check specs as they are typed
+    (docs/editors.md). It checks the form of a spec (keys, layer kinds, types of values), not its
+    arithmetic: a stride that does not fit is for `convcalc check` to find.
+    """
+    text = schema_json()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot write the schema: {exc.strerror}"
+        raise ConvcalcError(msg, Location(str(output))) from None
