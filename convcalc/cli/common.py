@@ -42,7 +42,8 @@ def console() -> Console:
     """A rich console on stdout; imported only by the commands that draw tables."""
     from rich.console import Console  # noqa: PLC0415 - rich only where a table is drawn
 
-    return Console(highlight=False)
+    # Names and messages come from the spec: `[red]` in a layer name is text, not rich markup.
+    return Console(highlight=False, markup=False, emoji=False)
 
 
 def override(
