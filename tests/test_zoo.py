@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from convcalc.builtins import builtin_names, open_spec
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
+from convcalc.record import replace
+from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from convcalc.spec.model import Spec
 
 # Params: torchvision's `num_params` and the counts of ../shared/reference/figures.md;
 # GMACs: torchvision's `_ops` (shown there as "GFLOPS", multiply-accumulates) to 3 decimals.
@@ -91,10 +98,23 @@ def test_lenet5_modern_form() -> None:
 
 @pytest.mark.parametrize("name", builtin_names())
 def test_pytorch_agrees_row_by_row(name: str) -> None:
+    agree_row_by_row(open_spec(name), name)
+
+
+@pytest.mark.parametrize(("name", "side"), [("resnet18", 112), ("resnet18", 100), ("resnet18", 199), ("resnet50", 97)])
+def test_odd_input_sizes_agree_with_pytorch(name: str, side: int) -> None:
+    # At 7x7 a 3x3/2 pad 1 conv and torchvision's 1x1/2 downsample both give 4x4: the `auto`
+    # shortcut takes the stride ceil(7/4) = 2, as the body's.
+    spec = replace(open_spec(name), input=Volume((side, side), 3), expectations=())
+    report = analyze(spec)
+    assert report.ok, [d.message for d in report.diagnostics]
+    agree_row_by_row(spec, f"{name} at {side}")
+
+
+def agree_row_by_row(spec: Spec, name: str) -> None:
     torch = pytest.importorskip("torch")  # here, so that the tests above run without torch
     from convcalc.pytorch import shape_of, to_module, zero_input  # noqa: PLC0415 - needs torch
 
-    spec = open_spec(name)
     report = analyze(spec)
     built = to_module(spec)
     seen: dict[str, list[int]] = {}

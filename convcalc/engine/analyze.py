@@ -107,15 +107,18 @@ class _Walker:
         v, w = x.volume, body.volume
         if v == w:
             return ()
+        # The stride of a 1x1 conv that takes v's size to w's: ceil(a / b), as torchvision's
+        # downsample has the body's stride (a 3x3/2 pad 1 conv and a 1x1/2 conv both take 7 to 4).
+        stride = tuple(-(-a // b) for a, b in zip(v.spatial, w.spatial, strict=False) if b > 0)
         if (
             len(v.spatial) != len(w.spatial)
             or not v.spatial
-            or any(a % b for a, b in zip(v.spatial, w.spatial, strict=True))
+            or len(stride) != len(v.spatial)
+            or any((a - 1) // s + 1 != b for a, b, s in zip(v.spatial, w.spatial, stride, strict=True))
         ):
-            msg = f"shortcut: auto cannot project {v} onto {w}: the sizes are not a whole stride apart"
+            msg = f"shortcut: auto cannot project {v} onto {w}: no 1x1 conv's stride takes one to the other"
             failure = LayerFailure("merge-mismatch", msg)
             self.fail(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, 0), x, failure)
-        stride = tuple(a // b for a, b in zip(v.spatial, w.spatial, strict=True))
         s = stride[0] if len(set(stride)) == 1 else stride
         conv = fill("conv", filters=w.depth, size=1, stride=s, bias=False)
         label = KINDS["conv"].label(conv)
