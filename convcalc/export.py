@@ -13,6 +13,7 @@ check both against the report): convcalc's `strict` and `floor` rounding are PyT
 
 from __future__ import annotations
 
+import keyword
 import re
 import textwrap
 from collections import Counter
@@ -76,9 +77,83 @@ _DEFAULT_COMPOSITE_NAMES = {"residual", "parallel"}
 
 def class_name(spec_name: str) -> str:
     """A Python class name from the spec's name: ResNet-18 → ResNet18, alexnet paper → AlexnetPaper."""
-    words = re.findall(r"[A-Za-z0-9]+", spec_name)
+    words = re.findall(r"[^\W_]+", spec_name)  # letters and digits, accented ones included
     name = "".join(w[0].upper() + w[1:] for w in words) or "Net"
-    return name if name[0].isalpha() else f"Net{name}"
+    if not name[0].isalpha():
+        name = f"Net{name}"
+    # Not a keyword (None, True), nor a name the file itself uses.
+    return f"{name}Net" if keyword.iskeyword(name) or name in _FILE_NAMES or not name.isidentifier() else name
+
+
+# Names the exported file defines or imports at the top level.
+_FILE_NAMES = {"F", "nn", "torch", "product", "model", "out"}
+
+# nn.Module's own attributes (torch 2.13's dir(nn.Module), and `training`): a layer named
+# `forward` or `eval` would replace the method. Such a name gets a trailing _, as PEP 8 suggests.
+_MODULE_NAMES = frozenset(
+    [
+        "T_destination",
+        "add_module",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "ipu",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "xpu",
+        "zero_grad",
+    ]
+)
+MAX_NAME = 40  # attribute names are cut to this length, so that lines stay readable
+
+
+def _docstring_text(text: str) -> str:
+    """Text safe in triple quotes: backslashes doubled, a quote escaped before a quote or at the end."""
+    return re.sub(r'"(?="|$)', r'\\"', text.replace("\\", "\\\\"))
 
 
 def to_pytorch_source(spec: Spec, report: Report, version: str) -> str:
@@ -152,8 +227,9 @@ def _module_docstring(spec: Spec, report: Report, name: str, version: str, notes
         f"MACs         {t.macs:,}{macs} per image",
         f"activations  {t.activations:,} values ({size} as {report.dtype}) per image",
     ]
+    head = _docstring_text(f"{title}, exported by convcalc {version} from {spec.source}.")
     lines = [
-        f'"""{title}, exported by convcalc {version} from {spec.source}.',
+        *_wrap(f'"""{head}', WIDTH),
         "",
         "Run this file to print the output volume of a zero input and the parameter count.",
         "Needs only torch. convcalc's figures for this network:",
@@ -163,14 +239,21 @@ def _module_docstring(spec: Spec, report: Report, name: str, version: str, notes
     if notes:
         lines += ["", "Where PyTorch has no such notion, the layers do what PyTorch does:", ""]
         for note in notes:
-            lines += textwrap.wrap(note, WIDTH, initial_indent="- ", subsequent_indent="  ")
+            lines += _wrap(note, WIDTH, first="- ", rest="  ")
     lines.append('"""')
     return lines
 
 
+def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    # Words are never broken: a cut between a backslash and what it escapes would change the text.
+    return textwrap.wrap(
+        text, width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
+    )
+
+
 def _class_docstring(spec: Spec) -> list[str]:
-    text = spec.description or spec.name
-    wrapped = textwrap.wrap(text, WIDTH - 4, initial_indent='    """', subsequent_indent="    ")
+    text = _docstring_text(spec.description or spec.name)
+    wrapped = _wrap(text, WIDTH, first='    """', rest="    ")
     if len(wrapped) == 1 and len(wrapped[0]) + 3 <= WIDTH:
         return [wrapped[0] + '"""']
     return [*wrapped, '    """']
@@ -315,7 +398,9 @@ class _Writer:
         p = layer.params
         kind = layer.kind
         if kind == "activation":
-            self.line(f"{dst} = {self.activate(p['function'], src)}")
+            value = self.activate(p["function"], src)
+            if value != dst:  # an identity in place writes nothing
+                self.line(f"{dst} = {value}")
             return
         if kind == "flatten":
             self.line(f"{dst} = torch.flatten({src}, 1)")
@@ -327,6 +412,10 @@ class _Writer:
         rounding = p.get("rounding") or self.rounding
         if kind in {"conv", "pool"}:
             value = self.windowed(layer, x, rounding, name, value)
+        elif kind == "lrn" and not x.spatial:
+            # PyTorch's LocalResponseNorm wants N x C x ...: a vector gets a dim of 1 for it.
+            self.attr(name, *_module(kind, p, x))
+            value = f"self.{name}({value}.unsqueeze(-1)).squeeze(-1)"
         else:
             self.attr(name, *_module(kind, p, x))
             value = f"self.{name}({value})"
@@ -352,7 +441,7 @@ class _Writer:
         padding = _dims(tuple(lo for lo, _ in pads))
         if any(lo != hi for lo, hi in pads):
             self.note("Uneven padding (TensorFlow's `same`) is an explicit F.pad before the layer.")
-            fill = ", value=float('-inf')" if is_pool and p["type"] is PoolType.MAX else ""
+            fill = ', value=float("-inf")' if is_pool and p["type"] is PoolType.MAX else ""
             flat = ", ".join(str(q) for lo_hi in reversed(pads) for q in lo_hi)  # F.pad: last dim first
             self.uses_functional = True
             value = f"F.pad({value}, ({flat}){fill})"
@@ -408,7 +497,23 @@ class _Writer:
                 "        )",
             ]
             return
-        self.forward += [f"        {target} = (", f"            {expression}", "        )"]
+        # As ruff format splits a call too long for its line: at the outermost brackets.
+        head, inner = _outer_call(expression)
+        self.forward += [f"        {target} = {head}(", f"            {inner}", "        )"]
+
+
+def _outer_call(expression: str) -> tuple[str, str]:
+    """f(g(x)) → ("f", "g(x)"): the function and the argument of a call that spans the expression."""
+    depth = 0
+    for i, char in enumerate(expression):
+        if char == "(":
+            if depth == 0:
+                head, inner = expression[:i], expression[i + 1 : -1]
+                break
+            depth += 1
+    else:  # pragma: no cover - every long line the writer makes is a call
+        return "", expression
+    return head, inner
 
 
 def _module(kind: str, p: Any, x: Volume) -> tuple[str, list[str]]:
@@ -501,8 +606,10 @@ def _composite_name(name: str) -> str:
 
 
 def _identifier(text: str) -> str:
-    """A Python attribute name: conv1/7x7_s2 → conv1_7x7_s2, layer1.0 → layer1_0."""
-    name = re.sub(r"\W+", "_", text).strip("_").lower()
-    if not name or name[0].isdigit():
+    """A Python attribute name: conv1/7x7_s2 → conv1_7x7_s2, layer1.0 → layer1_0, class → class_."""
+    name = re.sub(r"\W+", "_", text).strip("_").lower()[:MAX_NAME].rstrip("_")
+    if not name or not name.isidentifier():
         name = f"layer_{name}"
+    if keyword.iskeyword(name) or name in _MODULE_NAMES:
+        name += "_"
     return name

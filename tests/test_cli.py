@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,8 +15,6 @@ from click.testing import CliRunner
 from convcalc.cli import main
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from click.testing import Result
 
 
@@ -239,3 +238,14 @@ def test_bash_completion_script() -> None:
     assert result.exit_code == 0
     assert "_convcalc_completion()" in result.stdout
     assert "complete -o nosort -F _convcalc_completion convcalc" in result.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", [["show", "vgg16"], ["show", "vgg16", "--format", "json"], ["export", "lenet5"]])
+def test_a_full_disk_is_an_error_not_a_traceback(command: list[str]) -> None:
+    with Path("/dev/full").open("w", encoding="utf-8") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "convcalc", *command], stdout=full, stderr=subprocess.PIPE, text=True, check=False
+        )
+    assert done.returncode == 2
+    assert done.stderr == "error: cannot write the output: No space left on device\n"

@@ -431,3 +431,40 @@ def test_docs_diff_md_shows_the_real_output() -> None:
         block = text.split(f"$ {command}\n")[1].split("```")[0]
         output = CliRunner().invoke(main, shlex.split(command)[1:]).stdout
         assert block.rstrip() == "\n".join(line.rstrip() for line in output.splitlines()), command
+
+
+def test_an_empty_budget_is_refused_not_ignored() -> None:
+    # In CI, `--fail-on "$BUDGET"` with BUDGET unset must not turn the gate off.
+    for budgets in ([""], ["params>+5%,"], [" "]):
+        result = run("vgg16", "vgg19", *(f"--fail-on={b}" for b in budgets))
+        assert result.exit_code == 2, budgets
+        assert "an empty budget in" in result.output
+
+
+def test_budgets_on_a_network_that_stops_cannot_hold(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "input: 8x8x3\nlayers:\n  - parallel:\n      branches: [[conv3-4], [conv1-4]]\n      merge: add\n",
+        encoding="utf-8",
+    )
+    result = run("vgg16", str(broken), "--fail-on", "params>+5%")
+    assert result.exit_code == 1
+    assert "error: the budgets cannot be judged: a design error stops A or B (above)" in result.stderr
+    assert run("vgg16", str(broken)).exit_code == 0  # without budgets: the diff, as before
+
+
+def test_budget_digits_are_ascii() -> None:
+    with pytest.raises(BudgetError, match="cannot read"):
+        parse_budgets(["params>+\u0665%"])  # ARABIC-INDIC DIGIT FIVE
+
+
+def test_markdown_keeps_a_name_with_a_line_break_in_its_row(tmp_path: Path) -> None:
+    spec = tmp_path / "a.yaml"
+    spec.write_text('input: 8x8x3\nlayers:\n  - conv: {filters: 4, size: 3}\n    name: "two\\nlines | here"\n')
+    other = tmp_path / "b.yaml"
+    other.write_text('input: 8x8x3\nlayers:\n  - conv: {filters: 8, size: 3}\n    name: "two\\nlines | here"\n')
+    text = run(str(spec), str(other), "--format", "markdown").stdout
+    row = next(line for line in text.splitlines() if "two lines" in line)
+    assert "two lines \\| here" in row
+    assert row.startswith("|")
+    assert row.endswith("|")

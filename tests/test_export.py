@@ -89,11 +89,44 @@ def test_python_runs_the_exported_file(tmp_path: Path) -> None:
 # -- readable code (issue 7, point 2) -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["vgg16", "resnet18", "googlenet", "densenet121"])
+AWKWARD = r'''
+name: none
+description: 'A "quoted" C:\Nets\unet, ending with """ triple"'
+input: 784
+layers:
+  - layer: fc-100
+    name: class
+  - lrn:
+    name: forward
+  - fc: 10
+    name: training
+  - identity:
+  - fc: 10
+    name: a_really_long_layer_name_that_goes_on_and_on_and_on_for_ever_and_ever
+  - fc: 10
+    name: F
+  - fc: 10
+    name: "réseau"
+'''
+
+
+def awkward_spec(tmp_path: Path) -> str:
+    source = tmp_path / "awkward.yaml"
+    source.write_text(AWKWARD, encoding="utf-8")
+    return str(source)
+
+
+@pytest.mark.parametrize("name", [*builtin_names(), "awkward", "same padding, ceil conv and pool", "nested composites"])
 def test_exported_files_pass_ruff(name: str, tmp_path: Path) -> None:
     ruff = shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (the dev extras have it)")
+    if name == "awkward":
+        name = awkward_spec(tmp_path)
+    elif name in FEATURES:
+        source = tmp_path / "spec.yaml"
+        source.write_text(FEATURES[name], encoding="utf-8")
+        name = str(source)
     path = export(tmp_path, name)
     rules = "E,F,W,I,N,UP,B,SIM,C4,PL"
     # N812: `import torch.nn.functional as F` is PyTorch's own convention.
@@ -263,7 +296,7 @@ def test_the_file_says_how_convcalc_notions_map(tmp_path: Path) -> None:
     assert "`rounding: strict` is convcalc's check that every stride fits; PyTorch floors." in text
     assert "Uneven padding (TensorFlow's `same`) is an explicit F.pad before the layer." in text
     assert "`rounding: ceil` on a conv: padding at the end" in text
-    assert "value=float('-inf')" in text  # a max pool pads with -inf, as PyTorch's own padding does
+    assert 'value=float("-inf")' in text  # a max pool pads with -inf, as PyTorch's own padding does
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -319,3 +352,49 @@ def test_unreadable_spec_and_unknown_target(tmp_path: Path) -> None:
 )
 def test_class_names(spec_name: str, expected: str) -> None:
     assert class_name(spec_name) == expected
+
+
+@pytest.mark.torch
+def test_names_that_python_or_torch_reserve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    source = awkward_spec(tmp_path)
+    path = export(tmp_path, source)
+    text = path.read_text(encoding="utf-8")
+    assert "class NoneNet(nn.Module):" in text  # `class None` would not parse
+    assert '    """A "quoted" C:\\\\Nets\\\\unet, ending with \\"\\"" triple\\""""' in text
+    for line in (
+        "        self.class_ = nn.Linear(784, 100)\n",  # a keyword
+        "        self.forward_ = nn.LocalResponseNorm(5)\n",  # nn.Module's own method
+        "        self.training_ = nn.Linear(100, 10)\n",
+        "        self.a_really_long_layer_name_that_goes_on_an = nn.Linear(10, 10)\n",  # cut to 40
+        "        self.f = nn.Linear(10, 10)\n",
+        "        self.réseau = nn.Linear(10, 10)\n",
+        "        x = self.forward_(x.unsqueeze(-1)).squeeze(-1)\n",  # LRN wants N x C x ...
+    ):
+        assert line in text
+    assert "x = x\n" not in text  # the identity writes nothing
+    agree(path, analyze(load_spec(source)), capsys)
+
+
+def test_class_name_never_shadows_the_file() -> None:
+    assert [class_name(n) for n in ("F", "torch", "True", "réseau 2")] == ["FNet", "Torch", "TrueNet", "Réseau2"]
+
+
+def test_output_to_stdout_and_unwritable_files(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["export", "lenet5", "-o", "-"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith('"""LeNet5')
+    assert not Path("-").exists()
+    for target in (tmp_path, tmp_path / "missing" / "m.py"):
+        result = CliRunner().invoke(main, ["export", "lenet5", "-o", str(target)])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"error: cannot write {target}: ")
+
+
+def test_failed_answers_do_not_stop_or_clutter_an_export(tmp_path: Path) -> None:
+    source = tmp_path / "answers.yaml"
+    source.write_text("input: 8x8x3\nlayers:\n  - conv3-4\nexpect: {params: 1}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["export", str(source), "-o", str(tmp_path / "m.py")])
+    assert result.exit_code == 0
+    out = tmp_path / "m.py"
+    assert result.stderr == f"wrote {out}: class Answers, 1 layer, 112 params; `python {out}` prints 6x6x4\n"

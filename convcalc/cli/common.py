@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,14 @@ class Group(click.Group):
             return super().invoke(ctx)
         except ConvcalcError as exc:
             click.echo(str(exc), err=True)
+            sys.exit(EXIT_UNREADABLE)
+        except OSError as exc:  # the output could not be written: a full disk, a closed pipe
+            # What is still buffered for stdout would fail again at exit: send it nowhere (the
+            # recipe of Python's signal documentation for a broken pipe).
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            if not isinstance(exc, BrokenPipeError):  # `| head` closing early is no news
+                click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_UNREADABLE)
 
 
@@ -76,12 +85,12 @@ def override(
     return replace(spec, **changes)
 
 
-def echo_diagnostics(report: Report) -> None:
+def echo_diagnostics(report: Report, *, checks: bool = True) -> None:
     """Errors, warnings and failed checks on stderr in the compilers' form, for logs and editors."""
     for d in report.diagnostics:
         if d.severity is not Severity.NOTE:
             click.echo(f"{Location(d.file, d.line, d.column)}: {d.severity.value}: {d.message}", err=True)
-    failed = [c for c in report.checks if not c.ok]
+    failed = [c for c in report.checks if not c.ok] if checks else []
     if failed:
         from convcalc.render.checks import message  # noqa: PLC0415 - only when a check fails
 

@@ -9,7 +9,7 @@ import click
 
 from convcalc import __version__
 from convcalc.builtins import open_spec
-from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, echo_diagnostics, override
+from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec, echo_diagnostics, override
 from convcalc.engine.analyze import analyze
 from convcalc.export import class_name, to_pytorch_source
 from convcalc.options import Rounding
@@ -19,7 +19,9 @@ from convcalc.report import Severity
 @click.command()
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch", show_default=True, help="Framework.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (- for standard output, the default)."
+)
 @click.option("--input", "input_", metavar="HxWxD", help="Override the spec's input volume, e.g. 32x32x3.")
 @click.option("--rounding", type=click.Choice([r.value for r in Rounding]), help="Override the spec's rounding.")
 def export(spec: str, target: str, output: Path | None, input_: str | None, rounding: str | None) -> None:
@@ -32,22 +34,23 @@ def export(spec: str, target: str, output: Path | None, input_: str | None, roun
     del target  # one target so far; the option names it so that others can follow
     loaded = override(open_spec(spec), input_=input_, rounding=rounding)
     report = analyze(loaded)
-    echo_diagnostics(report)
+    echo_diagnostics(report, checks=False)  # the module does not depend on the spec's answers
     if any(d.severity is Severity.ERROR for d in report.diagnostics):
         hint = "" if rounding else "; `--rounding floor` exports what PyTorch would do with it"
         click.echo(f"error: nothing exported: the design has an error (`convcalc show` explains it){hint}", err=True)
         sys.exit(EXIT_DESIGN_ERROR)
     source = to_pytorch_source(loaded, report, __version__)
-    if output is None:
+    if output is None or str(output) == "-":
         click.echo(source, nl=False)
         return
     try:
         output.write_text(source, encoding="utf-8")
     except OSError as exc:
-        raise click.FileError(str(output), exc.strerror) from exc
+        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+        sys.exit(EXIT_UNREADABLE)
     layers = source.count("\n        self.")  # one attribute per layer with parameters or state
     click.echo(
-        f"wrote {output}: class {class_name(loaded.name)}, {layers} layers, {report.totals.params:,} params; "
-        f"`python {output}` prints {report.totals.output}",
+        f"wrote {output}: class {class_name(loaded.name)}, {layers} layer{'s' * (layers != 1)}, "
+        f"{report.totals.params:,} params; `python {output}` prints {report.totals.output}",
         err=True,
     )

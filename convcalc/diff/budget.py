@@ -71,7 +71,7 @@ _BYTE_UNITS = {
     "B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
 }  # fmt: skip
-_BUDGET = re.compile(r"\s*([A-Za-z_]+)\s*([<>])\s*([+-]?)\s*(\d[\d_]*(?:\.\d+)?)\s*(%|[A-Za-z]*)\s*")
+_BUDGET = re.compile(r"\s*([A-Za-z_]+)\s*([<>])\s*([+-]?)\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*(%|[A-Za-z]*)\s*")
 FORM = (
     "write METRIC>CHANGE or METRIC<CHANGE, the change in percent or absolute (k/M/G; bytes for memory), "
     "e.g. params>+5%, macs>+10%, memory>+1MB, params>+1M or params<-10%"
@@ -137,5 +137,13 @@ def parse_budget(text: str) -> Budget:
 
 
 def parse_budgets(texts: tuple[str, ...] | list[str]) -> tuple[Budget, ...]:
-    """Budgets from repeated options, each of which may hold several separated by commas."""
-    return tuple(parse_budget(part) for text in texts for part in text.split(",") if part.strip())
+    """Budgets from repeated options, each of which may hold several separated by commas.
+
+    An empty one is an error: in CI, `--fail-on "$BUDGET"` with BUDGET unset must not quietly
+    turn the check off.
+    """
+    parts = [part for text in texts for part in text.split(",")]
+    if any(not part.strip() for part in parts):
+        msg = f"an empty budget in {', '.join(repr(t) for t in texts)}: {FORM}"
+        raise BudgetError(msg)
+    return tuple(parse_budget(part) for part in parts)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.diff import Alignment, Diff, Metric, RowDiff, Status, TotalChange
 from convcalc.render import numbers
+from convcalc.render.markdown import escape
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -197,15 +198,11 @@ def notes(diff: Diff) -> list[str]:
     return lines
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = False) -> str:
     """The diff as GitHub-flavoured Markdown, for a pull-request comment."""
     name_a, name_b = sides(diff)
     lines = [
-        f"### {_escape(diff.a.name)}{ARROW}{_escape(diff.b.name)}",
+        f"### {escape(diff.a.name)}{ARROW}{escape(diff.b.name)}",
         "",
         f"`{diff.a.source}`{ARROW}`{diff.b.source}` · {setting(diff.a, diff.b)}",
         "",
@@ -213,10 +210,10 @@ def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = Fals
     rows = shown_rows(diff, everything=everything)
     if rows:
         lines += ["| " + " | ".join(HEADERS) + " |", "|:-:|--:|:--|:--|:--|--:|--:|"]
-        lines += ["| " + " | ".join(_escape(c) for c in cells(r)) + " |" for r in rows]
+        lines += ["| " + " | ".join(escape(c) for c in cells(r)) + " |" for r in rows]
         lines.append("")
     lines += [summary(diff, everything=everything), ""]
-    lines += [f"| Total | {_escape(name_a)} | {_escape(name_b)} | Change |", "|:--|--:|--:|--:|"]
+    lines += [f"| Total | {escape(name_a)} | {escape(name_b)} | Change |", "|:--|--:|--:|--:|"]
     for t in totals_shown(diff):
         a, b = amount(t.metric, t.a, binary=binary), amount(t.metric, t.b, binary=binary)
         lines.append(f"| {TITLES[t.metric]} | {a} | {b} | {change(t, binary=binary)} |")
@@ -227,5 +224,5 @@ def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = Fals
         lines += [f"- {budget_line(r, binary=binary, quote='`')}" for r in diff.budgets]
     extra = notes(diff)
     if extra:
-        lines += ["", *(f"> {_escape(n)}" for n in extra)]
+        lines += ["", *(f"> {escape(n)}" for n in extra)]
     return "\n".join(lines) + "\n"

@@ -9,19 +9,20 @@ _HEADER = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
 _ALIGN = ("--:", ":--", ":--", "--:", "--:", "--:", "--:")
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+def escape(text: str) -> str:
+    """Text that stays in its table cell or line: | escaped, line breaks as spaces."""
+    return " ".join(text.splitlines()).replace("|", "\\|")
 
 
 def render_markdown(report: Report, *, binary: bool = False) -> str:
     """The report as GitHub-flavoured Markdown."""
-    lines = [f"### {_escape(report.name)}", ""]
+    lines = [f"### {escape(report.name)}", ""]
     if report.description:
-        lines += [_escape(report.description), ""]
+        lines += [escape(report.description), ""]
     lines += ["| " + " | ".join(_HEADER) + " |", "|" + "|".join(_ALIGN) + "|"]
     for r in report.rows:
         flag = " ⚠" if any(d.severity is not Severity.NOTE for d in r.diagnostics) else ""
-        name = _escape(numbers.display_name(r, indent="· ")) + flag
+        name = escape(numbers.display_name(r, indent="· ")) + flag
         cells = (
             str(r.index), name, numbers.volume(r.output), numbers.compact(r.activations),
             numbers.grouped(r.params), numbers.compact(r.macs), numbers.per_dim(r.rf),
@@ -49,5 +50,5 @@ def render_markdown(report: Report, *, binary: bool = False) -> str:
     shown = [d for d in report.diagnostics if d.severity is not Severity.NOTE]
     if shown:
         lines += ["", "**Diagnostics**", ""]
-        lines += [f"- {d.severity.value} (row {d.path}, line {d.line}): {_escape(d.message)}" for d in shown]
+        lines += [f"- {d.severity.value} (row {d.path}, line {d.line}): {escape(d.message)}" for d in shown]
     return "\n".join(lines) + "\n"
