@@ -264,8 +264,9 @@ class _Builder:
             # anyOf, not if/then: editors complete the parameters of an empty `conv:` from it.
             options: list[Schema] = [self.params(kind, templated=templated), {"type": "null"}]
             main = next((p for p in kind.params if p.name == kind.primary), None)
-            if main is not None:
-                options.append({**self.value(main.convert), "not": {"type": "array"}})
+            if main is not None:  # `fc: 1000`; a list only for a per-dim one (`maxpool: [3, 2]`)
+                value = self.value(main.convert)
+                options.append(value if isinstance(main.convert, PerDim) else {**value, "not": {"type": "array"}})
             return self.template({"anyOf": options}, templated=templated)
 
         return {

@@ -160,3 +160,13 @@ def test_load_spec_takes_a_path_object(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="unknown key 'name' in a residual") as caught:
         load_spec(source)
     assert str(caught.value).startswith(f"{source}:4:7: error:")
+
+
+def test_a_list_is_the_main_parameter_only_when_it_is_per_dim(tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    source.write_text("input: 8x8x3\nlayers:\n  - adaptive_avgpool: [3, 2]\n  - maxpool: [3, 2]\n", encoding="utf-8")
+    layers = load_spec(source).layers
+    assert [layer.params["output" if i == 0 else "size"] for i, layer in enumerate(layers)] == [(3, 2), (3, 2)]  # type: ignore[union-attr]
+    source.write_text("input: 8x8x3\nlayers:\n  - fc: [3, 2]\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"the parameters of fc must be a mapping, e.g. fc: \{...\}"):
+        load_spec(source)

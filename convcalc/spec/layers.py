@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from convcalc.engine import registry
-from convcalc.engine.params import describe, text
+from convcalc.engine.params import PerDim, describe, text
 from convcalc.errors import Location, SpecError
 from convcalc.record import record
 from convcalc.spec import shorthand
@@ -141,10 +141,15 @@ class LayerReader:
             return {}, None
         if isinstance(value, PosMap):
             return dict(value), value
-        if kind.primary is not None and not isinstance(value, list):
-            return {kind.primary: value}, None
+        if kind.primary is not None and (not isinstance(value, list) or self.per_dim(kind, kind.primary)):
+            return {kind.primary: value}, None  # `fc: 1000`; a list for a per-dim one: `maxpool: [3, 2]`
         msg = f"the parameters of {kind.name} must be a mapping, e.g. {kind.name}: {{...}}"
         raise SpecError(msg, at)
+
+    @staticmethod
+    def per_dim(kind: Kind, name: str) -> bool:
+        """Whether a parameter takes one value per spatial dim (so a list is its value)."""
+        return any(p.name == name and isinstance(p.convert, PerDim) for p in kind.params)
 
     def convert(
         self,
