@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,9 +13,6 @@ from convcalc.spec.composite import MAX_NESTING
 from convcalc.spec.layers import MAX_LAYERS
 from convcalc.spec.loader import MAX_FILE_BYTES
 from convcalc.spec.yamlpos import MAX_DEPTH, MAX_EXPANDED_NODES
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def billion_laughs() -> str:
@@ -87,8 +84,17 @@ def test_file_size_limit(tmp_path: Path) -> None:
     path.write_text("input: 8x8x3\nlayers: [relu]\n#" + "x" * MAX_FILE_BYTES + "\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["show", str(path)])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"{path}: error: the file is 10,000,")
-    assert f"specs are limited to {MAX_FILE_BYTES:,}" in result.stderr
+    assert (
+        result.stderr
+        == f"{path}: error: the file is over {MAX_FILE_BYTES:,} bytes, the limit for a spec (docs/limits.md)\n"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_read_no_further_than_the_limit() -> None:
+    result = CliRunner().invoke(main, ["show", "/dev/zero"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("/dev/zero: error: the file is over 10,000,000 bytes")
 
 
 def test_limits_are_documented() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING
 
 from convcalc.errors import SpecError
@@ -13,6 +12,8 @@ if TYPE_CHECKING:
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """'did you mean 'conv'? ' when a choice is close, else ''."""
+    import difflib  # noqa: PLC0415 - only when a message is written: not on the way of a good spec
+
     close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
     return f"did you mean '{close[0]}'? " if close else ""
 

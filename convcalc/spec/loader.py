@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 from convcalc.engine.params import choice, integer, positive, text
@@ -28,13 +27,14 @@ INPUT_KEYS = {
 }
 
 
-def read_text(path: Path, shown_as: str) -> str:
+def read_text(path: str, shown_as: str) -> str:
     """A spec file's text, with a clear error for each way reading it can fail."""
     at = Location(shown_as)
-    if path.is_dir():
+    if os.path.isdir(path):  # noqa: PTH112 - no pathlib on the way of a command (convcalc/builtins.py)
         raise SpecError("is a folder, not a spec file", at)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:  # noqa: PTH123
+            data = file.read(MAX_FILE_BYTES + 1)  # no more: /dev/zero must not fill the memory
     except FileNotFoundError:
         raise SpecError("no such file", at) from None
     except OSError as exc:
@@ -47,7 +47,7 @@ def decode(data: bytes, shown_as: str) -> str:
     """Bytes to text: UTF-8 only, no binary files, nothing absurdly large."""
     at = Location(shown_as)
     if len(data) > MAX_FILE_BYTES:
-        msg = f"the file is {len(data):,} bytes; specs are limited to {MAX_FILE_BYTES:,}"
+        msg = f"the file is over {MAX_FILE_BYTES:,} bytes, the limit for a spec (docs/limits.md)"
         raise SpecError(msg, at)
     if b"\0" in data:
         raise SpecError("this is a binary file, not a YAML spec", at)
@@ -62,7 +62,7 @@ def load_spec(source: str | os.PathLike[str], text_: str | None = None) -> Spec:
     """Load a spec from a file path, or from `text_` (shown in messages as `source`)."""
     source = os.fspath(source)
     if text_ is None:
-        text_ = read_text(Path(source), source)
+        text_ = read_text(source, source)
     data = parse_yaml(text_, source)
     if data is None:
         raise SpecError("the spec is empty; it needs at least `input:` and `layers:`", Location(source, 1, 1))
@@ -110,7 +110,7 @@ def _spec(data: PosMap, source: str) -> Spec:
         reader.read_defaults(data["defaults"], data.at("defaults"))
     if "blocks" in data:
         reader.read_blocks(data["blocks"], data.at("blocks"))
-    stem = Path(source).stem if source != "<stdin>" else "spec"
+    stem = os.path.splitext(os.path.basename(source))[0] if source != "<stdin>" else "spec"  # noqa: PTH119, PTH122
     layers = reader.nodes(data["layers"], data.at("layers"), "`layers:`", lambda i: str(i + 1))
     if "expect" in data:
         reader.expectations += parse_expect(data["expect"], "", data.at("expect"))
