@@ -47,9 +47,10 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
     if depth is not None:
         report = fold(report, depth)
     if fmt == "table":
-        from convcalc.render.table import render_table  # noqa: PLC0415 - rich only for tables
+        from convcalc.render.table import render_table  # noqa: PLC0415 - only for tables
+        from convcalc.render.terminal import Terminal  # noqa: PLC0415
 
-        render_table(report, console(), binary=binary, explain=explain)
+        render_table(report, Terminal(), binary=binary, explain=explain)
     else:
         click.echo(_render_text(report, fmt, binary=binary), nl=False)
         echo_diagnostics(report)

@@ -1,25 +1,25 @@
-"""The rich table of `convcalc show`: one row per layer, diagnostics beneath their rows, totals.
+"""The table of `convcalc show`: one row per layer, diagnostics beneath their rows, totals.
 
 Columns have fixed widths (from the longest cell, the name giving way on a narrow terminal), so
-a diagnostic can be printed between two rows and the rows after it still line up.
+a diagnostic can be printed between two rows and the rows after it still line up. It prints on a
+`Terminal` (convcalc.render.terminal), not a rich console: see that module for why.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len, set_cell_size
-from rich.padding import Padding
-from rich.text import Text
-
 from convcalc.options import Rounding
 from convcalc.render import numbers
 from convcalc.render.checks import message
 from convcalc.render.explain import explain as explain_row
+from convcalc.render.terminal import Terminal, cell_len, fit, wrap
 from convcalc.report import Check, Diagnostic, LayerRow, Report, Severity
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from collections.abc import Iterable
+
+Styled = tuple[str, str]  # text, and a style such as "bold red" ("" for none)
 
 _HEADERS = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
 _RIGHT = {0, 3, 4, 5, 6}
@@ -54,38 +54,36 @@ def _line(cells: tuple[str, ...], widths: list[int]) -> str:
     """One line of the table: each cell cut to its column (… when longer) and aligned, 2 spaces apart.
 
     Laid out here rather than by rich's Table, which measures every cell twice: a 100,000-row
-    table took minutes that way; now rich only styles and prints whole lines.
+    table took minutes that way.
     """
     out = []
     for i, (text, w) in enumerate(zip(cells, widths, strict=True)):
-        cell, n = text, cell_len(text)
-        if n > w:
-            cell, n = set_cell_size(text, w - 1) + "…", w
-        fill = " " * (w - n)
+        cell = fit(text, w)
+        fill = " " * (w - cell_len(cell))
         out.append(fill + cell if i in _RIGHT else cell + fill)
     return _GAP.join(out).rstrip()
 
 
-def _diagnostic_text(d: Diagnostic) -> Text:
+def _diagnostic_text(d: Diagnostic) -> Styled:
     where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
-    return Text(f"{_MARK[d.severity]} {where}: {d.severity.value}: {d.message}", style=_STYLE[d.severity])
+    return f"{_MARK[d.severity]} {where}: {d.severity.value}: {d.message}", _STYLE[d.severity]
 
 
 def _beneath(
     row: LayerRow, report: Report, checks: dict[str, list[Check]], *, notes: bool, explain: bool
-) -> list[Text]:
+) -> list[Styled]:
     """What is printed under a row: its diagnostics, its failed checks, its arithmetic."""
     lines = [_diagnostic_text(d) for d in row.diagnostics if notes or d.severity is not Severity.NOTE]
     lines += [_check_text(c, report) for c in checks.pop(row.path, [])]
     if explain:
         worked = explain_row(row, Rounding(report.rounding), report.bytes_per_value, report.batch)
-        lines += [Text(line, style="dim") for line in worked]
+        lines += [(line, "dim") for line in worked]
     return lines
 
 
-def _check_text(c: Check, report: Report) -> Text:
+def _check_text(c: Check, report: Report) -> Styled:
     where = ":".join(str(p) for p in (c.file, c.line, c.column) if p is not None)
-    return Text(f"✗ {where}: check failed: {message(c, report)}", style="bold red")
+    return f"✗ {where}: check failed: {message(c, report)}", "bold red"
 
 
 def _failed_checks(report: Report) -> dict[str, list[Check]]:
@@ -96,49 +94,45 @@ def _failed_checks(report: Report) -> dict[str, list[Check]]:
     return failed
 
 
-def _rows(report: Report, console: Console, failed: dict[str, list[Check]], *, notes: bool, explain: bool) -> None:
+def _rows(report: Report, out: Terminal, failed: dict[str, list[Check]], *, notes: bool, explain: bool) -> None:
     """The header, a rule, and a line per row with what belongs beneath it."""
     cells = [_cells(r) for r in report.rows]
-    widths = _widths(cells, console.width)
+    widths = _widths(cells, out.width)
     indent = len(cells[-1][0]) + 2 * _PAD
     rule = "─" * (sum(widths) + len(_GAP) * (len(widths) - 1))
-    lines = [Text(_line(_HEADERS, widths), style="bold"), Text(rule)]  # printed together: fewer, faster prints
+    lines: list[Styled] = [(_line(_HEADERS, widths), "bold"), (rule, "")]  # printed together: fewer writes
     for row, row_cells in zip(report.rows, cells, strict=True):
         worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
         flagged = (worst and worst is not Severity.NOTE) or row.path in failed
-        lines.append(Text(_line(row_cells, widths), style=_STYLE[worst or Severity.ERROR] if flagged else ""))
+        lines.append((_line(row_cells, widths), _STYLE[worst or Severity.ERROR] if flagged else ""))
         beneath = _beneath(row, report, failed, notes=notes, explain=explain)
         if beneath:
-            console.print(Text("\n").join(lines), no_wrap=True, crop=True)
+            out.print_lines(lines)
             lines = []
-            for text in beneath:
-                console.print(Padding(text, (0, 0, 0, indent)))  # wrapped lines keep the indent
-    if lines:
-        console.print(Text("\n").join(lines), no_wrap=True, crop=True)
+            for text, style in beneath:
+                out.print(text, style, indent=indent)  # wrapped lines keep the indent
+    out.print_lines(lines)
 
 
 def render_table(
-    report: Report, console: Console, *, binary: bool = False, notes: bool = False, explain: bool = False
+    report: Report, out: Terminal, *, binary: bool = False, notes: bool = False, explain: bool = False
 ) -> None:
-    """Print the report as a table on `console`."""
-    title = Text(report.name, style="bold")
-    if report.description:
-        title.append(f" — {report.description}", style="")
-    console.print(title)
-    console.print(f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)", style="dim")
+    """Print the report as a table on `out`."""
+    out.print_parts([(report.name, "bold"), (f" — {report.description}" if report.description else "", "")])
+    out.print(f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)", "dim")
     failed = _failed_checks(report)
-    _rows(report, console, failed, notes=notes, explain=explain)
-    console.print()
-    _print_totals(console, _totals(report, binary=binary))
+    _rows(report, out, failed, notes=notes, explain=explain)
+    out.print()
+    _print_totals(out, _totals(report, binary=binary))
     for left in failed.values():  # the whole spec's checks, and those of repeats and blocks
         for c in left:
-            console.print(_check_text(c, report))
+            out.print(*_check_text(c, report))
     hidden = sum(1 for d in report.diagnostics if d.severity is Severity.NOTE)
     if hidden and not notes:
-        console.print(f"{hidden} note{'s' * (hidden > 1)} not shown (see --format json)", style="dim")
+        out.print(f"{hidden} note{'s' * (hidden > 1)} not shown (see --format json)", "dim")
 
 
-def _totals(report: Report, *, binary: bool) -> list[tuple[str, Text]]:
+def _totals(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
     t = report.totals
     rows = [
         (
@@ -164,25 +158,25 @@ def _totals(report: Report, *, binary: bool) -> list[tuple[str, Text]]:
     )
     rows.append(("MACs", f"{numbers.grouped(t.macs)} ({numbers.precise(t.macs)}), FLOPs {numbers.precise(t.flops)}"))
     rows.append(("Output", numbers.volume(t.output)))
-    texts = [(label, Text(value)) for label, value in rows]
+    texts = [(label, (value, "")) for label, value in rows]
     errors = sum(1 for d in report.diagnostics if d.severity is Severity.ERROR)
     warnings = sum(1 for d in report.diagnostics if d.severity is Severity.WARNING)
     if errors or warnings:
         verdict = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-        texts.append(("Problems", Text(verdict, style="bold red" if errors else "yellow")))
+        texts.append(("Problems", (verdict, "bold red" if errors else "yellow")))
     if report.checks:
         passed = sum(1 for c in report.checks if c.ok)
         failed = len(report.checks) - passed
         verdict = f"{len(report.checks)} expectations: {passed} hold, {failed} fail"
-        texts.append(("Checks", Text(verdict, style="bold red" if failed else "green")))
+        texts.append(("Checks", (verdict, "bold red" if failed else "green")))
     return texts
 
 
-def _print_totals(console: Console, totals: list[tuple[str, Text]]) -> None:
+def _print_totals(out: Terminal, totals: Iterable[tuple[str, Styled]]) -> None:
     """Labels in bold, values beside them; a long value wraps under itself, not under the label."""
+    totals = list(totals)
     indent = max(len(label) for label, _ in totals) + 2
-    for label, value in totals:
-        lines = value.wrap(console, max(console.width - indent, 20))
-        for i, line in enumerate(lines):
-            head = Text(label.ljust(indent) if i == 0 else " " * indent, style="bold" if i == 0 else "")
-            console.print(head + line, no_wrap=True, crop=True)
+    for label, (value, style) in totals:
+        for i, line in enumerate(wrap(value, max(out.width - indent, 20))):
+            head = out.style(label.ljust(indent), "bold") if i == 0 else " " * indent
+            out.file.write(f"{head}{out.style(line, style)}\n")
