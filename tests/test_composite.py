@@ -190,3 +190,15 @@ def test_fold_sums_each_block_into_one_row() -> None:
     assert sum(r.macs for r in folded.rows) == report.totals.macs
     assert folded.rows[2].output == report.rows[-2].output
     assert [r.index for r in folded.rows] == [0, 1, 2, 3]
+
+
+def test_a_merge_row_says_its_fused_activation() -> None:
+    report = run("""
+        input: 8x8x4
+        layers:
+          - residual: {layers: [conv3-4 p1], activation: relu}
+          - residual: {layers: [conv3-4 p1]}
+    """)
+    rows = {r.path: r for r in report.rows}
+    assert (rows["1"].kind, rows["1"].label) == ("add", "add + relu")
+    assert (rows["2"].kind, rows["2"].label) == ("add", "add")

@@ -85,7 +85,9 @@ class _Walker:
         else:
             shortcut, where = x, "the identity shortcut"
         parts = [(f"the body ({n.path}.layers)", body), (where, shortcut)]
-        return self.merge_row(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, depth), x, parts)
+        # The activation after the merge (ResNet's relu) is part of the merge row: its label says so.
+        label = f"{n.merge.value} + {n.activation}" if n.activation else n.merge.value
+        return self.merge_row(_Site(n.path, n.name, n.merge.value, label, n.at, depth), x, parts)
 
     def parallel(self, n: Parallel, x: State, depth: int) -> State:
         parts = [
