@@ -110,6 +110,7 @@ def test_alexnet_to_zfnet_json(golden: Callable[[str, str], None]) -> None:
         {
             "budget": "params>+50%",
             "broken": True,
+            "judged": True,
             "change": 45_249_280,
             "limit": 50,
             "metric": "params",
@@ -395,7 +396,7 @@ def test_standard_input_and_a_design_error(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stderr.startswith("<stdin>:3:10: error: (10 − 3)/2 + 1 = 4.5")
     assert " ".join(result.stdout.split()).endswith(
-        "small has design errors (see `convcalc show <stdin>`): its totals count the rows it could compute."
+        "small has design errors (see `convcalc show <stdin>`)."
     )
     path = tmp_path / "small.yaml"
     path.write_text(text, encoding="utf-8")
@@ -449,7 +450,8 @@ def test_budgets_on_a_network_that_stops_cannot_hold(tmp_path: Path) -> None:
     )
     result = run("vgg16", str(broken), "--fail-on", "params>+5%")
     assert result.exit_code == 1
-    assert "error: the budgets cannot be judged: a design error stops A or B (above)" in result.stderr
+    assert "✗ params>+5%: cannot be judged, as a design error stops A or B" in result.stdout
+    assert "✓" not in result.stdout
     assert run("vgg16", str(broken)).exit_code == 0  # without budgets: the diff, as before
 
 

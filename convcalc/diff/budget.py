@@ -105,11 +105,12 @@ class Budget:
 
 @record
 class BudgetResult:
-    """A budget and whether the diff breaks it."""
+    """A budget and whether the diff breaks it (not judged when A or B stops at a design error)."""
 
     budget: Budget
     total: TotalChange
     broken: bool
+    judged: bool = True
 
 
 def parse_budget(text: str) -> Budget:

@@ -67,8 +67,8 @@ class Diff:
 
     @property
     def broken(self) -> bool:
-        """True when a budget is broken (the command exits 1)."""
-        return any(r.broken for r in self.budgets)
+        """True when a budget is broken, or cannot be judged (the command exits 1)."""
+        return any(r.broken or not r.judged for r in self.budgets)
 
     def count(self, status: Status) -> int:
         """How many rows have this status."""
@@ -114,5 +114,9 @@ def compare(a: Report, b: Report, budgets: tuple[Budget, ...] = ()) -> Diff:
             rows.append(_compare(a.rows[i], b.rows[j], a, b))
     totals = tuple(TotalChange(m, m.of(a.totals), m.of(b.totals)) for m in Metric)
     by_metric = {t.metric: t for t in totals}
-    results = tuple(BudgetResult(g, by_metric[g.metric], g.broken(by_metric[g.metric])) for g in budgets)
+    # A network that stops at a design error has the totals of its first rows: no budget holds on them.
+    judged = a.totals.output is not None and b.totals.output is not None
+    results = tuple(
+        BudgetResult(g, by_metric[g.metric], judged and g.broken(by_metric[g.metric]), judged) for g in budgets
+    )
     return Diff(a, b, tuple(rows), totals, results, alignment)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from convcalc.diff import Alignment, Diff, Metric, RowDiff, Status, TotalChange
 from convcalc.render import numbers
 from convcalc.render.markdown import escape
+from convcalc.report import Severity
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -169,6 +170,8 @@ def setting(a: Report, b: Report) -> str:
 
 def budget_line(result: BudgetResult, *, binary: bool = False, quote: str = "") -> str:
     """✗ params>+3%: Params +5,309,696 (+3.84%), breaks it."""
+    if not result.judged:
+        return f"✗ {quote}{result.budget.text}{quote}: cannot be judged, as a design error stops A or B"
     mark, verdict = ("✗", "breaks it") if result.broken else ("✓", "holds")
     metric = TITLES[result.budget.metric]
     return f"{mark} {quote}{result.budget.text}{quote}: {metric} {change(result.total, binary=binary)}, {verdict}"
@@ -192,9 +195,10 @@ def notes(diff: Diff) -> list[str]:
     if diff.alignment is Alignment.POSITION:
         lines.append("The rows that differ were too many to align as sequences: they are paired by position.")
     for side, report in zip(sides(diff), (diff.a, diff.b), strict=True):
-        if not report.ok:
+        if any(d.severity is Severity.ERROR for d in report.diagnostics):  # not a failed `expect:`
             where = f"`convcalc show {report.source}`"
-            lines.append(f"{side} has design errors (see {where}): its totals count the rows it could compute.")
+            stops = "; it stops there, and its totals count the rows before" if report.totals.output is None else ""
+            lines.append(f"{side} has design errors (see {where}){stops}.")
     return lines
 
 

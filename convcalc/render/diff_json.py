@@ -76,6 +76,7 @@ def _budget(r: BudgetResult) -> dict[str, Any]:
         "change": r.total.change,
         "percent": _percent(r.total.percent),
         "broken": r.broken,
+        "judged": r.judged,
     }
 
 
