@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -228,7 +230,7 @@ def test_shell_completion_of_builtin_names() -> None:
     for command in ("show", "check", "fit", "draw", "export", "diff"):
         found = complete.get_completions([command], "vg")
         assert [c.value for c in found if c.type == "plain"] == ["vgg11", "vgg13", "vgg16", "vgg19"]
-        assert [c.type for c in found][-1] == "file"  # and files, which the shell completes itself
+        assert found[0].type == "file"  # and files, which the shell completes itself
     commands = complete.get_completions([], "")
     assert [c.value for c in commands] == ["show", "check", "layer", "fit", "diff", "list", "export", "draw", "schema"]
 
@@ -249,3 +251,24 @@ def test_a_full_disk_is_an_error_not_a_traceback(command: list[str]) -> None:
         )
     assert done.returncode == 2
     assert done.stderr == "error: cannot write the output: No space left on device\n"
+
+
+BASH, CONVCALC = shutil.which("bash"), shutil.which("convcalc")
+
+
+@pytest.mark.skipif(BASH is None or CONVCALC is None, reason="needs bash and an installed convcalc")
+def test_bash_completes_builtin_names(tmp_path: Path) -> None:
+    """The script click writes, run by bash as a <TAB> runs it (bash passes the command as $1)."""
+    assert BASH is not None
+    assert CONVCALC is not None
+    (tmp_path / "vgg_notes.txt").write_text("a file that also starts with vg\n", encoding="utf-8")
+    env = {**os.environ, "_CONVCALC_COMPLETE": "bash_source"}
+    script = subprocess.run([CONVCALC], env=env, capture_output=True, text=True, check=True).stdout
+    tab = (
+        "COMP_WORDS=(convcalc show vg); COMP_CWORD=2; "
+        f'_convcalc_completion {CONVCALC} 2>/dev/null; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    )
+    done = subprocess.run(
+        [BASH, "--norc", "-c", f"{script}\n{tab}"], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.split() == ["vgg11", "vgg13", "vgg16", "vgg19"]

@@ -395,9 +395,7 @@ def test_standard_input_and_a_design_error(tmp_path: Path) -> None:
     result = run("-", "vgg16", stdin=text)
     assert result.exit_code == 0
     assert result.stderr.startswith("<stdin>:3:10: error: (10 − 3)/2 + 1 = 4.5")
-    assert " ".join(result.stdout.split()).endswith(
-        "small has design errors (see `convcalc show <stdin>`)."
-    )
+    assert " ".join(result.stdout.split()).endswith("small has design errors (see `convcalc show <stdin>`).")
     path = tmp_path / "small.yaml"
     path.write_text(text, encoding="utf-8")
     assert run(str(path), str(path), "--fail-on", "params>+0").exit_code == 0

@@ -106,7 +106,9 @@ def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -
     from convcalc.builtins import builtin_names  # noqa: PLC0415
 
     names = [CompletionItem(n) for n in builtin_names() if n.startswith(incomplete)]
-    return [*names, CompletionItem(incomplete, type="file")]
+    # The file item first: click's bash script starts the list afresh at a file item, so after
+    # the names it would drop them; first, it only lets bash fall back to files.
+    return [CompletionItem(incomplete, type="file"), *names]
 
 
 def spec_options(command: Any) -> Any:
