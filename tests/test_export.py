@@ -147,6 +147,7 @@ def test_vgg16_reads_like_vgg16(tmp_path: Path) -> None:
     assert "        self.maxpool5 = nn.MaxPool2d(2)\n" in text
     assert "        self.fc1 = nn.Linear(25088, 4096)\n" in text
     assert "        x = F.relu(self.fc1(torch.flatten(x, 1)))\n" in text
+    assert "        x = self.fc3(x)\n" in text  # no relu on the class scores
     assert "params       138,357,544 (weights 138,344,128, biases 13,416)" in text
     assert "MACs         15,470,264,320 (15.47 G) per image" in text
     assert "convcalc" not in text.split('if __name__ == "__main__":')[0].split('"""', 2)[2].replace(
