@@ -227,9 +227,13 @@ def test_cli_unreadable_spec_exits_2() -> None:
 
 
 def test_cli_unwritable_output_exits_2(tmp_path: Path) -> None:
-    result = run("draw", "lenet5", "-o", str(tmp_path / "missing" / "x.svg"))
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    result = run("draw", "lenet5", "-o", str(tmp_path / "a-file" / "x.svg"))
     assert result.exit_code == 2
-    assert re.match(r"error: cannot write .*x\.svg: No such file or directory", result.stderr)
+    assert re.match(r"error: cannot write .*x\.svg: ", result.stderr)
+    made = tmp_path / "new" / "folder" / "x.svg"  # missing folders are made
+    assert run("draw", "lenet5", "-o", str(made)).exit_code == 0
+    assert "<svg " in made.read_text(encoding="utf-8")
 
 
 def test_a_long_spec_wraps_and_stays_narrow() -> None:

@@ -386,7 +386,8 @@ def test_output_to_stdout_and_unwritable_files(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith('"""LeNet5')
     assert not Path("-").exists()
-    for target in (tmp_path, tmp_path / "missing" / "m.py"):
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    for target in (tmp_path, tmp_path / "a-file" / "m.py"):
         result = CliRunner().invoke(main, ["export", "lenet5", "-o", str(target)])
         assert result.exit_code == 2
         assert result.stderr.startswith(f"error: cannot write {target}: ")

@@ -16,6 +16,8 @@ from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from click.shell_completion import CompletionItem
     from rich.console import Console
 
@@ -129,3 +131,13 @@ def spec_options(command: Any) -> Any:
     ):
         command = option(command)
     return command
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a command's output file (its folder made if need be), or exit 2 saying why not."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)

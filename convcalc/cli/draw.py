@@ -10,11 +10,11 @@ import click
 from convcalc.builtins import open_spec
 from convcalc.cli.common import (
     EXIT_DESIGN_ERROR,
-    EXIT_UNREADABLE,
     complete_spec,
     echo_diagnostics,
     override,
     spec_options,
+    write_output,
 )
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
@@ -54,11 +54,7 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     if output is None or str(output) == "-":
         click.echo(drawing.svg, nl=False)
     else:
-        try:
-            output.write_text(drawing.svg, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
-            sys.exit(EXIT_UNREADABLE)
+        write_output(output, drawing.svg)
         click.echo(f"wrote {output} ({drawing.volumes} volumes)", err=True)
     echo_diagnostics(report)
     if not report.ok:

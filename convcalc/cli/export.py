@@ -9,7 +9,7 @@ import click
 
 from convcalc import __version__
 from convcalc.builtins import open_spec
-from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec, echo_diagnostics, override
+from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, echo_diagnostics, override, write_output
 from convcalc.engine.analyze import analyze
 from convcalc.export import class_name, to_pytorch_source
 from convcalc.options import Rounding
@@ -43,11 +43,7 @@ def export(spec: str, target: str, output: Path | None, input_: str | None, roun
     if output is None or str(output) == "-":
         click.echo(source, nl=False)
         return
-    try:
-        output.write_text(source, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
-        sys.exit(EXIT_UNREADABLE)
+    write_output(output, source)
     layers = source.count("\n        self.")  # one attribute per layer with parameters or state
     click.echo(
         f"wrote {output}: class {class_name(loaded.name)}, {layers} layer{'s' * (layers != 1)}, "

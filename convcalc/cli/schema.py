@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from convcalc.errors import ConvcalcError, Location
+from convcalc.cli.common import write_output
 from convcalc.schema import schema_json
 
 
@@ -28,8 +28,4 @@ def schema(output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        msg = f"cannot write the schema: {exc.strerror}"
-        raise ConvcalcError(msg, Location(str(output))) from None
+    write_output(output, text)
