@@ -155,7 +155,7 @@ def _json(results: list[_Result]) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-@click.command()
+@click.command(short_help="Check the answers and budgets under expect:, and every stride.")
 @click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json", "github")), default="text", show_default=True,

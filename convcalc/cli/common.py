@@ -57,18 +57,19 @@ def console() -> Console:
     return Console(highlight=False, markup=False, emoji=False)
 
 
-def override(
+def override(  # noqa: PLR0913 - one argument per command-line override
     spec: Spec,
     *,
     batch: int | None = None,
     dtype: str | None = None,
     input_: str | None = None,
     rounding: str | None = None,
+    quiet: bool = False,
 ) -> Spec:
     """The spec with the command line's overrides.
 
     The spec's expectations describe the spec as written: with an override they are not
-    checked (a note on stderr says so).
+    checked (a note on stderr says so, unless `quiet`: for a command that never checks them).
     """
     changes: dict[str, Any] = {}
     if batch is not None:
@@ -80,9 +81,10 @@ def override(
     if input_ is not None:
         changes["input"] = parse_input(input_, Location("--input"))
     if changes and spec.expectations:
-        options = " and ".join(f"--{k}" for k in changes)
-        verb = "changes" if len(changes) == 1 else "change"
-        click.echo(f"note: the spec's expect: answers are not checked, as {options} {verb} the network", err=True)
+        if not quiet:
+            options = " and ".join(f"--{k}" for k in changes)
+            verb = "changes" if len(changes) == 1 else "change"
+            click.echo(f"note: the spec's expect: answers are not checked, as {options} {verb} the network", err=True)
         changes["expectations"] = ()
     return replace(spec, **changes)
 

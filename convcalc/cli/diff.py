@@ -23,7 +23,7 @@ def _budgets(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
         raise click.BadParameter(exc.message, param=param) from None
 
 
-@click.command()
+@click.command(short_help="What changed from network A to B; budgets for CI.")
 @click.argument("a", shell_complete=complete_spec)
 @click.argument("b", shell_complete=complete_spec)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")

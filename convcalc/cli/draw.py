@@ -21,7 +21,7 @@ from convcalc.fold import fold
 from convcalc.render.svg import render_svg
 
 
-@click.command()
+@click.command(short_help="Draw SPEC as an SVG figure of its volumes.")
 @click.argument("spec", shell_complete=complete_spec)
 @click.option(
     "-o",

@@ -16,11 +16,15 @@ from convcalc.options import Rounding
 from convcalc.report import Severity
 
 
-@click.command()
+@click.command(short_help="Write SPEC as a standalone PyTorch module.")
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch", show_default=True, help="Framework.")
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (- for standard output, the default)."
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Write to FILE (- for standard output, the default).",
 )
 @click.option("--input", "input_", metavar="HxWxD", help="Override the spec's input volume, e.g. 32x32x3.")
 @click.option("--rounding", type=click.Choice([r.value for r in Rounding]), help="Override the spec's rounding.")
@@ -32,7 +36,7 @@ def export(spec: str, target: str, output: Path | None, input_: str | None, roun
     design has an error.
     """
     del target  # one target so far; the option names it so that others can follow
-    loaded = override(open_spec(spec), input_=input_, rounding=rounding)
+    loaded = override(open_spec(spec), input_=input_, rounding=rounding, quiet=True)  # answers are not exported
     report = analyze(loaded)
     echo_diagnostics(report, checks=False)  # the module does not depend on the spec's answers
     if any(d.severity is Severity.ERROR for d in report.diagnostics):

@@ -29,7 +29,7 @@ def _why(row: LayerRow) -> str:
     return f"{row.name}: {first.message.split(':')[0]}"
 
 
-@click.command()
+@click.command(short_help="The square input sizes for which every stride fits.")
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--input", "input_", metavar="HxWxD", help="Judge this input instead of the spec's, e.g. 224x224x3.")
 @click.option("--min", "low", type=click.IntRange(1), default=1, show_default=True, help="Smallest size to try.")
@@ -43,7 +43,7 @@ def fit(spec: str, low: int, high: int, input_: str | None) -> None:
     applies). When the spec's own input does not fit, the nearest sizes that do are named, and
     it exits 1.
     """
-    loaded = override(open_spec(spec), input_=input_)
+    loaded = override(open_spec(spec), input_=input_, quiet=True)  # fit never checks answers
     if not loaded.input.spatial:
         click.echo(f"{loaded.name}'s input {loaded.input} is a vector: there are no strides to fit")
         return

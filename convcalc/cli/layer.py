@@ -104,7 +104,13 @@ def _check_quoting(layers: tuple[str, ...]) -> None:
 @click.command(short_help="Work out layers on an input volume, step by step.")
 @click.argument("input_", metavar="INPUT")
 @click.argument("layers", nargs=-1, required=True)
-@click.option("--rounding", type=click.Choice([r.value for r in Rounding]), default="strict", show_default=True)
+@click.option(
+    "--rounding",
+    type=click.Choice([r.value for r in Rounding]),
+    default="strict",
+    show_default=True,
+    help="strict: a stride that does not fit is an error; floor or ceil: round as frameworks do.",
+)
 def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
     """Work out LAYERs (shorthand, e.g. "conv5-10 s1 p2") on an INPUT volume (e.g. 32x32x3), step by step.
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json", "csv", "markdown")
 
 
-@click.command()
+@click.command(short_help="Every layer of SPEC: volume, params, memory, MACs, RF.")
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 @spec_options
