@@ -23,14 +23,28 @@ class Location:
 
 
 class ConvcalcError(Exception):
-    """Something convcalc was asked to read or do could not be done (exit code 2)."""
+    """Something convcalc was asked to read or do could not be done (exit code 2).
+
+    `more` holds further mistakes found in the same file (another layer's unknown kind, say), so
+    that one run names them all; `all` is this one and those.
+    """
 
     def __init__(self, message: str, location: Location | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
+        self.more: tuple[ConvcalcError, ...] = ()
+
+    @property
+    def all(self) -> tuple[ConvcalcError, ...]:
+        """The mistake, then the others found with it."""
+        return (self, *self.more)
 
     def __str__(self) -> str:
+        return "\n".join(e.line() for e in self.all)
+
+    def line(self) -> str:
+        """FILE:LINE:COLUMN: error: message."""
         if self.location is None:
             return f"error: {self.message}"
         return f"{self.location}: error: {self.message}"

@@ -278,3 +278,17 @@ def test_layer_two_questions_at_once() -> None:
     result = run("layer", "32x32x3", "conv3-16 p? s?")
     assert result.exit_code == 2
     assert "asks for two values at once" in result.stderr
+
+
+def test_every_mistake_of_an_unreadable_file_is_annotated(tmp_path: Path) -> None:
+    path = tmp_path / "two.yaml"
+    path.write_text("input: 8x8x3\nlayers:\n  - convo3-4\n  - maxpool: {size: 0}\n", encoding="utf-8")
+    github = run("check", str(path), "--format", "github")
+    assert github.exit_code == 2
+    assert [line.split("::")[1] for line in github.stdout.splitlines() if line.startswith("::")] == [
+        f"error file={str(path).replace(':', '%3A').replace(',', '%2C')},line=3,col=5",
+        f"error file={str(path).replace(':', '%3A').replace(',', '%2C')},line=4,col=21",
+    ]
+    data = json.loads(run("check", str(path), "--format", "json").stdout)
+    assert [(e["line"], e["column"]) for e in data["files"][0]["errors"]] == [(3, 5), (4, 21)]
+    assert data["files"][0]["error"] == data["files"][0]["errors"][0]

@@ -170,3 +170,26 @@ def test_a_list_is_the_main_parameter_only_when_it_is_per_dim(tmp_path: Path) ->
     source.write_text("input: 8x8x3\nlayers:\n  - fc: [3, 2]\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"the parameters of fc must be a mapping, e.g. fc: \{...\}"):
         load_spec(source)
+
+
+def test_every_mistake_in_the_layers_is_reported(tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    blocks = "blocks:\n  b:\n    layers: [convv3-4]\n"
+    calls = "".join("  - b\n" for _ in range(5))  # one mistake in a block called five times: said once
+    source.write_text(
+        f"input: 8x8x3\n{blocks}layers:\n  - convo3-4\n  - conv3-4 p1\n{calls}  - maxpool: {{size: 0}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match="unknown layer kind 'convo3-4'") as caught:
+        load_spec(source)
+    lines = str(caught.value).splitlines()
+    assert [line.split(": error: ")[0] for line in lines] == [f"{source}:6:5", f"{source}:4:14", f"{source}:13:21"]
+    assert "size must be positive, got 0" in lines[2]
+
+
+def test_at_most_twenty_mistakes(tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    source.write_text("input: 8x8x3\nlayers:\n" + "".join(f"  - nope{i}\n" for i in range(50)), encoding="utf-8")
+    with pytest.raises(SpecError, match="unknown layer kind 'nope0'") as caught:
+        load_spec(source)
+    assert len(caught.value.all) == 20

@@ -94,8 +94,9 @@ def _github(results: list[_Result]) -> list[str]:
     lines = []
     for r in results:
         if r.error is not None:
-            loc = r.error.location or Location(r.arg)
-            lines.append(_annotation("error", loc.file, loc.line, loc.column, r.error.message))
+            for e in r.error.all:
+                loc = e.location or Location(r.arg)
+                lines.append(_annotation("error", loc.file, loc.line, loc.column, e.message))
             continue
         assert r.report is not None  # noqa: S101
         lines += [
@@ -139,9 +140,12 @@ def _json(results: list[_Result]) -> str:
     files = []
     for r in results:
         if r.error is not None:
-            loc = r.error.location or Location(r.arg)
-            error = {"message": r.error.message, "file": loc.file, "line": loc.line, "column": loc.column}
-            files.append({"source": r.arg, "ok": False, "error": error})
+            errors = [
+                {"message": e.message, "file": loc.file, "line": loc.line, "column": loc.column}
+                for e in r.error.all
+                for loc in [e.location or Location(r.arg)]
+            ]
+            files.append({"source": r.arg, "ok": False, "error": errors[0], "errors": errors})
         else:
             assert r.report is not None  # noqa: S101
             files.append({

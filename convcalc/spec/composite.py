@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.engine import registry
 from convcalc.engine.params import activation, choice, describe, integer, text
-from convcalc.errors import Location, SpecError
+from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.record import record, replace
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import MAX_LAYERS, LayerReader, written
@@ -25,6 +25,7 @@ PARALLEL_KEYS = ("branches", "merge")
 BLOCK_KEYS = ("args", "layers")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
 MAX_NESTING = 50
+MAX_ERRORS = 20  # mistakes reported from one file; more would bury the first ones
 ARG_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 ARG = re.compile(rf"\$\{{({ARG_NAME})\}}")
 
@@ -92,10 +93,21 @@ class NodeReader(LayerReader):
         if not isinstance(items, PosList):
             msg = f"{what} must be a list of layers"
             raise SpecError(msg, at)
-        return tuple(
-            self.node(item, item_at, path_of(i))
-            for i, (item, item_at) in enumerate(zip(items, items.item_at, strict=True))
-        )
+        nodes: list[Node] = []
+        errors: dict[tuple[Location | None, str], ConvcalcError] = {}  # a block's mistake once, not per call
+        for i, (item, item_at) in enumerate(zip(items, items.item_at, strict=True)):
+            # A mistake in one layer does not hide the next layers' mistakes: all are reported.
+            try:
+                nodes.append(self.node(item, item_at, path_of(i)))
+            except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
+                errors.update(((e.location, e.message), e) for e in exc.all)
+                if len(errors) >= MAX_ERRORS:
+                    break
+        if errors:
+            first, *rest = list(errors.values())[:MAX_ERRORS]
+            first.more = tuple(rest)
+            raise first
+        return tuple(nodes)
 
     def node(self, item: Any, at: Location, path: str) -> Node:
         """One layer, leaf or composite."""
