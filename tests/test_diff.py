@@ -473,3 +473,16 @@ def test_markdown_keeps_a_name_with_a_line_break_in_its_row(tmp_path: Path) -> N
     assert "two lines \\| here" in row
     assert row.startswith("|")
     assert row.endswith("|")
+
+
+def test_a_name_cut_to_fit_is_given_in_full_beneath(
+    tmp_path: Path, plain_console: Callable[..., tuple[Console, io.StringIO]]
+) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("input: 32x32x3\nlayers:\n  - layer: conv3-64 p1\n    name: " + "x" * 40 + "\n", encoding="utf-8")
+    b.write_text("input: 32x32x3\nlayers:\n  - layer: conv3-128 p1\n    name: " + "y" * 40 + "\n", encoding="utf-8")
+    console, out = plain_console(width=80)
+    render_table(compare(analyze(load_spec(a)), analyze(load_spec(b)), ()), console)
+    text = " ".join(out.getvalue().split())
+    assert "…" in text
+    assert f"{'x' * 40} → {'y' * 40}: filters 64 → 128" in text

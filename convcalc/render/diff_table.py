@@ -72,7 +72,10 @@ def _rows(diff: Diff, console: Console, *, everything: bool) -> None:
     out.append("─" * len(header) + "\n")
     for rd, text, row_cells in zip(rows, texts, columns, strict=True):
         out.append(_line(row_cells, widths) + "\n", style=_STYLE[rd.status])
-        for line in textwrap.wrap(text[CHANGE], room, break_on_hyphens=False):
+        beneath = text[CHANGE]
+        if len(row_cells[_NAME]) > widths[_NAME]:  # the name was cut: in full beneath, with the change
+            beneath = f"{row_cells[_NAME]}: {beneath}" if beneath else row_cells[_NAME]
+        for line in textwrap.wrap(beneath, room, break_on_hyphens=False):
             out.append(indent + line + "\n", style=_STYLE[rd.status])
     out.rstrip()
     console.print(out, no_wrap=True, overflow="ellipsis")
