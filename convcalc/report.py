@@ -86,6 +86,7 @@ class Group:
     depth: int
     line: int | None
     column: int | None
+    branches: int = 0  # a parallel's branches, the empty ones (the identity) included
 
 
 @record

@@ -111,6 +111,19 @@ def test_googlenet_branches_side_by_side() -> None:
     assert merge_y < ys[1]
 
 
+def test_an_empty_branch_is_an_identity_lane_in_its_place() -> None:
+    text = "input: 8x8x16\nlayers:\n  - parallel:\n      branches: [[conv1-8], [], [conv3-8 p1]]\n"
+    report = analyze(load_spec("pe.yaml", text))
+    fork = build(report)[1]
+    assert isinstance(fork, Fork)
+    assert list(fork.lanes) == ["0", "1", "2"]
+    assert fork.lanes["1"] == []
+    svg = render_svg(report).svg
+    assert svg.count(">identity</text>") == 1
+    at = fronts(parse(svg))
+    assert at["1.branches.0.0"][1] < at["1.branches.2.0"][1]  # the third lane below the identity's
+
+
 def test_resnet18_shortcut_under_the_body() -> None:
     at = fronts(parse(render_svg(report_of("resnet18")).svg))
     assert at["7.shortcut.0"][0] < at["7.layers.3"][0]

@@ -58,7 +58,8 @@ class _Walker:
     def node(self, n: Node, x: State, depth: int) -> State:
         if isinstance(n, LayerSpec):
             return self.leaf(n, x, depth)
-        self.groups.append(Group(n.path, n.name, _group_kind(n), depth, n.at.line, n.at.column))
+        branches = len(n.branches) if isinstance(n, Parallel) else 0
+        self.groups.append(Group(n.path, n.name, _group_kind(n), depth, n.at.line, n.at.column, branches))
         if isinstance(n, Sequence):
             return self.walk(n.layers, x, depth + 1)
         if isinstance(n, Residual):

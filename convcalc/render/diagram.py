@@ -102,12 +102,21 @@ def build(report: Report) -> list[Node]:
             open_lanes.append((lane, fork.lanes.setdefault(lane[1], [])))
         items = open_lanes[-1][1] if open_lanes else root
         if row.kind in MERGES and row.path in forks:
-            _fork_in(items, forks[row.path]).merge = Box(row)
+            fork = _fork_in(items, forks[row.path])
+            fork.merge = Box(row)
+            _add_empty_branches(fork, forks[row.path])
         elif (box := _absorbs(items, row)) is not None:
             box.merged.append(row)
         else:
             items.append(Box(row))
     return root
+
+
+def _add_empty_branches(fork: Fork, group: Group) -> None:
+    """A parallel's empty branches (the identity) as empty lanes, in their places among the others."""
+    if group.kind != "parallel" or len(fork.lanes) == group.branches:
+        return
+    fork.lanes = {str(b): fork.lanes.get(str(b), []) for b in range(group.branches)}
 
 
 def count_boxes(nodes: list[Node]) -> int:
