@@ -368,7 +368,7 @@ class _Writer:
         assert x is not None  # noqa: S101 - every row but the input has one
         assert y is not None  # noqa: S101 - the report has an output, so every row has one
         dims = len(x.spatial)
-        stride = _dims(tuple(-(-a // b) for a, b in zip(x.spatial, y.spatial, strict=True)))
+        stride = _dims(conv_row.config["stride"])
         conv = self.unique(_identifier(_join(prefix, "downsample")))
         bn = self.unique(_identifier(_join(prefix, "downsample_bn")))
         args = [str(x.depth), str(y.depth), "kernel_size=1", f"stride={stride}", "bias=False"]

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from convcalc.engine.analyze import analyze
+from convcalc.engine.base import expand
 from convcalc.engine.conv import sliding_windows
 from convcalc.errors import ConvcalcError
 from convcalc.options import PoolType, Rounding
@@ -151,7 +152,7 @@ class _Builder:
         assert conv_row.input is not None  # noqa: S101 - every row but the input has one
         assert conv_row.output is not None  # noqa: S101
         dims = len(conv_row.input.spatial)
-        stride = tuple(-(-a // b) for a, b in zip(conv_row.input.spatial, conv_row.output.spatial, strict=True))
+        stride = tuple(expand(conv_row.config["stride"], conv_row.input, "stride"))
         conv = _CONV[dims](conv_row.input.depth, conv_row.output.depth, 1, stride=stride, bias=False)
         bn = _BN[dims](conv_row.output.depth)
         self.by_path[conv_row.path] = conv

@@ -202,3 +202,24 @@ def test_a_merge_row_says_its_fused_activation() -> None:
     rows = {r.path: r for r in report.rows}
     assert (rows["1"].kind, rows["1"].label) == ("add", "add + relu")
     assert (rows["2"].kind, rows["2"].label) == ("add", "add")
+
+
+def test_auto_shortcut_takes_the_body_stride() -> None:
+    # A 3x3/3 pad 1 body takes 4 to 2; torchvision's downsample is a 1x1 with the same stride 3.
+    report = run("""
+        input: 4x4x8
+        layers:
+          - residual: {layers: [conv3-16 s3 p1, bn], shortcut: auto}
+    """)
+    assert report.ok, [d.message for d in report.diagnostics]
+    assert {r.path: r for r in report.rows}["1.shortcut.0"].label == "conv1-16 s3"
+    # A 3x3/2 body takes 5 to 2, but a 1x1/2 takes 5 to 3: torchvision could not add them.
+    report = run("""
+        input: 5x5x8
+        rounding: floor
+        layers:
+          - residual: {layers: [conv3-16 s2, bn], shortcut: auto}
+    """)
+    assert [d.message for d in report.diagnostics if d.severity.value == "error"] == [
+        "shortcut: auto cannot project 5x5x8 onto 2x2x16: a 1x1 conv with the body's stride does not match it"
+    ]

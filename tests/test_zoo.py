@@ -104,7 +104,7 @@ def test_pytorch_agrees_row_by_row(name: str) -> None:
 @pytest.mark.parametrize(("name", "side"), [("resnet18", 112), ("resnet18", 100), ("resnet18", 199), ("resnet50", 97)])
 def test_odd_input_sizes_agree_with_pytorch(name: str, side: int) -> None:
     # At 7x7 a 3x3/2 pad 1 conv and torchvision's 1x1/2 downsample both give 4x4: the `auto`
-    # shortcut takes the stride ceil(7/4) = 2, as the body's.
+    # shortcut takes the body's stride, 2.
     spec = replace(open_spec(name), input=Volume((side, side), 3), expectations=())
     report = analyze(spec)
     assert report.ok, [d.message for d in report.diagnostics]

@@ -7,6 +7,7 @@ cannot be computed stops the walk there; the rows so far are kept.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -110,16 +111,17 @@ class _Walker:
         v, w = x.volume, body.volume
         if v == w:
             return ()
-        # The stride of a 1x1 conv that takes v's size to w's: ceil(a / b), as torchvision's
-        # downsample has the body's stride (a 3x3/2 pad 1 conv and a 1x1/2 conv both take 7 to 4).
-        stride = tuple(-(-a // b) for a, b in zip(v.spatial, w.spatial, strict=False) if b > 0)
+        # torchvision's downsample has the body's stride: the ratio of the body's jump to the
+        # input's (2 for a 3x3/2 pad 1 conv, which takes 7 to 4, as the 1x1/2 conv does).
+        ratios = [Fraction(j) / Fraction(i) for i, j in zip(x.jump, body.jump, strict=False)]
+        stride = tuple(int(r) for r in ratios if r.denominator == 1 and r >= 1)
         if (
             len(v.spatial) != len(w.spatial)
             or not v.spatial
             or len(stride) != len(v.spatial)
             or any((a - 1) // s + 1 != b for a, b, s in zip(v.spatial, w.spatial, stride, strict=True))
         ):
-            msg = f"shortcut: auto cannot project {v} onto {w}: no 1x1 conv's stride takes one to the other"
+            msg = f"shortcut: auto cannot project {v} onto {w}: a 1x1 conv with the body's stride does not match it"
             failure = LayerFailure("merge-mismatch", msg)
             self.fail(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, 0), x, failure)
         s = stride[0] if len(set(stride)) == 1 else stride
