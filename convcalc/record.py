@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from typing_extensions import dataclass_transform
 else:
 
@@ -24,17 +26,46 @@ else:
 T = TypeVar("T")
 
 
+class _Factory:
+    """A default made afresh for each value (`factory(dict)`), as dataclasses' default_factory."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def factory(make: Callable[[], T]) -> T:
+    """A default made afresh for each new value, as dataclasses' default_factory makes it."""
+    marker: Any = _Factory(make)
+    return marker  # type: ignore[no-any-return]
+
+
 @dataclass_transform(frozen_default=True)
 def record(cls: type[T]) -> type[T]:
-    """Give `cls` an `__init__` over its annotated fields, and value equality, hash and repr."""
-    # Python 3.10 on: a class's own annotations (not its base's), strings under `from __future__`.
-    names = [n for n in cls.__annotations__ if not n.startswith("_")]
-    defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
+    """Give `cls` an `__init__` over its annotated fields, and value equality, hash and repr.
+
+    A record's base records' fields come first, as with dataclasses; a `ClassVar` is no field.
+    """
+    inherited = [n for base in reversed(cls.__mro__[1:]) for n in getattr(base, "__record_fields__", ())]
+    own = [
+        n
+        for n, annotation in cls.__annotations__.items()  # Python 3.10 on: the class's own
+        if not n.startswith("_") and "ClassVar" not in str(annotation) and n not in inherited
+    ]
+    names = list(dict.fromkeys([*inherited, *own]))
+    defaults = {n: getattr(cls, n) for n in names if hasattr(cls, n)}
+    factories = {n: d.make for n, d in defaults.items() if isinstance(d, _Factory)}
     params = ", ".join(f"{n}=__defaults[{n!r}]" if n in defaults else n for n in names)
-    body = "".join(f"\n    self.{n} = {n}" for n in names) or "\n    pass"
+    body = "".join(
+        f"\n    self.{n} = __factories[{n!r}]() if {n} is __defaults[{n!r}] else {n}"
+        if n in factories
+        else f"\n    self.{n} = {n}"
+        for n in names
+    )
     fields = "".join(f"self.{n}, " for n in names)
-    source = f"def __init__(self, {params}):{body}\ndef __values__(self):\n    return ({fields})\n"
-    namespace: dict[str, Any] = {"__defaults": defaults}
+    source = (
+        f"def __init__(self, {params}):{body or chr(10) + '    pass'}\ndef __values__(self):\n    return ({fields})\n"
+    )
+    namespace: dict[str, Any] = {"__defaults": defaults, "__factories": factories}
     exec(source, namespace)  # noqa: S102 - our own source, built from the class's field names
     target: Any = cls  # methods are set on the class, which type checkers do not follow
     target.__init__ = namespace["__init__"]
@@ -43,6 +74,7 @@ def record(cls: type[T]) -> type[T]:
     target.__hash__ = _hash
     target.__repr__ = _repr
     target.__record_fields__ = tuple(names)
+    setattr(cls, "__match_args__", tuple(names))  # noqa: B010 - type checkers refuse the attribute form
     return cls
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from enum import Enum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
 
-from convcalc.record import record
+from convcalc.record import factory, record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -14,9 +13,6 @@ if TYPE_CHECKING:
 
     from convcalc.volume import Volume
 
-
-# The config of a row that has none (the input, a merge): shared, so read-only.
-NO_CONFIG: Mapping[str, Any] = MappingProxyType({})
 
 # A receptive field or a jump: a whole number, or a fraction after a deconv or an upsample.
 # (Whole numbers stay ints: Fraction arithmetic is ten times slower, and 100,000-layer specs count.)
@@ -68,7 +64,7 @@ class LayerRow:
     column: int | None
     diagnostics: tuple[Diagnostic, ...]
     depth: int = 0  # how many composite layers (residual, parallel, repeat, block) hold this row
-    config: Mapping[str, Any] = NO_CONFIG  # the layer's parameters, as the spec gives them
+    config: Mapping[str, Any] = factory(dict)  # the layer's parameters, as the spec gives them
 
     @property
     def params(self) -> int:

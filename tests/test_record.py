@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+from typing import ClassVar
+
 import pytest
 
-from convcalc.record import record, replace
+from convcalc.builtins import open_spec
+from convcalc.engine.analyze import analyze
+from convcalc.record import factory, record, replace
 from convcalc.volume import Volume
 
 
@@ -39,3 +45,34 @@ def test_repr_and_replace() -> None:
     assert moved == Point(1, 5)
     with pytest.raises(TypeError, match="unexpected keyword argument 'z'"):
         replace(Point(1, 2), z=3)
+
+
+@record
+class Base:
+    a: int
+    b: int = 2
+
+
+@record
+class Derived(Base):
+    c: str = "c"
+    kinds: ClassVar[tuple[str, ...]] = ("x",)
+    tags: dict[str, int] = factory(dict)
+
+
+def test_inherited_fields_class_vars_and_factories() -> None:
+    d = Derived(1, 3, "z")
+    assert (d.a, d.b, d.c) == (1, 3, "z")
+    assert Derived(1).tags is not Derived(1).tags  # made afresh, not shared
+    assert repr(Derived(1)) == "Derived(a=1, b=2, c='c', tags={})"
+    match d:
+        case Derived(1, 3, c):
+            assert c == "z"
+        case _:
+            pytest.fail("positional patterns follow the fields")
+
+
+def test_reports_pickle_and_copy() -> None:
+    report = analyze(open_spec("resnet18"))
+    assert pickle.loads(pickle.dumps(report)) == report  # noqa: S301 - our own bytes
+    assert copy.deepcopy(report) == report

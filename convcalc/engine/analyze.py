@@ -15,8 +15,8 @@ from convcalc.engine.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.engine.checks import evaluate
 from convcalc.engine.merge import merge
 from convcalc.engine.registry import KINDS, fill
-from convcalc.record import record, replace
-from convcalc.report import NO_CONFIG, Diagnostic, Group, LayerRow, Report, Severity, Totals
+from convcalc.record import factory, record, replace
+from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class _Site:
     label: str
     at: Location
     depth: int
-    config: Mapping[str, Any] = NO_CONFIG
+    config: Mapping[str, Any] = factory(dict)
 
 
 class _Stop(Exception):  # noqa: N818 - control flow, never leaves this module
