@@ -93,3 +93,18 @@ def test_table_fits_80_columns(plain_terminal: Callable[..., tuple[Terminal, io.
     console, out = plain_terminal(width=80)
     render_table(report, console)
     assert max(len(line) for line in out.getvalue().splitlines()) <= 80
+
+
+def test_wide_names_and_tabs_keep_the_columns(plain_terminal: Callable[..., tuple[Terminal, io.StringIO]]) -> None:
+    from convcalc.spec.loader import load_spec  # noqa: PLC0415
+
+    text = (
+        'input: 8x8x3\nlayers:\n  - layer: conv3-4\n    name: "畳み込み層その一"\n  - layer: relu\n    name: "a\\tb"\n'
+    )
+    console, out = plain_terminal()
+    render_table(analyze(load_spec("wide.yaml", text)), console)
+    lines = out.getvalue().splitlines()
+    conv, tab = (next(line for line in lines if line.startswith(f"{i}   ")) for i in (1, 2))
+    assert "畳み込み層その一" in conv
+    assert tab.startswith("2   a b ")
+    assert conv.index("6x6x4") + 8 == tab.index("6x6x4")  # 8 wide characters take 16 columns

@@ -77,3 +77,19 @@ def test_width_from_columns_or_80(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Terminal(io.StringIO()).width == 123
     monkeypatch.delenv("COLUMNS")
     assert Terminal(io.StringIO()).width == 80  # not a terminal
+
+
+def test_wrapping_keeps_words_whole_and_paragraphs_apart() -> None:
+    assert wrap("xxxxxxxxx a abcdefghi", 10) == ["xxxxxxxxx", "a", "abcdefghi"]  # only a mark is kept with a word
+    assert wrap("aaaa  bbbb", 4) == ["aaaa", "bbbb"]  # double spaces make no empty line
+    out = io.StringIO()
+    Terminal(out, 40, color=False).print_parts(
+        [("lit", "bold"), (" — Short.\nSecond line, long enough to wrap once.", "")]
+    )
+    assert out.getvalue() == "lit — Short.\nSecond line, long enough to wrap once.\n"
+
+
+def test_odd_columns_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value, width in (("\u00b2", 80), ("0", 80), ("-5", 80), ("abc", 80), ("1", 20), ("300", 300)):
+        monkeypatch.setenv("COLUMNS", value)
+        assert Terminal(io.StringIO()).width == width, value

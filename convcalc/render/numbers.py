@@ -86,5 +86,5 @@ def display_name(row: LayerRow, indent: str = "  ") -> str:
         mark = "shortcut: "
     elif item == "0" and row.path.split(".")[-3:-2] == ["branches"]:
         mark = f"b{int(where) + 1}: "
-    name = " ".join(row.name.splitlines())  # a name with a line break stays on its row
+    name = " ".join(row.name.split())  # a name with a line break or a tab stays on its row, aligned
     return indent * row.depth + mark + name + merge

@@ -43,7 +43,7 @@ def _cells(row: LayerRow) -> tuple[str, ...]:
 
 
 def _widths(rows: list[tuple[str, ...]], width: int) -> list[int]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
     overflow = sum(widths) + 2 * _PAD * len(widths) - width
     if overflow > 0:  # narrow terminal: the name column gives way first
         widths[1] = max(_MIN_NAME, widths[1] - overflow)
@@ -118,7 +118,8 @@ def render_table(
     report: Report, out: Terminal, *, binary: bool = False, notes: bool = False, explain: bool = False
 ) -> None:
     """Print the report as a table on `out`."""
-    out.print_parts([(report.name, "bold"), (f" — {report.description}" if report.description else "", "")])
+    description = report.description.strip()
+    out.print_parts([(report.name, "bold"), (f" — {description}" if description else "", "")])
     out.print(f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)", "dim")
     failed = _failed_checks(report)
     _rows(report, out, failed, notes=notes, explain=explain)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # SGR codes of the styles the renderers use (ECMA-48).
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33"}
 _RESET = "\x1b[0m"
+MIN_WIDTH = 20  # narrower, nothing reads: lines are cut or wrapped as if the terminal had 20 columns
 
 
 def cell_len(text: str) -> int:
@@ -51,27 +52,30 @@ def fit(text: str, width: int) -> str:
     return _prefix(text, width - 1) + "…"
 
 
+_MARKS = frozenset("✗!·✓")  # a mark that begins a message stays with the word after it
+
+
 def wrap(text: str, width: int) -> list[str]:
     """Lines of at most `width` columns, broken at spaces (a longer word is broken where it must)."""
     width = max(width, 1)
     lines: list[str] = []
     current, used = "", 0
-    for word in text.split(" "):
+    for word in text.split():
         rest, w = word, cell_len(word)
         if current and used + 1 + w <= width:
             current, used = f"{current} {rest}", used + 1 + w
             continue
-        if current and used <= 2 and w > width - used - 1:  # noqa: PLR2004 - a mark (✗, !) stays with its word
+        if current in _MARKS and w > width - used - 1:  # `✗ /a/long/path`: the mark stays with it
             rest, w, current = f"{current} {rest}", used + 1 + w, ""
-        elif current or lines:
-            lines.append(current.rstrip(" "))
+        elif current:
+            lines.append(current)
         while w > width:  # a word longer than the line: as much as fits, then the rest
             head = _prefix(rest, width) or rest[0]
             lines.append(head)
             rest = rest[len(head) :]
             w = cell_len(rest)
         current, used = rest, w
-    lines.append(current.rstrip(" "))
+    lines.append(current)
     return lines
 
 
@@ -107,10 +111,14 @@ class Terminal:
         """A paragraph made of differently styled parts (a bold name, then plain text), wrapped."""
         text = "".join(t for t, _ in parts)
         out, offset = [], 0
-        for line in wrap(text, self.width):
-            start = text.index(line, offset)
-            offset = start + len(line)
-            out.append(self._styled_span(parts, start, offset))
+        for paragraph in text.split("\n"):
+            for line in wrap(paragraph, self.width):
+                words = []
+                for word in line.split(" ") if line else []:  # each word in the style of its place
+                    start = text.index(word, offset)
+                    offset = start + len(word)
+                    words.append(self._styled_span(parts, start, offset))
+                out.append(" ".join(words))
         self.file.write("".join(f"{line}\n" for line in out))
 
     def _styled_span(self, parts: list[tuple[str, str]], start: int, end: int) -> str:
@@ -126,10 +134,10 @@ class Terminal:
 
 def _width(file: TextIO) -> int:
     columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
+    if columns.isascii() and columns.isdecimal() and int(columns) > 0:
+        return max(int(columns), MIN_WIDTH)
     try:
-        return os.get_terminal_size(file.fileno()).columns or 80
+        return max(os.get_terminal_size(file.fileno()).columns, MIN_WIDTH)
     except (AttributeError, OSError, ValueError):  # not a terminal, or not a file at all
         return 80
 
