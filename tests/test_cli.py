@@ -272,3 +272,10 @@ def test_bash_completes_builtin_names(tmp_path: Path) -> None:
         [BASH, "--norc", "-c", f"{script}\n{tab}"], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert done.stdout.split() == ["vgg11", "vgg13", "vgg16", "vgg19"]
+
+
+def test_an_os_error_on_input_names_the_path_not_the_output() -> None:
+    name = "a" * 5000 + "*"  # too long a file name for the system to look at
+    result = CliRunner().invoke(main, ["check", name])
+    assert result.exit_code == 2
+    assert result.stderr == f"{name}: error: File name too long\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 EXIT_DESIGN_ERROR = 1
 EXIT_UNREADABLE = 2
 
+# What writing to standard output can fail with: a closed pipe, a full disk or quota, a file too big.
+_OUTPUT_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
 
 class Group(click.Group):
     """Turns every ConvcalcError into `FILE:LINE:COLUMN: error: message` and exit code 2."""
@@ -39,9 +43,13 @@ class Group(click.Group):
         except ConvcalcError as exc:
             click.echo(str(exc), err=True)
             sys.exit(EXIT_UNREADABLE)
-        except OSError as exc:  # the output could not be written: a full disk, a closed pipe
-            # What is still buffered for stdout would fail again at exit: send it nowhere (the
-            # recipe of Python's signal documentation for a broken pipe).
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRORS:  # a path the user gave: name it
+                where = f"{exc.filename}: " if exc.filename else ""
+                click.echo(f"{where}error: {exc.strerror or exc}", err=True)
+                sys.exit(EXIT_UNREADABLE)
+            # The output could not be written. What is still buffered for stdout would fail again
+            # at exit: send it nowhere (the recipe of Python's signal documentation for EPIPE).
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             if not isinstance(exc, BrokenPipeError):  # `| head` closing early is no news
