@@ -8,6 +8,7 @@ import pytest
 
 from convcalc import LayerSpec, Spec, SpecError, load_spec
 from convcalc.options import DType, Rounding
+from convcalc.spec.layers import MAX_LAYERS
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
@@ -193,3 +194,28 @@ def test_at_most_twenty_mistakes(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="unknown layer kind 'nope0'") as caught:
         load_spec(source)
     assert len(caught.value.all) == 20
+
+
+def test_mistakes_in_branches_body_and_shortcut_are_all_reported(tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    source.write_text(
+        "input: 8x8x3\nlayers:\n  - parallel:\n      branches: [[bogus2], [bogus3]]\n"
+        "  - residual:\n      layers: [bogus4]\n      shortcut: [bogus5]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match="bogus2") as caught:
+        load_spec(source)
+    assert [e.message.split(";")[0] for e in caught.value.all] == [
+        f"unknown layer kind 'bogus{i}'" for i in (2, 3, 4, 5)
+    ]
+
+
+def test_the_layer_limit_is_said_once(tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    source.write_text(
+        f"input: 8x8x3\nlayers:\n  - repeat: {MAX_LAYERS - 2}\n    layers: [relu]\n" + "  - relu\n" * 30,
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match="more than 250,000 layers") as caught:
+        load_spec(source)
+    assert len(caught.value.all) == 1

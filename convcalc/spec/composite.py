@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from convcalc.engine import registry
 from convcalc.engine.params import activation, choice, describe, integer, text
@@ -16,6 +17,8 @@ from convcalc.spec.yamlpos import PosList, PosMap
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+T = TypeVar("T")
 
 COMPOSITES = ("repeat", "residual", "parallel")
 # The keys each composite, and a block definition, may have (unknown keys are errors).
@@ -94,20 +97,35 @@ class NodeReader(LayerReader):
             msg = f"{what} must be a list of layers"
             raise SpecError(msg, at)
         nodes: list[Node] = []
-        errors: dict[tuple[Location | None, str], ConvcalcError] = {}  # a block's mistake once, not per call
+        errors: _Errors = {}
         for i, (item, item_at) in enumerate(zip(items, items.item_at, strict=True)):
             # A mistake in one layer does not hide the next layers' mistakes: all are reported.
             try:
                 nodes.append(self.node(item, item_at, path_of(i)))
             except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
-                errors.update(((e.location, e.message), e) for e in exc.all)
-                if len(errors) >= MAX_ERRORS:
+                if self.note(errors, exc):
                     break
-        if errors:
-            first, *rest = list(errors.values())[:MAX_ERRORS]
-            first.more = tuple(rest)
-            raise first
+        _raise(errors)
         return tuple(nodes)
+
+    def note(self, errors: _Errors, exc: SpecError) -> bool:
+        """Keep a mistake (a block's once, not once per call); True when it is time to stop."""
+        errors.update(((e.location, e.message), e) for e in exc.all)
+        # Past the layer limit, each later layer would only say so again.
+        return len(errors) >= MAX_ERRORS or self.count > MAX_LAYERS
+
+    def each(self, reads: list[Callable[[], T]]) -> list[T]:
+        """The results of several independent reads (a body and a shortcut; branches), or all their mistakes."""
+        results: list[T] = []
+        errors: _Errors = {}
+        for read in reads:
+            try:
+                results.append(read())
+            except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
+                if self.note(errors, exc):
+                    break
+        _raise(errors)
+        return results
 
     def node(self, item: Any, at: Location, path: str) -> Node:
         """One layer, leaf or composite."""
@@ -161,16 +179,15 @@ class NodeReader(LayerReader):
         check_keys(body, RESIDUAL_KEYS, "a residual")
         if "layers" not in body:
             raise SpecError("a residual needs `layers:`", body.here)
-        layers = self.nodes(body["layers"], body.at("layers"), "`layers:`", under(f"{path}.layers"))
         raw = body.get("shortcut")
-        shortcut: tuple[Node, ...] | str
-        if raw is None or raw in ("identity", []):
-            shortcut = ()
-        elif raw == "auto":
-            shortcut = "auto"
-        else:
-            what = "`shortcut:` ([] or identity, auto, or a list of layers)"
-            shortcut = self.nodes(raw, body.at("shortcut"), what, under(f"{path}.shortcut"))
+        what = "`shortcut:` ([] or identity, auto, or a list of layers)"
+        reads: list[Callable[[], tuple[Node, ...]]] = [
+            lambda: self.nodes(body["layers"], body.at("layers"), "`layers:`", under(f"{path}.layers"))
+        ]
+        if raw not in (None, "identity", [], "auto"):
+            reads.append(lambda: self.nodes(raw, body.at("shortcut"), what, under(f"{path}.shortcut")))
+        layers, *read_shortcut = self.each(reads)
+        shortcut: tuple[Node, ...] | str = "auto" if raw == "auto" else (read_shortcut[0] if read_shortcut else ())
         merge = choice(Merge, "merge")(body.get("merge", "add"), body.at("merge"))
         act = activation(body["activation"], body.at("activation")) if body.get("activation") else None
         return Residual(self._name(item, "residual"), layers, shortcut, merge, act, at, path)
@@ -185,8 +202,12 @@ class NodeReader(LayerReader):
         if not isinstance(branches, PosList) or not branches:
             raise SpecError("`branches:` must be a list of branches, each a list of layers", body.at("branches"))
         read = tuple(
-            self.nodes(branch, branch_at, f"branch {b}", under(f"{path}.branches.{b}"))
-            for b, (branch, branch_at) in enumerate(zip(branches, branches.item_at, strict=True))
+            self.each(
+                [
+                    partial(self.nodes, branch, branch_at, f"branch {b}", under(f"{path}.branches.{b}"))
+                    for b, (branch, branch_at) in enumerate(zip(branches, branches.item_at, strict=True))
+                ]
+            )
         )
         merge = choice(Merge, "merge")(body.get("merge", "concat"), body.at("merge"))
         return Parallel(self._name(item, "parallel"), read, merge, at, path)
@@ -226,6 +247,17 @@ class NodeReader(LayerReader):
         if single and not isinstance(nodes[0], LayerSpec):
             return replace(nodes[0], name=name, at=at)
         return Sequence("block", name, nodes, at, path)
+
+
+_Errors = dict[tuple[Location | None, str], ConvcalcError]
+
+
+def _raise(errors: _Errors) -> None:
+    """Raise the first mistake, carrying the others."""
+    if errors:
+        first, *rest = list(errors.values())[:MAX_ERRORS]
+        first.more = tuple(rest)
+        raise first
 
 
 def _block(name: str, body: PosMap, where: Location) -> Block:
