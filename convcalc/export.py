@@ -16,6 +16,7 @@ from __future__ import annotations
 import keyword
 import re
 import textwrap
+import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +78,9 @@ _DEFAULT_COMPOSITE_NAMES = {"residual", "parallel"}
 
 def class_name(spec_name: str) -> str:
     """A Python class name from the spec's name: ResNet-18 → ResNet18, alexnet paper → AlexnetPaper."""
-    words = re.findall(r"[^\W_]+", spec_name)  # letters and digits, accented ones included
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", spec_name))  # accented letters too
+    words = ["".join(c for c in w if ("a" + c).isidentifier()) for w in words]  # no ², ① ...
+    words = [w for w in words if w]
     name = "".join(w[0].upper() + w[1:] for w in words) or "Net"
     if not name[0].isalpha():
         name = f"Net{name}"
@@ -152,8 +155,13 @@ MAX_NAME = 40  # attribute names are cut to this length, so that lines stay read
 
 
 def _docstring_text(text: str) -> str:
-    """Text safe in triple quotes: backslashes doubled, a quote escaped before a quote or at the end."""
-    return re.sub(r'"(?="|$)', r'\\"', text.replace("\\", "\\\\"))
+    """Text safe in triple quotes: backslashes doubled, a quote escaped before a quote or at the end.
+
+    Outer spaces go, as ruff format takes them away; a quote first gets a space before it, as
+    ruff format gives it (four quotes in a row would not read).
+    """
+    text = re.sub(r'"(?="|$)', r'\\"', text.strip().replace("\\", "\\\\"))
+    return f" {text}" if text.startswith('"') else text
 
 
 def to_pytorch_source(spec: Spec, report: Report, version: str) -> str:
@@ -252,7 +260,7 @@ def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
 
 
 def _class_docstring(spec: Spec) -> list[str]:
-    text = _docstring_text(spec.description or spec.name)
+    text = _docstring_text(spec.description.strip() or spec.name.strip() or "A network")
     wrapped = _wrap(text, WIDTH, first='    """', rest="    ")
     if len(wrapped) == 1 and len(wrapped[0]) + 3 <= WIDTH:
         return [wrapped[0] + '"""']
@@ -280,12 +288,12 @@ class _Writer:
     def attribute(self, layer: LayerSpec, prefix: str) -> str:
         explicit = layer.name != layer.label.split()[0].upper()
         if explicit:
-            base = _identifier(f"{prefix}_{layer.name}" if prefix else layer.name)
+            base = _identifier(layer.name, prefix)
         else:
             stem = _STEMS.get(layer.kind, layer.kind)
             if layer.kind == "pool" and not prefix:
                 stem = f"{layer.params['type'].value}pool"
-            base = _identifier(_join(prefix, stem))
+            base = _identifier(stem, prefix)
             self.counts[base] += 1
             base = f"{base}{self.counts[base]}"
         return self.unique(base)
@@ -369,13 +377,13 @@ class _Writer:
         assert y is not None  # noqa: S101 - the report has an output, so every row has one
         dims = len(x.spatial)
         stride = _dims(conv_row.config["stride"])
-        conv = self.unique(_identifier(_join(prefix, "downsample")))
-        bn = self.unique(_identifier(_join(prefix, "downsample_bn")))
+        conv = self.unique(_identifier("downsample", prefix))
+        bn = self.unique(_identifier("downsample_bn", prefix))
         args = [str(x.depth), str(y.depth), "kernel_size=1", f"stride={stride}", "bias=False"]
         self.attr(conv, f"nn.Conv{dims}d", args)
         self.attr(bn, f"nn.BatchNorm{dims}d", [str(y.depth)])
         shortcut = "shortcut" if self.skip_depth == 1 else f"shortcut{self.skip_depth}"
-        self.line(f"{shortcut} = self.{bn}(self.{conv}({skip}))")
+        self.apply(shortcut, skip, [f"self.{conv}({{}})", f"self.{bn}({{}})"])
         return shortcut
 
     def parallel(self, node: Parallel, src: str, dst: str, prefix: str) -> None:
@@ -405,25 +413,37 @@ class _Writer:
         if kind == "flatten":
             self.line(f"{dst} = torch.flatten({src}, 1)")
             return
-        value = src
-        if kind == "fc" and x.spatial:
-            value = f"torch.flatten({src}, 1)"
+        steps = ["torch.flatten({}, 1)"] if kind == "fc" and x.spatial else []
         name = self.attribute(layer, prefix)
         rounding = p.get("rounding") or self.rounding
         if kind in {"conv", "pool"}:
-            value = self.windowed(layer, x, rounding, name, value)
+            steps += self.windowed(layer, x, rounding, name)
         elif kind == "lrn" and not x.spatial:
             # PyTorch's LocalResponseNorm wants N x C x ...: a vector gets a dim of 1 for it.
             self.attr(name, *_module(kind, p, x))
-            value = f"self.{name}({value}.unsqueeze(-1)).squeeze(-1)"
+            steps.append(f"self.{name}({{}}.unsqueeze(-1)).squeeze(-1)")
         else:
             self.attr(name, *_module(kind, p, x))
-            value = f"self.{name}({value})"
-        if p.get("activation"):
-            value = self.activate(p["activation"], value)
-        self.line(f"{dst} = {value}")
+            steps.append(f"self.{name}({{}})")
+        if p.get("activation") and p["activation"] != "identity":
+            steps.append(self.function(p["activation"]))
+        self.apply(dst, src, steps)
 
-    def windowed(self, layer: LayerSpec, x: Volume, rounding: Rounding, name: str, value: str) -> str:
+    def apply(self, dst: str, src: str, steps: list[str]) -> None:
+        """`dst = f(g(src))` on one line when it fits, else one step per line, as a person writes it."""
+        nested = src
+        for step in steps:
+            nested = step.format(nested)
+        if len(steps) == 1 or len(f"        {dst} = {nested}") <= WIDTH:
+            self.line(f"{dst} = {nested}")
+            return
+        current = src
+        for step in steps:
+            self.line(f"{dst} = {step.format(current)}")
+            current = dst
+
+    def windowed(self, layer: LayerSpec, x: Volume, rounding: Rounding, name: str) -> list[str]:
+        """The steps of a conv or pool (an explicit pad, then the layer), its attribute written."""
         p = layer.params
         is_pool = layer.kind == "pool"
         n = len(x.spatial)
@@ -439,12 +459,13 @@ class _Writer:
         if rounding is Rounding.STRICT:
             self.note("`rounding: strict` is convcalc's check that every stride fits; PyTorch floors.")
         padding = _dims(tuple(lo for lo, _ in pads))
+        steps: list[str] = []
         if any(lo != hi for lo, hi in pads):
             self.note("Uneven padding (TensorFlow's `same`) is an explicit F.pad before the layer.")
             fill = ', value=float("-inf")' if is_pool and p["type"] is PoolType.MAX else ""
             flat = ", ".join(str(q) for lo_hi in reversed(pads) for q in lo_hi)  # F.pad: last dim first
             self.uses_functional = True
-            value = f"F.pad({value}, ({flat}){fill})"
+            steps = [f"F.pad({{}}, ({flat}){fill})"]
             padding = "0"
         stride = _dims(tuple(w.stride for w in windows))
         kernel = _dims(p["size"])
@@ -466,13 +487,17 @@ class _Writer:
             args += [f"groups={groups}"] if groups != 1 else []
             args += [] if p["bias"] else ["bias=False"]
             self.attr(name, f"nn.Conv{n}d", args)
-        return f"self.{name}({value})"
+        return [*steps, f"self.{name}({{}})"]
 
-    def activate(self, function: str, value: str) -> str:
-        call = _FUNCTIONS[function]
+    def function(self, name: str) -> str:
+        """An activation as a template of a call: F.relu({})."""
+        call = _FUNCTIONS[name]
         if call.startswith("F."):
             self.uses_functional = True
-        return call.format(value)
+        return call
+
+    def activate(self, function: str, value: str) -> str:
+        return self.function(function).format(value)
 
     # -- output ----------------------------------------------------------------------------
 
@@ -496,6 +521,19 @@ class _Writer:
                 "            dim=1,",
                 "        )",
             ]
+            return
+        if expression.startswith("product("):  # one argument a line, as for the concatenation
+            items = expression[len("product(") : -1].split(", ")
+            self.forward += [f"        {target} = product(", *(f"            {i}," for i in items), "        )"]
+            return
+        if " + " in expression and "(" not in expression:  # a sum of branches, as ruff format splits it
+            terms = expression.split(" + ")
+            inside = (
+                [f"            {expression}"]
+                if len(expression) + 12 <= WIDTH
+                else [f"            {'+ ' if i else ''}{term}" for i, term in enumerate(terms)]
+            )
+            self.forward += [f"        {target} = (", *inside, "        )"]
             return
         # As ruff format splits a call too long for its line: at the outermost brackets.
         head, inner = _outer_call(expression)
@@ -605,11 +643,27 @@ def _composite_name(name: str) -> str:
     return "" if name in _DEFAULT_COMPOSITE_NAMES or name.startswith("repeat ×") else name
 
 
-def _identifier(text: str) -> str:
-    """A Python attribute name: conv1/7x7_s2 → conv1_7x7_s2, layer1.0 → layer1_0, class → class_."""
-    name = re.sub(r"\W+", "_", text).strip("_").lower()[:MAX_NAME].rstrip("_")
+def _identifier(last: str, prefix: str = "") -> str:
+    """An attribute name: conv1/7x7_s2 → conv1_7x7_s2, layer1.0 + conv1 → layer1_0_conv1, class → class_.
+
+    A name longer than MAX_NAME loses the end of its prefix, not its own last part.
+    """
+    tail = _word(last)
+    head = _word(prefix)[: max(MAX_NAME - len(tail) - 1, 0)].rstrip("_") if prefix else ""
+    name = f"{head}_{tail}" if head else tail[:MAX_NAME].rstrip("_")
     if not name or not name.isidentifier():
         name = f"layer_{name}"
     if keyword.iskeyword(name) or name in _MODULE_NAMES:
         name += "_"
     return name
+
+
+def _word(text: str) -> str:
+    """Text as letters, digits and single underscores, in the form Python reads names in.
+
+    Python reads names in NFKC form (`ﬁlter` is `filter`, `x²` is `x2`): so do the names here,
+    so that two names Python would take for one are told apart by unique().
+    """
+    word = re.sub(r"\W+", "_", unicodedata.normalize("NFKC", text)).lower()
+    word = "".join(c if ("a" + c).isidentifier() else "_" for c in word)
+    return re.sub("_+", "_", word).strip("_")

@@ -89,101 +89,43 @@ def test_python_runs_the_exported_file(tmp_path: Path) -> None:
 # -- readable code (issue 7, point 2) -----------------------------------------------------------
 
 
-AWKWARD = r'''
-name: none
-description: 'A "quoted" C:\Nets\unet, ending with """ triple"'
-input: 784
-layers:
-  - layer: fc-100
-    name: class
-  - lrn:
-    name: forward
-  - fc: 10
-    name: training
-  - identity:
-  - fc: 10
-    name: a_really_long_layer_name_that_goes_on_and_on_and_on_for_ever_and_ever
-  - fc: 10
-    name: F
-  - fc: 10
-    name: "réseau"
-'''
-
-
-def awkward_spec(tmp_path: Path) -> str:
-    source = tmp_path / "awkward.yaml"
-    source.write_text(AWKWARD, encoding="utf-8")
-    return str(source)
-
-
-@pytest.mark.parametrize("name", [*builtin_names(), "awkward", "same padding, ceil conv and pool", "nested composites"])
-def test_exported_files_pass_ruff(name: str, tmp_path: Path) -> None:
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (the dev extras have it)")
-    if name == "awkward":
-        name = awkward_spec(tmp_path)
-    elif name in FEATURES:
-        source = tmp_path / "spec.yaml"
-        source.write_text(FEATURES[name], encoding="utf-8")
-        name = str(source)
-    path = export(tmp_path, name)
-    rules = "E,F,W,I,N,UP,B,SIM,C4,PL"
-    # N812: `import torch.nn.functional as F` is PyTorch's own convention.
-    check = [ruff, "check", "--isolated", "--select", rules, "--ignore", "N812,PLR0915", str(path)]
-    result = subprocess.run(check, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
-    fmt = subprocess.run(
-        [ruff, "format", "--isolated", "--check", str(path)], capture_output=True, text=True, check=False
-    )
-    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
-
-
-def test_vgg16_reads_like_vgg16(tmp_path: Path) -> None:
-    text = export(tmp_path, "vgg16").read_text(encoding="utf-8")
-    assert "class VGG16(nn.Module):" in text
-    assert "        self.conv1 = nn.Conv2d(3, 64, 3, padding=1)\n" in text
-    assert "        self.conv13 = nn.Conv2d(512, 512, 3, padding=1)\n" in text
-    assert "        self.maxpool5 = nn.MaxPool2d(2)\n" in text
-    assert "        self.fc1 = nn.Linear(25088, 4096)\n" in text
-    assert "        x = F.relu(self.fc1(torch.flatten(x, 1)))\n" in text
-    assert "        x = self.fc3(x)\n" in text  # no relu on the class scores
-    assert "params       138,357,544 (weights 138,344,128, biases 13,416)" in text
-    assert "MACs         15,470,264,320 (15.47 G) per image" in text
-    assert "convcalc" not in text.split('if __name__ == "__main__":')[0].split('"""', 2)[2].replace(
-        "# As convcalc", ""
-    ), "the module itself must not need convcalc"
-
-
-def test_resnet18_names_follow_the_spec(tmp_path: Path) -> None:
-    text = export(tmp_path, "resnet18").read_text(encoding="utf-8")
-    assert "class ResNet18(nn.Module):" in text
-    for line in (
-        "        self.layer1_0_conv1 = nn.Conv2d(64, 64, 3, padding=1, bias=False)\n",
-        "        self.layer2_0_downsample = nn.Conv2d(\n",
-        "        self.layer2_0_downsample_bn = nn.BatchNorm2d(128)\n",
-        "        identity = x\n",
-        "        shortcut = self.layer2_0_downsample_bn(self.layer2_0_downsample(identity))\n",
-        "        x = F.relu(x + shortcut)\n",
-        "        x = F.relu(x + identity)\n",
-        "        self.fc = nn.Linear(512, 1000)\n",
-    ):
-        assert line in text
-
-
-def test_densenet_and_googlenet_names(tmp_path: Path) -> None:
-    densenet = export(tmp_path, "densenet121").read_text(encoding="utf-8")
-    assert "self.denseblock4_denselayer16_conv2 = " in densenet  # torchvision's names, with _ for .
-    assert "x = torch.cat([x, identity], dim=1)" in densenet
-    googlenet = export(tmp_path, "googlenet").read_text(encoding="utf-8")
-    assert "branch2 = F.relu(self.inception_5b_3x3(branch2))" in googlenet
-    assert "x = torch.cat([branch1, branch2, branch3, branch4], dim=1)" in googlenet
-    assert "ceil_mode=True" in googlenet
-
-
 # -- every construct, against convcalc's report --------------------------------------------------
 
 FEATURES = {
+    "names Python folds together, and long lines": """
+name: "Net²"
+description: '"quoted" start, with spaces around  '
+input: 8x8x3
+rounding: floor
+layers:
+  - {conv: {filters: 4, size: 3, pad: 1}, name: a.b}
+  - {conv: {filters: 4, size: 3, pad: 1}, name: a_b}
+  - {conv: {filters: 4, size: 3, pad: 1}, name: "1"}
+  - {conv: {filters: 4, size: 3, pad: 1}, name: "\ufb01lter"}
+  - {conv: {filters: 5, size: 3, pad: 1}, name: filter}
+  - {conv: {filters: 6, size: 3, pad: 1}, name: "\uff43\uff4f\uff4e\uff56" }
+  - {conv: {filters: 7, size: 3, pad: 1}, name: "x\u00b2"}
+  - conv: {filters: 8, size: 2, stride: 2, pad: same, activation: log_softmax}
+    name: a_rather_long_descriptive_name_for_this_layer_here
+  - residual:
+      layers: [conv3-16 s2 p1, bn]
+      shortcut: auto
+    name: an_extremely_long_residual_block_name_indeed_yes
+  - parallel:
+      branches: [[conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4],
+                 [conv1-4], [conv1-4], [conv1-4], [conv1-4]]
+      merge: add
+  - parallel:
+      branches: [[conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4],
+                 [conv1-4], [conv1-4], [conv1-4], [conv1-4]]
+      merge: multiply
+""",
+    "a blank description": """
+name: blank
+description: "   "
+input: 4
+layers: [fc-2]
+""",
     "same padding, ceil conv and pool": """
 input: 15x15x3
 layers:
@@ -277,6 +219,98 @@ layers:
       merge: multiply
 """,
 }
+
+
+AWKWARD = r'''
+name: none
+description: 'A "quoted" C:\Nets\unet, ending with """ triple"'
+input: 784
+layers:
+  - layer: fc-100
+    name: class
+  - lrn:
+    name: forward
+  - fc: 10
+    name: training
+  - identity:
+  - fc: 10
+    name: a_really_long_layer_name_that_goes_on_and_on_and_on_for_ever_and_ever
+  - fc: 10
+    name: F
+  - fc: 10
+    name: "réseau"
+'''
+
+
+def awkward_spec(tmp_path: Path) -> str:
+    source = tmp_path / "awkward.yaml"
+    source.write_text(AWKWARD, encoding="utf-8")
+    return str(source)
+
+
+@pytest.mark.parametrize("name", [*builtin_names(), "awkward", "same padding, ceil conv and pool", "nested composites"])
+def test_exported_files_pass_ruff(name: str, tmp_path: Path) -> None:
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (the dev extras have it)")
+    if name == "awkward":
+        name = awkward_spec(tmp_path)
+    elif name in FEATURES:
+        source = tmp_path / "spec.yaml"
+        source.write_text(FEATURES[name], encoding="utf-8")
+        name = str(source)
+    path = export(tmp_path, name)
+    rules = "E,F,W,I,N,UP,B,SIM,C4,PL"
+    # N812: `import torch.nn.functional as F` is PyTorch's own convention.
+    check = [ruff, "check", "--isolated", "--select", rules, "--ignore", "N812,PLR0915", str(path)]
+    result = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+    fmt = subprocess.run(
+        [ruff, "format", "--isolated", "--check", str(path)], capture_output=True, text=True, check=False
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_vgg16_reads_like_vgg16(tmp_path: Path) -> None:
+    text = export(tmp_path, "vgg16").read_text(encoding="utf-8")
+    assert "class VGG16(nn.Module):" in text
+    assert "        self.conv1 = nn.Conv2d(3, 64, 3, padding=1)\n" in text
+    assert "        self.conv13 = nn.Conv2d(512, 512, 3, padding=1)\n" in text
+    assert "        self.maxpool5 = nn.MaxPool2d(2)\n" in text
+    assert "        self.fc1 = nn.Linear(25088, 4096)\n" in text
+    assert "        x = F.relu(self.fc1(torch.flatten(x, 1)))\n" in text
+    assert "        x = self.fc3(x)\n" in text  # no relu on the class scores
+    assert "params       138,357,544 (weights 138,344,128, biases 13,416)" in text
+    assert "MACs         15,470,264,320 (15.47 G) per image" in text
+    assert "convcalc" not in text.split('if __name__ == "__main__":')[0].split('"""', 2)[2].replace(
+        "# As convcalc", ""
+    ), "the module itself must not need convcalc"
+
+
+def test_resnet18_names_follow_the_spec(tmp_path: Path) -> None:
+    text = export(tmp_path, "resnet18").read_text(encoding="utf-8")
+    assert "class ResNet18(nn.Module):" in text
+    for line in (
+        "        self.layer1_0_conv1 = nn.Conv2d(64, 64, 3, padding=1, bias=False)\n",
+        "        self.layer2_0_downsample = nn.Conv2d(\n",
+        "        self.layer2_0_downsample_bn = nn.BatchNorm2d(128)\n",
+        "        identity = x\n",
+        "        shortcut = self.layer2_0_downsample_bn(self.layer2_0_downsample(identity))\n",
+        "        x = F.relu(x + shortcut)\n",
+        "        x = F.relu(x + identity)\n",
+        "        self.fc = nn.Linear(512, 1000)\n",
+    ):
+        assert line in text
+
+
+def test_densenet_and_googlenet_names(tmp_path: Path) -> None:
+    densenet = export(tmp_path, "densenet121").read_text(encoding="utf-8")
+    assert "self.denseblock4_denselayer16_conv2 = " in densenet  # torchvision's names, with _ for .
+    assert "x = torch.cat([x, identity], dim=1)" in densenet
+    googlenet = export(tmp_path, "googlenet").read_text(encoding="utf-8")
+    assert "branch2 = F.relu(self.inception_5b_3x3(branch2))" in googlenet
+    assert "x = torch.cat([branch1, branch2, branch3, branch4], dim=1)" in googlenet
+    assert "ceil_mode=True" in googlenet
 
 
 @pytest.mark.torch
