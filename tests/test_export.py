@@ -248,7 +248,7 @@ def awkward_spec(tmp_path: Path) -> str:
     return str(source)
 
 
-@pytest.mark.parametrize("name", [*builtin_names(), "awkward", "same padding, ceil conv and pool", "nested composites"])
+@pytest.mark.parametrize("name", [*builtin_names(), "awkward", *sorted(FEATURES)])
 def test_exported_files_pass_ruff(name: str, tmp_path: Path) -> None:
     ruff = shutil.which("ruff")
     if ruff is None:
