@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine.conv import sliding_windows
+from convcalc.engine.conv import framework_pads, sliding_windows
 from convcalc.errors import ConvcalcError
 from convcalc.options import PoolType, Rounding
 from convcalc.render import numbers
@@ -450,12 +450,7 @@ class _Writer:
         windows = sliding_windows(p, x)
         if rounding is Rounding.CEIL and not is_pool:
             self.note("`rounding: ceil` on a conv: padding at the end, so that PyTorch's floor gives ceil's size.")
-            pads = [
-                (w.pad_lo, max(w.pad_hi, (w.output(rounding) - 1) * w.stride + w.kernel - w.size - w.pad_lo))
-                for w in windows
-            ]
-        else:
-            pads = [(w.pad_lo, w.pad_hi) for w in windows]
+        pads = framework_pads(windows, rounding, is_pool=is_pool)
         if rounding is Rounding.STRICT:
             self.note("`rounding: strict` is convcalc's check that every stride fits; PyTorch floors.")
         padding = _dims(tuple(lo for lo, _ in pads))

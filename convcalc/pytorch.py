@@ -21,7 +21,7 @@ from torch import nn
 
 from convcalc.engine.analyze import analyze
 from convcalc.engine.base import expand
-from convcalc.engine.conv import sliding_windows
+from convcalc.engine.conv import framework_pads, sliding_windows
 from convcalc.errors import ConvcalcError
 from convcalc.options import PoolType, Rounding
 from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Spec
@@ -184,14 +184,7 @@ def _windowed(p: Params, x: Volume, rounding: Rounding, *, is_pool: bool) -> lis
     size, dilation = per(p["size"]), per(p["dilation"])
     windows = sliding_windows(p, x)
     stride = tuple(w.stride for w in windows)
-    if rounding is Rounding.CEIL and not is_pool:
-        # No ceil_mode on convs: pad the end so that flooring gives convcalc's ceil size.
-        pads = [
-            (w.pad_lo, max(w.pad_hi, (w.output(rounding) - 1) * w.stride + w.kernel - w.size - w.pad_lo))
-            for w in windows
-        ]
-    else:
-        pads = [(w.pad_lo, w.pad_hi) for w in windows]
+    pads = framework_pads(windows, rounding, is_pool=is_pool)  # no ceil_mode on convs: padding
     parts: list[nn.Module] = []
     padding: tuple[int, ...] = tuple(lo for lo, _ in pads)
     if any(lo != hi for lo, hi in pads):

@@ -19,6 +19,7 @@ from convcalc.engine.base import (
 )
 from convcalc.engine.params import ACTIVATION, BIAS, ROUNDING, Param, groups, padding, per_dim, positive
 from convcalc.engine.window import Window, same_padding
+from convcalc.options import Rounding
 from convcalc.volume import Volume
 
 
@@ -71,6 +72,20 @@ def sliding_windows(p: Params, x: Volume) -> list[Window]:
         Window(w, k, s, lo, hi)
         for w, k, s, (lo, hi) in zip(x.spatial, effective, stride, pads(p, x, effective, stride), strict=True)
     ]
+
+
+def framework_pads(windows: list[Window], rounding: Rounding, *, is_pool: bool) -> list[tuple[int, int]]:
+    """(before, after) padding per dim for a framework that floors (PyTorch).
+
+    A conv under `ceil` gets padding at the end, so that flooring gives ceil's size; pools have
+    PyTorch's ceil_mode instead. The translator and the exporter both pad from here.
+    """
+    if rounding is Rounding.CEIL and not is_pool:
+        return [
+            (w.pad_lo, max(w.pad_hi, (w.output(rounding) - 1) * w.stride + w.kernel - w.size - w.pad_lo))
+            for w in windows
+        ]
+    return [(w.pad_lo, w.pad_hi) for w in windows]
 
 
 def resolve_groups(p: Params, depth: int, filters: int) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from convcalc.diff import Status
 from convcalc.render.diff import plain
+from convcalc.render.json import dumps
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -94,12 +94,4 @@ def render_json(diff: Diff, version: str) -> str:
         "fail_on": [_budget(r) for r in diff.budgets],
         "broken": diff.broken,
     }
-    fields = []
-    for key, value in sorted(data.items()):
-        if key == "rows" and value:
-            rows = ",\n".join("    " + json.dumps(r, sort_keys=True, ensure_ascii=False) for r in value)
-            text = f"[\n{rows}\n  ]"
-        else:
-            text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n  ")
-        fields.append(f"  {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(fields) + "\n}\n"
+    return dumps(data, rows="rows")

@@ -116,12 +116,16 @@ def render_json(report: Report, version: str) -> str:
     One line per layer keeps a 100,000-layer report readable with grep and fast to write (the C
     encoder does each line; Python's indenting encoder is many times slower).
     """
-    data = report_dict(report, version)
+    return dumps(report_dict(report, version), rows="layers")
+
+
+def dumps(data: dict[str, Any], *, rows: str) -> str:
+    """JSON with sorted keys, indented, but with each item of the list under `rows` on one line."""
     fields = []
     for key, value in sorted(data.items()):
-        if key == "layers" and value:
-            rows = ",\n".join("    " + json.dumps(r, sort_keys=True, ensure_ascii=False) for r in value)
-            text = f"[\n{rows}\n  ]"
+        if key == rows and value:
+            lines = ",\n".join("    " + json.dumps(r, sort_keys=True, ensure_ascii=False) for r in value)
+            text = f"[\n{lines}\n  ]"
         else:
             text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n  ")
         fields.append(f"  {json.dumps(key)}: {text}")
