@@ -30,6 +30,7 @@ from convcalc.render.diff import (
     summary,
     totals_shown,
 )
+from convcalc.render.terminal import COLUMN_GAP, cell_len, columns
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,41 +40,32 @@ if TYPE_CHECKING:
 _HEADERS = HEADERS[:CHANGE] + HEADERS[CHANGE + 1 :]
 _RIGHT = {1, 4, 5}
 _NAME = 2  # the column that gives way on a narrow terminal
-_GAP = "   "  # between columns, as rich's SIMPLE_HEAD box pads them
 _MIN_NAME = 8
 _STYLE = {Status.ADDED: "green", Status.REMOVED: "red", Status.CHANGED: "yellow", Status.SAME: "dim"}
 
 
-def _fit(text: str, width: int, *, right: bool) -> str:
-    if len(text) > width:
-        text = text[: width - 1] + "…"
-    return text.rjust(width) if right else text.ljust(width)
-
-
 def _line(values: tuple[str, ...], widths: list[int]) -> str:
-    return _GAP.join(
-        _fit(v, w, right=i in _RIGHT) for i, (v, w) in enumerate(zip(values, widths, strict=True))
-    ).rstrip()
+    return columns(values, widths, _RIGHT)
 
 
 def _rows(diff: Diff, console: Console, *, everything: bool) -> None:
     """The rows, laid out here rather than by rich.Table: a 100,000-row diff prints in seconds."""
     rows = shown_rows(diff, everything=everything)
     texts = [cells(rd) for rd in rows]
-    columns = [t[:CHANGE] + t[CHANGE + 1 :] for t in texts]
-    widths = [max(len(h), *(len(c[i]) for c in columns)) for i, h in enumerate(_HEADERS)]
-    overflow = sum(widths) + len(_GAP) * (len(widths) - 1) - console.width
+    table_cells = [t[:CHANGE] + t[CHANGE + 1 :] for t in texts]
+    widths = [max(cell_len(h), *(cell_len(c[i]) for c in table_cells)) for i, h in enumerate(_HEADERS)]
+    overflow = sum(widths) + len(COLUMN_GAP) * (len(widths) - 1) - console.width
     if overflow > 0:
         widths[_NAME] = max(_MIN_NAME, widths[_NAME] - overflow)
-    indent = " " * (sum(widths[:_NAME]) + len(_GAP) * _NAME)
+    indent = " " * (sum(widths[:_NAME]) + len(COLUMN_GAP) * _NAME)
     room = max(console.width - len(indent), 20)
     header = _line(_HEADERS, widths)
     out = Text(header + "\n", style="bold")
     out.append("─" * len(header) + "\n")
-    for rd, text, row_cells in zip(rows, texts, columns, strict=True):
+    for rd, text, row_cells in zip(rows, texts, table_cells, strict=True):
         out.append(_line(row_cells, widths) + "\n", style=_STYLE[rd.status])
         beneath = text[CHANGE]
-        if len(row_cells[_NAME]) > widths[_NAME]:  # the name was cut: in full beneath, with the change
+        if cell_len(row_cells[_NAME]) > widths[_NAME]:  # the name was cut: in full beneath, with the change
             beneath = f"{row_cells[_NAME]}: {beneath}" if beneath else row_cells[_NAME]
         for line in textwrap.wrap(beneath, room, break_on_hyphens=False):
             out.append(indent + line + "\n", style=_STYLE[rd.status])

@@ -13,7 +13,7 @@ from convcalc.options import Rounding
 from convcalc.render import numbers
 from convcalc.render.checks import message
 from convcalc.render.explain import explain as explain_row
-from convcalc.render.terminal import Terminal, cell_len, fit, wrap
+from convcalc.render.terminal import COLUMN_GAP, Terminal, cell_len, columns, wrap
 from convcalc.report import Check, Diagnostic, LayerRow, Report, Severity
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ Styled = tuple[str, str]  # text, and a style such as "bold red" ("" for none)
 _HEADERS = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
 _RIGHT = {0, 3, 4, 5, 6}
 _PAD = 1  # spaces either side of a cell
-_GAP = " " * (2 * _PAD + 1)  # a cell's padding, a space between columns, the next cell's padding
 _MIN_NAME = 8
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "dim"}
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.NOTE: "·"}
@@ -51,17 +50,7 @@ def _widths(rows: list[tuple[str, ...]], width: int) -> list[int]:
 
 
 def _line(cells: tuple[str, ...], widths: list[int]) -> str:
-    """One line of the table: each cell cut to its column (… when longer) and aligned, 2 spaces apart.
-
-    Laid out here rather than by rich's Table, which measures every cell twice: a 100,000-row
-    table took minutes that way.
-    """
-    out = []
-    for i, (text, w) in enumerate(zip(cells, widths, strict=True)):
-        cell = fit(text, w)
-        fill = " " * (w - cell_len(cell))
-        out.append(fill + cell if i in _RIGHT else cell + fill)
-    return _GAP.join(out).rstrip()
+    return columns(cells, widths, _RIGHT)
 
 
 def _diagnostic_text(d: Diagnostic) -> Styled:
@@ -99,7 +88,7 @@ def _rows(report: Report, out: Terminal, failed: dict[str, list[Check]], *, note
     cells = [_cells(r) for r in report.rows]
     widths = _widths(cells, out.width)
     indent = len(cells[-1][0]) + 2 * _PAD
-    rule = "─" * (sum(widths) + len(_GAP) * (len(widths) - 1))
+    rule = "─" * (sum(widths) + len(COLUMN_GAP) * (len(widths) - 1))
     lines: list[Styled] = [(_line(_HEADERS, widths), "bold"), (rule, "")]  # printed together: fewer writes
     for row, row_cells in zip(report.rows, cells, strict=True):
         worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
