@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from convcalc.record import record
+from dataclasses import dataclass
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Location:
     """A place in a spec file; line and column count from 1."""
 

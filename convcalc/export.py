@@ -20,8 +20,8 @@ import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine.conv import framework_pads, sliding_windows
 from convcalc.errors import ConvcalcError
+from convcalc.kinds.conv import framework_pads, sliding_windows
 from convcalc.options import PoolType, Rounding
 from convcalc.render import numbers
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec

@@ -6,7 +6,8 @@ output (that of its last row). Totals do not change.
 
 from __future__ import annotations
 
-from convcalc.record import replace
+from dataclasses import replace
+
 from convcalc.report import Group, LayerRow, Report
 
 

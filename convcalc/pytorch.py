@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from convcalc.engine.analyze import analyze
-from convcalc.engine.base import expand
-from convcalc.engine.conv import framework_pads, sliding_windows
 from convcalc.errors import ConvcalcError
+from convcalc.kinds.base import expand
+from convcalc.kinds.conv import framework_pads, sliding_windows
 from convcalc.options import PoolType, Rounding
 from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Spec
 

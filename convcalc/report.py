@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
-
-from convcalc.record import factory, record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,7 +26,7 @@ class Severity(str, Enum):
     NOTE = "note"
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """Something to tell the user about one layer (or the whole spec when path is empty)."""
 
@@ -40,7 +39,7 @@ class Diagnostic:
     column: int | None
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class LayerRow:
     """One row of the report: a layer's output and what it costs. Row 0 is the input."""
 
@@ -64,7 +63,7 @@ class LayerRow:
     column: int | None
     diagnostics: tuple[Diagnostic, ...]
     depth: int = 0  # how many composite layers (residual, parallel, repeat, block) hold this row
-    config: Mapping[str, Any] = factory(dict)  # the layer's parameters, as the spec gives them
+    config: Mapping[str, Any] = field(default_factory=dict)  # the layer's parameters, as the spec gives them
 
     @property
     def params(self) -> int:
@@ -72,7 +71,7 @@ class LayerRow:
         return self.weights + self.biases
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Group:
     """A composite layer: its rows are its path's and those under it (`path.` prefix)."""
 
@@ -85,7 +84,7 @@ class Group:
     branches: int = 0  # a parallel's branches, the empty ones (the identity) included
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Check:
     """An expectation of the spec, and whether it holds."""
 
@@ -99,7 +98,7 @@ class Check:
     column: int | None
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Totals:
     """Sums over the rows, with the bytes they take."""
 
@@ -124,7 +123,7 @@ class Totals:
         return 2 * self.forward_bytes
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything `convcalc show` knows about one spec."""
 

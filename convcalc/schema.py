@@ -24,8 +24,8 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine import params, registry
-from convcalc.engine.params import MAX_VALUE, Choice, Flag, PerDim, Text, Whole
+from convcalc.kinds import params, registry
+from convcalc.kinds.params import MAX_VALUE, Choice, Flag, PerDim, Text, Whole
 from convcalc.options import ACTIVATIONS, DType, Rounding
 from convcalc.spec import composite, expect, shorthand
 from convcalc.spec.layers import LAYER_KEYS
@@ -35,8 +35,8 @@ from convcalc.spec.model import Merge
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from convcalc.engine.base import Kind
-    from convcalc.engine.params import Convert, Param
+    from convcalc.kinds.base import Kind
+    from convcalc.kinds.params import Convert, Param
 
 Schema = dict[str, Any]
 

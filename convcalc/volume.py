@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import prod
 
-from convcalc.record import record
 
-
-@record
+@dataclass(frozen=True, slots=True)
 class Volume:
     """A layer's output volume; a vector (after fc or flatten) has no spatial dims."""
 

@@ -76,7 +76,8 @@ def test_vgg16_markdown(golden: Callable[[str, str], None]) -> None:
 def test_alexnet_at_224_table_flags_the_rows(
     golden: Callable[[str, str], None], plain_terminal: Callable[..., tuple[Terminal, io.StringIO]]
 ) -> None:
-    from convcalc.record import replace  # noqa: PLC0415
+    from dataclasses import replace  # noqa: PLC0415
+
     from convcalc.volume import Volume  # noqa: PLC0415
 
     # As `convcalc show alexnet --input 224x224x3` does: the spec's answers are for 227.

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc.cli import main
-from convcalc.engine.params import MAX_VALUE
+from convcalc.kinds.params import MAX_VALUE
 from convcalc.spec.composite import MAX_NESTING
 from convcalc.spec.layers import MAX_LAYERS
 from convcalc.spec.loader import MAX_FILE_BYTES

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from convcalc import SpecError, load_spec
 from convcalc.cli import main
-from convcalc.engine import registry
+from convcalc.kinds import registry
 from convcalc.schema import FILE, any_case, schema_json, spec_schema
 from convcalc.spec import composite
 from convcalc.spec.loader import TOP_KEYS

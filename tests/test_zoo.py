@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,7 +10,6 @@ import pytest
 from convcalc.builtins import builtin_names, open_spec
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
-from convcalc.record import replace
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:

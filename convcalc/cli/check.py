@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -14,14 +15,13 @@ from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec
 from convcalc.engine.analyze import analyze
 from convcalc.errors import ConvcalcError, Location
-from convcalc.record import record
 from convcalc.render import checks as check_text
 from convcalc.render.json import check as check_json
 from convcalc.render.json import diagnostic as diagnostic_json
 from convcalc.report import Report, Severity
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class _Result:
     arg: str
     report: Report | None = None

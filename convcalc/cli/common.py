@@ -6,13 +6,13 @@ import errno
 import gc
 import os
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from convcalc.errors import ConvcalcError, Location
 from convcalc.options import DType, Rounding
-from convcalc.record import replace
 from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
 

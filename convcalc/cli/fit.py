@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
@@ -10,7 +11,6 @@ import click
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, override
 from convcalc.engine.analyze import first_problem
-from convcalc.record import replace
 from convcalc.report import LayerRow, Severity
 from convcalc.volume import Volume
 

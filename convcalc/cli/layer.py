@@ -14,9 +14,9 @@ import click
 
 from convcalc.cli.common import EXIT_DESIGN_ERROR
 from convcalc.engine.analyze import analyze
-from convcalc.engine.base import LayerFailure
-from convcalc.engine.conv import sliding_windows
 from convcalc.errors import Location, SpecError
+from convcalc.kinds.base import LayerFailure
+from convcalc.kinds.conv import sliding_windows
 from convcalc.options import DType, Rounding
 from convcalc.render.explain import explain
 from convcalc.report import Report, Severity

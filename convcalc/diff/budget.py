@@ -12,13 +12,13 @@ Every comparison is exact (fractions.Fraction): a budget of +3.84% is not broken
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from convcalc.errors import ConvcalcError
-from convcalc.record import record
 from convcalc.spec.common import suggest
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class Metric(str, Enum):
         return value
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class TotalChange:
     """One total in A and in B."""
 
@@ -82,7 +82,7 @@ class BudgetError(ConvcalcError):
     """A `--fail-on` budget that cannot be read."""
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Budget:
     """`metric op limit`: broken when the change in the metric is beyond the limit."""
 
@@ -103,7 +103,7 @@ class Budget:
         return change > self.limit if self.op == ">" else change < self.limit
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class BudgetResult:
     """A budget and whether the diff breaks it (not judged when A or B stops at a design error)."""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from convcalc.diff.align import Alignment, align
 from convcalc.diff.budget import BudgetResult, Metric, TotalChange
-from convcalc.record import record
 
 if TYPE_CHECKING:
     from convcalc.diff.budget import Budget
@@ -23,7 +23,7 @@ class Status(str, Enum):
     SAME = "same"
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class ParamChange:
     """One hyperparameter of a layer in A and in B (None where a side does not have it)."""
 
@@ -36,7 +36,7 @@ class ParamChange:
 _FIELDS = ("output", "params", "buffers", "activations", "memory", "macs", "flops")
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class RowDiff:
     """A row of A, of B, or of both."""
 
@@ -54,7 +54,7 @@ class RowDiff:
         return row
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Diff:
     """What changed from network A to network B."""
 

@@ -1,1 +1,1 @@
-"""The engine: exact shape arithmetic, one rule per layer kind, and the walk over a spec."""
+"""The engine: the walk over a spec (each layer kind's rule is in convcalc.kinds), merges and checks."""

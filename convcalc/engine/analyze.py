@@ -7,15 +7,15 @@ cannot be computed stops the walk there; the rows so far are kept.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.engine.checks import evaluate
 from convcalc.engine.merge import merge
-from convcalc.engine.registry import KINDS, fill
-from convcalc.record import factory, record, replace
+from convcalc.kinds.base import Context, LayerFailure, Outcome, Problem, State
+from convcalc.kinds.registry import KINDS, fill
 from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from convcalc.errors import Location
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class _Site:
     """Where a row belongs: its layer's path, names and place, and its nesting depth."""
 
@@ -35,7 +35,7 @@ class _Site:
     label: str
     at: Location
     depth: int
-    config: Mapping[str, Any] = factory(dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
 
 
 class _Stop(Exception):  # noqa: N818 - control flow, never leaves this module

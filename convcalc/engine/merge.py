@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.engine.base import LayerFailure, Outcome, State
+from convcalc.kinds.base import LayerFailure, Outcome, State
 from convcalc.spec.model import Merge
 from convcalc.volume import Volume
 

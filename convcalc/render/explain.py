@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.engine.conv import sliding_windows
+from convcalc.kinds.conv import sliding_windows
 from convcalc.render.numbers import grouped
 
 if TYPE_CHECKING:

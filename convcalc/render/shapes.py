@@ -7,10 +7,10 @@ that recedes its width, and its thickness its channels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import log2
 from typing import TYPE_CHECKING
 
-from convcalc.record import record
 from convcalc.render.diagram import MERGES
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def _log(n: int, base: float, step: float) -> float:
     return min(base + step * log2(max(n, 1)), _TALLEST)
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Cube:
     """A volume drawn: a front face, and the top and side that recede by (dx, dy)."""
 

@@ -10,10 +10,10 @@ Plain SVG 1.1, presentation attributes only (no CSS), so any browser or converte
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from convcalc.record import record
 from convcalc.render import numbers
 from convcalc.render.diagram import MERGES, Box, Fork, Node, build, count_boxes
 from convcalc.render.shapes import Cube, cube, fills, kernel
@@ -39,7 +39,7 @@ _ERROR = "#c0392b"
 _KERNEL = ("#fbe3a6", "#a67c1f")
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Drawing:
     """The SVG text and how many volumes it shows."""
 
@@ -86,7 +86,7 @@ def _error(box: Box) -> bool:
     return any(d.severity is Severity.ERROR for r in (box.row, *box.merged) for d in r.diagnostics)
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class _Size:
     """A node's extent around its lane's axis; labels are aligned across a lane."""
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from convcalc.engine import registry
-from convcalc.engine.params import activation, choice, describe, integer, text
 from convcalc.errors import ConvcalcError, Location, SpecError
-from convcalc.record import record, replace
+from convcalc.kinds import registry
+from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import MAX_LAYERS, LayerReader, written
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence
@@ -33,7 +33,7 @@ ARG_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 ARG = re.compile(rf"\$\{{({ARG_NAME})\}}")
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Block:
     """A block defined under `blocks:`: its arguments (None = required) and layers."""
 

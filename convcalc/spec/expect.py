@@ -11,13 +11,13 @@ k/M/G/T are powers of 1000; kB/MB/GB/TB bytes are powers of 1000, KiB/MiB/GiB/Ti
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine.params import describe
 from convcalc.errors import Location, SpecError
-from convcalc.record import record
+from convcalc.kinds.params import describe
 from convcalc.spec.common import suggest
 from convcalc.spec.yamlpos import PosMap
 
@@ -34,7 +34,7 @@ BYTE_UNITS = {
 VALUE = re.compile(r"(<=|>=|<|>|=|==)?\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)")
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Expectation:
     """One expected value: `op` is =, ~ (rounded), <, <=, > or >=."""
 

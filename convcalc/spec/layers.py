@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine import registry
-from convcalc.engine.params import PerDim, describe, text
 from convcalc.errors import Location, SpecError
-from convcalc.record import record
+from convcalc.kinds import registry
+from convcalc.kinds.params import PerDim, describe, text
 from convcalc.spec import shorthand
 from convcalc.spec.common import suggest
 from convcalc.spec.expect import Expectation, parse_expect
@@ -16,7 +16,7 @@ from convcalc.spec.model import LayerSpec
 from convcalc.spec.yamlpos import PosMap
 
 if TYPE_CHECKING:
-    from convcalc.engine.base import Kind
+    from convcalc.kinds.base import Kind
 
 # Keys a layer in long form may have beside its kind key. `layer:` takes a shorthand string, so
 # that a shorthand layer can have a name or an expectation: {layer: conv5-10 p2, expect: ...}.
@@ -25,7 +25,7 @@ LAYER_KEYS = ("name", "expect")
 MAX_LAYERS = 250_000
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Written:
     """A layer item as written: its kind word, and its parameters (raw) with their place."""
 

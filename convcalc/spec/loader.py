@@ -6,8 +6,8 @@ import os
 import re
 from typing import Any
 
-from convcalc.engine.params import choice, integer, positive, text
 from convcalc.errors import Location, SpecError
+from convcalc.kinds.params import choice, integer, positive, text
 from convcalc.options import DType, Rounding
 from convcalc.spec.common import check_keys
 from convcalc.spec.composite import NodeReader

@@ -7,10 +7,9 @@ A spec's layers form a tree: leaves are `LayerSpec`s; `Sequence` (a `repeat:` or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
-
-from convcalc.record import record
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from convcalc.volume import Volume
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class LayerSpec:
     """One layer: its kind (a registry name), converted parameters, display name and place."""
 
@@ -41,7 +40,7 @@ class Merge(str, Enum):
     MULTIPLY = "multiply"
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Sequence:
     """Layers one after another: a `repeat:` (already unrolled) or a call of a block."""
 
@@ -52,7 +51,7 @@ class Sequence:
     path: str
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Residual:
     """y = merge(layers(x), shortcut(x)), then an optional activation fused into the merge row.
 
@@ -69,7 +68,7 @@ class Residual:
     path: str
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Parallel:
     """Branches over the same input (Inception), joined by a merge."""
 
@@ -83,7 +82,7 @@ class Parallel:
 Node = Union[LayerSpec, Sequence, Residual, Parallel]  # noqa: UP007 - a runtime alias on Python 3.10
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Spec:
     """A whole network description."""
 

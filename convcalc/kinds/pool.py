@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from convcalc.engine.base import (
+from convcalc.kinds.base import (
     Context,
     Kind,
     LayerFailure,
@@ -16,8 +16,8 @@ from convcalc.engine.base import (
     whole,
     window_dims,
 )
-from convcalc.engine.conv import _options, dims_text, sliding_windows
-from convcalc.engine.params import POOL_TYPE, ROUNDING, Param, padding, per_dim
+from convcalc.kinds.conv import _options, dims_text, sliding_windows
+from convcalc.kinds.params import POOL_TYPE, ROUNDING, Param, padding, per_dim
 from convcalc.options import PoolType
 from convcalc.volume import Volume
 

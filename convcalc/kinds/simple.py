@@ -5,9 +5,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import ClassVar
 
-from convcalc.engine.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial, whole
-from convcalc.engine.conv import dims_text
-from convcalc.engine.params import ACTIVATION, BIAS, Param, activation, boolean, per_dim, positive, probability
+from convcalc.kinds.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial, whole
+from convcalc.kinds.conv import dims_text
+from convcalc.kinds.params import ACTIVATION, BIAS, Param, activation, boolean, per_dim, positive, probability
 from convcalc.volume import Volume
 
 

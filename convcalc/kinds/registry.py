@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine import conv, pool, simple
+from convcalc.kinds import conv, pool, simple
 from convcalc.options import ACTIVATIONS
 
 if TYPE_CHECKING:
-    from convcalc.engine.base import Kind
+    from convcalc.kinds.base import Kind
 
 KINDS: dict[str, Kind] = {k.name: k for k in (*conv.KINDS, *pool.KINDS, *simple.KINDS)}
 

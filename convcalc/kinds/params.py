@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcalc.errors import Location, SpecError
 from convcalc.options import ACTIVATIONS, PoolType, Rounding
-from convcalc.record import record
 
 if TYPE_CHECKING:
     from enum import Enum
@@ -19,7 +19,7 @@ MAX_VALUE = 10_000_000
 Convert = Callable[[Any, Location], Any]
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Param:
     """One parameter of a layer kind: its name, converter and default (required if no default)."""
 
@@ -61,7 +61,7 @@ def integer(value: Any, at: Location, *, least: int, what: str) -> int:
     return value
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Whole:
     """A whole number from `least` up to MAX_VALUE."""
 
@@ -82,7 +82,7 @@ def count(what: str) -> Convert:
     return Whole(what, least=0)
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class PerDim:
     """One number for every spatial dim, or a list (or `AxB`) with one per dim."""
 
@@ -127,7 +127,7 @@ def groups(value: Any, at: Location) -> int | str:
     return integer(value, at, least=1, what="groups")
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Flag:
     """True or false."""
 
@@ -145,7 +145,7 @@ def boolean(what: str) -> Convert:
     return Flag(what)
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Choice:
     """One of an enum's values, in any case."""
 
@@ -183,7 +183,7 @@ def probability(value: Any, at: Location) -> float:
     return float(value)
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Text:
     """A short piece of text (a number is read as its text)."""
 

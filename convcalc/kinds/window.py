@@ -8,10 +8,10 @@ of S the stride does not fit: the last r = numerator mod S padded positions are 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 
 from convcalc.options import Rounding
-from convcalc.record import record
 
 
 def decimal(value: Fraction) -> str:
@@ -28,7 +28,7 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Window:
     """A window of `kernel` (effective size) sliding over `size` positions padded on both ends."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import prod
 
-from convcalc.engine.base import (
+from convcalc.kinds.base import (
     Context,
     Kind,
     LayerFailure,
@@ -17,8 +17,8 @@ from convcalc.engine.base import (
     whole,
     window_dims,
 )
-from convcalc.engine.params import ACTIVATION, BIAS, ROUNDING, Param, groups, padding, per_dim, positive
-from convcalc.engine.window import Window, same_padding
+from convcalc.kinds.params import ACTIVATION, BIAS, ROUNDING, Param, groups, padding, per_dim, positive
+from convcalc.kinds.window import Window, same_padding
 from convcalc.options import Rounding
 from convcalc.volume import Volume
 

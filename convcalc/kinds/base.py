@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.options import Rounding
-from convcalc.record import record
 from convcalc.report import Exact, Severity
 
 if TYPE_CHECKING:
-    from convcalc.engine.params import Param
-    from convcalc.engine.window import Window
+    from convcalc.kinds.params import Param
+    from convcalc.kinds.window import Window
     from convcalc.volume import Volume
 
 Params = Mapping[str, Any]
@@ -31,7 +31,7 @@ def dim_names(n: int) -> tuple[str, ...]:
     return _DIM_NAMES.get(n, tuple(f"dim {i + 1}" for i in range(n)))
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class State:
     """What flows from layer to layer: the volume, and the receptive field and jump per dim."""
 
@@ -40,7 +40,7 @@ class State:
     jump: tuple[Exact, ...]
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Context:
     """Spec-wide settings a layer needs."""
 
@@ -48,7 +48,7 @@ class Context:
     input_spatial: tuple[int, ...]
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A diagnostic before the engine attaches the layer's place to it."""
 
