@@ -72,6 +72,7 @@ TOP_HELP = {
 }
 LAYER_HELP = {
     "name": "The name shown in the table (default: the shorthand head in capitals, CONV3-64).",
+    "module": "Its PyTorch name in export and to_module, dots nesting (features.0); default: from name:.",
     "expect": "Answers for this layer (or composite, counted as one), checked by `convcalc check`.",
     "layer": "A layer in shorthand, so that it can have a name: or expect: beside it.",
     "repeat": "Repeat the layers beside it (layers:) this many times in sequence.",
@@ -321,6 +322,7 @@ class _Builder:
         shorthand_ = self.define("shorthand", lambda: self.shorthand(self.known))
         by_key: dict[str, Schema] = {
             "name": self.value(params.text("")),
+            "module": self.value(params.text("")),
             "expect": self.expect(templated=templated),
             "layer": shorthand_,
             "repeat": self.value(Whole("")),

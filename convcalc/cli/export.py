@@ -11,7 +11,7 @@ from convcalc import __version__
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, echo_diagnostics, override, write_output
 from convcalc.engine.analyze import analyze
-from convcalc.export import class_name, to_pytorch_source
+from convcalc.export import class_name, export_pytorch
 from convcalc.options import Rounding
 from convcalc.report import Severity
 
@@ -43,12 +43,12 @@ def export(spec: str, target: str, output: Path | None, input_: str | None, roun
         hint = "" if rounding else "; `--rounding floor` exports what PyTorch would do with it"
         click.echo(f"error: nothing exported: the design has an error (`convcalc show` explains it){hint}", err=True)
         sys.exit(EXIT_DESIGN_ERROR)
-    source = to_pytorch_source(loaded, report, __version__)
+    exported = export_pytorch(loaded, report, __version__)
     if output is None or str(output) == "-":
-        click.echo(source, nl=False)
+        click.echo(exported.text, nl=False)
         return
-    write_output(output, source)
-    layers = source.count("\n        self.")  # one attribute per layer with parameters or state
+    write_output(output, exported.text)
+    layers = exported.modules  # one attribute per layer with parameters or state
     click.echo(
         f"wrote {output}: class {class_name(loaded.name)}, {layers} layer{'s' * (layers != 1)}, "
         f"{report.totals.params:,} params; `python {output}` prints {report.totals.output}",

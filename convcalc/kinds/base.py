@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -11,6 +12,7 @@ from convcalc.report import Exact, Severity
 
 if TYPE_CHECKING:
     from convcalc.kinds.params import Param
+    from convcalc.kinds.plan import Plan
     from convcalc.kinds.window import Window
     from convcalc.volume import Volume
 
@@ -111,6 +113,14 @@ class Kind:
         """The layer in shorthand notation, for names and listings."""
         del p
         return self.name
+
+    @abstractmethod
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        """The layer in PyTorch for input x: its module and forward steps (every kind states its own).
+
+        `rounding` is the spec's; a layer's own `rounding:` among p comes first.
+        """
+        raise NotImplementedError
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         """The output and costs of this layer for input state x."""

@@ -18,6 +18,7 @@ from convcalc.kinds.base import (
     window_dims,
 )
 from convcalc.kinds.params import ACTIVATION, BIAS, ROUNDING, Param, groups, padding, per_dim, positive
+from convcalc.kinds.plan import CEIL_CONV_NOTE, ModuleStep, Plan, activation, changed, dims, spatial_class, windowed
 from convcalc.kinds.window import Window, same_padding
 from convcalc.options import Rounding
 from convcalc.volume import Volume
@@ -121,6 +122,18 @@ class Conv(Kind):
     def label(self, p: Params) -> str:
         return f"conv{dims_text(p['size'])}-{p['filters']}{_options(p)}"
 
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        rounding = p["rounding"] or rounding
+        windows = sliding_windows(p, x)
+        pads = framework_pads(windows, rounding, is_pool=False)  # PyTorch has no ceil_mode on convs
+        g = x.depth if p["groups"] == "depthwise" else p["groups"]
+        more = changed(("dilation", dims(p["dilation"]), 1), ("groups", g, 1), ("bias", p["bias"], True))
+        args = (x.depth, p["filters"], dims(p["size"]))
+        cls = spatial_class("Conv", len(x.spatial))
+        conv = windowed(cls, args, more, windows=windows, pads=pads, rounding=rounding, stem="conv")
+        notes = (CEIL_CONV_NOTE,) if rounding is Rounding.CEIL else ()
+        return Plan(conv.steps + activation(p["activation"]), conv.notes + notes)
+
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         v = x.volume
         need_spatial(v, "conv")
@@ -154,6 +167,20 @@ class Deconv(Kind):
 
     def label(self, p: Params) -> str:
         return f"deconv{dims_text(p['size'])}-{p['filters']}{_options(p)}"
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del rounding  # a transposed conv's size is exact
+        more = changed(
+            ("stride", dims(p["stride"]), 1),
+            ("padding", 0 if p["pad"] == "valid" else dims(p["pad"]), 0),
+            ("output_padding", dims(p["output_padding"]), 0),
+            ("groups", x.depth if p["groups"] == "depthwise" else p["groups"], 1),
+            ("dilation", dims(p["dilation"]), 1),
+            ("bias", p["bias"], True),
+        )
+        cls = spatial_class("ConvTranspose", len(x.spatial))
+        deconv = ModuleStep(cls, (x.depth, p["filters"], dims(p["size"])), more, "deconv")
+        return Plan((deconv, *activation(p["activation"])))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del ctx

@@ -16,9 +16,10 @@ from convcalc.kinds.base import (
     whole,
     window_dims,
 )
-from convcalc.kinds.conv import _options, dims_text, sliding_windows
+from convcalc.kinds.conv import _options, dims_text, framework_pads, sliding_windows
 from convcalc.kinds.params import POOL_TYPE, ROUNDING, Param, padding, per_dim
-from convcalc.options import PoolType
+from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
+from convcalc.options import PoolType, Rounding
 from convcalc.volume import Volume
 
 
@@ -41,6 +42,32 @@ class Pool(Kind):
         stride = p["size"] if p["stride"] is None else p["stride"]
         return (
             f"{p['type'].value}pool{dims_text(p['size'])}{_options({**p, 'stride': stride}, stride_default=p['size'])}"
+        )
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        rounding = p["rounding"] or rounding
+        windows = sliding_windows(p, x)
+        is_max = p["type"] is PoolType.MAX
+        kernel = dims(p["size"])
+        more = changed(
+            ("dilation", dims(p["dilation"]) if is_max else 1, 1),
+            ("ceil_mode", rounding is Rounding.CEIL, False),  # PyTorch's ceil is convcalc's, its rule included
+        )
+        cls = spatial_class("MaxPool" if is_max else "AvgPool", len(x.spatial))
+        pads = framework_pads(windows, rounding, is_pool=True)
+        # An uneven pad of a max pool is -inf, as PyTorch's own padding of a max pool is.
+        fill = float("-inf") if is_max else 0.0
+        stem = f"{p['type'].value}pool"
+        return windowed(
+            cls,
+            (kernel,),
+            more,
+            windows=windows,
+            pads=pads,
+            rounding=rounding,
+            fill=fill,
+            stem=stem,
+            stride_default=kernel,
         )
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
@@ -70,6 +97,11 @@ class GlobalPool(Kind):
     def label(self, p: Params) -> str:
         return "gap" if p["type"] is PoolType.AVG else "gmp"
 
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del rounding
+        cls = spatial_class(f"Adaptive{p['type'].value.capitalize()}Pool", len(x.spatial))
+        return Plan((ModuleStep(cls, (1,), stem=f"{p['type'].value}pool"),))
+
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del p, ctx
         v = x.volume
@@ -88,6 +120,11 @@ class AdaptivePool(Kind):
 
     def label(self, p: Params) -> str:
         return f"adaptive_{p['type'].value}pool{dims_text(p['output'])}"
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del rounding
+        cls = spatial_class(f"Adaptive{p['type'].value.capitalize()}Pool", len(x.spatial))
+        return Plan((ModuleStep(cls, (dims(p["output"]),), stem=f"{p['type'].value}pool"),))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del ctx

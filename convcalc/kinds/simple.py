@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from convcalc.kinds.base import Context, Kind, LayerFailure, Outcome, Params, State, expand, need_spatial, whole
 from convcalc.kinds.conv import dims_text
 from convcalc.kinds.params import ACTIVATION, BIAS, Param, activation, boolean, per_dim, positive, probability
+from convcalc.kinds.plan import FLATTEN, FunctionStep, ModuleStep, Plan, changed, spatial_class
+from convcalc.kinds.plan import activation as activation_steps
 from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from convcalc.options import Rounding
 
 
 def unchanged(x: State, *, in_place: bool = False) -> Outcome:
@@ -26,6 +31,12 @@ class FullyConnected(Kind):
 
     def label(self, p: Params) -> str:
         return f"fc-{p['units']}"
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del rounding
+        flatten = (FLATTEN,) if x.spatial else ()  # a volume is flattened first
+        linear = ModuleStep("Linear", (x.values, p["units"]), changed(("bias", p["bias"], True)), "fc")
+        return Plan((*flatten, linear, *activation_steps(p["activation"])))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         units: int = p["units"]
@@ -47,6 +58,12 @@ class _ChannelNorm(Kind):
     """A normalisation with a learnable scale and shift per channel (when affine)."""
 
     running_stats: ClassVar[bool] = False
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        # A channel layernorm normalises what GroupNorm(1, C) does, with the same 2*C parameters.
+        del rounding
+        norm = ModuleStep("GroupNorm", (p.get("groups", 1), x.depth), changed(("affine", p["affine"], True)), "norm")
+        return Plan((norm,))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del ctx
@@ -70,6 +87,11 @@ class BatchNorm(_ChannelNorm):
     def label(self, p: Params) -> str:
         del p
         return "bn"
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del rounding  # a vector is N x C, which BatchNorm1d takes
+        cls = spatial_class("BatchNorm", max(len(x.spatial), 1))
+        return Plan((ModuleStep(cls, (x.depth,), changed(("affine", p["affine"], True)), "bn"),))
 
 
 class LayerNorm(_ChannelNorm):
@@ -103,6 +125,14 @@ class LocalResponseNorm(Kind):
     params = (Param("size", positive("size"), 5),)
     primary = "size"
 
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del rounding
+        lrn = ModuleStep("LocalResponseNorm", (p["size"],), stem="lrn")
+        if x.spatial:
+            return Plan((lrn,))
+        # PyTorch's LocalResponseNorm wants N x C x ...: a vector gets a dim of 1 for it.
+        return Plan((FunctionStep(".unsqueeze", (-1,)), lrn, FunctionStep(".squeeze", (-1,))))
+
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del p, ctx
         return unchanged(x)
@@ -118,6 +148,10 @@ class Activation(Kind):
     def label(self, p: Params) -> str:
         return str(p["function"])
 
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del x, rounding
+        return Plan(activation_steps(p["function"]))
+
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del p, ctx
         return unchanged(x, in_place=True)
@@ -130,6 +164,10 @@ class Dropout(Kind):
     params = (Param("p", probability, 0.5),)
     primary = "p"
 
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del x, rounding
+        return Plan((ModuleStep("Dropout", (), changed(("p", p["p"], 0.5)), "dropout"),))
+
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del p, ctx
         return unchanged(x, in_place=True)
@@ -139,6 +177,10 @@ class Flatten(Kind):
     """A view of the volume as one vector: no copy."""
 
     name = "flatten"
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del p, x, rounding
+        return Plan((FLATTEN,))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del p, ctx
@@ -154,6 +196,11 @@ class Upsample(Kind):
 
     def label(self, p: Params) -> str:
         return f"upsample{dims_text(p['scale'])}"
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        del x, rounding
+        scale = p["scale"] if isinstance(p["scale"], int) else tuple(float(s) for s in p["scale"])
+        return Plan((ModuleStep("Upsample", (), (("scale_factor", scale), ("mode", "nearest")), "upsample"),))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del ctx

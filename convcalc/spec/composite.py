@@ -11,7 +11,7 @@ from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec.common import check_keys, suggest
-from convcalc.spec.layers import MAX_LAYERS, LayerReader, written
+from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence
 from convcalc.spec.yamlpos import PosList, PosMap
 
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 COMPOSITES = ("repeat", "residual", "parallel")
 # The keys each composite, and a block definition, may have (unknown keys are errors).
-REPEAT_KEYS = ("repeat", "layers", "name", "expect")
+REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module")
 RESIDUAL_KEYS = ("layers", "shortcut", "merge", "activation")
 PARALLEL_KEYS = ("branches", "merge")
 BLOCK_KEYS = ("args", "layers")
@@ -138,7 +138,7 @@ class NodeReader(LayerReader):
             if isinstance(item, PosMap):
                 if "repeat" in item:
                     return self.repeat(item, at, path)
-                keys = [k for k in item if k not in {"name", "expect"}]
+                keys = [k for k in item if k not in LAYER_KEYS]
                 if keys == ["residual"]:
                     return self.residual(item, at, path)
                 if keys == ["parallel"]:
@@ -169,7 +169,7 @@ class NodeReader(LayerReader):
         layers = list(first)
         for r in range(1, count):
             layers += self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}"))
-        return Sequence("repeat", self._name(item, f"repeat ×{count}"), tuple(layers), at, path)
+        return Sequence("repeat", self._name(item, f"repeat ×{count}"), tuple(layers), at, path, module_name(item))
 
     def residual(self, item: PosMap, at: Location, path: str) -> Residual:
         """`residual: {layers, shortcut, merge, activation}`."""
@@ -190,7 +190,7 @@ class NodeReader(LayerReader):
         shortcut: tuple[Node, ...] | str = "auto" if raw == "auto" else (read_shortcut[0] if read_shortcut else ())
         merge = choice(Merge, "merge")(body.get("merge", "add"), body.at("merge"))
         act = activation(body["activation"], body.at("activation")) if body.get("activation") else None
-        return Residual(self._name(item, "residual"), layers, shortcut, merge, act, at, path)
+        return Residual(self._name(item, "residual"), layers, shortcut, merge, act, at, path, module_name(item))
 
     def parallel(self, item: PosMap, at: Location, path: str) -> Parallel:
         """`parallel: {branches: [[...], [...]], merge}`."""
@@ -210,7 +210,7 @@ class NodeReader(LayerReader):
             )
         )
         merge = choice(Merge, "merge")(body.get("merge", "concat"), body.at("merge"))
-        return Parallel(self._name(item, "parallel"), read, merge, at, path)
+        return Parallel(self._name(item, "parallel"), read, merge, at, path, module_name(item))
 
     def call(self, item: PosMap, word: str, at: Location, path: str) -> Node:
         """A call of a block: its layers with `${arg}` replaced by the call's values."""
@@ -237,6 +237,7 @@ class NodeReader(LayerReader):
             raise SpecError(msg, at)
         layers = substitute(block.layers, block.at, values, word)
         name = self._name(item, word)
+        module = module_name(item)
         single = len(layers) == 1
         self.calls.append(word)
         try:
@@ -245,8 +246,8 @@ class NodeReader(LayerReader):
         finally:
             self.calls.pop()
         if single and not isinstance(nodes[0], LayerSpec):
-            return replace(nodes[0], name=name, at=at)
-        return Sequence("block", name, nodes, at, path)
+            return replace(nodes[0], name=name, at=at, module=module or nodes[0].module)
+        return Sequence("block", name, nodes, at, path, module)
 
 
 _Errors = dict[tuple[Location | None, str], ConvcalcError]
@@ -290,7 +291,7 @@ def _size(item: Any, size_of: Callable[[str], int]) -> int:
     if "repeat" in item:
         count = item["repeat"] if isinstance(item["repeat"], int) and not isinstance(item["repeat"], bool) else 1
         return max(count, 1) * _size(item.get("layers", []), size_of)
-    keys = [k for k in item if k not in {"name", "expect"}]
+    keys = [k for k in item if k not in LAYER_KEYS]
     body = item[keys[0]] if len(keys) == 1 else None
     if keys in (["residual"], ["parallel"]) and isinstance(body, PosMap):
         parts = (

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 # Keys a layer in long form may have beside its kind key. `layer:` takes a shorthand string, so
 # that a shorthand layer can have a name or an expectation: {layer: conv5-10 p2, expect: ...}.
-LAYER_KEYS = ("name", "expect")
+# `module:` is the layer's (or composite's) PyTorch name, for export and to_module (docs/pytorch.md).
+LAYER_KEYS = ("name", "expect", "module")
 # Larger specs are surely a mistake (or an attack); see docs/limits.md.
 MAX_LAYERS = 250_000
 
@@ -35,6 +36,7 @@ class Written:
     params_at: Location
     long: bool
     name: str | None
+    module: str | None = None
 
 
 def written(item: Any, at: Location) -> Written:
@@ -54,15 +56,27 @@ def written(item: Any, at: Location) -> Written:
             raise SpecError(msg, at)
         key = kinds[0]
         name = text("name")(item["name"], item.at("name")) if "name" in item else None
+        module = module_name(item)
         if key == "layer":
             if not isinstance(item[key], str):
                 raise SpecError("`layer:` takes a shorthand string, e.g. layer: conv3-64 p1", item.at(key))
             word, params = shorthand.parse(item[key], item.at(key))
-            return Written(word, item.at(key), params, item.at(key), long=False, name=name)
-        return Written(str(key), item.key_at[key], item[key], item.at(key), long=True, name=name)
+            return Written(word, item.at(key), params, item.at(key), long=False, name=name, module=module)
+        return Written(str(key), item.key_at[key], item[key], item.at(key), long=True, name=name, module=module)
     example = "a shorthand string (conv3-64) or a mapping (conv: {filters: 64, size: 3})"
     msg = f"a layer is {example}, not {describe(item)}"
     raise SpecError(msg, at)
+
+
+def module_name(item: PosMap) -> str | None:
+    """The `module:` beside a layer or composite: names joined by dots (features.0), or None."""
+    if "module" not in item:
+        return None
+    value: str = text("module")(item["module"], item.at("module"))
+    if not all(part.strip() for part in value.split(".")):
+        msg = f"module '{value}' must be names joined by dots, as PyTorch nests them (features.0, layer1.0.conv1)"
+        raise SpecError(msg, item.at("module"))
+    return value
 
 
 def fill(kind: Kind, **given: Any) -> dict[str, Any]:
@@ -133,7 +147,7 @@ class LayerReader:
         raw.update(explicit)
         params = self.convert(kind, raw, places, w.params_at, require=True)
         label = kind.label(params)
-        return LayerSpec(kind.name, params, w.name or label.split()[0].upper(), label, at, path)
+        return LayerSpec(kind.name, params, w.name or label.split()[0].upper(), label, at, path, w.module)
 
     def long_params(self, kind: Kind, value: Any, at: Location) -> tuple[dict[str, Any], PosMap | None]:
         """The raw parameters of a long-form layer: a mapping, nothing, or the main one."""

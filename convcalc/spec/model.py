@@ -30,6 +30,7 @@ class LayerSpec:
     label: str
     at: Location
     path: str
+    module: str | None = None  # its PyTorch name (`module:`), dotted for nesting: features.0
 
 
 class Merge(str, Enum):
@@ -49,6 +50,7 @@ class Sequence:
     layers: tuple[Node, ...]
     at: Location
     path: str
+    module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class Residual:
     activation: str | None
     at: Location
     path: str
+    module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Parallel:
     merge: Merge
     at: Location
     path: str
+    module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
 
 
 Node = Union[LayerSpec, Sequence, Residual, Parallel]  # noqa: UP007 - a runtime alias on Python 3.10
