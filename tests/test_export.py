@@ -274,12 +274,14 @@ def test_exported_files_pass_ruff(name: str, tmp_path: Path) -> None:
 def test_vgg16_reads_like_vgg16(tmp_path: Path) -> None:
     text = export(tmp_path, "vgg16").read_text(encoding="utf-8")
     assert "class VGG16(nn.Module):" in text
-    assert "        self.conv1 = nn.Conv2d(3, 64, 3, padding=1)\n" in text
-    assert "        self.conv13 = nn.Conv2d(512, 512, 3, padding=1)\n" in text
-    assert "        self.maxpool5 = nn.MaxPool2d(2)\n" in text
-    assert "        self.fc1 = nn.Linear(25088, 4096)\n" in text
-    assert "        x = F.relu(self.fc1(torch.flatten(x, 1)))\n" in text
-    assert "        x = self.fc3(x)\n" in text  # no relu on the class scores
+    # torchvision's names (the spec's `module:`), so that its state_dict loads.
+    assert "        self.features = nn.ModuleDict()\n" in text
+    assert '        self.features["0"] = nn.Conv2d(3, 64, 3, padding=1)\n' in text
+    assert '        self.features["28"] = nn.Conv2d(512, 512, 3, padding=1)\n' in text
+    assert '        self.features["30"] = nn.MaxPool2d(2)\n' in text
+    assert '        self.classifier["0"] = nn.Linear(25088, 4096)\n' in text
+    assert '        x = F.relu(self.classifier["0"](torch.flatten(x, 1)))\n' in text
+    assert '        x = self.classifier["6"](x)\n' in text  # no relu on the class scores
     assert "params       138,357,544 (weights 138,344,128, biases 13,416)" in text
     assert "MACs         15,470,264,320 (15.47 G) per image" in text
     assert "convcalc" not in text.split('if __name__ == "__main__":')[0].split('"""', 2)[2].replace(
@@ -291,11 +293,15 @@ def test_resnet18_names_follow_the_spec(tmp_path: Path) -> None:
     text = export(tmp_path, "resnet18").read_text(encoding="utf-8")
     assert "class ResNet18(nn.Module):" in text
     for line in (
-        "        self.layer1_0_conv1 = nn.Conv2d(64, 64, 3, padding=1, bias=False)\n",
-        "        self.layer2_0_downsample = nn.Conv2d(\n",
-        "        self.layer2_0_downsample_bn = nn.BatchNorm2d(128)\n",
+        "        self.layer1 = nn.ModuleDict()\n",
+        '        self.layer1["0"] = nn.ModuleDict()\n',
+        '        self.layer1["0"].conv1 = nn.Conv2d(64, 64, 3, padding=1, bias=False)\n',
+        '        self.layer2["0"].downsample["0"] = nn.Conv2d(64, 128, 1, stride=2, bias=False)\n',
+        '        self.layer2["0"].downsample["1"] = nn.BatchNorm2d(128)\n',
         "        identity = x\n",
-        "        shortcut = self.layer2_0_downsample_bn(self.layer2_0_downsample(identity))\n",
+        '        x = self.layer1["0"].conv1(x)\n',
+        '        shortcut = self.layer2["0"].downsample["0"](identity)\n',
+        '        shortcut = self.layer2["0"].downsample["1"](shortcut)\n',
         "        x = F.relu(x + shortcut)\n",
         "        x = F.relu(x + identity)\n",
         "        self.fc = nn.Linear(512, 1000)\n",
@@ -305,10 +311,14 @@ def test_resnet18_names_follow_the_spec(tmp_path: Path) -> None:
 
 def test_densenet_and_googlenet_names(tmp_path: Path) -> None:
     densenet = export(tmp_path, "densenet121").read_text(encoding="utf-8")
-    assert "self.denseblock4_denselayer16_conv2 = " in densenet  # torchvision's names, with _ for .
-    assert "x = torch.cat([x, identity], dim=1)" in densenet
+    assert "        self.features.denseblock4.denselayer16.conv2 = nn.Conv2d(\n" in densenet  # torchvision's names
+    assert "        x = self.features.denseblock4.denselayer16.conv2(x)\n" in densenet
+    # The input (old features) first, then the new ones, as torchvision concatenates them.
+    assert "x = torch.cat([identity, x], dim=1)" in densenet
+    assert "x = torch.cat([x, identity], dim=1)" not in densenet
     googlenet = export(tmp_path, "googlenet").read_text(encoding="utf-8")
-    assert "branch2 = F.relu(self.inception_5b_3x3(branch2))" in googlenet
+    assert '        self.inception_5b["3x3"] = nn.Conv2d(192, 384, 3, padding=1)\n' in googlenet
+    assert 'branch2 = F.relu(self.inception_5b["3x3"](branch2))' in googlenet
     assert "x = torch.cat([branch1, branch2, branch3, branch4], dim=1)" in googlenet
     assert "ceil_mode=True" in googlenet
 
@@ -434,3 +444,56 @@ def test_failed_answers_do_not_stop_or_clutter_an_export(tmp_path: Path) -> None
     assert result.exit_code == 0
     out = tmp_path / "m.py"
     assert result.stderr == f"wrote {out}: class Answers, 1 layer, 112 params; `python {out}` prints 6x6x4\n"
+
+
+# -- the exported file and to_module compute the same thing (issue 12) ----------------------------
+
+VECTOR_LRN = "input: 784\nlayers: [fc-100, lrn]\n"  # PyTorch's LocalResponseNorm wants N x C x ...
+
+
+def agree_with_to_module(spec: str, tmp_path: Path) -> None:
+    """The exported module loads to_module's state_dict (strict) and gives the same outputs."""
+    torch = pytest.importorskip("torch")
+    from convcalc.pytorch import to_module  # noqa: PLC0415 - needs torch
+
+    loaded = open_spec(spec)
+    torch.manual_seed(0)
+    built = to_module(loaded).module
+    with torch.no_grad():  # batchnorms that are not the identity
+        for name, value in built.state_dict().items():
+            if name.endswith(("running_mean", "running_var")) or (value.dim() == 1 and value.is_floating_point()):
+                value.uniform_(0.5, 1.5)
+    exported = getattr(load(export(tmp_path, spec)), class_name(loaded.name))().eval()
+    result = exported.load_state_dict(built.state_dict(), strict=True)
+    assert (result.missing_keys, result.unexpected_keys) == ([], [])
+    v = loaded.input
+    x = torch.randn(2, v.depth, *v.spatial, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want, got = built(x), exported(x)
+    out = analyze(loaded).totals.output
+    assert out is not None
+    assert want.shape == got.shape == (2, out.depth, *out.spatial)  # and both have the report's shape
+    assert torch.equal(want, got), float((want - got).abs().max())
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_export_computes_what_to_module_computes(name: str, tmp_path: Path) -> None:
+    agree_with_to_module(name, tmp_path)
+
+
+@pytest.mark.torch
+def test_lrn_on_a_vector_in_both(tmp_path: Path) -> None:
+    source = tmp_path / "vector.yaml"
+    source.write_text(VECTOR_LRN, encoding="utf-8")
+    agree_with_to_module(str(source), tmp_path)
+    assert "x = self.lrn1(x.unsqueeze(-1)).squeeze(-1)" in export(tmp_path, str(source)).read_text(encoding="utf-8")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", sorted(FEATURES))
+def test_features_export_computes_what_to_module_computes(case: str, tmp_path: Path) -> None:
+    source = tmp_path / "spec.yaml"
+    source.write_text(FEATURES[case], encoding="utf-8")
+    agree_with_to_module(str(source), tmp_path)
