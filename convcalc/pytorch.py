@@ -96,10 +96,11 @@ class Network(nn.Module):
             else:
                 assert calls is not None  # noqa: S101 - an Apply has its calls
                 value = values[statement.source]
-                marks = dict(statement.rows)
-                for done, call in enumerate([None, *calls]):
-                    if call is not None:
-                        value = call(value)
+                marks = dict(statement.rows)  # calls done -> the row whose output the value is then
+                if seen is not None and 0 in marks:
+                    seen[marks[0]] = value  # an identity activation's row
+                for done, call in enumerate(calls, 1):
+                    value = call(value)
                     if seen is not None and done in marks:
                         seen[marks[done]] = value
             values[statement.target] = value

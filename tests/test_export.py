@@ -120,6 +120,18 @@ layers:
                  [conv1-4], [conv1-4], [conv1-4], [conv1-4]]
       merge: multiply
 """,
+    "module: keys and dotted names": """
+input: 8x8x3
+layers:
+  - {layer: conv3-4 p1, module: features.0}
+  - {layer: conv3-4 p1, name: shown, module: features.2}
+  - residual:
+      layers: [{bn: null, name: norm}, {layer: conv3-4 p1, name: "."}]
+    name: block
+    module: stage.0
+  - fc: 2
+    name: head.out
+""",
     "a blank description": """
 name: blank
 description: "   "
@@ -497,3 +509,26 @@ def test_features_export_computes_what_to_module_computes(case: str, tmp_path: P
     source = tmp_path / "spec.yaml"
     source.write_text(FEATURES[case], encoding="utf-8")
     agree_with_to_module(str(source), tmp_path)
+
+
+def test_module_keys_and_dotted_names_nest(tmp_path: Path) -> None:
+    source = tmp_path / "names.yaml"
+    source.write_text(FEATURES["module: keys and dotted names"], encoding="utf-8")
+    text = export(tmp_path, str(source)).read_text(encoding="utf-8")
+    for line in (
+        '        self.features["0"] = nn.Conv2d(3, 4, 3, padding=1)\n',
+        '        self.features["2"] = nn.Conv2d(4, 4, 3, padding=1)\n',  # module: wins over name:
+        '        self.stage["0"].norm = nn.BatchNorm2d(4)\n',  # a composite's module: is the prefix
+        '        self.stage["0"].conv1 = nn.Conv2d(4, 4, 3, padding=1)\n',  # a name with no word: numbered
+        "        self.head.out = nn.Linear(256, 2)\n",  # the dots of a name nest
+    ):
+        assert line in text
+    assert analyze(load_spec(source)).rows[2].name == "shown"  # the table keeps its name
+
+
+def test_a_module_key_must_be_names_joined_by_dots(tmp_path: Path) -> None:
+    source = tmp_path / "bad.yaml"
+    source.write_text("input: 4\nlayers:\n  - {layer: fc-2, module: features..0}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["show", str(source)])
+    assert result.exit_code == 2
+    assert "bad.yaml:3:27: error: module 'features..0' must be names joined by dots" in result.stderr

@@ -187,12 +187,10 @@ class _Walk:
 
     def leaf(self, layer: LayerSpec, src: str, dst: str, prefix: Path) -> None:
         row = self.rows[layer.path]
-        if layer.module:
-            path: Path | None = (*prefix, *parts(layer.module))
-        elif layer.name != layer.label.split()[0].upper():  # named in the spec
-            path = (*prefix, *parts(layer.name))
-        else:
-            path = None
+        own = parts(layer.module) if layer.module else ()
+        if not own and layer.name != layer.label.split()[0].upper():  # named in the spec
+            own = parts(layer.name)
+        path = (*prefix, *own) if own else None  # None: numbered by its kind
         calls = self.calls(self.plan(row), row.path, path, prefix)
         self.statements.append(Apply(dst, src, calls, ((len(calls), row.path),)))
 
