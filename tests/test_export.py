@@ -57,6 +57,7 @@ def agree(path: Path, report: Report, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 @pytest.mark.parametrize("name", builtin_names())
 def test_every_builtin_exports_and_agrees(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("torch")
@@ -75,6 +76,7 @@ def test_the_class_imports_on_its_own(tmp_path: Path) -> None:
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 def test_python_runs_the_exported_file(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     path = export(tmp_path, "lenet5")

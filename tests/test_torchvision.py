@@ -94,6 +94,7 @@ def test_export_and_to_module_compute_what_torchvision_computes(name: str, tmp_p
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 def test_a_torchvision_state_dict_with_a_wrong_key_does_not_load(tmp_path: Path) -> None:
     net = torchvision_model("resnet18")
     state = net.state_dict()
