@@ -16,7 +16,7 @@ from convcalc.cli.common import EXIT_DESIGN_ERROR
 from convcalc.engine.analyze import analyze
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import LayerFailure
-from convcalc.kinds.conv import sliding_windows
+from convcalc.kinds.registry import KINDS
 from convcalc.options import DType, Rounding
 from convcalc.render.explain import explain
 from convcalc.report import Report, Severity
@@ -42,15 +42,16 @@ def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tupl
     """
     probe = _analyze(volume, _UNKNOWN.sub(f"{letter}0" if letter == "p" else f"{letter}1", text), where, Rounding.FLOOR)
     layer = probe.rows[1]
-    if layer.kind not in {"conv", "pool"} or layer.input is None:
-        msg = f"'{letter}?' needs a conv or pool layer, not {layer.label}"
+    kind = KINDS.get(layer.kind)
+    try:
+        ws = kind.windows(layer.config, volume) if kind is not None else None
+    except LayerFailure as failure:
+        return failure.message
+    if ws is None:
+        msg = f"'{letter}?' needs a layer with a sliding window (conv or pool), not {layer.label}"
         raise SpecError(msg, Location(where))
     if not volume.spatial:
         return f"{layer.label} needs a volume with spatial dims, but its input is the vector {volume}"
-    try:
-        ws = sliding_windows(layer.config, volume)
-    except LayerFailure as failure:
-        return failure.message
     limit = max(w.kernel for w in ws) if letter == "p" else max(w.size + 2 * w.pad_lo for w in ws)
     found = []
     for value in range(0 if letter == "p" else 1, limit):
