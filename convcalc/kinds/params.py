@@ -238,12 +238,13 @@ BIAS = Param("bias", boolean("bias"), default=True, help="Whether the layer adds
 
 
 def stride(default: int | None) -> Param:
-    """S, the step between windows."""
+    """S, the step between windows (None: as wide as the window, as pools have it)."""
     return Param(
         "stride",
         per_dim("stride"),
         default,
-        help="S, the step between windows: one number, or one per dim.",
+        help="S, the step between windows: one number, or one per dim"
+        + (" (default: the window size)." if default is None else "."),
         spelling=Spelling("s", DIMS, "s<S>"),
     )
 

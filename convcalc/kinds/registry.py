@@ -29,6 +29,7 @@ REGISTERED: tuple[Kind, ...] = (
     simple.Dropout(),
     simple.Flatten(),
     simple.Upsample(),
+    simple.PixelShuffle(),
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in REGISTERED}

@@ -305,3 +305,55 @@ class Upsample(Kind):
         return Working(
             output=tuple(f"{n}2 = {w}·{s} = {o}" for n, w, s, o in zip(names, x.spatial, scale, y.spatial, strict=True))
         )
+
+
+class PixelShuffle(Kind):
+    """Depth to space (PyTorch's PixelShuffle): H×W×C·r² → rH×rW×C, no weights."""
+
+    name = "pixel_shuffle"
+    params = (
+        Param(
+            "factor",
+            positive("factor"),
+            2,
+            help="r, the upscale factor: each r·r group of channels becomes an r×r patch of one channel.",
+        ),
+    )
+    primary = "factor"
+    head = Head(r"(\d+)?", ("factor",), "[<r>]")
+    category = Category.RESHAPE
+    example = ("56x56x64", "pixel_shuffle2")
+    output_rule = "rH×rW×D1/r² (2-D inputs)"
+    params_rule = "0"
+
+    def label(self, p: Params) -> str:
+        return f"pixel_shuffle{p['factor']}"
+
+    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
+        del ctx
+        v, r = x.volume, p["factor"]
+        # PyTorch shuffles the last two dims only: (N, C·r², H, W) → (N, C, H·r, W·r).
+        if len(v.spatial) != 2:  # noqa: PLR2004 - height and width
+            msg = f"pixel_shuffle needs a 2-D volume (height, width, depth), but its input is {v}"
+            raise LayerFailure("needs-2d-input", msg)
+        if v.depth % (r * r):
+            msg = f"pixel_shuffle{r} needs a depth divisible by r² = {r * r}, but the input {v} has {v.depth}"
+            raise LayerFailure("depth-not-divisible", msg)
+        spatial = tuple(w * r for w in v.spatial)
+        # Each output value is one input value: the field stays, the grid gets r times finer.
+        jump = tuple(whole(Fraction(j) / r) for j in x.jump)
+        return Outcome(output=Volume(spatial, v.depth // (r * r)), rf=x.rf, jump=jump)
+
+    def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
+        del rounding
+        x, y = row.input, row.output
+        assert x is not None  # noqa: S101 - a computed row has both
+        assert y is not None  # noqa: S101
+        r = p["factor"]
+        names = formula_names(len(x.spatial))
+        return Working(
+            output=(
+                *(f"{n}2 = {w}·{r} = {o}" for n, w, o in zip(names, x.spatial, y.spatial, strict=True)),
+                f"D2 = D1/r² = {x.depth}/{r * r} = {y.depth}",
+            )
+        )
