@@ -39,7 +39,8 @@ def missing_parts(cls: type) -> list[str]:
     missing += [f"attribute {a}" for a in ATTRIBUTES if not getattr(cls, a, None)]
     if not (cls.__doc__ or "").strip():
         missing.append("docstring")
-    missing += [f"help of parameter {p.name}" for p in cls.params if not p.help.strip()]
+    params: tuple[Param, ...] = getattr(cls, "params", ())
+    missing += [f"help of parameter {p.name}" for p in params if not p.help.strip()]
     if not isinstance(getattr(cls, "category", None), Category):
         missing.append("a Category")
     return missing
