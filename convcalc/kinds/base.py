@@ -215,6 +215,11 @@ def expand(value: int | tuple[int, ...], x: Volume, what: str) -> tuple[int, ...
     return value
 
 
+def per(value: int | tuple[int, ...], n: int) -> tuple[int, ...]:
+    """A per-dim value as n values, unchecked: for a row the engine has computed (else `expand`)."""
+    return (value,) * n if isinstance(value, int) else value
+
+
 def need_spatial(x: Volume, kind: str) -> None:
     """Window layers need height and width (or length, or time): a vector has none."""
     if not x.spatial:

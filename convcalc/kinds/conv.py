@@ -19,6 +19,7 @@ from convcalc.kinds.base import (
     expand,
     formula_names,
     need_spatial,
+    per,
     whole,
     window_dims,
 )
@@ -295,11 +296,6 @@ class Deconv(Kind):
             params=(f"params = {window}·{x.depth}·{outs}{plus} = {row.params:,}",),
             macs=f"{'·'.join(map(str, x.spatial))}·{_per_group(p, x)}·{window}·{p['filters']}",
         )
-
-
-def per(value: int | tuple[int, ...], n: int) -> tuple[int, ...]:
-    """A per-dim value as n values (no check: for a row the engine has computed)."""
-    return (value,) * n if isinstance(value, int) else value
 
 
 def _groups(p: Params, x: Volume) -> int:

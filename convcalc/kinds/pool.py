@@ -17,10 +17,11 @@ from convcalc.kinds.base import (
     Working,
     expand,
     need_spatial,
+    per,
     whole,
     window_dims,
 )
-from convcalc.kinds.conv import _options, dims_text, per, sliding_windows, window_working
+from convcalc.kinds.conv import _options, dims_text, sliding_windows, window_working
 from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
 from convcalc.options import PoolType
 from convcalc.volume import Volume

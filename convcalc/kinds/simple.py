@@ -18,9 +18,10 @@ from convcalc.kinds.base import (
     expand,
     formula_names,
     need_spatial,
+    per,
     whole,
 )
-from convcalc.kinds.conv import dims_text, per
+from convcalc.kinds.conv import dims_text
 from convcalc.kinds.params import ACTIVATION, BIAS, DIMS, Param, activation, boolean, per_dim, positive, probability
 from convcalc.options import ACTIVATIONS
 from convcalc.volume import Volume
