@@ -72,9 +72,12 @@ def test_every_kind_goes_through_every_command(kind: Kind, tmp_path: Path) -> No
     explained = runner.invoke(main, ["show", str(path), "--explain"])
     assert explained.exit_code == 0, explained.output
     if kind.summary:  # `convcalc layer` takes shorthand
-        worked = runner.invoke(main, ["layer", kind.example[0], kind.example[1]])
+        worked = runner.invoke(main, ["layer", kind.example[0], kind.example[1], "--explain"])
         assert worked.exit_code == 0, worked.output
         assert "memory = " in worked.output
+        brief = runner.invoke(main, ["layer", kind.example[0], kind.example[1], "--brief"])
+        assert brief.exit_code == 0, brief.output
+        assert brief.output == worked.output.splitlines()[0] + "\n"
 
     drawn = runner.invoke(main, ["draw", str(path), "-o", str(tmp_path / "f.svg")])
     assert drawn.exit_code == 0, drawn.output

@@ -112,7 +112,13 @@ def _check_quoting(layers: tuple[str, ...]) -> None:
     show_default=True,
     help="strict: a stride that does not fit is an error; floor or ceil: round as frameworks do.",
 )
-def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
+@click.option(
+    "--explain/--brief",
+    default=True,
+    show_default=True,
+    help="Work out each layer's arithmetic, or print only its output volume.",
+)
+def layer(input_: str, layers: tuple[str, ...], rounding: str, *, explain: bool) -> None:
     """Work out LAYERs (shorthand, e.g. "conv5-10 s1 p2") on an INPUT volume (e.g. 32x32x3), step by step.
 
     Each layer's output is the next one's input. Write p? or s? to list the pads or strides that
@@ -131,7 +137,7 @@ def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
                 break
         else:
             report = _analyze(volume, text, where, Rounding(rounding))
-            _print(report)
+            _print(report, worked=explain)
         row = report.rows[-1]
         if row.output is None:
             failed = True
@@ -144,10 +150,10 @@ def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
         sys.exit(EXIT_DESIGN_ERROR)
 
 
-def _print(report: Report) -> None:
+def _print(report: Report, *, worked: bool = True) -> None:
     row = report.rows[1]
     click.echo(f"{row.label}: {row.input} → {row.output or '?'}")
-    for line in explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch):
+    for line in explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch) if worked else []:
         click.echo(f"  {line}")
     for d in row.diagnostics:
         if d.severity is not Severity.NOTE:
