@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from convcalc.errors import Location, SpecError
+from convcalc.errors import Location, SpecError, cut
 from convcalc.options import ACTIVATIONS, PoolType, Rounding
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def describe(value: Any) -> str:
         return "a mapping" if isinstance(value, dict) else "a list"
     if value is None:
         return "an empty value"
-    return f"'{value}'"
+    return f"'{cut(str(value))}'"
 
 
 def integer(value: Any, at: Location, *, least: int, what: str) -> int:

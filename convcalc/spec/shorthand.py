@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from convcalc.errors import Location, SpecError
+from convcalc.errors import Location, SpecError, cut
 from convcalc.kinds.params import DIMS
 from convcalc.kinds.registry import REGISTERED
 
@@ -80,11 +80,11 @@ def parse(text: str, at: Location) -> tuple[str, dict[str, Any]]:
             match = pattern.fullmatch(token)
             if match:
                 if key in params:
-                    msg = f"'{token}' sets {key} a second time in '{text}'"
+                    msg = f"'{cut(token)}' sets {key} a second time in '{cut(text)}'"
                     raise SpecError(msg, at)
                 params[key] = _value(match.group(1))
                 break
         else:
-            msg = f"unknown token '{token}' in '{text}'; the shorthand is: {GRAMMAR}"
+            msg = f"unknown token '{cut(token)}' in '{cut(text)}'; the shorthand is: {GRAMMAR}"
             raise SpecError(msg, at)
     return name, params
