@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 COLUMN_GAP = "   "  # a cell's padding, a space between columns, the next cell's padding
 NEWLINE = Segment.line()
 
+_MARKS = frozenset("✗!·✓")
+_GLUE = "\u2800"  # braille blank: one cell wide, and not whitespace, so rich does not break there
+
 # C0 and C1 control characters but tab and line feed (which the layout turns into spaces or
 # lines). rich passes ESC and CSI through to the terminal (its Text strips only BEL, BS, VT, FF
 # and CR), so a name such as "\e[2J" from a spec would clear the screen: it is shown escaped.
@@ -79,10 +82,22 @@ def columns(cells: Sequence[str], sizes: Sequence[int], widths: Sequence[int], r
 
 
 def wrap(console: Console, text: Text, width: int) -> list[Text]:
-    """The text wrapped by rich at `width` cells, without the space rich leaves where it broke a line."""
+    """The text wrapped by rich at `width` cells, without the space rich leaves where it broke a line.
+
+    A mark that begins a message (`✗ /a/long/path.yaml:4:40: …`) stays with the word after it,
+    rather than alone on a line: rich wraps the two as one word (folded if longer than the line).
+    """
+    glued = text.plain[:1] in _MARKS and text.plain[1:2] == " "
+    if glued:
+        text = text.copy()
+        text.plain = text.plain[0] + _GLUE + text.plain[2:]
     lines = list(text.wrap(console, max(width, 1)))
     for line in lines:
         line.rstrip()
+    for line in lines[:2] if glued else ():  # the glue is the text's second character
+        if _GLUE in line.plain:
+            line.plain = line.plain.replace(_GLUE, " ", 1)
+            break
     return lines
 
 
