@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.text import Text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from rich.console import Console, ConsoleOptions, RenderResult
-    from rich.text import Text
 
 COLUMN_GAP = "   "  # a cell's padding, a space between columns, the next cell's padding
 NEWLINE = Segment.line()
@@ -87,9 +87,10 @@ def wrap(console: Console, text: Text, width: int) -> list[Text]:
     A mark that begins a message (`✗ /a/long/path.yaml:4:40: …`) stays with the word after it,
     rather than alone on a line: rich wraps the two as one word (folded if longer than the line).
     """
+    # The text's own style as a span: Text.render, unlike printing a Text, leaves it out otherwise.
+    text = Text().append_text(text)
     glued = text.plain[:1] in _MARKS and text.plain[1:2] == " "
     if glued:
-        text = text.copy()
         text.plain = text.plain[0] + _GLUE + text.plain[2:]
     lines = list(text.wrap(console, max(width, 1)))
     for line in lines:

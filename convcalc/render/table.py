@@ -126,7 +126,7 @@ def render_table(
 
     def render(console: Console, width: int) -> Iterator[Segment]:
         description = report.description.strip()
-        title = _text(report.name, "bold") + _text(f" — {description}" if description else "")
+        title = Text.assemble((printable(report.name), "bold"), printable(f" — {description}" if description else ""))
         yield from wrapped(console, title, width)
         batch = f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)"
         yield from wrapped(console, _text(batch, "dim"), width)
