@@ -34,11 +34,10 @@ from convcalc.render.diff import (
 from convcalc.render.layout import (
     COLUMN_GAP,
     NEWLINE,
+    Columns,
     Rendered,
     column_widths,
-    columns,
     fit,
-    line_width,
     measure,
     printable,
     wrapped,
@@ -65,15 +64,16 @@ def _rows(diff: Diff, console: Console, width: int, *, everything: bool) -> Iter
     table_cells = [t[:CHANGE] + t[CHANGE + 1 :] for t in texts]
     sizes = measure(table_cells)
     widths = column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME)
+    table = Columns(widths, _RIGHT)
     # Cut each line to the width only when the name cannot give way enough.
-    cut = (lambda line: fit(line, width)) if line_width(widths) > width else str
+    cut = (lambda line: fit(line, width)) if table.width > width else str
     indent = " " * (sum(widths[:_NAME]) + len(COLUMN_GAP) * _NAME)
     styles = {status: console.get_style(name) for status, name in _STYLE.items()}
-    header = columns(_HEADERS, measure([_HEADERS])[0], widths, _RIGHT)
+    header = table.line(_HEADERS, measure([_HEADERS])[0])
     yield from (Segment(cut(header), console.get_style("bold")), NEWLINE)
     yield from (Segment(cut("─" * cell_len(header))), NEWLINE)
     for rd, text, row_cells, row_sizes in zip(rows, texts, table_cells, sizes, strict=True):
-        yield from (Segment(cut(columns(row_cells, row_sizes, widths, _RIGHT)), styles[rd.status]), NEWLINE)
+        yield from (Segment(cut(table.line(row_cells, row_sizes)), styles[rd.status]), NEWLINE)
         beneath = text[CHANGE]
         if row_sizes[_NAME] > widths[_NAME]:  # the name was cut: in full beneath, with the change
             beneath = f"{row_cells[_NAME]}: {beneath}" if beneath else row_cells[_NAME]

@@ -11,6 +11,7 @@ the wrapping of messages.
 from __future__ import annotations
 
 import re
+from operator import le
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
@@ -71,14 +72,26 @@ def line_width(widths: Sequence[int]) -> int:
     return sum(widths) + len(COLUMN_GAP) * (len(widths) - 1)
 
 
-def columns(cells: Sequence[str], sizes: Sequence[int], widths: Sequence[int], right: set[int]) -> str:
-    """One line of a table: each cell (of `sizes` cells) cut to its column (… when longer) and aligned."""
-    out = []
-    for i, (text, size, w) in enumerate(zip(cells, sizes, widths, strict=True)):
-        cell, used = (text, size) if size <= w else (fit(text, w), w)
-        fill = " " * (w - used)
-        out.append(fill + cell if i in right else cell + fill)
-    return COLUMN_GAP.join(out).rstrip()
+class Columns:
+    """A table's columns, each of a width and aligned left or right: the line of a row's cells."""
+
+    def __init__(self, widths: Sequence[int], right: set[int]) -> None:
+        self.widths = tuple(widths)
+        self.right = frozenset(right)
+        self.width = line_width(widths)  # of every line, before its trailing spaces are cut
+        # str.format pads by characters: the same as by cells where every character takes one.
+        self._format = COLUMN_GAP.join(f"{{:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
+
+    def line(self, cells: Sequence[str], sizes: Sequence[int]) -> str:
+        """The cells (of `sizes` cells each) in their columns, cut (… where longer) and aligned."""
+        if tuple(map(len, cells)) == tuple(sizes) and all(map(le, sizes, self.widths)):
+            return self._format.format(*cells).rstrip()
+        out = []
+        for i, (text, size, w) in enumerate(zip(cells, sizes, self.widths, strict=True)):
+            cell, used = (text, size) if size <= w else (fit(text, w), w)
+            fill = " " * (w - used)
+            out.append(fill + cell if i in self.right else cell + fill)
+        return COLUMN_GAP.join(out).rstrip()
 
 
 def wrap(console: Console, text: Text, width: int) -> list[Text]:

@@ -19,11 +19,10 @@ from convcalc.render.checks import message
 from convcalc.render.explain import explain as explain_row
 from convcalc.render.layout import (
     NEWLINE,
+    Columns,
     Rendered,
     column_widths,
-    columns,
     fit,
-    line_width,
     measure,
     printable,
     wrap,
@@ -104,17 +103,17 @@ def _rows(
     styles = {name: console.get_style(name) for name in ("bold", *_STYLE.values())}
     cells = [_cells(r) for r in report.rows]
     sizes = measure(cells)
-    widths = column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME)
+    table = Columns(column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME), _RIGHT)
     # Cut each line to the width only when the name cannot give way enough.
-    cut = (lambda line: fit(line, width)) if line_width(widths) > width else str
+    cut = (lambda line: fit(line, width)) if table.width > width else str
     indent = " " * (len(cells[-1][0]) + 2)  # past the widest number of the # column
-    yield from (Segment(cut(columns(_HEADERS, measure([_HEADERS])[0], widths, _RIGHT)), styles["bold"]), NEWLINE)
-    yield from (Segment(cut("─" * line_width(widths))), NEWLINE)
+    yield from (Segment(cut(table.line(_HEADERS, measure([_HEADERS])[0])), styles["bold"]), NEWLINE)
+    yield from (Segment(cut("─" * table.width)), NEWLINE)
     for row, row_cells, row_sizes in zip(report.rows, cells, sizes, strict=True):
         worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
         flagged = (worst and worst is not Severity.NOTE) or row.path in failed
         style = styles[_STYLE[worst or Severity.ERROR]] if flagged else None
-        yield from (Segment(cut(columns(row_cells, row_sizes, widths, _RIGHT)), style), NEWLINE)
+        yield from (Segment(cut(table.line(row_cells, row_sizes)), style), NEWLINE)
         for text, text_style in beneath(row):
             yield from wrapped(console, _text(text, text_style), width, indent)  # wrapped under the indent
 
