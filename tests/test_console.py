@@ -15,7 +15,7 @@ from convcalc import analyze, load_spec
 from convcalc.cli import main
 from convcalc.diff import compare
 from convcalc.render import diff_table, table
-from convcalc.render.layout import fit, printable, wrap
+from convcalc.render.layout import Columns, fit, measure, printable, wrap
 
 if TYPE_CHECKING:
     import io
@@ -183,6 +183,22 @@ def test_printable_and_fit() -> None:
     assert cell_len(fit("卷积层卷积层", 6)) == 6  # a wide character that would be cut in half is a space
     assert fit("short", 8) == "short"
     assert fit("anything", 0) == ""
+
+
+@pytest.mark.parametrize(
+    ("cells", "line"),
+    [
+        (("ab", "cd", "7"), "ab     cd      7"),  # one cell a character: laid out by str.format
+        (("卷积", "cd", "7"), "卷积   cd      7"),  # wide characters: padded by cells, not characters
+        (("a\u200bb", "cd", "7"), "a\u200bb     cd      7"),  # a zero-width space takes no cell
+        (("abcdef", "卷积层", "123"), "abc…   卷…   123"),  # cut to their columns
+        (("ab", "", ""), "ab"),  # no trailing spaces
+    ],
+)
+def test_columns_pad_and_cut_by_cells(cells: tuple[str, ...], line: str) -> None:
+    columns = Columns([4, 3, 3], {2})
+    assert columns.width == 16
+    assert columns.line(cells, measure([cells])[0]) == line
 
 
 def test_wrap_breaks_as_rich_does_but_keeps_a_mark_with_its_word(
