@@ -47,7 +47,7 @@ class _Walker:
     def __init__(self, spec: Spec, *, stop_at_problem: bool = False) -> None:
         self.spec = spec
         self.stop_at_problem = stop_at_problem
-        self.ctx = Context(spec.rounding, spec.input.spatial)
+        self.ctx = Context(spec.rounding, spec.input.spatial, spec.batch)
         self.bpv = spec.dtype.bytes
         self.rows: list[LayerRow] = []
         self.groups: list[Group] = []

@@ -58,6 +58,7 @@ class Context:
 
     rounding: Rounding
     input_spatial: tuple[int, ...]
+    batch: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +233,15 @@ def window_dims(
     x: State,
     rounding: Rounding,
     kind: str,
+    *,
+    same: bool = False,
 ) -> tuple[tuple[int, ...], tuple[Exact, ...], tuple[Exact, ...], list[Problem]]:
-    """Output sizes, receptive field and jump of a window layer, with what to say about it."""
+    """Output sizes, receptive field and jump of a window layer, with what to say about it.
+
+    `same` padding (TensorFlow's rule) is chosen to give ceil(W/S) windows: the stride fits by
+    construction, and what the windows skip at the end is what that rule skips (its padding is
+    never negative), so no stride problem is reported.
+    """
     names = dim_names(len(windows))
     for name, w in zip(names, windows, strict=True):
         # Under ceil, PyTorch still gives one window when it sticks out past the end (W=1, F=2).
@@ -246,7 +254,7 @@ def window_dims(
     sizes = tuple(w.output(rounding) for w in windows)
     rf = tuple(r + (w.kernel - 1) * j for r, j, w in zip(x.rf, x.jump, windows, strict=True))
     jump = tuple(j * w.stride for j, w in zip(x.jump, windows, strict=True))
-    return sizes, rf, jump, _stride_problems(windows, names, sizes, rounding)
+    return sizes, rf, jump, [] if same else _stride_problems(windows, names, sizes, rounding)
 
 
 def _stride_problems(
@@ -281,15 +289,15 @@ def _stride_problems(
     if rounding is Rounding.FLOOR:
         got = "x".join(map(str, sizes))
         if only_padding:
-            msg = f"{formula}: floored to {got}; {tails} (only padding) are dropped"
+            msg = f"{formula}: floored to {got}; {tails} dropped (only padding)"
             return [Problem(Severity.NOTE, "stride-does-not-fit", msg)]
         if only_gaps:
-            msg = f"{formula}: floored to {got}; {tails} are dropped ({gaps})"
+            msg = f"{formula}: floored to {got}; {tails} dropped ({gaps})"
             return [Problem(Severity.NOTE, "stride-does-not-fit", msg)]
-        msg = f"{formula}: floored to {got}; {tails} of the input are dropped (never covered)"
+        msg = f"{formula}: floored to {got}; of the input, {tails} dropped (never covered)"
         return [Problem(Severity.WARNING, "stride-does-not-fit", msg)]
     if only_padding:
-        advice = "They are only padding, so no input is lost: `rounding: floor` is safe here."
+        advice = "That is only padding, so no input is lost: `rounding: floor` is safe here."
     elif only_gaps:
         advice = f"As {gaps}, `rounding: floor` is safe here."
     else:
@@ -297,17 +305,29 @@ def _stride_problems(
         sizes_that_fit = f"{lo} or {hi}" if lo >= first.kernel else str(hi)
         advice = (
             f"An input of {sizes_that_fit} (not {first.size}) would fit; "
-            "or set `rounding: floor` to drop them, as PyTorch does."
+            f"or set `rounding: floor` to drop {'them' if tails.endswith('are') else 'it'}, as PyTorch does."
         )
-    msg = f"{formula}: the stride does not fit; {tails} are never covered. {advice}"
+    msg = f"{formula}: the stride does not fit; {tails} never covered. {advice}"
     return [Problem(Severity.ERROR, "stride-does-not-fit", msg)]
 
 
 def _tails(misfits: list[tuple[str, int]]) -> str:
-    """'the last 1 row and column', 'the last 2 rows and the last 1 column'."""
+    """'the last row and column are', 'the last 2 rows and the last column are', 'the last row is'."""
     counts = {r for _, r in misfits}
+
+    def last(r: int, unit: str) -> str:
+        return f"the last {unit}" if r == 1 else f"the last {r} {unit}s"
+
     if len(counts) == 1:
         r = counts.pop()
-        units = " and ".join(_UNITS.get(n, "position") + "s" * (r > 1) for n, _ in misfits)
-        return f"the last {r} {units}"
-    return " and ".join(f"the last {r} {_UNITS.get(n, 'position')}{'s' * (r > 1)}" for n, r in misfits)
+        units = " and ".join(_UNITS.get(n, "position") for n, _ in misfits)
+        text = (
+            f"the last {units}"
+            if r == 1
+            else f"the last {r} " + " and ".join(_UNITS.get(n, "position") + "s" for n, _ in misfits)
+        )
+        plural = r > 1 or len(misfits) > 1
+    else:
+        text = " and ".join(last(r, _UNITS.get(n, "position")) for n, r in misfits)
+        plural = True
+    return f"{text} {'are' if plural else 'is'}"

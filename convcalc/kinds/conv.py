@@ -170,7 +170,7 @@ class Conv(Kind):
         filters: int = p["filters"]
         g = resolve_groups(p, v.depth, filters)
         rounding = p["rounding"] or ctx.rounding
-        spatial, rf, jump, problems = window_dims(windows, x, rounding, "conv")
+        spatial, rf, jump, problems = window_dims(windows, x, rounding, "conv", same=p["pad"] == "same")
         positions = prod(spatial)
         per_output = prod(size) * (v.depth // g)
         return Outcome(
@@ -320,7 +320,17 @@ def window_working(p: Params, x: Volume, rounding: Rounding) -> tuple[str, ...]:
     work = []
     for w in sliding_windows(p, x):
         got = w.output(rounding)
-        rounded = "" if w.exact == got else f" → {got} ({rounding.value})"
+        if p.get("pad") == "same":  # TensorFlow's rule: ceil(W/S) windows, the padding to match
+            total = w.pad_lo + w.pad_hi
+            padding = f"max(({got} − 1)·{w.stride} + {w.kernel} − {w.size}, 0) = {total}"
+            work.append(f"⌈{w.size}/{w.stride}⌉ = {got} (same: padding {padding})")
+            continue
+        if w.exact == got:
+            rounded = ""
+        elif rounding is Rounding.STRICT:  # strict does not round: the row goes on with floor's size
+            rounded = f": the stride does not fit (floor's {got} is shown)"
+        else:
+            rounded = f" → {got} ({rounding.value})"
         work.append(f"{w.formula()}{rounded}")
     if len(set(work)) == 1:  # a square input: H2 = W2 = ...
         return (" = ".join(f"{name}2" for name in names) + f" = {work[0]}",)

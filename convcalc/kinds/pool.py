@@ -81,7 +81,8 @@ class Pool(Kind):
             if pad > k // 2:
                 msg = f"pad {pad} is more than half the window size {k} (PyTorch allows at most {k // 2})"
                 raise LayerFailure("pad-too-large", msg)
-        spatial, rf, jump, problems = window_dims(windows, x, p["rounding"] or ctx.rounding, "pool")
+        rounding = p["rounding"] or ctx.rounding
+        spatial, rf, jump, problems = window_dims(windows, x, rounding, "pool", same=p["pad"] == "same")
         return Outcome(output=Volume(spatial, v.depth), rf=rf, jump=jump, problems=problems)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:

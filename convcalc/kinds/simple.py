@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.kinds.base import (
@@ -104,14 +105,24 @@ class _ChannelNorm(Kind):
     """A normalisation with a learnable scale and shift per channel (when affine)."""
 
     running_stats: ClassVar[bool] = False
+    # Statistics per image over groups of channels (layernorm, groupnorm), not over the batch.
+    per_image: ClassVar[bool] = True
     category = Category.ELEMENTWISE
     output_rule = "= input"
     params_rule = "2·D1"
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del ctx
-        out = unchanged(x)
         depth = x.volume.depth
+        groups = p.get("groups", 1)
+        if self.per_image and depth // groups * prod(x.volume.spatial) * ctx.batch == 1:
+            # PyTorch's group_norm refuses it ("Expected more than 1 value per channel"): the
+            # variance of one value is 0, and the output would be the shift alone.
+            msg = (
+                f"each of the {groups} group(s) holds one value ({depth}/{groups} channels × "
+                f"{x.volume.values // depth or 1} positions × batch {ctx.batch}): nothing to normalise"
+            )
+            raise LayerFailure("one-value-per-group", msg)
+        out = unchanged(x)
         if p["affine"]:
             out.weights, out.biases = depth, depth
         if self.running_stats:
@@ -136,6 +147,7 @@ class BatchNorm(_ChannelNorm):
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"bn": {}}
     params = (AFFINE,)
     running_stats = True
+    per_image = False  # its statistics are over the batch and the positions (checked in training)
     example = ("56x56x64", "bn")
     params_rule = "2·D1, plus 2·D1 buffers"
 
