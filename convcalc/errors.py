@@ -56,3 +56,8 @@ class SpecError(ConvcalcError):
 
 class SpecNotFoundError(ConvcalcError):
     """The SPEC argument names neither a file nor a built-in spec."""
+
+
+def cut(text: str, limit: int = 60) -> str:
+    """User text as a message quotes it: at most `limit` characters, the cut marked with '...'."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

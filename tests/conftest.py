@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 import pytest
 from rich.console import Console
 
-from convcalc.render.terminal import Terminal
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -46,14 +44,3 @@ def _plain_console(width: int = 100) -> tuple[Console, io.StringIO]:
 def plain_console() -> Callable[..., tuple[Console, io.StringIO]]:
     """Make a console that writes plain text of a fixed width (rich's own tests/render.py does this)."""
     return _plain_console
-
-
-@pytest.fixture
-def plain_terminal() -> Callable[..., tuple[Terminal, io.StringIO]]:
-    """Make a terminal that writes plain text of a fixed width, for `show`'s table."""
-
-    def make(width: int = 100) -> tuple[Terminal, io.StringIO]:
-        out = io.StringIO()
-        return Terminal(out, width, color=False), out
-
-    return make

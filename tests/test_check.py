@@ -162,7 +162,7 @@ def test_layer_worked_example() -> None:
 def test_layer_stride_that_does_not_fit() -> None:
     result = run("layer", "7x7x1", "conv3-1 s3")
     assert result.exit_code == 1
-    assert "  H2 = W2 = (7 − 3)/3 + 1 = 2.33 → 2 (strict)" in result.stdout
+    assert "  H2 = W2 = (7 − 3)/3 + 1 = 2.33: the stride does not fit (floor's 2 is shown)" in result.stdout
     assert "  error: (7 − 3)/3 + 1 = 2.33: the stride does not fit" in result.stdout
 
 

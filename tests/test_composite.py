@@ -80,6 +80,21 @@ def test_auto_shortcut_projects_like_torchvision() -> None:
     assert shapes(report)["1"] == [28, 28, 128]
 
 
+@pytest.mark.parametrize("body", ["[conv3-8 p1, maxpool]", "[conv4-8 s2 p1]", "[avgpool, conv3-8 p1]"])
+def test_auto_shortcut_is_judged_by_the_body_not_by_strict_rounding(body: str) -> None:
+    """Its 1x1 projection skips what torchvision's does: no stride error under strict (issue 13, 4)."""
+    text = f"input: 8x8x4\nlayers:\n  - residual:\n      layers: {body}\n      shortcut: auto\n"
+    result = CliRunner().invoke(main, ["show", "-", "--format", "json"], input=text)
+    assert result.exit_code == 0, result.output
+    report = run(text)
+    assert report.ok
+    assert str(report.totals.output) == "4x4x8"
+    shortcut = next(r for r in report.rows if r.path.endswith("shortcut.0"))
+    assert shortcut.label == "conv1-8 s2"
+    assert [d.code for d in shortcut.diagnostics] == ["stride-does-not-fit"]
+    assert {d.severity.value for d in shortcut.diagnostics} == {"note"}
+
+
 def test_dense_connection_concatenates() -> None:
     report = run("""
         input: 56x56x64

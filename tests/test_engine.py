@@ -81,8 +81,25 @@ def test_lecture_7x7_stride_3_does_not_fit() -> None:
     assert not report.ok
     (d,) = row.diagnostics
     assert d.severity is Severity.ERROR
-    assert d.message.startswith("(7 − 3)/3 + 1 = 2.33: the stride does not fit; the last 1 row and column")
+    assert d.message.startswith("(7 − 3)/3 + 1 = 2.33: the stride does not fit; the last row and column are never")
     assert "An input of 6 or 9 (not 7) would fit" in d.message
+
+
+def test_one_position_is_said_in_the_singular() -> None:
+    _, row = one("7x3", "conv3-1 s3")  # 1-D: 7 positions of 3 channels
+    (d,) = row.diagnostics
+    assert "the last position is never covered" in d.message
+    assert "to drop it, as PyTorch does" in d.message
+    _, row = one("8x7x1", "conv3-1 s3")  # 8: 2 rows left over; 7: 1 column
+    assert "the last 2 rows and the last column are never covered" in row.diagnostics[0].message
+
+
+@pytest.mark.parametrize(("input_", "layer"), [("6x6x4", "conv1-8 s2 psame"), ("7x7x4", "maxpool2 psame")])
+def test_same_padding_fits_by_construction(input_: str, layer: str) -> None:
+    """TensorFlow's `same` gives ceil(W/S) windows whatever the remainder (issue 13, point 10)."""
+    report, row = one(input_, layer)
+    assert report.ok
+    assert row.diagnostics == ()
 
 
 def test_floor_warns_and_ceil_notes() -> None:

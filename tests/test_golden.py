@@ -19,7 +19,8 @@ from convcalc.render.table import render_table
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from convcalc.render.terminal import Terminal
+    from rich.console import Console
+
     from convcalc.report import Report
 
 
@@ -38,11 +39,11 @@ def _check_invariants(report: Report) -> None:
 
 
 def test_vgg16_table(
-    golden: Callable[[str, str], None], plain_terminal: Callable[..., tuple[Terminal, io.StringIO]]
+    golden: Callable[[str, str], None], plain_console: Callable[..., tuple[Console, io.StringIO]]
 ) -> None:
     report = analyze(open_spec("vgg16"))
     _check_invariants(report)
-    console, out = plain_terminal()
+    console, out = plain_console()
     render_table(report, console)
     golden("vgg16.table.txt", out.getvalue())
 
@@ -74,7 +75,7 @@ def test_vgg16_markdown(golden: Callable[[str, str], None]) -> None:
 
 
 def test_alexnet_at_224_table_flags_the_rows(
-    golden: Callable[[str, str], None], plain_terminal: Callable[..., tuple[Terminal, io.StringIO]]
+    golden: Callable[[str, str], None], plain_console: Callable[..., tuple[Console, io.StringIO]]
 ) -> None:
     from dataclasses import replace  # noqa: PLC0415
 
@@ -84,25 +85,25 @@ def test_alexnet_at_224_table_flags_the_rows(
     spec = replace(open_spec("alexnet"), input=Volume((224, 224), 3), expectations=())
     report = analyze(spec)
     _check_invariants(report)
-    console, out = plain_terminal()
+    console, out = plain_console()
     render_table(report, console)
     golden("alexnet-224.table.txt", out.getvalue())
 
 
-def test_table_fits_80_columns(plain_terminal: Callable[..., tuple[Terminal, io.StringIO]]) -> None:
+def test_table_fits_80_columns(plain_console: Callable[..., tuple[Console, io.StringIO]]) -> None:
     report = analyze(open_spec("vgg16"))
-    console, out = plain_terminal(width=80)
+    console, out = plain_console(width=80)
     render_table(report, console)
     assert max(len(line) for line in out.getvalue().splitlines()) <= 80
 
 
-def test_wide_names_and_tabs_keep_the_columns(plain_terminal: Callable[..., tuple[Terminal, io.StringIO]]) -> None:
+def test_wide_names_and_tabs_keep_the_columns(plain_console: Callable[..., tuple[Console, io.StringIO]]) -> None:
     from convcalc.spec.loader import load_spec  # noqa: PLC0415
 
     text = (
         'input: 8x8x3\nlayers:\n  - layer: conv3-4\n    name: "畳み込み層その一"\n  - layer: relu\n    name: "a\\tb"\n'
     )
-    console, out = plain_terminal()
+    console, out = plain_console()
     render_table(analyze(load_spec("wide.yaml", text)), console)
     lines = out.getvalue().splitlines()
     conv, tab = (next(line for line in lines if line.startswith(f"{i}   ")) for i in (1, 2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,36 @@ def test_limits_are_documented() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "limits.md").read_text(encoding="utf-8")
     for value in (MAX_FILE_BYTES, MAX_DEPTH, MAX_EXPANDED_NODES, MAX_VALUE, MAX_LAYERS, MAX_NESTING):
         assert f"| {value:,} |" in doc or f"| {value} levels |" in doc, value
+
+
+def _doubling_blocks(levels: int) -> str:
+    """Each block passes its argument on twice to the next: `x: "${x}${x}"` (issue 13, point 1)."""
+    lines = ["input: 8x8x3", "blocks:"]
+    for i in range(levels):
+        lines += [f"  b{i}:", "    args: {x: null}"]
+        if i + 1 < levels:
+            lines.append(f'    layers: [{{b{i + 1}: {{x: "${{x}}${{x}}"}}}}]')
+        else:
+            lines.append('    layers: [{conv: {filters: 8, size: 3}, name: "${x}"}]')
+    return "\n".join([*lines, "layers:", "  - b0: {x: ab}", ""])
+
+
+def test_a_templating_bomb_is_refused_before_it_is_built() -> None:
+    text = _doubling_blocks(40)
+    result = CliRunner().invoke(main, ["show", "-"], input=text)
+    assert result.exit_code == 2
+    assert "block 'b12' builds a string of 16,384 characters" in result.output
+    assert len(result.output) < 1000  # one line, the quoted text cut
+
+
+def test_doubling_that_stays_small_is_fine() -> None:
+    result = CliRunner().invoke(main, ["show", "-", "--format", "json"], input=_doubling_blocks(8))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["layers"][1]["name"] == "ab" * 128
+
+
+def test_a_long_token_is_quoted_short() -> None:
+    result = CliRunner().invoke(main, ["layer", "8x8x3", "conv3-8 " + "q" * 5000])
+    assert result.exit_code == 2
+    assert "'qqqqqqqqq" in result.output
+    assert len(result.output) < 1000

@@ -219,3 +219,45 @@ def test_the_layer_limit_is_said_once(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="more than 250,000 layers") as caught:
         load_spec(source)
     assert len(caught.value.all) == 1
+
+
+# -- YAML 1.1's number traps and merge keys (issue 13, point 5) --------------------------------
+
+
+@pytest.mark.parametrize(("written", "message"), [("064", "'064' has a leading zero"), ("-07", "'-07' has")])
+def test_a_leading_zero_is_refused_not_read_as_octal(written: str, message: str) -> None:
+    text = f"input: 8x8x3\nlayers:\n  - conv: {{filters: {written}, size: 3}}\n"
+    with pytest.raises(SpecError, match=message) as caught:
+        load_spec("net.yaml", text)
+    assert caught.value.location is not None
+    assert (caught.value.location.line, caught.value.location.column) == (3, 21)
+
+
+@pytest.mark.parametrize("written", ["1:30", "1:30.5", "2:00"])
+def test_base_60_is_text_as_in_yaml_1_2(written: str) -> None:
+    text = f"input: 8x8x3\nlayers:\n  - fc: {{units: {written}}}\n"
+    with pytest.raises(SpecError, match=f"units must be a whole number, not '{written}'"):
+        load_spec("net.yaml", text)
+
+
+def test_plain_numbers_still_read_as_numbers() -> None:
+    spec = load_spec("net.yaml", "input: 8x8x3\nlayers:\n  - conv: {filters: 0x10, size: 3, pad: 0}\n  - fc: 1_000\n")
+    assert [layer.params.get("filters", layer.params.get("units")) for layer in leaves(spec)] == [16, 1000]
+
+
+def test_merge_keys_work_and_the_mappings_own_keys_win() -> None:
+    text = (
+        "input: 8x8x3\nlayers:\n"
+        "  - conv: &base {filters: 8, size: 3, pad: 1}\n"
+        "  - conv: {<<: *base, filters: 16}\n"
+        "  - conv: {filters: 4, <<: *base}\n"
+        "  - conv: {<<: [{size: 5}, *base]}\n"
+    )
+    convs = [layer.params for layer in leaves(load_spec("net.yaml", text))]
+    assert [(c["filters"], c["size"], c["pad"]) for c in convs] == [(8, 3, 1), (16, 3, 1), (4, 3, 1), (8, 5, 1)]
+
+
+def test_a_key_given_twice_beside_a_merge_is_still_a_duplicate() -> None:
+    text = "input: 8x8x3\nlayers:\n  - conv: &b {filters: 8, size: 3}\n  - conv: {<<: *b, pad: 1, pad: 2}\n"
+    with pytest.raises(SpecError, match="duplicate key 'pad'"):
+        load_spec("net.yaml", text)

@@ -16,7 +16,7 @@ from convcalc.cli.common import EXIT_DESIGN_ERROR
 from convcalc.engine.analyze import analyze
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import LayerFailure
-from convcalc.kinds.conv import sliding_windows
+from convcalc.kinds.registry import KINDS
 from convcalc.options import DType, Rounding
 from convcalc.render.explain import explain
 from convcalc.report import Report, Severity
@@ -42,15 +42,16 @@ def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tupl
     """
     probe = _analyze(volume, _UNKNOWN.sub(f"{letter}0" if letter == "p" else f"{letter}1", text), where, Rounding.FLOOR)
     layer = probe.rows[1]
-    if layer.kind not in {"conv", "pool"} or layer.input is None:
-        msg = f"'{letter}?' needs a conv or pool layer, not {layer.label}"
+    kind = KINDS.get(layer.kind)
+    try:
+        ws = kind.windows(layer.config, volume) if kind is not None else None
+    except LayerFailure as failure:
+        return failure.message
+    if ws is None:
+        msg = f"'{letter}?' needs a layer with a sliding window (conv or pool), not {layer.label}"
         raise SpecError(msg, Location(where))
     if not volume.spatial:
         return f"{layer.label} needs a volume with spatial dims, but its input is the vector {volume}"
-    try:
-        ws = sliding_windows(layer.config, volume)
-    except LayerFailure as failure:
-        return failure.message
     limit = max(w.kernel for w in ws) if letter == "p" else max(w.size + 2 * w.pad_lo for w in ws)
     found = []
     for value in range(0 if letter == "p" else 1, limit):
@@ -111,7 +112,13 @@ def _check_quoting(layers: tuple[str, ...]) -> None:
     show_default=True,
     help="strict: a stride that does not fit is an error; floor or ceil: round as frameworks do.",
 )
-def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
+@click.option(
+    "--explain/--brief",
+    default=True,
+    show_default=True,
+    help="Work out each layer's arithmetic, or print only its output volume.",
+)
+def layer(input_: str, layers: tuple[str, ...], rounding: str, *, explain: bool) -> None:
     """Work out LAYERs (shorthand, e.g. "conv5-10 s1 p2") on an INPUT volume (e.g. 32x32x3), step by step.
 
     Each layer's output is the next one's input. Write p? or s? to list the pads or strides that
@@ -130,7 +137,7 @@ def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
                 break
         else:
             report = _analyze(volume, text, where, Rounding(rounding))
-            _print(report)
+            _print(report, worked=explain)
         row = report.rows[-1]
         if row.output is None:
             failed = True
@@ -143,10 +150,10 @@ def layer(input_: str, layers: tuple[str, ...], rounding: str) -> None:
         sys.exit(EXIT_DESIGN_ERROR)
 
 
-def _print(report: Report) -> None:
+def _print(report: Report, *, worked: bool = True) -> None:
     row = report.rows[1]
     click.echo(f"{row.label}: {row.input} → {row.output or '?'}")
-    for line in explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch):
+    for line in explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch) if worked else []:
         click.echo(f"  {line}")
     for d in row.diagnostics:
         if d.severity is not Severity.NOTE:

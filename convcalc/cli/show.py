@@ -47,10 +47,9 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
     if depth is not None:
         report = fold(report, depth)
     if fmt == "table":
-        from convcalc.render.table import render_table  # noqa: PLC0415 - only for tables
-        from convcalc.render.terminal import Terminal  # noqa: PLC0415
+        from convcalc.render.table import render_table  # noqa: PLC0415 - rich only for tables
 
-        render_table(report, Terminal(), binary=binary, explain=explain)
+        render_table(report, console(), binary=binary, explain=explain)
     else:
         click.echo(_render_text(report, fmt, binary=binary), nl=False)
         echo_diagnostics(report)
@@ -75,6 +74,7 @@ def _render_text(report: Report, fmt: str, *, binary: bool) -> str:
 @click.command(name="list")
 def list_() -> None:
     """List the built-in specs with their input, params and MACs."""
+    from rich.cells import cell_len  # noqa: PLC0415 - rich only for tables
     from rich.table import Table  # noqa: PLC0415
 
     from convcalc.render import numbers  # noqa: PLC0415
@@ -92,7 +92,7 @@ def list_() -> None:
     table = Table(show_edge=False, pad_edge=False)
     left = out.width
     for i, title in enumerate(("Name", "Input", "Params", "MACs")):
-        width = max(len(title), *(len(r[i]) for r in rows))
+        width = max(cell_len(title), *(cell_len(r[i]) for r in rows))
         table.add_column(title, justify="left" if i < 2 else "right", no_wrap=True, width=width)  # noqa: PLR2004
         left -= width + 3
     # The other columns keep their width; the description gives way on a narrow terminal.

@@ -16,6 +16,7 @@ from convcalc.engine.checks import evaluate
 from convcalc.engine.merge import merge
 from convcalc.kinds.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.kinds.registry import KINDS, fill
+from convcalc.options import Rounding
 from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
 
@@ -46,7 +47,7 @@ class _Walker:
     def __init__(self, spec: Spec, *, stop_at_problem: bool = False) -> None:
         self.spec = spec
         self.stop_at_problem = stop_at_problem
-        self.ctx = Context(spec.rounding, spec.input.spatial)
+        self.ctx = Context(spec.rounding, spec.input.spatial, spec.batch)
         self.bpv = spec.dtype.bytes
         self.rows: list[LayerRow] = []
         self.groups: list[Group] = []
@@ -125,8 +126,11 @@ class _Walker:
             failure = LayerFailure("merge-mismatch", msg)
             self.fail(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, 0), x, failure)
         s = stride[0] if len(set(stride)) == 1 else stride
-        conv = fill("conv", filters=w.depth, size=1, stride=s, bias=False)
-        label = KINDS["conv"].label(conv)
+        # Judged above by whether it gives the body's size: the rows and columns a 1x1 window with
+        # the body's stride skips are torchvision's, so the stride rule does not apply to this
+        # layer, which the user never wrote (PyTorch floors it, as here, whatever `rounding` says).
+        conv = fill("conv", filters=w.depth, size=1, stride=s, bias=False, rounding=Rounding.FLOOR)
+        label = KINDS["conv"].label({**conv, "rounding": None})
         return (
             LayerSpec("conv", conv, label.split()[0].upper(), label, n.at, f"{n.path}.shortcut.0"),
             LayerSpec("batchnorm", fill("batchnorm"), "BN", "bn", n.at, f"{n.path}.shortcut.1"),

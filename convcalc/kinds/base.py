@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.options import Rounding
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from convcalc.kinds.params import Param
     from convcalc.kinds.plan import Plan
     from convcalc.kinds.window import Window
+    from convcalc.report import LayerRow
     from convcalc.volume import Volume
 
 Params = Mapping[str, Any]
@@ -26,6 +28,15 @@ _UNITS = {"length": "position", "time": "frame", "height": "row", "width": "colu
 def whole(value: Exact) -> Exact:
     """A fraction that is a whole number, as an int (ints are much faster to compute with)."""
     return value.numerator if value.denominator == 1 else value
+
+
+# The lecture's names in formulas: W2 = (W1 − F + 2P)/S + 1, H2 likewise.
+_FORMULA_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("T", "H", "W")}
+
+
+def formula_names(n: int) -> tuple[str, ...]:
+    """H, W... for n spatial dims, as the formulas name them."""
+    return _FORMULA_NAMES.get(n, tuple(f"X{i + 1}" for i in range(n)))
 
 
 def dim_names(n: int) -> tuple[str, ...]:
@@ -48,6 +59,7 @@ class Context:
 
     rounding: Rounding
     input_spatial: tuple[int, ...]
+    batch: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +111,61 @@ class LayerFailure(Exception):  # noqa: N818 - a design error, not a program err
         self.message = message
 
 
-class Kind:
-    """A layer kind: its parameters, its shorthand label, and its shape rule."""
+class Category(str, Enum):
+    """How `convcalc draw` shows a kind's rows."""
+
+    CONV = "conv"  # a volume, with its kernel drawn
+    POOL = "pool"  # a volume, with its window drawn when it has a size
+    VECTOR = "vector"  # a bar as tall as its length (fully connected)
+    ELEMENTWISE = "elementwise"  # kept inside the box before it ("+ bn, relu"), as the classic figures do
+    RESHAPE = "reshape"  # a volume of its own, without a kernel (flatten, upsample, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The numbers a shorthand head carries after the kind's name: conv<F>-<K>, fc-<N>, maxpool[<F>].
+
+    `pattern` is a regular expression with one group per key, matched right after the name.
+    """
+
+    pattern: str
+    keys: tuple[str, ...]
+    grammar: str  # after the name, as the grammar shows it: <F>-<K>
+
+
+@dataclass(frozen=True, slots=True)
+class Working:
+    """A row's arithmetic worked out with its numbers, for `--explain`, `convcalc layer` and checks."""
+
+    output: tuple[str, ...] = ()  # W2 = (32 − 5 + 2·2)/1 + 1 = 32, D2 = K = 10
+    params: tuple[str, ...] = ()  # params = (5·5·3 + 1)·10 = 760
+    macs: str = ""  # the product the MACs are, before " = total": 32·32·10·5·5·3
+
+
+class Kind(ABC):
+    """A layer kind: everything convcalc knows of it, in one class (DESIGN §1).
+
+    Its parameters (converter, default, help, shorthand spelling), its other names, its shorthand
+    head, its arithmetic (`apply`), its worked formula (`working`), its PyTorch plan (`plan`) and
+    its drawing category. A kind is registered by one line in convcalc/kinds/registry.py; the
+    JSON Schema, the shorthand grammar and the table of kinds in docs/spec.md are made from it.
+    """
 
     name: ClassVar[str]
     params: ClassVar[tuple[Param, ...]] = ()
+    # Other names, with the parameters each implies as written in a spec (`maxpool`: type max).
+    aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     # The parameter a bare scalar sets in long form (`fc: 4096`).
     primary: ClassVar[str | None] = None
-    # Brief help shown when a required parameter is missing.
-    summary: ClassVar[str] = ""
+    # The numbers the shorthand head carries (None: the name alone, `gap`, `bn`).
+    head: ClassVar[Head | None] = None
+    # How the figure draws its rows.
+    category: ClassVar[Category]
+    # A layer of this kind in shorthand, with an input it applies to: for the docs and the tests.
+    example: ClassVar[tuple[str, str]]
+    # The docs' table of kinds: the output and the params, as formulas.
+    output_rule: ClassVar[str]
+    params_rule: ClassVar[str]
 
     def label(self, p: Params) -> str:
         """The layer in shorthand notation, for names and listings."""
@@ -122,9 +180,37 @@ class Kind:
         """
         raise NotImplementedError
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name a layer of this kind may have: its own, then its aliases."""
+        return (self.name, *self.aliases)
+
+    @property
+    def summary(self) -> str:
+        """Its shorthand: maxpool|avgpool[<F>] [s<S>] [p<P>|psame|pvalid] [d<D>]; "" if it has none.
+
+        The names shown are the aliases that imply parameters (maxpool, gap, relu), else the name.
+        """
+        shown = [a for a, preset in self.aliases.items() if preset] or [self.name]
+        given = {*(self.head.keys if self.head else ()), *self.aliases.get(shown[0], {})}
+        if any(p.required and p.name not in given for p in self.params):
+            return ""  # groupnorm's groups: long form only
+        names = "|".join(shown[:2]) + ("|..." if len(shown) > 2 else "")  # noqa: PLR2004 - two, then ...
+        options = [f"[{p.spelling.grammar}]" for p in self.params if p.spelling and p.spelling.prefix]
+        return " ".join([names + (self.head.grammar if self.head else ""), *options])
+
+    @abstractmethod
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         """The output and costs of this layer for input state x."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
+        """The arithmetic of a computed row, with its numbers (Working() when there is none to show)."""
+
+    def windows(self, p: Params, x: Volume) -> list[Window] | None:
+        """The sliding window per spatial dim, for kinds that slide one (conv, pool); else None."""
+        del p, x
+        return None
 
 
 def expand(value: int | tuple[int, ...], x: Volume, what: str) -> tuple[int, ...]:
@@ -139,6 +225,11 @@ def expand(value: int | tuple[int, ...], x: Volume, what: str) -> tuple[int, ...
     return value
 
 
+def per(value: int | tuple[int, ...], n: int) -> tuple[int, ...]:
+    """A per-dim value as n values, unchecked: for a row the engine has computed (else `expand`)."""
+    return (value,) * n if isinstance(value, int) else value
+
+
 def need_spatial(x: Volume, kind: str) -> None:
     """Window layers need height and width (or length, or time): a vector has none."""
     if not x.spatial:
@@ -151,8 +242,15 @@ def window_dims(
     x: State,
     rounding: Rounding,
     kind: str,
+    *,
+    same: bool = False,
 ) -> tuple[tuple[int, ...], tuple[Exact, ...], tuple[Exact, ...], list[Problem]]:
-    """Output sizes, receptive field and jump of a window layer, with what to say about it."""
+    """Output sizes, receptive field and jump of a window layer, with what to say about it.
+
+    `same` padding (TensorFlow's rule) is chosen to give ceil(W/S) windows: the stride fits by
+    construction, and what the windows skip at the end is what that rule skips (its padding is
+    never negative), so no stride problem is reported.
+    """
     names = dim_names(len(windows))
     for name, w in zip(names, windows, strict=True):
         # Under ceil, PyTorch still gives one window when it sticks out past the end (W=1, F=2).
@@ -165,7 +263,7 @@ def window_dims(
     sizes = tuple(w.output(rounding) for w in windows)
     rf = tuple(r + (w.kernel - 1) * j for r, j, w in zip(x.rf, x.jump, windows, strict=True))
     jump = tuple(j * w.stride for j, w in zip(x.jump, windows, strict=True))
-    return sizes, rf, jump, _stride_problems(windows, names, sizes, rounding)
+    return sizes, rf, jump, [] if same else _stride_problems(windows, names, sizes, rounding)
 
 
 def _stride_problems(
@@ -200,15 +298,15 @@ def _stride_problems(
     if rounding is Rounding.FLOOR:
         got = "x".join(map(str, sizes))
         if only_padding:
-            msg = f"{formula}: floored to {got}; {tails} (only padding) are dropped"
+            msg = f"{formula}: floored to {got}; {tails} dropped (only padding)"
             return [Problem(Severity.NOTE, "stride-does-not-fit", msg)]
         if only_gaps:
-            msg = f"{formula}: floored to {got}; {tails} are dropped ({gaps})"
+            msg = f"{formula}: floored to {got}; {tails} dropped ({gaps})"
             return [Problem(Severity.NOTE, "stride-does-not-fit", msg)]
-        msg = f"{formula}: floored to {got}; {tails} of the input are dropped (never covered)"
+        msg = f"{formula}: floored to {got}; of the input, {tails} dropped (never covered)"
         return [Problem(Severity.WARNING, "stride-does-not-fit", msg)]
     if only_padding:
-        advice = "They are only padding, so no input is lost: `rounding: floor` is safe here."
+        advice = "That is only padding, so no input is lost: `rounding: floor` is safe here."
     elif only_gaps:
         advice = f"As {gaps}, `rounding: floor` is safe here."
     else:
@@ -216,17 +314,29 @@ def _stride_problems(
         sizes_that_fit = f"{lo} or {hi}" if lo >= first.kernel else str(hi)
         advice = (
             f"An input of {sizes_that_fit} (not {first.size}) would fit; "
-            "or set `rounding: floor` to drop them, as PyTorch does."
+            f"or set `rounding: floor` to drop {'them' if tails.endswith('are') else 'it'}, as PyTorch does."
         )
-    msg = f"{formula}: the stride does not fit; {tails} are never covered. {advice}"
+    msg = f"{formula}: the stride does not fit; {tails} never covered. {advice}"
     return [Problem(Severity.ERROR, "stride-does-not-fit", msg)]
 
 
 def _tails(misfits: list[tuple[str, int]]) -> str:
-    """'the last 1 row and column', 'the last 2 rows and the last 1 column'."""
+    """'the last row and column are', 'the last 2 rows and the last column are', 'the last row is'."""
     counts = {r for _, r in misfits}
+
+    def last(r: int, unit: str) -> str:
+        return f"the last {unit}" if r == 1 else f"the last {r} {unit}s"
+
     if len(counts) == 1:
         r = counts.pop()
-        units = " and ".join(_UNITS.get(n, "position") + "s" * (r > 1) for n, _ in misfits)
-        return f"the last {r} {units}"
-    return " and ".join(f"the last {r} {_UNITS.get(n, 'position')}{'s' * (r > 1)}" for n, r in misfits)
+        units = " and ".join(_UNITS.get(n, "position") for n, _ in misfits)
+        text = (
+            f"the last {units}"
+            if r == 1
+            else f"the last {r} " + " and ".join(_UNITS.get(n, "position") + "s" for n, _ in misfits)
+        )
+        plural = r > 1 or len(misfits) > 1
+    else:
+        text = " and ".join(last(r, _UNITS.get(n, "position")) for n, r in misfits)
+        plural = True
+    return f"{text} {'are' if plural else 'is'}"

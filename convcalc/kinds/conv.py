@@ -4,24 +4,48 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import prod
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.kinds.base import (
+    Category,
     Context,
+    Head,
     Kind,
     LayerFailure,
     Outcome,
     Params,
     State,
+    Working,
     expand,
+    formula_names,
     need_spatial,
+    per,
     whole,
     window_dims,
 )
-from convcalc.kinds.params import ACTIVATION, BIAS, ROUNDING, Param, groups, padding, per_dim, positive
+from convcalc.kinds.params import (
+    ACTIVATION,
+    BIAS,
+    DIMS,
+    ROUNDING,
+    Param,
+    Spelling,
+    dilation,
+    groups,
+    pad,
+    per_dim,
+    positive,
+    stride,
+)
 from convcalc.kinds.plan import CEIL_CONV_NOTE, ModuleStep, Plan, activation, changed, dims, spatial_class, windowed
 from convcalc.kinds.window import Window, same_padding
 from convcalc.options import Rounding
 from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from convcalc.report import LayerRow
 
 
 def dims_text(value: int | tuple[int, ...]) -> str:
@@ -99,25 +123,42 @@ def resolve_groups(p: Params, depth: int, filters: int) -> int:
     return g
 
 
-CONV_PARAMS = (
-    Param("filters", positive("filters"), required=True, form="the number of filters K"),
-    Param("size", per_dim("size"), required=True, form="the filter size F, e.g. 3 or [1, 7]"),
-    Param("stride", per_dim("stride"), 1),
-    Param("pad", padding, 0),
-    Param("dilation", per_dim("dilation"), 1),
-    Param("groups", groups, 1),
-    BIAS,
-    ACTIVATION,
+FILTERS = Param(
+    "filters",
+    positive("filters"),
+    required=True,
+    form="the number of filters K",
+    help="K, the number of filters: the output depth.",
 )
+SIZE = Param(
+    "size",
+    per_dim("size"),
+    required=True,
+    form="the filter size F, e.g. 3 or [1, 7]",
+    help="F, the window size: one number for every spatial dim, or one per dim ([1, 7] or 1x7).",
+)
+GROUPS = Param(
+    "groups",
+    groups,
+    1,
+    help="Groups of channels convolved apart (depthwise: one per input channel).",
+    spelling=Spelling("g", r"\d+|dw", "g<G>|gdw"),
+)
+# The shorthand head of both convolutions: conv3-64, conv1x7-128.
+CONV_HEAD = Head(rf"({DIMS})-(\d+)", ("size", "filters"), "<F>-<K>")
 
 
 class Conv(Kind):
     """A convolution: K filters of F x F x D1/groups, sliding with stride S over padding P."""
 
     name = "conv"
-    params = (*CONV_PARAMS, ROUNDING)
+    params = (FILTERS, SIZE, stride(1), pad(), dilation(), GROUPS, BIAS, ACTIVATION, ROUNDING)
     primary = "filters"
-    summary = "conv<F>-<K> [s<S>] [p<P>|psame|pvalid] [d<D>] [g<G>|gdw]"
+    head = CONV_HEAD
+    category = Category.CONV
+    example = ("32x32x3", "conv5-10 s1 p2")
+    output_rule = "(W − F' + 2P)/S + 1 per dim, depth K"
+    params_rule = "F·F·(D1/g)·K + K"
 
     def label(self, p: Params) -> str:
         return f"conv{dims_text(p['size'])}-{p['filters']}{_options(p)}"
@@ -142,7 +183,7 @@ class Conv(Kind):
         filters: int = p["filters"]
         g = resolve_groups(p, v.depth, filters)
         rounding = p["rounding"] or ctx.rounding
-        spatial, rf, jump, problems = window_dims(windows, x, rounding, "conv")
+        spatial, rf, jump, problems = window_dims(windows, x, rounding, "conv", same=p["pad"] == "same")
         positions = prod(spatial)
         per_output = prod(size) * (v.depth // g)
         return Outcome(
@@ -156,14 +197,50 @@ class Conv(Kind):
             problems=problems,
         )
 
+    def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
+        x, y = row.input, row.output
+        assert x is not None  # noqa: S101 - a computed row has both
+        assert y is not None  # noqa: S101
+        window, per = _window_text(p, x), _per_group(p, x)
+        bias = " + 1" if p["bias"] else ""
+        return Working(
+            output=(*window_working(p, x, rounding), f"D2 = K = {p['filters']}"),
+            params=(f"params = ({window}·{per}{bias})·{p['filters']} = {row.params:,}",),
+            macs=f"{'·'.join(map(str, y.spatial))}·{p['filters']}·{window}·{per}",
+        )
+
+    def windows(self, p: Params, x: Volume) -> list[Window] | None:
+        return sliding_windows(p, x)
+
 
 class Deconv(Kind):
     """A transposed convolution: W2 = (W1 - 1)*S - 2P + dilation*(F - 1) + output_padding + 1."""
 
     name = "deconv"
-    params = (*CONV_PARAMS, Param("output_padding", per_dim("output_padding", least=0), 0))
+    aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"conv_transpose": {}}
+    params = (
+        FILTERS,
+        SIZE,
+        stride(1),
+        pad("p<P>"),
+        dilation(),
+        GROUPS,
+        BIAS,
+        ACTIVATION,
+        Param(
+            "output_padding",
+            per_dim("output_padding", least=0),
+            0,
+            help="Extra rows/columns on one side of the output (less than the stride or the dilation).",
+            spelling=Spelling("op", DIMS, "op<O>"),
+        ),
+    )
     primary = "filters"
-    summary = "deconv<F>-<K> [s<S>] [p<P>] [op<O>] [d<D>] [g<G>]"
+    head = CONV_HEAD
+    category = Category.CONV
+    example = ("4x4x8", "deconv4-4 s2 p1")
+    output_rule = "(W−1)·S − 2P + dil·(F−1) + output_padding + 1"
+    params_rule = "F·F·D1·(K/g) + K"
 
     def label(self, p: Params) -> str:
         return f"deconv{dims_text(p['size'])}-{p['filters']}{_options(p)}"
@@ -225,5 +302,63 @@ class Deconv(Kind):
             bias_adds=prod(spatial) * filters if p["bias"] else 0,
         )
 
+    def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
+        del rounding
+        x, y = row.input, row.output
+        assert x is not None  # noqa: S101 - a computed row has both
+        assert y is not None  # noqa: S101
+        n = len(x.spatial)
+        size, stride_, dil = per(p["size"], n), per(p["stride"], n), per(p["dilation"], n)
+        pad_, extra = per(0 if p["pad"] == "valid" else p["pad"], n), per(p["output_padding"], n)
+        output = tuple(
+            f"{name}2 = ({x.spatial[i]} − 1)·{stride_[i]} − 2·{pad_[i]} + {dil[i]}·({size[i]} − 1) + {extra[i]} + 1"
+            f" = {y.spatial[i]}"
+            for i, name in enumerate(formula_names(n))
+        )
+        window, g = _window_text(p, x), _groups(p, x)
+        outs = f"{p['filters']}" + (f"/{g}" if g != 1 else "")
+        plus = f" + {p['filters']}" if p["bias"] else ""
+        return Working(
+            output=(*output, f"D2 = K = {p['filters']}"),
+            params=(f"params = {window}·{x.depth}·{outs}{plus} = {row.params:,}",),
+            macs=f"{'·'.join(map(str, x.spatial))}·{_per_group(p, x)}·{window}·{p['filters']}",
+        )
 
-KINDS: tuple[Kind, ...] = (Conv(), Deconv())
+
+def _groups(p: Params, x: Volume) -> int:
+    return x.depth if p["groups"] == "depthwise" else int(p["groups"])
+
+
+def _window_text(p: Params, x: Volume) -> str:
+    """5·5: the window's taps per dim."""
+    return "·".join(map(str, per(p["size"], len(x.spatial))))
+
+
+def _per_group(p: Params, x: Volume) -> str:
+    """D1, or D1/g: the input channels each filter sees."""
+    g = _groups(p, x)
+    return f"{x.depth}" + (f"/{g}" if g != 1 else "")
+
+
+def window_working(p: Params, x: Volume, rounding: Rounding) -> tuple[str, ...]:
+    """H2 = W2 = (W1 − F + 2P)/S + 1 = 32, for a conv or pool, rounding shown where it applies."""
+    names = formula_names(len(x.spatial))
+    rounding = p.get("rounding") or rounding
+    work = []
+    for w in sliding_windows(p, x):
+        got = w.output(rounding)
+        if p.get("pad") == "same":  # TensorFlow's rule: ceil(W/S) windows, the padding to match
+            total = w.pad_lo + w.pad_hi
+            padding = f"max(({got} − 1)·{w.stride} + {w.kernel} − {w.size}, 0) = {total}"
+            work.append(f"⌈{w.size}/{w.stride}⌉ = {got} (same: padding {padding})")
+            continue
+        if w.exact == got:
+            rounded = ""
+        elif rounding is Rounding.STRICT:  # strict does not round: the row goes on with floor's size
+            rounded = f": the stride does not fit (floor's {got} is shown)"
+        else:
+            rounded = f" → {got} ({rounding.value})"
+        work.append(f"{w.formula()}{rounded}")
+    if len(set(work)) == 1:  # a square input: H2 = W2 = ...
+        return (" = ".join(f"{name}2" for name in names) + f" = {work[0]}",)
+    return tuple(f"{name}2 = {text}" for name, text in zip(names, work, strict=True))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from convcalc.errors import Location, SpecError
+from convcalc.errors import Location, SpecError, cut
 from convcalc.options import ACTIVATIONS, PoolType, Rounding
 
 if TYPE_CHECKING:
@@ -19,9 +19,27 @@ MAX_VALUE = 10_000_000
 Convert = Callable[[Any, Location], Any]
 
 
+# A per-dim value in shorthand: 3, or 1x7 (one number per spatial dim).
+DIMS = r"\d+(?:x\d+)*"
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    """How the shorthand writes a parameter after the head: `s2`, `p1`, `psame`, `gdw`, `ceil`."""
+
+    prefix: str  # the letters before the value; "" for a bare word (`ceil`)
+    values: str  # a regular expression of the value, one group's worth (DIMS, `\d+|dw`)
+    grammar: str  # as the grammar shows it: `s<S>`, `p<P>|psame|pvalid`
+
+    @property
+    def pattern(self) -> str:
+        """The whole token as a regular expression, the value in group 1."""
+        return f"{self.prefix}({self.values})"
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One parameter of a layer kind: its name, converter and default (required if no default)."""
+    """One parameter of a layer kind: its name, converter, default (required if none) and help."""
 
     name: str
     convert: Convert
@@ -29,6 +47,10 @@ class Param:
     required: bool = False
     # What the error message shows as the expected form.
     form: str = ""
+    # One or two sentences for the JSON Schema (editors' hover) and the docs.
+    help: str = ""
+    # How shorthand writes it after the head, if it can.
+    spelling: Spelling | None = None
 
 
 def describe(value: Any) -> str:
@@ -39,7 +61,7 @@ def describe(value: Any) -> str:
         return "a mapping" if isinstance(value, dict) else "a list"
     if value is None:
         return "an empty value"
-    return f"'{value}'"
+    return f"'{cut(str(value))}'"
 
 
 def integer(value: Any, at: Location, *, least: int, what: str) -> int:
@@ -201,7 +223,49 @@ def text(what: str) -> Convert:
     return Text(what)
 
 
-ROUNDING = Param("rounding", choice(Rounding, "rounding"), None)
-POOL_TYPE = Param("type", choice(PoolType, "type"), PoolType.MAX)
-ACTIVATION = Param("activation", activation, None)
-BIAS = Param("bias", boolean("bias"), default=True)
+ROUNDING = Param(
+    "rounding",
+    choice(Rounding, "rounding"),
+    None,
+    help="strict, floor or ceil for this layer, when its stride does not fit.",
+    spelling=Spelling("", "floor|ceil|strict", "floor|ceil|strict"),
+)
+POOL_TYPE = Param("type", choice(PoolType, "type"), PoolType.MAX, help="max or avg.")
+ACTIVATION = Param(
+    "activation", activation, None, help="An activation fused into this row: no extra row, no extra memory."
+)
+BIAS = Param("bias", boolean("bias"), default=True, help="Whether the layer adds a bias per output (default true).")
+
+
+def stride(default: int | None) -> Param:
+    """S, the step between windows (None: as wide as the window, as pools have it)."""
+    return Param(
+        "stride",
+        per_dim("stride"),
+        default,
+        help="S, the step between windows: one number, or one per dim"
+        + (" (default: the window size)." if default is None else "."),
+        spelling=Spelling("s", DIMS, "s<S>"),
+    )
+
+
+def pad(grammar: str = "p<P>|psame|pvalid") -> Param:
+    """P, the zero padding on each side."""
+    return Param(
+        "pad",
+        padding,
+        0,
+        help="P, zero padding on each side: a number, one per dim, same (TensorFlow's rule) or valid (0).",
+        spelling=Spelling("p", f"{DIMS}|same|valid", grammar),
+    )
+
+
+def dilation() -> Param:
+    """The spacing of a window's taps."""
+    return Param(
+        "dilation",
+        per_dim("dilation"),
+        1,
+        help="The spacing of the window's taps (1: none); the effective size is dilation*(F-1)+1.",
+        spelling=Spelling("d", DIMS, "d<D>"),
+    )

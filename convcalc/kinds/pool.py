@@ -3,40 +3,64 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.kinds.base import (
+    Category,
     Context,
+    Head,
     Kind,
     LayerFailure,
     Outcome,
     Params,
     State,
+    Working,
     expand,
     need_spatial,
+    per,
     whole,
     window_dims,
 )
-from convcalc.kinds.conv import _options, dims_text, framework_pads, sliding_windows
-from convcalc.kinds.params import POOL_TYPE, ROUNDING, Param, padding, per_dim
+from convcalc.kinds.conv import _options, dims_text, framework_pads, sliding_windows, window_working
+from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
 from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
 from convcalc.options import PoolType, Rounding
 from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from convcalc.kinds.window import Window
+    from convcalc.report import LayerRow
 
 
 class Pool(Kind):
     """Max or average pooling over F x F windows with stride S (default: S = F)."""
 
     name = "pool"
+    aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "maxpool": {"type": "max"},
+        "avgpool": {"type": "avg"},
+    }
     params = (
         POOL_TYPE,
-        Param("size", per_dim("size"), 2),
-        Param("stride", per_dim("stride"), None),
-        Param("pad", padding, 0),
-        Param("dilation", per_dim("dilation"), 1),
+        Param(
+            "size",
+            per_dim("size"),
+            2,
+            help="F, the window size: one number for every spatial dim, or one per dim ([1, 7] or 1x7).",
+        ),
+        stride(None),
+        pad(),
+        dilation(),
         ROUNDING,
     )
     primary = "size"
-    summary = "maxpool[<F>] [s<S>] [p<P>]  or  avgpool[<F>] ..."
+    head = Head(rf"({DIMS})?", ("size",), "[<F>]")
+    category = Category.POOL
+    example = ("224x224x64", "maxpool")
+    output_rule = "as conv, depth D1 (stride = size unless given)"
+    params_rule = "0"
 
     def label(self, p: Params) -> str:
         stride = p["size"] if p["stride"] is None else p["stride"]
@@ -83,16 +107,29 @@ class Pool(Kind):
             if pad > k // 2:
                 msg = f"pad {pad} is more than half the window size {k} (PyTorch allows at most {k // 2})"
                 raise LayerFailure("pad-too-large", msg)
-        spatial, rf, jump, problems = window_dims(windows, x, p["rounding"] or ctx.rounding, "pool")
+        rounding = p["rounding"] or ctx.rounding
+        spatial, rf, jump, problems = window_dims(windows, x, rounding, "pool", same=p["pad"] == "same")
         return Outcome(output=Volume(spatial, v.depth), rf=rf, jump=jump, problems=problems)
+
+    def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        return Working(output=(*window_working(p, row.input, rounding), f"D2 = D1 = {row.input.depth}"))
+
+    def windows(self, p: Params, x: Volume) -> list[Window] | None:
+        return sliding_windows(p, x)
 
 
 class GlobalPool(Kind):
     """Pooling over the whole spatial extent: 1x1xD1."""
 
     name = "global_pool"
+    aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"gap": {"type": "avg"}, "gmp": {"type": "max"}}
     params = (POOL_TYPE,)
     primary = "type"
+    category = Category.POOL
+    example = ("7x7x512", "gap")
+    output_rule = "1×1×D1"
+    params_rule = "0"
 
     def label(self, p: Params) -> str:
         return "gap" if p["type"] is PoolType.AVG else "gmp"
@@ -110,13 +147,37 @@ class GlobalPool(Kind):
         jump = tuple(j * w for j, w in zip(x.jump, v.spatial, strict=True))
         return Outcome(output=Volume((1,) * len(v.spatial), v.depth), rf=rf, jump=jump)
 
+    def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
+        del p, rounding
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        spatial = "x".join(map(str, row.input.spatial))
+        return Working(output=(f"one {spatial} window per channel: D2 = D1 = {row.input.depth}",))
+
 
 class AdaptivePool(Kind):
     """PyTorch's adaptive pooling: window i covers [floor(i*W1/W2), ceil((i+1)*W1/W2))."""
 
     name = "adaptive_pool"
-    params = (POOL_TYPE, Param("output", per_dim("output"), required=True, form="the output size, e.g. 6 or 6x6"))
+    aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "adaptive_avgpool": {"type": "avg"},
+        "adaptive_maxpool": {"type": "max"},
+    }
+    params = (
+        POOL_TYPE,
+        Param(
+            "output",
+            per_dim("output"),
+            required=True,
+            form="the output size, e.g. 6 or 6x6",
+            help="The output size: one number for every spatial dim, or one per dim (6 or 6x6).",
+        ),
+    )
     primary = "output"
+    head = Head(rf"({DIMS})", ("output",), "<N>")
+    category = Category.POOL
+    example = ("13x13x256", "adaptive_avgpool6")
+    output_rule = "output × D1"
+    params_rule = "0"
 
     def label(self, p: Params) -> str:
         return f"adaptive_{p['type'].value}pool{dims_text(p['output'])}"
@@ -137,6 +198,14 @@ class AdaptivePool(Kind):
         jump = tuple(whole(j * Fraction(w, o)) for j, w, o in zip(x.jump, v.spatial, out, strict=True))
         return Outcome(output=Volume(out, v.depth), rf=rf, jump=jump)
 
+    def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
+        del rounding
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        x = row.input
+        out = per(p["output"], len(x.spatial))
+        windows = ", ".join(f"{w}/{o}" for w, o in zip(x.spatial, out, strict=True))
+        return Working(output=(f"windows of about {windows} (PyTorch's adaptive rule): D2 = D1 = {x.depth}",))
+
 
 def _widest_window(size: int, out: int) -> int:
     """The widest of PyTorch's adaptive windows: ceil((i+1)*W/O) - floor(i*W/O) over i."""
@@ -148,5 +217,3 @@ def _widest_window(size: int, out: int) -> int:
 
 
 _EXACT_UP_TO = 100_000
-
-KINDS: tuple[Kind, ...] = (Pool(), GlobalPool(), AdaptivePool())

@@ -1,6 +1,8 @@
-"""The layer kinds by name, and the aliases the spec format accepts (DESIGN §2.1).
+"""The layer kinds by name, and the other names the spec format accepts (DESIGN §2.1).
 
-Adding a kind: write its class in a module of this package and list it in that module's KINDS.
+Adding a kind: write its class (a subclass of convcalc.kinds.base.Kind) and add one line to
+REGISTERED below. Everything else (the shorthand grammar, the JSON Schema, the docs' table of
+kinds, explain, draw, export) reads the class.
 """
 
 from __future__ import annotations
@@ -8,27 +10,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from convcalc.kinds import conv, pool, simple
-from convcalc.options import ACTIVATIONS
 
 if TYPE_CHECKING:
     from convcalc.kinds.base import Kind
 
-KINDS: dict[str, Kind] = {k.name: k for k in (*conv.KINDS, *pool.KINDS, *simple.KINDS)}
+REGISTERED: tuple[Kind, ...] = (
+    conv.Conv(),
+    conv.Deconv(),
+    pool.Pool(),
+    pool.GlobalPool(),
+    pool.AdaptivePool(),
+    simple.FullyConnected(),
+    simple.BatchNorm(),
+    simple.LayerNorm(),
+    simple.GroupNorm(),
+    simple.LocalResponseNorm(),
+    simple.Activation(),
+    simple.Dropout(),
+    simple.Flatten(),
+    simple.Upsample(),
+    simple.PixelShuffle(),
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in REGISTERED}
 
 # Other names for a kind, with the parameters the name implies.
 ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "conv_transpose": ("deconv", {}),
-    "maxpool": ("pool", {"type": "max"}),
-    "avgpool": ("pool", {"type": "avg"}),
-    "gap": ("global_pool", {"type": "avg"}),
-    "gmp": ("global_pool", {"type": "max"}),
-    "adaptive_avgpool": ("adaptive_pool", {"type": "avg"}),
-    "adaptive_maxpool": ("adaptive_pool", {"type": "max"}),
-    "dense": ("fc", {}),
-    "linear": ("fc", {}),
-    "bn": ("batchnorm", {}),
-    "norm": ("lrn", {}),
-    **{name: ("activation", {"function": name}) for name in ACTIVATIONS},
+    alias: (k.name, dict(preset)) for k in REGISTERED for alias, preset in k.aliases.items()
 }
 
 

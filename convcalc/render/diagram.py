@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from convcalc.kinds.base import Category
+from convcalc.kinds.registry import REGISTERED
+
 if TYPE_CHECKING:
     from convcalc.report import Group, LayerRow, Report
 
@@ -19,7 +22,7 @@ MERGES = frozenset({"add", "concat", "multiply"})
 
 # Rows that keep their input's volume and have no kernel: drawn inside the box before them
 # ("+ bn, relu"), as the classic figures leave them out, so a ResNet is not three boxes per conv.
-_ELEMENTWISE = frozenset({"batchnorm", "activation", "dropout", "lrn", "layernorm", "groupnorm"})
+_ELEMENTWISE = frozenset(k.name for k in REGISTERED if k.category is Category.ELEMENTWISE)
 
 
 @dataclass

@@ -6,9 +6,10 @@ prints diagnostics, so that the table fits 80 columns.
 
 from __future__ import annotations
 
-import textwrap
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -30,47 +31,54 @@ from convcalc.render.diff import (
     summary,
     totals_shown,
 )
-from convcalc.render.terminal import COLUMN_GAP, cell_len, columns
+from convcalc.render.layout import (
+    COLUMN_GAP,
+    NEWLINE,
+    Columns,
+    Rendered,
+    column_widths,
+    fit,
+    measure,
+    printable,
+    wrapped,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from rich.console import Console
 
     from convcalc.diff import Diff
 
 _HEADERS = HEADERS[:CHANGE] + HEADERS[CHANGE + 1 :]
 _RIGHT = {1, 4, 5}
-_NAME = 2  # the column that gives way on a narrow terminal
+_NAME = 2  # the column that gives way on a narrow console
 _MIN_NAME = 8
 _STYLE = {Status.ADDED: "green", Status.REMOVED: "red", Status.CHANGED: "yellow", Status.SAME: "dim"}
 
 
-def _line(values: tuple[str, ...], widths: list[int]) -> str:
-    return columns(values, widths, _RIGHT)
-
-
-def _rows(diff: Diff, console: Console, *, everything: bool) -> None:
-    """The rows, laid out here rather than by rich.Table: a 100,000-row diff prints in seconds."""
+def _rows(diff: Diff, console: Console, width: int, *, everything: bool) -> Iterator[Segment]:
+    """The rows, laid out by convcalc.render.layout rather than by rich's Table (too slow: see there)."""
     rows = shown_rows(diff, everything=everything)
-    texts = [cells(rd) for rd in rows]
+    texts = [tuple(printable(t) for t in cells(rd)) for rd in rows]
     table_cells = [t[:CHANGE] + t[CHANGE + 1 :] for t in texts]
-    widths = [max(cell_len(h), *(cell_len(c[i]) for c in table_cells)) for i, h in enumerate(_HEADERS)]
-    overflow = sum(widths) + len(COLUMN_GAP) * (len(widths) - 1) - console.width
-    if overflow > 0:
-        widths[_NAME] = max(_MIN_NAME, widths[_NAME] - overflow)
+    sizes = measure(table_cells)
+    widths = column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME)
+    table = Columns(widths, _RIGHT)
+    # Cut each line to the width only when the name cannot give way enough.
+    cut = (lambda line: fit(line, width)) if table.width > width else str
     indent = " " * (sum(widths[:_NAME]) + len(COLUMN_GAP) * _NAME)
-    room = max(console.width - len(indent), 20)
-    header = _line(_HEADERS, widths)
-    out = Text(header + "\n", style="bold")
-    out.append("─" * len(header) + "\n")
-    for rd, text, row_cells in zip(rows, texts, table_cells, strict=True):
-        out.append(_line(row_cells, widths) + "\n", style=_STYLE[rd.status])
+    styles = {status: console.get_style(name) for status, name in _STYLE.items()}
+    header = table.line(_HEADERS, measure([_HEADERS])[0])
+    yield from (Segment(cut(header), console.get_style("bold")), NEWLINE)
+    yield from (Segment(cut("─" * cell_len(header))), NEWLINE)
+    for rd, text, row_cells, row_sizes in zip(rows, texts, table_cells, sizes, strict=True):
+        yield from (Segment(cut(table.line(row_cells, row_sizes)), styles[rd.status]), NEWLINE)
         beneath = text[CHANGE]
-        if cell_len(row_cells[_NAME]) > widths[_NAME]:  # the name was cut: in full beneath, with the change
+        if row_sizes[_NAME] > widths[_NAME]:  # the name was cut: in full beneath, with the change
             beneath = f"{row_cells[_NAME]}: {beneath}" if beneath else row_cells[_NAME]
-        for line in textwrap.wrap(beneath, room, break_on_hyphens=False):
-            out.append(indent + line + "\n", style=_STYLE[rd.status])
-    out.rstrip()
-    console.print(out, no_wrap=True, overflow="ellipsis")
+        if beneath:
+            yield from wrapped(console, Text(beneath, style=_STYLE[rd.status]), width, indent)
 
 
 def _totals(diff: Diff, *, binary: bool) -> Table:
@@ -78,7 +86,7 @@ def _totals(diff: Diff, *, binary: bool) -> Table:
     grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0))
     grid.add_column("", no_wrap=True)
     for title in (name_a, name_b, "Change"):
-        grid.add_column(title, justify="right", no_wrap=True, header_style="bold")
+        grid.add_column(Text(printable(title)), justify="right", no_wrap=True, header_style="bold")
     for t in totals_shown(diff):
         a, b = amount(t.metric, t.a, binary=binary), amount(t.metric, t.b, binary=binary)
         grid.add_row(Text(TITLES[t.metric], style="bold"), a, b, change(t, binary=binary))
@@ -89,12 +97,13 @@ def _totals(diff: Diff, *, binary: bool) -> Table:
 
 def render_table(diff: Diff, console: Console, *, everything: bool = False, binary: bool = False) -> None:
     """Print the diff on `console`."""
-    console.print(Text(f"{diff.a.name}{ARROW}{diff.b.name}", style="bold"))
-    console.print(f"{diff.a.source}{ARROW}{diff.b.source} · {setting(diff.a, diff.b)}", style="dim")
+    console.print(Text(printable(f"{diff.a.name}{ARROW}{diff.b.name}"), style="bold"))
+    console.print(Text(printable(f"{diff.a.source}{ARROW}{diff.b.source} · {setting(diff.a, diff.b)}"), style="dim"))
     console.print()
     if shown_rows(diff, everything=everything):
-        _rows(diff, console, everything=everything)
-    console.print(summary(diff, everything=everything), style="dim")
+        # Every line is already cut or wrapped to the width: rich need not crop them again.
+        console.print(Rendered(lambda c, width: _rows(diff, c, width, everything=everything)), crop=False)
+    console.print(Text(summary(diff, everything=everything), style="dim"))
     console.print()
     console.print(_totals(diff, binary=binary))
     if diff.budgets:
@@ -102,4 +111,4 @@ def render_table(diff: Diff, console: Console, *, everything: bool = False, bina
     for result in diff.budgets:
         console.print(Text(budget_line(result, binary=binary), style="bold red" if result.broken else "green"))
     for note in notes(diff):
-        console.print(Text(note, style="yellow"))
+        console.print(Text(printable(note), style="yellow"))

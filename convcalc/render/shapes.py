@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from math import log2
 from typing import TYPE_CHECKING
 
+from convcalc.kinds.base import Category
+from convcalc.kinds.registry import KINDS
 from convcalc.render.diagram import MERGES
 
 if TYPE_CHECKING:
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
     from convcalc.volume import Volume
 
 _TALLEST = 200.0
-_KERNEL_KINDS = frozenset({"conv", "deconv", "pool"})
 # front, top, side: one light hue per kind of volume
 _FILLS = {
     "input": ("#e9e9e9", "#f5f5f5", "#d6d6d6"),
@@ -28,13 +29,13 @@ _FILLS = {
     "merge": ("#e3d6f1", "#f1eaf8", "#ccb9e4"),
     "other": ("#e4e8ee", "#f1f3f6", "#cdd3dc"),
 }
-_CATEGORIES = {
-    "input": "input",
-    "conv": "conv",
-    "deconv": "conv",
-    "pool": "pool",
-    "global_pool": "pool",
-    "fc": "vector",
+# The fill of each kind's drawing category (convcalc.kinds.base.Category); the input is grey.
+_FILL_OF = {
+    Category.CONV: "conv",
+    Category.POOL: "pool",
+    Category.VECTOR: "vector",
+    Category.ELEMENTWISE: "other",
+    Category.RESHAPE: "other",
 }
 
 
@@ -66,7 +67,8 @@ def cube(v: Volume | None) -> Cube:
 def kernel(row: LayerRow) -> tuple[float, float] | None:
     """A conv or pool row's kernel square, width and height: 4 px plus 2 per tap (at most 30)."""
     size = row.config.get("size")
-    if row.kind not in _KERNEL_KINDS or size is None:
+    kind = KINDS.get(row.kind)
+    if kind is None or kind.category not in {Category.CONV, Category.POOL} or size is None:
         return None
     dims = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
     high, wide = (min(4 + 2 * int(d), 30) for d in (dims * 2)[-2:])  # a 1-D kernel is drawn square
@@ -75,7 +77,13 @@ def kernel(row: LayerRow) -> tuple[float, float] | None:
 
 def fills(row: LayerRow) -> tuple[str, str, str]:
     """The colours of the front, the top and the side."""
-    category = "merge" if row.kind in MERGES else _CATEGORIES.get(row.kind, "other")
+    kind = KINDS.get(row.kind)
+    if row.kind in MERGES:
+        category = "merge"
+    elif kind is None:
+        category = "input"
+    else:
+        category = _FILL_OF[kind.category]
     if category == "other" and row.output is not None and not row.output.spatial:
         category = "vector"
     return _FILLS[category]

@@ -1,29 +1,45 @@
 """The table of `convcalc show`: one row per layer, diagnostics beneath their rows, totals.
 
-Columns have fixed widths (from the longest cell, the name giving way on a narrow terminal), so
-a diagnostic can be printed between two rows and the rows after it still line up. It prints on a
-`Terminal` (convcalc.render.terminal), not a rich console: see that module for why.
+Columns have fixed widths (from the longest cell, the name giving way on a narrow console), so a
+diagnostic can be printed between two rows and the rows after it still line up. The rows are laid
+out by convcalc.render.layout (rich's Table is not linear: see there) and printed on a rich
+Console, which decides the width and the colour.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
+from rich.text import Text
+
 from convcalc.options import Rounding
 from convcalc.render import numbers
 from convcalc.render.checks import message
 from convcalc.render.explain import explain as explain_row
-from convcalc.render.terminal import COLUMN_GAP, Terminal, cell_len, columns, wrap
+from convcalc.render.layout import (
+    NEWLINE,
+    Columns,
+    Rendered,
+    column_widths,
+    fit,
+    measure,
+    printable,
+    wrap,
+    wrapped,
+)
 from convcalc.report import Check, Diagnostic, LayerRow, Report, Severity
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterator
+
+    from rich.console import Console
 
 Styled = tuple[str, str]  # text, and a style such as "bold red" ("" for none)
 
 _HEADERS = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
 _RIGHT = {0, 3, 4, 5, 6}
-_PAD = 1  # spaces either side of a cell
+_NAME = 1  # the column that gives way on a narrow console
 _MIN_NAME = 8
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "dim"}
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.NOTE: "·"}
@@ -32,25 +48,13 @@ _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.NOTE: "·"}
 def _cells(row: LayerRow) -> tuple[str, ...]:
     return (
         str(row.index),
-        numbers.display_name(row),
+        printable(numbers.display_name(row)),
         numbers.volume(row.output),
         numbers.compact(row.activations),
         numbers.grouped(row.params),
         numbers.compact(row.macs),
         numbers.per_dim(row.rf),
     )
-
-
-def _widths(rows: list[tuple[str, ...]], width: int) -> list[int]:
-    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
-    overflow = sum(widths) + 2 * _PAD * len(widths) - width
-    if overflow > 0:  # narrow terminal: the name column gives way first
-        widths[1] = max(_MIN_NAME, widths[1] - overflow)
-    return widths
-
-
-def _line(cells: tuple[str, ...], widths: list[int]) -> str:
-    return columns(cells, widths, _RIGHT)
 
 
 def _diagnostic_text(d: Diagnostic) -> Styled:
@@ -83,46 +87,67 @@ def _failed_checks(report: Report) -> dict[str, list[Check]]:
     return failed
 
 
-def _rows(report: Report, out: Terminal, failed: dict[str, list[Check]], *, notes: bool, explain: bool) -> None:
+def _text(text: str, style: str = "") -> Text:
+    """Text from the spec or the report, shown as it is: no markup, control characters escaped."""
+    return Text(printable(text), style=style)
+
+
+def _rows(
+    report: Report,
+    console: Console,
+    width: int,
+    failed: dict[str, list[Check]],
+    beneath: Callable[[LayerRow], list[Styled]],
+) -> Iterator[Segment]:
     """The header, a rule, and a line per row with what belongs beneath it."""
+    styles = {name: console.get_style(name) for name in ("bold", *_STYLE.values())}
     cells = [_cells(r) for r in report.rows]
-    widths = _widths(cells, out.width)
-    indent = len(cells[-1][0]) + 2 * _PAD
-    rule = "─" * (sum(widths) + len(COLUMN_GAP) * (len(widths) - 1))
-    lines: list[Styled] = [(_line(_HEADERS, widths), "bold"), (rule, "")]  # printed together: fewer writes
-    for row, row_cells in zip(report.rows, cells, strict=True):
+    sizes = measure(cells)
+    table = Columns(column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME), _RIGHT)
+    # Cut each line to the width only when the name cannot give way enough.
+    cut = (lambda line: fit(line, width)) if table.width > width else str
+    indent = " " * (len(cells[-1][0]) + 2)  # past the widest number of the # column
+    yield from (Segment(cut(table.line(_HEADERS, measure([_HEADERS])[0])), styles["bold"]), NEWLINE)
+    yield from (Segment(cut("─" * table.width)), NEWLINE)
+    for row, row_cells, row_sizes in zip(report.rows, cells, sizes, strict=True):
         worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
         flagged = (worst and worst is not Severity.NOTE) or row.path in failed
-        lines.append((_line(row_cells, widths), _STYLE[worst or Severity.ERROR] if flagged else ""))
-        beneath = _beneath(row, report, failed, notes=notes, explain=explain)
-        if beneath:
-            out.print_lines(lines)
-            lines = []
-            for text, style in beneath:
-                out.print(text, style, indent=indent)  # wrapped lines keep the indent
-    out.print_lines(lines)
+        style = styles[_STYLE[worst or Severity.ERROR]] if flagged else None
+        yield from (Segment(cut(table.line(row_cells, row_sizes)), style), NEWLINE)
+        for text, text_style in beneath(row):
+            yield from wrapped(console, _text(text, text_style), width, indent)  # wrapped under the indent
 
 
 def render_table(
-    report: Report, out: Terminal, *, binary: bool = False, notes: bool = False, explain: bool = False
+    report: Report, console: Console, *, binary: bool = False, notes: bool = False, explain: bool = False
 ) -> None:
-    """Print the report as a table on `out`."""
-    description = report.description.strip()
-    out.print_parts([(report.name, "bold"), (f" — {description}" if description else "", "")])
-    out.print(f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)", "dim")
-    failed = _failed_checks(report)
-    _rows(report, out, failed, notes=notes, explain=explain)
-    out.print()
-    _print_totals(out, _totals(report, binary=binary))
-    for left in failed.values():  # the whole spec's checks, and those of repeats and blocks
-        for c in left:
-            out.print(*_check_text(c, report))
-    hidden = sum(1 for d in report.diagnostics if d.severity is Severity.NOTE)
-    if hidden and not notes:
-        out.print(f"{hidden} note{'s' * (hidden > 1)} not shown (see --format json)", "dim")
+    """Print the report as a table on the console."""
+
+    def render(console: Console, width: int) -> Iterator[Segment]:
+        description = report.description.strip()
+        title = Text.assemble((printable(report.name), "bold"), printable(f" — {description}" if description else ""))
+        yield from wrapped(console, title, width)
+        batch = f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)"
+        yield from wrapped(console, _text(batch, "dim"), width)
+        failed = _failed_checks(report)
+        yield from _rows(
+            report, console, width, failed, lambda row: _beneath(row, report, failed, notes=notes, explain=explain)
+        )
+        yield NEWLINE
+        yield from _totals(console, width, _totals_shown(report, binary=binary))
+        for left in failed.values():  # the whole spec's checks, and those of repeats and blocks
+            for c in left:
+                yield from wrapped(console, _text(*_check_text(c, report)), width)
+        hidden = sum(1 for d in report.diagnostics if d.severity is Severity.NOTE)
+        if hidden and not notes:
+            hint = f"{hidden} note{'s' * (hidden > 1)} not shown (see --format json)"
+            yield from wrapped(console, _text(hint, "dim"), width)
+
+    # Every line is already cut or wrapped to the width: rich need not crop them again.
+    console.print(Rendered(render), crop=False)
 
 
-def _totals(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
+def _totals_shown(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
     t = report.totals
     rows = [
         (
@@ -162,11 +187,12 @@ def _totals(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
     return texts
 
 
-def _print_totals(out: Terminal, totals: Iterable[tuple[str, Styled]]) -> None:
+def _totals(console: Console, width: int, totals: list[tuple[str, Styled]]) -> Iterator[Segment]:
     """Labels in bold, values beside them; a long value wraps under itself, not under the label."""
-    totals = list(totals)
     indent = max(len(label) for label, _ in totals) + 2
+    bold = console.get_style("bold")
     for label, (value, style) in totals:
-        for i, line in enumerate(wrap(value, max(out.width - indent, 20))):
-            head = out.style(label.ljust(indent), "bold") if i == 0 else " " * indent
-            out.file.write(f"{head}{out.style(line, style)}\n")
+        for i, line in enumerate(wrap(console, Text(value, style=style), width - indent)):
+            yield Segment(label.ljust(indent), bold) if i == 0 else Segment(" " * indent)
+            yield from line.render(console)
+            yield NEWLINE

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from convcalc.errors import ConvcalcError, Location, SpecError
+from convcalc.errors import ConvcalcError, Location, SpecError, cut
 from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec.common import check_keys, suggest
@@ -29,6 +29,10 @@ BLOCK_KEYS = ("args", "layers")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
 MAX_NESTING = 50
 MAX_ERRORS = 20  # mistakes reported from one file; more would bury the first ones
+# Text that `${...}` builds: one string, and all of a spec's calls together. A block that passes
+# `x: "${x}${x}"` to itself through 40 levels would otherwise double a string 40 times.
+MAX_BUILT = 10_000
+MAX_BUILT_TOTAL = 1_000_000
 ARG_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 ARG = re.compile(rf"\$\{{({ARG_NAME})\}}")
 
@@ -52,6 +56,7 @@ class NodeReader(LayerReader):
         self.calls: list[str] = []
         self.nesting = 0
         self.sizes: dict[str, int] = {}
+        self.built = _Built()
 
     def read_blocks(self, value: Any, at: Location) -> None:
         """Keep the block definitions; their layers are read at each call."""
@@ -235,7 +240,7 @@ class NodeReader(LayerReader):
         if self.count + size > MAX_LAYERS:
             msg = f"block '{word}' expands to {size:,} layers or more, beyond convcalc's limit of {MAX_LAYERS:,}"
             raise SpecError(msg, at)
-        layers = substitute(block.layers, block.at, values, word)
+        layers = substitute(block.layers, block.at, values, word, self.built)
         name = self._name(item, word)
         module = module_name(item)
         single = len(layers) == 1
@@ -306,17 +311,30 @@ def under(prefix: str) -> Callable[[int], str]:
     return lambda i: f"{prefix}.{i}"
 
 
-def substitute(value: Any, at: Location, args: dict[str, Any], block: str) -> Any:
-    """A copy of a block's layers with `${name}` replaced; a string that is only `${name}` takes the value's type."""
+@dataclass
+class _Built:
+    """How many characters `${...}` has built so far in a spec."""
+
+    total: int = 0
+
+
+def substitute(value: Any, at: Location, args: dict[str, Any], block: str, built: _Built | None = None) -> Any:
+    """A copy of a block's layers with `${name}` replaced; a string that is only `${name}` takes the value's type.
+
+    The length of every string to be built is known before it is built, and is checked then.
+    """
+    built = _Built() if built is None else built
     if isinstance(value, PosMap):
         out = PosMap(value.here)
         for key, item in value.items():
-            out[key] = substitute(item, value.at(key), args, block)
+            out[key] = substitute(item, value.at(key), args, block, built)
         out.key_at, out.value_at = value.key_at, value.value_at
         return out
     if isinstance(value, PosList):
         seq = PosList(value.here)
-        seq.extend(substitute(item, item_at, args, block) for item, item_at in zip(value, value.item_at, strict=True))
+        seq.extend(
+            substitute(item, item_at, args, block, built) for item, item_at in zip(value, value.item_at, strict=True)
+        )
         seq.item_at = value.item_at
         return seq
     if not isinstance(value, str) or "${" not in value:
@@ -325,11 +343,23 @@ def substitute(value: Any, at: Location, args: dict[str, Any], block: str) -> An
     def lookup(name: str) -> Any:
         if name not in args:
             known = ", ".join(args) or "none"
-            msg = f"unknown argument ${{{name}}} in block '{block}'; its arguments: {known}"
+            msg = f"unknown argument ${{{cut(name)}}} in block '{block}'; its arguments: {cut(known)}"
             raise SpecError(msg, at)
         return args[name]
 
     whole = ARG.fullmatch(value.strip())
     if whole:
         return lookup(whole.group(1))
-    return ARG.sub(lambda m: str(lookup(m.group(1))), value)
+    parts = ARG.split(value)  # text, name, text, name, ..., text
+    texts = [str(lookup(p)) if i % 2 else p for i, p in enumerate(parts)]
+    length = sum(map(len, texts))
+    built.total += length
+    if length > MAX_BUILT or built.total > MAX_BUILT_TOTAL:
+        what = f"a string of {length:,} characters" if length > MAX_BUILT else f"{built.total:,} characters in all"
+        limit = MAX_BUILT if length > MAX_BUILT else MAX_BUILT_TOTAL
+        msg = (
+            f"block '{block}' builds {what} from {cut(value)}, beyond convcalc's limit of {limit:,} "
+            '(does an argument pass itself on twice, as x: "${x}${x}"?)'
+        )
+        raise SpecError(msg, at)
+    return "".join(texts)

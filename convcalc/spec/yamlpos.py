@@ -49,9 +49,16 @@ class _Loader(_Base):  # type: ignore[misc]
     source_name = "<spec>"
 
     def construct_pos_map(self, node: yaml.MappingNode) -> PosMap:
+        # Merge keys (`<<: *base`) as YAML defines them: the mapping's own keys override merged
+        # ones, and of merged mappings (`<<: [*a, *b]`) the earlier one wins. flatten_mapping puts
+        # the merged pairs first, in the order given; PyYAML 6.0.3 keeps a key of a later mapping
+        # too (it compares the keys' object ids), so the first one is kept here.
+        own = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
         self.flatten_mapping(node)
+        merged = len(node.value) - own
         result = PosMap(_where(self, node))
-        for key_node, value_node in node.value:
+        from_merge: set[Any] = set()
+        for i, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -59,7 +66,13 @@ class _Loader(_Base):  # type: ignore[misc]
                 raise SpecError(
                     "a key must be a plain value, not a mapping, list or set", _where(self, key_node)
                 ) from None
-            if key in result:
+            if i < merged:
+                if key in from_merge:
+                    continue
+                from_merge.add(key)
+            elif key in from_merge:
+                from_merge.discard(key)  # the mapping's own value overrides the merged one
+            elif key in result:
                 first = result.key_at[key]
                 msg = f"duplicate key '{key}' (first given at line {first.line})"
                 raise SpecError(msg, _where(self, key_node))
@@ -75,7 +88,33 @@ class _Loader(_Base):  # type: ignore[misc]
             result.item_at.append(_where(self, item))
         return result
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        """Whole numbers as YAML 1.2 reads them, not as YAML 1.1 (PyYAML's) does.
 
+        YAML 1.1 reads `064` as octal 52 and `1:30` as 90 (base 60): silently wrong numbers.
+        YAML 1.2 reads `1:30` as text (the parameter's converter then says it is not a number)
+        and `064` as 64; a leading zero is refused instead, since the writer may have meant either.
+        """
+        text = str(node.value)
+        if ":" in text:
+            return text
+        digits = text.lstrip("+-").replace("_", "")
+        if len(digits) > 1 and digits[0] == "0" and digits.isdigit():
+            msg = (
+                f"'{text}' has a leading zero, which YAML 1.1 reads as an octal number "
+                f"({int(digits, 8) if set(digits) <= set('01234567') else 'not valid'}) and YAML 1.2 as "
+                f"{int(digits)}: write {text[0] if text[0] in '+-' else ''}{int(digits)}"
+            )
+            raise SpecError(msg, _where(self, node))
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
+        """`1:30.5` is text in YAML 1.2, not the base-60 number 90.5 of YAML 1.1."""
+        return str(node.value) if ":" in str(node.value) else super().construct_yaml_float(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_pos_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_pos_list)
 
