@@ -134,6 +134,10 @@ layers:
   - fc: 2
     name: head.out
 """,
+    "pixel shuffle": """
+input: 8x8x16
+layers: [conv3-16 p1, pixel_shuffle2, conv3-4 p1]
+""",
     "a blank description": """
 name: blank
 description: "   "
