@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from convcalc.cli import streams
 from convcalc.errors import ConvcalcError, Location
 from convcalc.options import DType, Rounding
+from convcalc.render.inert import inert, inert_lines
 from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
 
@@ -34,6 +36,11 @@ _OUTPUT_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EI
 class Group(click.Group):
     """Turns every ConvcalcError into `FILE:LINE:COLUMN: error: message` and exit code 2."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's main, on standard streams that write every character (help text included)."""
+        streams.install()
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         # A command is short-lived and its data has no reference cycles worth collecting; the
         # cyclic collector would only rescan the rows (a third of the time at 100,000 layers).
@@ -41,12 +48,12 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except ConvcalcError as exc:
-            click.echo(str(exc), err=True)
+            click.echo(inert_lines(str(exc)), err=True)
             sys.exit(EXIT_UNREADABLE)
         except OSError as exc:
             if exc.errno not in _OUTPUT_ERRORS:  # a path the user gave: name it
                 where = f"{exc.filename}: " if exc.filename else ""
-                click.echo(f"{where}error: {exc.strerror or exc}", err=True)
+                click.echo(inert(f"{where}error: {exc.strerror or exc}"), err=True)
                 sys.exit(EXIT_UNREADABLE)
             # The output could not be written. What is still buffered for stdout would fail again
             # at exit: send it nowhere (the recipe of Python's signal documentation for EPIPE).
