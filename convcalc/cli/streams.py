@@ -12,6 +12,8 @@ import encodings.ascii
 import functools
 import sys
 
+import click
+
 from convcalc.render import fallback
 
 # click takes an ASCII stream for a misconfigured locale and writes UTF-8 to it instead, with
@@ -63,3 +65,8 @@ def install() -> None:
 def stdout_encoding() -> str:
     """The encoding of standard output, UTF-8 where it does not say."""
     return getattr(sys.stdout, "encoding", None) or "utf-8"
+
+
+def echo_data(text: str, form: str, *, nl: bool = True) -> None:
+    """Print a JSON or SVG document: in ASCII, every character kept, where stdout is not UTF-8."""
+    click.echo(text if fallback.is_utf(stdout_encoding()) else fallback.data_ascii(text, form), nl=nl)

@@ -1,10 +1,10 @@
-"""ASCII forms of the characters convcalc prints, for an output whose encoding lacks them.
+r"""ASCII forms of the characters convcalc prints, for an output whose encoding lacks them.
 
 A Windows console or a redirect there (cp1252), `PYTHONIOENCODING=ascii` or `latin-1`: what the
 encoding can write is written as it is, and every other character falls back to its form in
 FALLBACKS (✗ → x, → → ->), else to its letters without their accents (é → e), else to an escape
-(\\u4e2d) — never to '?', which would lose the difference between two names. docs/limits.md
-shows the table. Data formats keep every character exactly instead: JSON as \\u escapes, SVG as
+(\u4e2d) — never to '?', which would lose the difference between two names. docs/limits.md
+shows the table. Data formats keep every character exactly instead: JSON as \u escapes, SVG as
 XML character references (`data_ascii`).
 """
 
@@ -60,8 +60,7 @@ def ascii_form(char: str) -> str:
     letters = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
     if letters.strip():  # é → e, ﬁ → fi, ！ → !; not the nothing left of a symbol without letters
         return letters
-    code = ord(char)
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return char.encode("ascii", "backslashreplace").decode("ascii")  # \u4e2d, \U0001f600
 
 
 def replace(error: UnicodeError) -> tuple[str, int]:

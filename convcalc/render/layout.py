@@ -10,13 +10,14 @@ the wrapping of messages.
 
 from __future__ import annotations
 
-import re
 from operator import le
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.text import Text
+
+from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -29,17 +30,14 @@ NEWLINE = Segment.line()
 _MARKS = frozenset("✗!·✓")
 _GLUE = "\u2800"  # braille blank: one cell wide, and not whitespace, so rich does not break there
 
-# C0 and C1 control characters but tab and line feed (which the layout turns into spaces or
-# lines). rich passes ESC and CSI through to the terminal (its Text strips only BEL, BS, VT, FF
-# and CR), so a name such as "\e[2J" from a spec would clear the screen: it is shown escaped.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def printable(text: str) -> str:
-    r"""The text with its control characters written out (`\x1b`), so that none reaches the terminal."""
-    if text.isprintable():
-        return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    r"""Text from a spec as a cell or a line shows it: on one line, control characters escaped (`\x1b`).
+
+    rich passes ESC and CSI through to the terminal (its Text strips only BEL, BS, VT, FF and CR),
+    so a name such as "\e[2J" would clear the screen: convcalc.render.inert writes it out.
+    """
+    return inert(text)
 
 
 def fit(text: str, width: int) -> str:

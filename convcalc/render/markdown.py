@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from convcalc.render import numbers
+from convcalc.render.inert import inert
 from convcalc.report import Report, Severity
 
 _HEADER = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
@@ -10,8 +11,8 @@ _ALIGN = ("--:", ":--", ":--", "--:", "--:", "--:", "--:")
 
 
 def escape(text: str) -> str:
-    """Text that stays in its table cell or line: | escaped, line breaks as spaces."""
-    return " ".join(text.splitlines()).replace("|", "\\|")
+    """Text that stays in its table cell or line: | escaped, line breaks as spaces, controls written out."""
+    return inert(" ".join(text.splitlines())).replace("|", "\\|")
 
 
 def render_markdown(report: Report, *, binary: bool = False) -> str:

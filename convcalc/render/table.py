@@ -124,7 +124,7 @@ def render_table(
     """Print the report as a table on the console."""
 
     def render(console: Console, width: int) -> Iterator[Segment]:
-        description = report.description.strip()
+        description = " ".join(report.description.split())  # its line breaks are the YAML's, not the text's
         title = Text.assemble((printable(report.name), "bold"), printable(f" — {description}" if description else ""))
         yield from wrapped(console, title, width)
         batch = f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)"
