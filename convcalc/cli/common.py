@@ -187,7 +187,9 @@ def _not_the_spec(path: Path) -> None:
     except OSError:
         same = False
     if same or os.path.realpath(spec) == os.path.realpath(path):
-        click.echo(inert(f"error: {path} is the spec being read ({spec}): write the output to another file"), err=True)
+        click.echo(
+            inert(f"error: cannot write {path}: it is the spec being read ({spec}); choose another file"), err=True
+        )
         sys.exit(EXIT_UNREADABLE)
 
 

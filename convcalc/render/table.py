@@ -15,6 +15,7 @@ from rich.text import Text
 
 from convcalc.options import Rounding
 from convcalc.render import numbers
+from convcalc.render.caps import Cap
 from convcalc.render.checks import message
 from convcalc.render.explain import explain as explain_row
 from convcalc.render.layout import (
@@ -62,11 +63,12 @@ def _diagnostic_text(d: Diagnostic) -> Styled:
     return f"{_MARK[d.severity]} {where}: {d.severity.value}: {d.message}", _STYLE[d.severity]
 
 
-def _beneath(
-    row: LayerRow, report: Report, checks: dict[str, list[Check]], *, notes: bool, explain: bool
+def _beneath(  # noqa: PLR0913 - what a row needs from the whole table
+    row: LayerRow, report: Report, checks: dict[str, list[Check]], cap: Cap, *, notes: bool, explain: bool
 ) -> list[Styled]:
-    """What is printed under a row: its diagnostics, its failed checks, its arithmetic."""
-    lines = [_diagnostic_text(d) for d in row.diagnostics if notes or d.severity is not Severity.NOTE]
+    """What is printed under a row: its diagnostics (the first of each kind: `cap`), failed checks, arithmetic."""
+    shown = (d for d in row.diagnostics if notes or d.severity is not Severity.NOTE)
+    lines = [_diagnostic_text(d) for d in cap.filter(shown)]
     lines += [_check_text(c, report) for c in checks.pop(row.path, [])]
     if explain:
         worked = explain_row(row, Rounding(report.rounding), report.bytes_per_value, report.batch)
@@ -130,9 +132,12 @@ def render_table(
         batch = f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)"
         yield from wrapped(console, _text(batch, "dim"), width)
         failed = _failed_checks(report)
+        cap = Cap()
         yield from _rows(
-            report, console, width, failed, lambda row: _beneath(row, report, failed, notes=notes, explain=explain)
+            report, console, width, failed, lambda row: _beneath(row, report, failed, cap, notes=notes, explain=explain)
         )
+        for more in cap.more():
+            yield from wrapped(console, _text(more, "dim"), width)
         yield NEWLINE
         yield from _totals(console, width, _totals_shown(report, binary=binary))
         for left in failed.values():  # the whole spec's checks, and those of repeats and blocks
