@@ -17,6 +17,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.text import Text
 
+from convcalc.render import fallback
 from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
@@ -40,13 +41,26 @@ def printable(text: str) -> str:
     return inert(text)
 
 
-def fit(text: str, width: int) -> str:
+def shown(console: Console) -> Callable[[str], str]:
+    """Text as the console shows it: inert, and in the console's encoding (convcalc.render.fallback).
+
+    The ASCII forms are put in before the layout measures the text: `->` is two cells where `→` was one.
+    """
+    encoding = console.encoding
+    if fallback.is_utf(encoding):
+        return inert
+    return lambda text: fallback.encodable(inert(text), encoding)
+
+
+def fit(text: str, width: int, ellipsis: str = "…") -> str:
     """The text cut to `width` cells, with … where it was cut (rich's overflow="ellipsis")."""
     if cell_len(text) <= width:
         return text
     if width <= 0:
         return ""
-    return set_cell_size(text, width - 1) + "…"
+    if width <= cell_len(ellipsis):
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - cell_len(ellipsis)) + ellipsis
 
 
 def measure(rows: Iterable[Sequence[str]]) -> list[tuple[int, ...]]:
@@ -73,8 +87,9 @@ def line_width(widths: Sequence[int]) -> int:
 class Columns:
     """A table's columns, each of a width and aligned left or right: the line of a row's cells."""
 
-    def __init__(self, widths: Sequence[int], right: set[int]) -> None:
+    def __init__(self, widths: Sequence[int], right: set[int], ellipsis: str = "…") -> None:
         self.widths = tuple(widths)
+        self.ellipsis = ellipsis
         self.right = frozenset(right)
         self.width = line_width(widths)  # of every line, before its trailing spaces are cut
         # str.format pads by characters: the same as by cells where every character takes one.
@@ -86,7 +101,7 @@ class Columns:
             return self._format.format(*cells).rstrip()
         out = []
         for i, (text, size, w) in enumerate(zip(cells, sizes, self.widths, strict=True)):
-            cell, used = (text, size) if size <= w else (fit(text, w), w)
+            cell, used = (text, size) if size <= w else (fit(text, w, self.ellipsis), w)
             fill = " " * (w - used)
             out.append(fill + cell if i in self.right else cell + fill)
         return COLUMN_GAP.join(out).rstrip()
