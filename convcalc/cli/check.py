@@ -90,12 +90,13 @@ def _escape(text: str, *, prop: bool = False) -> str:
 
 
 def _annotation(level: str, file: str, line: int | None, column: int | None, message: str) -> str:
-    props = [f"file={_escape(file, prop=True)}"]
+    """A workflow command; the file and message inert first, as in every text format (then GitHub's escapes)."""
+    props = [f"file={_escape(inert(file), prop=True)}"]
     if line is not None:
         props.append(f"line={line}")
         if column is not None:
             props.append(f"col={column}")
-    return f"::{level} {','.join(props)}::{_escape(message)}"
+    return f"::{level} {','.join(props)}::{_escape(inert(message))}"
 
 
 def _github(results: list[_Result]) -> list[str]:
