@@ -46,10 +46,11 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE:
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.NOTE: "·"}
 
 
-def _cells(row: LayerRow) -> tuple[str, ...]:
+def _cells(row: LayerRow, show: Callable[[str], str]) -> tuple[str, ...]:
+    """The row's cells; only the name is text from the spec (and only it may hold · to fall back from)."""
     return (
         str(row.index),
-        numbers.display_name(row),
+        show(numbers.display_name(row)),
         numbers.volume(row.output),
         numbers.compact(row.activations),
         numbers.grouped(row.params),
@@ -105,7 +106,7 @@ def _rows(  # noqa: PLR0913 - the table, and what goes beneath and into its rows
 ) -> Iterator[Segment]:
     """The header, a rule, and a line per row with what belongs beneath it."""
     styles = {name: console.get_style(name) for name in ("bold", *_STYLE.values())}
-    cells = [tuple(map(show, _cells(r))) for r in report.rows]
+    cells = [_cells(r, show) for r in report.rows]
     sizes = measure(cells)
     ellipsis = show("…")
     table = Columns(column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME), _RIGHT, ellipsis)
