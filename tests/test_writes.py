@@ -8,6 +8,8 @@ import resource
 import stat
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,27 @@ def test_writing_through_a_link_replaces_its_target(tmp_path: Path) -> None:
     replace_file(link, b"new")
     assert link.is_symlink()
     assert target.read_bytes() == b"new"
+
+
+def test_concurrent_writers_never_show_a_partial_file(tmp_path: Path) -> None:
+    out = tmp_path / "same.svg"
+    texts = [bytes([65 + i]) * 200_000 for i in range(6)]  # each writer's whole file
+    out.write_bytes(texts[0])
+    seen: set[bytes] = set()
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.add(out.read_bytes())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(lambda text: [replace_file(out, text) for _ in range(5)], texts))
+    finally:
+        stop.set()
+        reader.join()
+    assert seen <= set(texts)  # every read saw one writer's whole file
+    assert out.read_bytes() in texts
+    assert [p.name for p in tmp_path.iterdir()] == ["same.svg"]
