@@ -150,11 +150,15 @@ def test_concurrent_writers_never_show_a_partial_file(tmp_path: Path) -> None:
         while not stop.is_set():
             seen.add(out.read_bytes())
 
+    def write(text: bytes) -> None:
+        for _ in range(5):
+            replace_file(out, text)
+
     reader = threading.Thread(target=read)
     reader.start()
     try:
         with ThreadPoolExecutor(max_workers=6) as pool:
-            list(pool.map(lambda text: [replace_file(out, text) for _ in range(5)], texts))
+            list(pool.map(write, texts))
     finally:
         stop.set()
         reader.join()
