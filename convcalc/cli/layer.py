@@ -62,6 +62,11 @@ def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tupl
     return found
 
 
+def _say(line: str) -> None:
+    """A line of the answer; text from the command line or the spec made inert."""
+    click.echo(inert(line))
+
+
 def _search(volume: Volume, text: str, letter: str, where: str) -> Report | None:
     name = {"p": "P", "s": "S"}[letter]
     _say(f"{text} on {volume}: {name} = ?")
@@ -101,11 +106,6 @@ def _check_quoting(layers: tuple[str, ...]) -> None:
         if len(_UNKNOWN.findall(text)) > 1:
             msg = f"'{text}' asks for two values at once: ask for one (p? or s?) and give the other"
             raise SpecError(msg, Location(f"LAYER {i}"))
-
-
-def _say(line: str) -> None:
-    """A line of the answer; text from the command line or the spec made inert."""
-    click.echo(inert(line))
 
 
 @click.command(short_help="Work out layers on an input volume, step by step.")
