@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import resource
 import stat
 import subprocess
 import sys
@@ -52,11 +51,14 @@ def test_a_full_disk_leaves_the_previous_file(
 
 
 def _limit_file_size() -> None:  # pragma: no cover - runs in the child
+    import resource  # noqa: PLC0415 - POSIX only
+
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
 
 def test_a_file_size_limit_leaves_the_previous_file(tmp_path: Path) -> None:
     """A quota in a real process: the kernel refuses the write past 4 kB (EFBIG; Python ignores SIGXFSZ)."""
+    pytest.importorskip("resource", reason="RLIMIT_FSIZE is POSIX")
     out = tmp_path / "prev.svg"
     out.write_text("<svg>old</svg>\n", encoding="utf-8")
     done = subprocess.run(
