@@ -177,7 +177,7 @@ def test_escape_sequences_in_a_spec_are_not_emitted(force: str, tmp_path: Path) 
 
 def test_printable_and_fit() -> None:
     assert printable("conv3-64 畳み込み") == "conv3-64 畳み込み"
-    assert printable("a\x1b[2Jb\x7f\n") == "a\\x1b[2Jb\\x7f\n"  # a line feed is the layout's to place
+    assert printable("a\x1b[2Jb\x7f\n") == "a\\x1b[2Jb\\x7f\\n"  # a name stays on its row
     assert fit("INCEPTION_3A", 8) == "INCEPTI…"
     assert fit("卷积层卷积层", 7) == "卷积层…"
     assert cell_len(fit("卷积层卷积层", 6)) == 6  # a wide character that would be cut in half is a space

@@ -13,12 +13,15 @@ import click
 from convcalc import __version__
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec
+from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.errors import ConvcalcError, Location
 from convcalc.render import checks as check_text
+from convcalc.render.caps import Cap
+from convcalc.render.inert import inert
 from convcalc.render.json import check as check_json
 from convcalc.render.json import diagnostic as diagnostic_json
-from convcalc.report import Report, Severity
+from convcalc.report import Diagnostic, Report, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +54,24 @@ def _where(file: str, line: int | None, column: int | None) -> str:
     return str(Location(file, line, column))
 
 
+def _shown(report: Report) -> tuple[list[Diagnostic], list[str]]:
+    """The diagnostics to print (not the notes; the first SHOWN of each kind), and the count of the rest."""
+    cap = Cap()
+    shown = list(cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE))
+    return shown, cap.more()
+
+
 def _text(results: list[_Result], *, verbose: bool) -> list[str]:
     lines = []
     for r in results:
         if r.error is not None:
-            lines.append(str(r.error))
+            lines += str(r.error).split("\n")
             continue
         assert r.report is not None  # noqa: S101 - a result has one or the other
         report = r.report
-        lines += [
-            f"{_where(d.file, d.line, d.column)}: {d.severity.value}: {d.message}"
-            for d in report.diagnostics
-            if d.severity is not Severity.NOTE
-        ]
+        shown, more = _shown(report)
+        lines += [f"{_where(d.file, d.line, d.column)}: {d.severity.value}: {d.message}" for d in shown]
+        lines += more
         for c in report.checks:
             where = _where(c.file, c.line, c.column)
             if not c.ok:
@@ -82,12 +90,13 @@ def _escape(text: str, *, prop: bool = False) -> str:
 
 
 def _annotation(level: str, file: str, line: int | None, column: int | None, message: str) -> str:
-    props = [f"file={_escape(file, prop=True)}"]
+    """A workflow command; the file and message inert first, as in every text format (then GitHub's escapes)."""
+    props = [f"file={_escape(inert(file), prop=True)}"]
     if line is not None:
         props.append(f"line={line}")
         if column is not None:
             props.append(f"col={column}")
-    return f"::{level} {','.join(props)}::{_escape(message)}"
+    return f"::{level} {','.join(props)}::{_escape(inert(message))}"
 
 
 def _github(results: list[_Result]) -> list[str]:
@@ -99,11 +108,9 @@ def _github(results: list[_Result]) -> list[str]:
                 lines.append(_annotation("error", loc.file, loc.line, loc.column, e.message))
             continue
         assert r.report is not None  # noqa: S101
-        lines += [
-            _annotation(d.severity.value, d.file, d.line, d.column, d.message)
-            for d in r.report.diagnostics
-            if d.severity is not Severity.NOTE
-        ]
+        shown, more = _shown(r.report)
+        lines += [_annotation(d.severity.value, d.file, d.line, d.column, d.message) for d in shown]
+        lines += more  # plain lines in the log: annotations are for places
         for c in r.report.checks:
             if not c.ok:
                 message = f"check failed: {check_text.message(c, r.report)}"
@@ -175,10 +182,10 @@ def check(specs: tuple[str, ...], fmt: str, verbose: bool) -> None:  # noqa: FBT
     results = [_run(arg) for arg in _expand(specs)]
     summary = _summary(results)
     if fmt == "json":
-        click.echo(_json(results))
+        echo_data(_json(results), "json")
     else:
         for line in _github(results) if fmt == "github" else _text(results, verbose=verbose):
-            click.echo(line)
+            click.echo(inert(line))  # a name, a path or a message from a spec, on its line
         click.echo(_summary_text(summary))
     if summary["unreadable"]:
         sys.exit(EXIT_UNREADABLE)

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import os
+import stat
 import sys
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from convcalc.cli import streams
 from convcalc.errors import ConvcalcError, Location
 from convcalc.options import DType, Rounding
+from convcalc.render.caps import Cap
+from convcalc.render.inert import inert, inert_lines
 from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from click.shell_completion import CompletionItem
     from rich.console import Console
 
@@ -34,6 +39,11 @@ _OUTPUT_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EI
 class Group(click.Group):
     """Turns every ConvcalcError into `FILE:LINE:COLUMN: error: message` and exit code 2."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's main, on standard streams that write every character (help text included)."""
+        streams.install()
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         # A command is short-lived and its data has no reference cycles worth collecting; the
         # cyclic collector would only rescan the rows (a third of the time at 100,000 layers).
@@ -41,12 +51,12 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except ConvcalcError as exc:
-            click.echo(str(exc), err=True)
+            click.echo(inert_lines(str(exc)), err=True)
             sys.exit(EXIT_UNREADABLE)
         except OSError as exc:
             if exc.errno not in _OUTPUT_ERRORS:  # a path the user gave: name it
                 where = f"{exc.filename}: " if exc.filename else ""
-                click.echo(f"{where}error: {exc.strerror or exc}", err=True)
+                click.echo(inert(f"{where}error: {exc.strerror or exc}"), err=True)
                 sys.exit(EXIT_UNREADABLE)
             # The output could not be written. What is still buffered for stdout would fail again
             # at exit: send it nowhere (the recipe of Python's signal documentation for EPIPE).
@@ -98,16 +108,22 @@ def override(  # noqa: PLR0913 - one argument per command-line override
 
 
 def echo_diagnostics(report: Report, *, checks: bool = True) -> None:
-    """Errors, warnings and failed checks on stderr in the compilers' form, for logs and editors."""
-    for d in report.diagnostics:
-        if d.severity is not Severity.NOTE:
-            click.echo(f"{Location(d.file, d.line, d.column)}: {d.severity.value}: {d.message}", err=True)
+    """Errors, warnings and failed checks on stderr in the compilers' form, for logs and editors.
+
+    The first SHOWN of each kind of diagnostic, then how many more (convcalc.render.caps).
+    """
+    cap = Cap()
+    for d in cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE):
+        click.echo(inert(f"{Location(d.file, d.line, d.column)}: {d.severity.value}: {d.message}"), err=True)
+    for line in cap.more():
+        click.echo(line, err=True)
     failed = [c for c in report.checks if not c.ok] if checks else []
     if failed:
         from convcalc.render.checks import message  # noqa: PLC0415 - only when a check fails
 
         for c in failed:
-            click.echo(f"{Location(c.file, c.line, c.column)}: error: check failed: {message(c, report)}", err=True)
+            line = f"{Location(c.file, c.line, c.column)}: error: check failed: {message(c, report)}"
+            click.echo(inert(line), err=True)
 
 
 def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -144,10 +160,62 @@ def spec_options(command: Any) -> Any:
 
 
 def write_output(path: Path, text: str) -> None:
-    """Write a command's output file (its folder made if need be), or exit 2 saying why not."""
+    """Write a command's output file (its folder made if need be), or exit 2 saying why not.
+
+    The text goes to a temporary file beside it, which then replaces it (os.replace, atomic on
+    POSIX and Windows): a write that fails half-way (a full disk, a quota, Ctrl-C) leaves the
+    previous file as it was, and a reader never sees half a file. The file may not be the
+    command's SPEC: `export net.yaml -o net.yaml` would replace the spec with Python.
+    """
+    _not_the_spec(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        replace_file(path, text.encode("utf-8"))
     except OSError as exc:
-        click.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        click.echo(inert(f"error: cannot write {path}: {exc.strerror or exc}"), err=True)
         sys.exit(EXIT_UNREADABLE)
+
+
+def _not_the_spec(path: Path) -> None:
+    """Exit 2 when `path` is the file the command reads its SPEC from."""
+    ctx = click.get_current_context(silent=True)
+    spec = ctx.params.get("spec") if ctx is not None else None
+    if not isinstance(spec, str) or spec == "-" or not os.path.isfile(spec):  # noqa: PTH113 - a built-in name or stdin
+        return
+    try:
+        same = path.exists() and path.samefile(spec)
+    except OSError:
+        same = False
+    if same or os.path.realpath(spec) == os.path.realpath(path):
+        click.echo(
+            inert(f"error: cannot write {path}: it is the spec being read ({spec}); choose another file"), err=True
+        )
+        sys.exit(EXIT_UNREADABLE)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then move it into place (or remove it and raise)."""
+    target = os.path.realpath(path)  # through a symbolic link, as writing to it would
+    folder, name = os.path.split(target)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)  # noqa: PTH116 - the file's own permissions kept
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask  # what open() would have given a new file
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if hasattr(os, "fchmod"):  # POSIX; on Windows the new file's mode is the default
+                os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        Path(temporary).replace(target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)  # noqa: PTH108
+        raise

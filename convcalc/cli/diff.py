@@ -9,6 +9,7 @@ import click
 from convcalc import __version__
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics
+from convcalc.cli.streams import echo_data
 from convcalc.diff import Budget, BudgetError, compare, parse_budgets
 from convcalc.engine.analyze import analyze
 
@@ -68,7 +69,7 @@ def diff(  # noqa: PLR0913, PLR0917 - click passes each option
     elif fmt == "json":
         from convcalc.render.diff_json import render_json  # noqa: PLC0415
 
-        click.echo(render_json(result, __version__), nl=False)
+        echo_data(render_json(result, __version__), "json", nl=False)
     else:
         from convcalc.render.diff import render_markdown  # noqa: PLC0415
 

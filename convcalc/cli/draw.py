@@ -16,8 +16,10 @@ from convcalc.cli.common import (
     spec_options,
     write_output,
 )
+from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
+from convcalc.render.inert import inert
 from convcalc.render.svg import render_svg
 
 
@@ -52,10 +54,10 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
         report = fold(report, depth)
     drawing = render_svg(report)
     if output is None or str(output) == "-":
-        click.echo(drawing.svg, nl=False)
+        echo_data(drawing.svg, "xml", nl=False)
     else:
         write_output(output, drawing.svg)
-        click.echo(f"wrote {output} ({drawing.volumes} volumes)", err=True)
+        click.echo(inert(f"wrote {output} ({drawing.volumes} volumes)"), err=True)
     echo_diagnostics(report)
     if not report.ok:
         sys.exit(EXIT_DESIGN_ERROR)

@@ -11,6 +11,7 @@ import click
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, override
 from convcalc.engine.analyze import first_problem
+from convcalc.render.inert import inert
 from convcalc.report import LayerRow, Severity
 from convcalc.volume import Volume
 
@@ -29,6 +30,11 @@ def _why(row: LayerRow) -> str:
     return f"{row.name}: {first.message.split(':')[0]}"
 
 
+def _say(line: str) -> None:
+    """A line of the answer; text from the command line or the spec made inert."""
+    click.echo(inert(line))
+
+
 @click.command(short_help="The square input sizes for which every stride fits.")
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--input", "input_", metavar="HxWxD", help="Judge this input instead of the spec's, e.g. 224x224x3.")
@@ -45,7 +51,7 @@ def fit(spec: str, low: int, high: int, input_: str | None) -> None:
     """
     loaded = override(open_spec(spec), input_=input_, quiet=True)  # fit never checks answers
     if not loaded.input.spatial:
-        click.echo(f"{loaded.name}'s input {loaded.input} is a vector: there are no strides to fit")
+        _say(f"{loaded.name}'s input {loaded.input} is a vector: there are no strides to fit")
         return
     sizes = range(low, high + 1)
     if sys.stderr.isatty():
@@ -58,13 +64,13 @@ def fit(spec: str, low: int, high: int, input_: str | None) -> None:
     problem = first_problem(loaded)
     nearest = sorted(fitting, key=lambda n: (abs(n - own), n))[:_NEAREST]
     if problem is None:
-        click.echo(f"{loaded.input} fits.")
+        _say(f"{loaded.input} fits.")
     else:
         near = ", ".join(map(str, nearest)) or "none"
-        click.echo(f"{loaded.input} does not fit ({_why(problem)}); nearest that fit: {near}")
+        _say(f"{loaded.input} does not fit ({_why(problem)}); nearest that fit: {near}")
     if not square:
-        click.echo(f"(sizes below are square, {low} to {high}; the spec's own input is not)")
-    click.echo(f"{len(fitting)} of {len(sizes)} square sizes from {low} to {high} fit:")
-    click.echo("  " + (", ".join(map(str, fitting)) or "none"))
+        _say(f"(sizes below are square, {low} to {high}; the spec's own input is not)")
+    _say(f"{len(fitting)} of {len(sizes)} square sizes from {low} to {high} fit:")
+    _say("  " + (", ".join(map(str, fitting)) or "none"))
     if problem is not None:
         sys.exit(EXIT_DESIGN_ERROR)

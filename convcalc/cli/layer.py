@@ -19,6 +19,7 @@ from convcalc.kinds.base import LayerFailure
 from convcalc.kinds.registry import KINDS
 from convcalc.options import DType, Rounding
 from convcalc.render.explain import explain
+from convcalc.render.inert import inert
 from convcalc.report import Report, Severity
 from convcalc.spec.composite import NodeReader
 from convcalc.spec.loader import parse_input
@@ -61,15 +62,20 @@ def _candidates(volume: Volume, text: str, letter: str, where: str) -> list[tupl
     return found
 
 
+def _say(line: str) -> None:
+    """A line of the answer; text from the command line or the spec made inert."""
+    click.echo(inert(line))
+
+
 def _search(volume: Volume, text: str, letter: str, where: str) -> Report | None:
     name = {"p": "P", "s": "S"}[letter]
-    click.echo(f"{text} on {volume}: {name} = ?")
+    _say(f"{text} on {volume}: {name} = ?")
     found = _candidates(volume, text, letter, where)
     if isinstance(found, str):
-        click.echo(f"  error: {found}")
+        _say(f"  error: {found}")
         return None
     if not found:
-        click.echo(f"  no {name} makes the stride fit")
+        _say(f"  no {name} makes the stride fit")
         return None
     keeps = None
     for value, report in found:
@@ -79,7 +85,7 @@ def _search(volume: Volume, text: str, letter: str, where: str) -> Report | None
         keeps = keeps if keeps is not None or not same else (value, report)
         formula = explain(row, Rounding.STRICT, 4, 1)[0]
         mark = "   ← keeps the size" if same else ""
-        click.echo(f"  {name} = {value} → {row.output}   ({formula}){mark}")
+        _say(f"  {name} = {value} → {row.output}   ({formula}){mark}")
     chosen = keeps or found[0]
     return chosen[1]
 
@@ -145,16 +151,16 @@ def layer(input_: str, layers: tuple[str, ...], rounding: str, *, explain: bool)
         failed = failed or not report.ok
         volume = row.output
         if i < len(layers) and unknown:
-            click.echo(f"  (continuing with {row.label} → {row.output})")
+            _say(f"  (continuing with {row.label} → {row.output})")
     if failed:
         sys.exit(EXIT_DESIGN_ERROR)
 
 
 def _print(report: Report, *, worked: bool = True) -> None:
     row = report.rows[1]
-    click.echo(f"{row.label}: {row.input} → {row.output or '?'}")
+    _say(f"{row.label}: {row.input} → {row.output or '?'}")
     for line in explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch) if worked else []:
-        click.echo(f"  {line}")
+        _say(f"  {line}")
     for d in row.diagnostics:
         if d.severity is not Severity.NOTE:
-            click.echo(f"  {d.severity.value}: {d.message}")
+            _say(f"  {d.severity.value}: {d.message}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from convcalc.cli.common import write_output
+from convcalc.cli.streams import echo_data
 from convcalc.schema import schema_json
 
 
@@ -26,6 +27,6 @@ def schema(output: Path | None) -> None:
     """
     text = schema_json()
     if output is None:
-        click.echo(text, nl=False)
+        echo_data(text, "json", nl=False)
         return
     write_output(output, text)

@@ -10,6 +10,7 @@ import click
 from convcalc import __version__
 from convcalc.builtins import builtin_names, open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics, override, spec_options
+from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
 
@@ -50,6 +51,9 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
         from convcalc.render.table import render_table  # noqa: PLC0415 - rich only for tables
 
         render_table(report, console(), binary=binary, explain=explain)
+    elif fmt == "json":
+        echo_data(_render_text(report, fmt, binary=binary), "json", nl=False)
+        echo_diagnostics(report)
     else:
         click.echo(_render_text(report, fmt, binary=binary), nl=False)
         echo_diagnostics(report)

@@ -39,12 +39,12 @@ from convcalc.render.layout import (
     column_widths,
     fit,
     measure,
-    printable,
+    shown,
     wrapped,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from rich.console import Console
 
@@ -60,18 +60,20 @@ _STYLE = {Status.ADDED: "green", Status.REMOVED: "red", Status.CHANGED: "yellow"
 def _rows(diff: Diff, console: Console, width: int, *, everything: bool) -> Iterator[Segment]:
     """The rows, laid out by convcalc.render.layout rather than by rich's Table (too slow: see there)."""
     rows = shown_rows(diff, everything=everything)
-    texts = [tuple(printable(t) for t in cells(rd)) for rd in rows]
+    show = shown(console)
+    texts = [tuple(map(show, cells(rd))) for rd in rows]
     table_cells = [t[:CHANGE] + t[CHANGE + 1 :] for t in texts]
     sizes = measure(table_cells)
     widths = column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME)
-    table = Columns(widths, _RIGHT)
+    ellipsis = show("…")
+    table = Columns(widths, _RIGHT, ellipsis)
     # Cut each line to the width only when the name cannot give way enough.
-    cut = (lambda line: fit(line, width)) if table.width > width else str
+    cut = (lambda line: fit(line, width, ellipsis)) if table.width > width else str
     indent = " " * (sum(widths[:_NAME]) + len(COLUMN_GAP) * _NAME)
     styles = {status: console.get_style(name) for status, name in _STYLE.items()}
     header = table.line(_HEADERS, measure([_HEADERS])[0])
     yield from (Segment(cut(header), console.get_style("bold")), NEWLINE)
-    yield from (Segment(cut("─" * cell_len(header))), NEWLINE)
+    yield from (Segment(cut(show("─") * cell_len(header))), NEWLINE)
     for rd, text, row_cells, row_sizes in zip(rows, texts, table_cells, sizes, strict=True):
         yield from (Segment(cut(table.line(row_cells, row_sizes)), styles[rd.status]), NEWLINE)
         beneath = text[CHANGE]
@@ -81,15 +83,15 @@ def _rows(diff: Diff, console: Console, width: int, *, everything: bool) -> Iter
             yield from wrapped(console, Text(beneath, style=_STYLE[rd.status]), width, indent)
 
 
-def _totals(diff: Diff, *, binary: bool) -> Table:
+def _totals(diff: Diff, show: Callable[[str], str], *, binary: bool) -> Table:
     name_a, name_b = sides(diff)
     grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0))
     grid.add_column("", no_wrap=True)
     for title in (name_a, name_b, "Change"):
-        grid.add_column(Text(printable(title)), justify="right", no_wrap=True, header_style="bold")
+        grid.add_column(Text(show(title)), justify="right", no_wrap=True, header_style="bold")
     for t in totals_shown(diff):
         a, b = amount(t.metric, t.a, binary=binary), amount(t.metric, t.b, binary=binary)
-        grid.add_row(Text(TITLES[t.metric], style="bold"), a, b, change(t, binary=binary))
+        grid.add_row(Text(TITLES[t.metric], style="bold"), show(a), show(b), show(change(t, binary=binary)))
     out_a, out_b = numbers.volume(diff.a.totals.output), numbers.volume(diff.b.totals.output)
     grid.add_row(Text("Output", style="bold"), out_a, out_b, "no change" if out_a == out_b else "changed")
     return grid
@@ -97,18 +99,19 @@ def _totals(diff: Diff, *, binary: bool) -> Table:
 
 def render_table(diff: Diff, console: Console, *, everything: bool = False, binary: bool = False) -> None:
     """Print the diff on `console`."""
-    console.print(Text(printable(f"{diff.a.name}{ARROW}{diff.b.name}"), style="bold"))
-    console.print(Text(printable(f"{diff.a.source}{ARROW}{diff.b.source} · {setting(diff.a, diff.b)}"), style="dim"))
+    show = shown(console)
+    console.print(Text(show(f"{diff.a.name}{ARROW}{diff.b.name}"), style="bold"))
+    console.print(Text(show(f"{diff.a.source}{ARROW}{diff.b.source} · {setting(diff.a, diff.b)}"), style="dim"))
     console.print()
     if shown_rows(diff, everything=everything):
         # Every line is already cut or wrapped to the width: rich need not crop them again.
         console.print(Rendered(lambda c, width: _rows(diff, c, width, everything=everything)), crop=False)
-    console.print(Text(summary(diff, everything=everything), style="dim"))
+    console.print(Text(show(summary(diff, everything=everything)), style="dim"))
     console.print()
-    console.print(_totals(diff, binary=binary))
+    console.print(_totals(diff, show, binary=binary))
     if diff.budgets:
         console.print()
     for result in diff.budgets:
-        console.print(Text(budget_line(result, binary=binary), style="bold red" if result.broken else "green"))
+        console.print(Text(show(budget_line(result, binary=binary)), style="bold red" if result.broken else "green"))
     for note in notes(diff):
-        console.print(Text(printable(note), style="yellow"))
+        console.print(Text(show(note), style="yellow"))

@@ -10,13 +10,15 @@ the wrapping of messages.
 
 from __future__ import annotations
 
-import re
 from operator import le
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.text import Text
+
+from convcalc.render import fallback
+from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -29,26 +31,36 @@ NEWLINE = Segment.line()
 _MARKS = frozenset("✗!·✓")
 _GLUE = "\u2800"  # braille blank: one cell wide, and not whitespace, so rich does not break there
 
-# C0 and C1 control characters but tab and line feed (which the layout turns into spaces or
-# lines). rich passes ESC and CSI through to the terminal (its Text strips only BEL, BS, VT, FF
-# and CR), so a name such as "\e[2J" from a spec would clear the screen: it is shown escaped.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def printable(text: str) -> str:
-    r"""The text with its control characters written out (`\x1b`), so that none reaches the terminal."""
-    if text.isprintable():
-        return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    r"""Text from a spec as a cell or a line shows it: on one line, control characters escaped (`\x1b`).
+
+    rich passes ESC and CSI through to the terminal (its Text strips only BEL, BS, VT, FF and CR),
+    so a name such as "\e[2J" would clear the screen: convcalc.render.inert writes it out.
+    """
+    return inert(text)
 
 
-def fit(text: str, width: int) -> str:
+def shown(console: Console) -> Callable[[str], str]:
+    """Text as the console shows it: inert, and in the console's encoding (convcalc.render.fallback).
+
+    The ASCII forms are put in before the layout measures the text: `->` is two cells where `→` was one.
+    """
+    encoding = console.encoding
+    if fallback.is_utf(encoding):
+        return inert
+    return lambda text: fallback.encodable(inert(text), encoding)
+
+
+def fit(text: str, width: int, ellipsis: str = "…") -> str:
     """The text cut to `width` cells, with … where it was cut (rich's overflow="ellipsis")."""
     if cell_len(text) <= width:
         return text
     if width <= 0:
         return ""
-    return set_cell_size(text, width - 1) + "…"
+    if width <= cell_len(ellipsis):
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - cell_len(ellipsis)) + ellipsis
 
 
 def measure(rows: Iterable[Sequence[str]]) -> list[tuple[int, ...]]:
@@ -75,8 +87,9 @@ def line_width(widths: Sequence[int]) -> int:
 class Columns:
     """A table's columns, each of a width and aligned left or right: the line of a row's cells."""
 
-    def __init__(self, widths: Sequence[int], right: set[int]) -> None:
+    def __init__(self, widths: Sequence[int], right: set[int], ellipsis: str = "…") -> None:
         self.widths = tuple(widths)
+        self.ellipsis = ellipsis
         self.right = frozenset(right)
         self.width = line_width(widths)  # of every line, before its trailing spaces are cut
         # str.format pads by characters: the same as by cells where every character takes one.
@@ -88,7 +101,7 @@ class Columns:
             return self._format.format(*cells).rstrip()
         out = []
         for i, (text, size, w) in enumerate(zip(cells, sizes, self.widths, strict=True)):
-            cell, used = (text, size) if size <= w else (fit(text, w), w)
+            cell, used = (text, size) if size <= w else (fit(text, w, self.ellipsis), w)
             fill = " " * (w - used)
             out.append(fill + cell if i in self.right else cell + fill)
         return COLUMN_GAP.join(out).rstrip()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from convcalc.render import numbers
+from convcalc.render.caps import Cap
+from convcalc.render.inert import inert
 from convcalc.report import Report, Severity
 
 _HEADER = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
@@ -10,8 +12,8 @@ _ALIGN = ("--:", ":--", ":--", "--:", "--:", "--:", "--:")
 
 
 def escape(text: str) -> str:
-    """Text that stays in its table cell or line: | escaped, line breaks as spaces."""
-    return " ".join(text.splitlines()).replace("|", "\\|")
+    """Text that stays in its table cell or line: | escaped, line breaks as spaces, controls written out."""
+    return inert(" ".join(text.splitlines())).replace("|", "\\|")
 
 
 def render_markdown(report: Report, *, binary: bool = False) -> str:
@@ -50,5 +52,7 @@ def render_markdown(report: Report, *, binary: bool = False) -> str:
     shown = [d for d in report.diagnostics if d.severity is not Severity.NOTE]
     if shown:
         lines += ["", "**Diagnostics**", ""]
-        lines += [f"- {d.severity.value} (row {d.path}, line {d.line}): {escape(d.message)}" for d in shown]
+        cap = Cap()
+        lines += [f"- {d.severity.value} (row {d.path}, line {d.line}): {escape(d.message)}" for d in cap.filter(shown)]
+        lines += [f"- {more}" for more in cap.more()]
     return "\n".join(lines) + "\n"

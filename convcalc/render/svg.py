@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from convcalc.render import numbers
 from convcalc.render.diagram import MERGES, Box, Fork, Node, build, count_boxes
+from convcalc.render.inert import inert
 from convcalc.render.shapes import Cube, cube, fills, kernel
 from convcalc.report import Severity
 
@@ -57,13 +58,14 @@ def _gap(square: tuple[float, float] | None) -> float:
     return GAP if square is None else max(GAP, square[0] + 14)
 
 
-# XML 1.0 has no place for control characters, which a YAML name may hold ("\x01").
-_INVALID = dict.fromkeys([*range(9), 11, 12, *range(14, 32), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF], "\ufffd")
+# XML 1.0 has no place for control characters, which a YAML name may hold ("\x01"): they are
+# written out by inert; what else XML cannot hold (lone surrogates, U+FFFE) is replaced.
+_INVALID = dict.fromkeys([*range(0xD800, 0xE000), 0xFFFE, 0xFFFF], "\ufffd")
 
 
 def _xml(text: str) -> str:
-    """Text made safe for an element's content."""
-    return escape(text.translate(_INVALID))
+    """Text made safe for an element's content: on one line, control characters written out."""
+    return escape(inert(text).translate(_INVALID))
 
 
 def _cut(text: str) -> str:
@@ -182,7 +184,7 @@ class _Figure:
         self.out.append("<g>")
         tip = f"{row.path} {row.name}: {row.label} → {numbers.volume(row.output)}"
         notes = [f"+ {r.label}" for r in box.merged] + [d.message for r in (row, *box.merged) for d in r.diagnostics]
-        self.out.append(f"<title>{_xml(chr(10).join([tip, *notes]))}</title>")
+        self.out.append(f"<title>{chr(10).join(map(_xml, [tip, *notes]))}</title>")
         if row.kind != "input":
             self.line([(x, axis), (left, axis)])
         if square is not None:

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from convcalc.options import Rounding
 from convcalc.render import numbers
+from convcalc.render.caps import Cap
 from convcalc.render.checks import message
 from convcalc.render.explain import explain as explain_row
 from convcalc.render.layout import (
@@ -24,7 +25,7 @@ from convcalc.render.layout import (
     column_widths,
     fit,
     measure,
-    printable,
+    shown,
     wrap,
     wrapped,
 )
@@ -45,10 +46,11 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE:
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.NOTE: "·"}
 
 
-def _cells(row: LayerRow) -> tuple[str, ...]:
+def _cells(row: LayerRow, show: Callable[[str], str]) -> tuple[str, ...]:
+    """The row's cells; only the name is text from the spec (and only it may hold · to fall back from)."""
     return (
         str(row.index),
-        printable(numbers.display_name(row)),
+        show(numbers.display_name(row)),
         numbers.volume(row.output),
         numbers.compact(row.activations),
         numbers.grouped(row.params),
@@ -62,11 +64,12 @@ def _diagnostic_text(d: Diagnostic) -> Styled:
     return f"{_MARK[d.severity]} {where}: {d.severity.value}: {d.message}", _STYLE[d.severity]
 
 
-def _beneath(
-    row: LayerRow, report: Report, checks: dict[str, list[Check]], *, notes: bool, explain: bool
+def _beneath(  # noqa: PLR0913 - what a row needs from the whole table
+    row: LayerRow, report: Report, checks: dict[str, list[Check]], cap: Cap, *, notes: bool, explain: bool
 ) -> list[Styled]:
-    """What is printed under a row: its diagnostics, its failed checks, its arithmetic."""
-    lines = [_diagnostic_text(d) for d in row.diagnostics if notes or d.severity is not Severity.NOTE]
+    """What is printed under a row: its diagnostics (the first of each kind: `cap`), failed checks, arithmetic."""
+    shown = (d for d in row.diagnostics if notes or d.severity is not Severity.NOTE)
+    lines = [_diagnostic_text(d) for d in cap.filter(shown)]
     lines += [_check_text(c, report) for c in checks.pop(row.path, [])]
     if explain:
         worked = explain_row(row, Rounding(report.rounding), report.bytes_per_value, report.batch)
@@ -87,35 +90,38 @@ def _failed_checks(report: Report) -> dict[str, list[Check]]:
     return failed
 
 
-def _text(text: str, style: str = "") -> Text:
+def _text(show: Callable[[str], str], text: str, style: str = "") -> Text:
     """Text from the spec or the report, shown as it is: no markup, control characters escaped."""
-    return Text(printable(text), style=style)
+    return Text(show(text), style=style)
 
 
-def _rows(
+def _rows(  # noqa: PLR0913 - the table, and what goes beneath and into its rows
     report: Report,
     console: Console,
     width: int,
     failed: dict[str, list[Check]],
     beneath: Callable[[LayerRow], list[Styled]],
+    *,
+    show: Callable[[str], str],
 ) -> Iterator[Segment]:
     """The header, a rule, and a line per row with what belongs beneath it."""
     styles = {name: console.get_style(name) for name in ("bold", *_STYLE.values())}
-    cells = [_cells(r) for r in report.rows]
+    cells = [_cells(r, show) for r in report.rows]
     sizes = measure(cells)
-    table = Columns(column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME), _RIGHT)
+    ellipsis = show("…")
+    table = Columns(column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME), _RIGHT, ellipsis)
     # Cut each line to the width only when the name cannot give way enough.
-    cut = (lambda line: fit(line, width)) if table.width > width else str
+    cut = (lambda line: fit(line, width, ellipsis)) if table.width > width else str
     indent = " " * (len(cells[-1][0]) + 2)  # past the widest number of the # column
     yield from (Segment(cut(table.line(_HEADERS, measure([_HEADERS])[0])), styles["bold"]), NEWLINE)
-    yield from (Segment(cut("─" * table.width)), NEWLINE)
+    yield from (Segment(cut(show("─") * table.width)), NEWLINE)
     for row, row_cells, row_sizes in zip(report.rows, cells, sizes, strict=True):
         worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
         flagged = (worst and worst is not Severity.NOTE) or row.path in failed
         style = styles[_STYLE[worst or Severity.ERROR]] if flagged else None
         yield from (Segment(cut(table.line(row_cells, row_sizes)), style), NEWLINE)
         for text, text_style in beneath(row):
-            yield from wrapped(console, _text(text, text_style), width, indent)  # wrapped under the indent
+            yield from wrapped(console, _text(show, text, text_style), width, indent)  # wrapped under the indent
 
 
 def render_table(
@@ -124,24 +130,30 @@ def render_table(
     """Print the report as a table on the console."""
 
     def render(console: Console, width: int) -> Iterator[Segment]:
-        description = report.description.strip()
-        title = Text.assemble((printable(report.name), "bold"), printable(f" — {description}" if description else ""))
+        show = shown(console)
+        description = " ".join(report.description.split())  # its line breaks are the YAML's, not the text's
+        title = Text.assemble((show(report.name), "bold"), show(f" — {description}" if description else ""))
         yield from wrapped(console, title, width)
         batch = f"batch {report.batch} · {report.dtype} ({report.bytes_per_value} B per value)"
-        yield from wrapped(console, _text(batch, "dim"), width)
+        yield from wrapped(console, _text(show, batch, "dim"), width)
         failed = _failed_checks(report)
-        yield from _rows(
-            report, console, width, failed, lambda row: _beneath(row, report, failed, notes=notes, explain=explain)
-        )
+        cap = Cap()
+
+        def beneath(row: LayerRow) -> list[Styled]:
+            return _beneath(row, report, failed, cap, notes=notes, explain=explain)
+
+        yield from _rows(report, console, width, failed, beneath, show=show)
+        for more in cap.more():
+            yield from wrapped(console, _text(show, more, "dim"), width)
         yield NEWLINE
-        yield from _totals(console, width, _totals_shown(report, binary=binary))
+        yield from _totals(console, width, _totals_shown(report, binary=binary), show)
         for left in failed.values():  # the whole spec's checks, and those of repeats and blocks
             for c in left:
-                yield from wrapped(console, _text(*_check_text(c, report)), width)
+                yield from wrapped(console, _text(show, *_check_text(c, report)), width)
         hidden = sum(1 for d in report.diagnostics if d.severity is Severity.NOTE)
         if hidden and not notes:
             hint = f"{hidden} note{'s' * (hidden > 1)} not shown (see --format json)"
-            yield from wrapped(console, _text(hint, "dim"), width)
+            yield from wrapped(console, _text(show, hint, "dim"), width)
 
     # Every line is already cut or wrapped to the width: rich need not crop them again.
     console.print(Rendered(render), crop=False)
@@ -187,12 +199,14 @@ def _totals_shown(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
     return texts
 
 
-def _totals(console: Console, width: int, totals: list[tuple[str, Styled]]) -> Iterator[Segment]:
+def _totals(
+    console: Console, width: int, totals: list[tuple[str, Styled]], show: Callable[[str], str]
+) -> Iterator[Segment]:
     """Labels in bold, values beside them; a long value wraps under itself, not under the label."""
     indent = max(len(label) for label, _ in totals) + 2
     bold = console.get_style("bold")
     for label, (value, style) in totals:
-        for i, line in enumerate(wrap(console, Text(value, style=style), width - indent)):
+        for i, line in enumerate(wrap(console, Text(show(value), style=style), width - indent)):
             yield Segment(label.ljust(indent), bold) if i == 0 else Segment(" " * indent)
             yield from line.render(console)
             yield NEWLINE
