@@ -183,6 +183,22 @@ def test_cp1252_show_vgg16_in_its_own_process() -> None:
     assert "backward ~ " in table
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_an_export_to_a_non_utf8_stdout_runs_and_holds_no_control_character(encoding: str, tmp_path: Path) -> None:
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text('name: "Net\\x1b[2J\\u202e é→"\ninput: 8x8x3\nlayers: [conv3-8 p1, gap, fc-10]\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "NO_COLOR": "1", "TERM": "dumb"}
+    done = subprocess.run(
+        [sys.executable, "-m", "convcalc", "export", str(spec)], capture_output=True, env=env, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"\x1b" not in done.stdout
+    assert "\u202e".encode() not in done.stdout
+    source = tmp_path / "net.py"
+    source.write_bytes(done.stdout)  # as `convcalc export SPEC > net.py` leaves it
+    compile(source.read_bytes(), str(source), "exec")  # the coding line (PEP 263) tells Python how to read it
+
+
 def test_ascii_forms() -> None:
     assert ascii_form("✗") == "x"
     assert ascii_form("✓") == "ok"

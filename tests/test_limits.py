@@ -137,3 +137,13 @@ def test_a_long_token_is_quoted_short() -> None:
     assert result.exit_code == 2
     assert "'qqqqqqqqq" in result.output
     assert len(result.output) < 1000
+
+
+@pytest.mark.parametrize("layer", ["conv2-1 s2 p1", "upsample2"])
+def test_a_receptive_field_past_any_input_is_a_design_error(layer: str) -> None:
+    # 1x1 stays 1x1 under a 2x2/2 conv padded by 1 (floored), while the jump doubles each time.
+    text = f"input: 1x1x1\nrounding: floor\nlayers:\n  - repeat: 15000\n    layers: [{layer}]\n"
+    for fmt in ("table", "json"):
+        result = CliRunner().invoke(main, ["show", "-", "--format", fmt], input=text)
+        assert result.exit_code == 1, result.output
+        assert "passes 10^30 positions" in " ".join(result.output.split())

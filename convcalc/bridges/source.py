@@ -16,6 +16,7 @@ from convcalc.bridges import layout
 from convcalc.bridges.names import class_name
 from convcalc.bridges.program import Apply, Invoke, Program, program
 from convcalc.render import numbers
+from convcalc.render.inert import inert, inert_lines
 from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
@@ -188,7 +189,9 @@ def _module_docstring(spec: Spec, report: Report, name: str, version: str, notes
     t = report.totals
     size = numbers.size(t.forward_bytes)
     macs = "" if t.macs < 1000 else f" ({numbers.precise(t.macs)})"  # noqa: PLR2004 - precise adds a unit from 1000
-    title = name if name == spec.name else f"{name}: {spec.name}"
+    # The spec's own text goes in inert: a name holding ESC or a bidi override must not reach
+    # whoever reads the file in a terminal (docs/limits.md).
+    title = name if name == spec.name else f"{name}: {inert(spec.name)}"
     facts = [
         f"input        {spec.input}  (torch.zeros({', '.join(map(str, _nchw(spec.input)))}))",
         f"output       {t.output}",
@@ -196,7 +199,7 @@ def _module_docstring(spec: Spec, report: Report, name: str, version: str, notes
         f"MACs         {t.macs:,}{macs} per image",
         f"activations  {t.activations:,} values ({size} as {report.dtype}) per image",
     ]
-    head = layout.docstring_text(f"{title}, exported by convcalc {version} from {spec.source}.")
+    head = layout.docstring_text(f"{title}, exported by convcalc {version} from {inert(spec.source)}.")
     lines = [
         *layout.wrap(f'"""{head}'),
         "",
@@ -214,7 +217,7 @@ def _module_docstring(spec: Spec, report: Report, name: str, version: str, notes
 
 
 def _class_docstring(spec: Spec) -> list[str]:
-    text = layout.docstring_text(spec.description.strip() or spec.name.strip() or "A network")
+    text = layout.docstring_text(inert_lines(spec.description.strip() or spec.name.strip() or "A network"))
     wrapped = layout.wrap(text, first='    """', rest="    ")
     if len(wrapped) == 1 and len(wrapped[0]) + 3 <= WIDTH:
         return [wrapped[0] + '"""']

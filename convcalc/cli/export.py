@@ -9,10 +9,12 @@ import click
 
 from convcalc import __version__
 from convcalc.builtins import open_spec
+from convcalc.cli import streams
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, echo_diagnostics, override, write_output
 from convcalc.engine.analyze import analyze
 from convcalc.export import class_name, export_pytorch
 from convcalc.options import Rounding
+from convcalc.render import fallback
 from convcalc.report import Severity
 
 
@@ -45,7 +47,13 @@ def export(spec: str, target: str, output: Path | None, input_: str | None, roun
         sys.exit(EXIT_DESIGN_ERROR)
     exported = export_pytorch(loaded, report, __version__)
     if output is None or str(output) == "-":
-        click.echo(exported.text, nl=False)
+        text, encoding = exported.text, streams.stdout_encoding()
+        if not text.isascii() and not fallback.is_utf(encoding):
+            # Python reads a file as UTF-8 unless its first line says otherwise (PEP 263): say what
+            # standard output writes, so that a redirected file reads back as written.
+            coding = "ascii" if encoding == streams.ASCII else encoding  # Python knows it by that name
+            text = f"# -*- coding: {coding} -*-\n{text}"
+        click.echo(text, nl=False)
         return
     write_output(output, exported.text)
     layers = exported.modules  # one attribute per layer with parameters or state

@@ -72,6 +72,7 @@ class _Walker:
         site = _Site(layer.path, layer.name, layer.kind, layer.label, layer.at, depth, layer.params)
         try:
             out = KINDS[layer.kind].apply(layer.params, x, self.ctx)
+            _check_field(out)
         except LayerFailure as failure:
             self.fail(site, x, failure)
         self.add_row(site, x, out)
@@ -163,6 +164,21 @@ class _Walker:
             )
         )  # fmt: skip
         raise _Stop
+
+
+# A receptive field or jump past this is no design: thousands of stride-2 layers over padding
+# (1x1 stays 1x1 with pad 1) double the jump each time, and past about 4,300 digits Python
+# refuses to even print the number. docs/limits.md lists it.
+MAX_FIELD = 10**30
+
+
+def _check_field(out: Outcome) -> None:
+    if any(max(abs(v.numerator), v.denominator) > MAX_FIELD for v in (*out.rf, *out.jump)):
+        msg = (
+            "the receptive field or its jump passes 10^30 positions (or a 10^30th of one), convcalc's limit: "
+            "no input is that large"
+        )
+        raise LayerFailure("receptive-field-too-large", msg)
 
 
 def _group_kind(n: Sequence | Residual | Parallel) -> str:
