@@ -11,7 +11,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 EXIT_DESIGN_ERROR = 1
 EXIT_UNREADABLE = 2
+# As a shell reports a process that a signal ended (128 + its number), so that scripts read them
+# as they read any Unix tool's: Ctrl-C (SIGINT, 2) and a reader that closed the pipe (SIGPIPE, 13:
+# `convcalc show vgg16 | head -1`). Python turns both signals into exceptions; these are the codes
+# the default actions would have given, without a traceback (docs/limits.md).
+EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141
 
 # What writing to standard output can fail with: a closed pipe, a full disk or quota, a file too big.
 _OUTPUT_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
@@ -40,11 +46,31 @@ class Group(click.Group):
     """Turns every ConvcalcError into `FILE:LINE:COLUMN: error: message` and exit code 2."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        """Click's main, on standard streams that write every character (help text included)."""
+        """Click's main, on standard streams that write every character (help text included).
+
+        What is still buffered for standard output is written here, before Python's exit would
+        write it: a reader that has gone away then gives the same exit code, whatever the command.
+        """
         streams.install()
-        return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _closed_pipe()
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("convcalc: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _closed_pipe()
+
+    def _invoke(self, ctx: click.Context) -> Any:
         # A command is short-lived and its data has no reference cycles worth collecting; the
         # cyclic collector would only rescan the rows (a third of the time at 100,000 layers).
         gc.disable()
@@ -58,13 +84,26 @@ class Group(click.Group):
                 where = f"{exc.filename}: " if exc.filename else ""
                 click.echo(inert(f"{where}error: {exc.strerror or exc}"), err=True)
                 sys.exit(EXIT_UNREADABLE)
-            # The output could not be written. What is still buffered for stdout would fail again
-            # at exit: send it nowhere (the recipe of Python's signal documentation for EPIPE).
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            if not isinstance(exc, BrokenPipeError):  # `| head` closing early is no news
-                click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+            if isinstance(exc, BrokenPipeError):  # `| head` closing early is no news
+                raise
+            _to_nowhere()
+            click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_UNREADABLE)
+
+
+def _to_nowhere() -> None:
+    """Send what is still buffered for stdout nowhere: it would fail again at exit.
+
+    The recipe of Python's signal documentation for EPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _closed_pipe() -> NoReturn:
+    """The reader of standard output has gone: end quietly, as SIGPIPE's default action would."""
+    _to_nowhere()
+    sys.exit(EXIT_CLOSED_PIPE)
 
 
 def console() -> Console:
