@@ -96,11 +96,13 @@ def test_lenet5_modern_form() -> None:
     assert report.totals.output.as_list() == [10]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", builtin_names())
 def test_pytorch_agrees_row_by_row(name: str) -> None:
     agree_row_by_row(open_spec(name), name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "side"), [("resnet18", 112), ("resnet18", 100), ("resnet18", 199), ("resnet50", 97)])
 def test_odd_input_sizes_agree_with_pytorch(name: str, side: int) -> None:
     # At 7x7 a 3x3/2 pad 1 conv and torchvision's 1x1/2 downsample both give 4x4: the `auto`
