@@ -333,6 +333,7 @@ def test_ceil_mode_window_beyond_the_input(kind: str, side: int, size: int, stri
     assert row.output.as_list() == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     n=st.integers(1, 3),
@@ -371,6 +372,7 @@ def test_dilated_max_pool_padding_is_checked_against_the_kernel() -> None:
 # --- batchnorm -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     n=st.integers(1, 3),
