@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 GOLDEN = Path(__file__).parent / "golden"
 
 # Hypothesis profiles: `dev` (the default) keeps the inner loop quick, `ci` tries ten times as many
-# examples. A test that sets max_examples itself (the fuzzers, the PyTorch oracles: counts the
-# issues asked for) keeps it under both. Neither has a deadline: on a shared 2-core machine, and
-# under coverage's tracer, an example's time is noise, and speed is the benchmarks' business.
+# examples. A test that sets max_examples itself (the fuzzers and the PyTorch oracles, marked slow)
+# keeps its count under both. Neither has a deadline: on a shared 2-core machine, and under
+# coverage's tracer, an example's time is noise, and speed is the benchmarks' business; for the
+# same reason `ci` lets data generation be slow (HealthCheck.too_slow).
 # CI is not derandomized: each run tries new examples (what finds bugs over time), and prints the
 # blob that replays a failure (@reproduce_failure); locally, .hypothesis/ replays it.
 settings.register_profile("dev", max_examples=50, deadline=None)
@@ -37,7 +38,12 @@ def _hypothesis_profile() -> str:
     return "ci" if os.environ.get("CI", "").lower() not in {"", "0", "false"} else "dev"
 
 
-settings.load_profile(_hypothesis_profile())
+HYPOTHESIS_PROFILE = _hypothesis_profile()
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (CI=true chooses ci, HYPOTHESIS_PROFILE any)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
