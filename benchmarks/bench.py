@@ -9,7 +9,10 @@ spreads over all of them instead of landing on one. The wall time is measured ar
 kernel's accounting for that child (os.wait4), taken by a small launcher process (see LAUNCHER)
 so that the benchmark's own memory does not leak into the children's peak RSS. Medians over the
 runs that exited 0 are printed, with the ratios to `python -c pass`; a failed run is retried once
-and counted in the `failed` column.
+and counted in the `failed` column. Last, each target of docs/performance.md with its verdict:
+the 100,000-layer specs checked in under 10 s and in at most 12× the 10,000-layer time (the
+growth ratio), the table within 8× `python -c pass`, torchinfo at least 25× the table's time
+and memory.
 
 Rows: `python -c pass`; `python -c 'import click, yaml'` (the floor of any command: its two
 dependencies imported, nothing done); `convcalc show vgg16` (table and JSON), `convcalc layer`, `convcalc check`
@@ -53,6 +56,12 @@ JSON = "convcalc show vgg16 --format json"
 TORCHINFO = "torchinfo summary(vgg16)"
 META = "torch meta-device forward(vgg16)"
 KIB_PER_MIB = 1024
+# The targets (docs/performance.md, "The targets"). The old one of `show vgg16 --format json`
+# within 5× `python -c pass` is retired: the ratio is still printed, no longer judged.
+BIG_SECONDS = 10.0  # each 100,000-layer spec checked in under 10 s
+BIG_GROWTH = 12.0  # and at most 12× the time of its 10,000-layer spec
+TABLE_TIMES_PASS = 8.0  # `show vgg16` within 8× `python -c pass`
+TORCHINFO_TIMES = 25.0  # torchinfo at least 25× the table's wall time and peak memory
 
 
 @dataclass
@@ -393,6 +402,54 @@ def growth_rows(by_label: dict[str, Case]) -> list[list[str]]:
     return rows
 
 
+def verdict(measured: float, target: float, *, at_most: bool) -> str:
+    """`met`, `NOT met`, or a dash when the row has no good run."""
+    if math.isnan(measured):
+        return "–"
+    return "met" if (measured <= target if at_most else measured >= target) else "NOT met"
+
+
+def target_rows(by_label: dict[str, Case]) -> list[list[str]]:
+    """Each target of docs/performance.md: what it asks, what was measured, met or not."""
+    rows = []
+    _, mid, last = SIZES
+    for kind in ("seq", "res"):  # the target is for `check`; `show --format json` is in the table above
+        label, smaller = f"convcalc check {kind}-{short(last)}", f"convcalc check {kind}-{short(mid)}"
+        big, middle = by_label.get(label), by_label.get(smaller)
+        if big is not None and middle is not None:
+            seconds, growth = big.median("wall"), big.median("wall") / middle.median("wall")
+            rows.append(
+                [f"{label} under {BIG_SECONDS:.0f} s", f"{seconds:,.1f} s", verdict(seconds, BIG_SECONDS, at_most=True)]
+            )
+            rows.append(
+                [
+                    f"{label}: at most {BIG_GROWTH:.0f}× the 10k time",
+                    f"{growth:.1f}×",
+                    verdict(growth, BIG_GROWTH, at_most=True),
+                ]
+            )
+    if TABLE in by_label:
+        times = by_label[TABLE].median("wall") / by_label[BASE].median("wall")
+        rows.append(
+            [
+                f"{TABLE} within {TABLE_TIMES_PASS:.0f}× {BASE}",
+                f"{times:.1f}×",
+                verdict(times, TABLE_TIMES_PASS, at_most=True),
+            ]
+        )
+    if TORCHINFO in by_label and TABLE in by_label:
+        for what, attribute in (("wall time", "wall"), ("peak RSS", "rss_kib")):
+            times = by_label[TORCHINFO].median(attribute) / by_label[TABLE].median(attribute)
+            rows.append(
+                [
+                    f"{TORCHINFO} at least {TORCHINFO_TIMES:.0f}× the table's {what}",
+                    f"{times:.1f}×",
+                    verdict(times, TORCHINFO_TIMES, at_most=False),
+                ]
+            )
+    return rows
+
+
 def main() -> None:
     """Measure, then print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -423,6 +480,9 @@ def main() -> None:
     print(heading.format("Generated specs: wall ms by leaf layers; µs per layer beyond the 1k spec; peak RSS MiB"))
     header = ["command", "1k", "10k", "100k", "10k→100k", "µs/layer 10k", "µs/layer 100k", "MiB 10k", "MiB 100k"]
     print(render([*header, "RSS 10k→100k"], growth_rows(by_label), markdown=args.markdown))
+    print()
+    print(heading.format("Targets (docs/performance.md)"))
+    print(render(["target", "measured", "verdict"], target_rows(by_label), markdown=args.markdown))
     print()
     for case in cases:
         if case.failed:

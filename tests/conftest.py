@@ -1,18 +1,47 @@
-"""Shared fixtures: golden files, and a deterministic rich console."""
+"""Shared fixtures: golden files, and a deterministic rich console; hypothesis's profiles."""
 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 from rich.console import Console
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# Hypothesis profiles: `dev` (the default) keeps the inner loop quick, `ci` tries ten times as many
+# examples. A test that sets max_examples itself (the fuzzers and the PyTorch oracles, marked slow)
+# keeps its count under both. Neither has a deadline: on a shared 2-core machine, and under
+# coverage's tracer, an example's time is noise, and speed is the benchmarks' business; for the
+# same reason `ci` lets data generation be slow (HealthCheck.too_slow).
+# CI is not derandomized: each run tries new examples (what finds bugs over time), and prints the
+# blob that replays a failure (@reproduce_failure); locally, .hypothesis/ replays it.
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile(
+    "ci", max_examples=500, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def _hypothesis_profile() -> str:
+    """HYPOTHESIS_PROFILE if set; else `ci` where CI is set (GitHub Actions and .ci/run: CI=true), else `dev`."""
+    if chosen := os.environ.get("HYPOTHESIS_PROFILE"):
+        return chosen
+    return "ci" if os.environ.get("CI", "").lower() not in {"", "0", "false"} else "dev"
+
+
+HYPOTHESIS_PROFILE = _hypothesis_profile()
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (CI=true chooses ci, HYPOTHESIS_PROFILE any)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

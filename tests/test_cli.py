@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from click.testing import CliRunner
@@ -279,3 +279,85 @@ def test_an_os_error_on_input_names_the_path_not_the_output() -> None:
     result = CliRunner().invoke(main, ["check", name])
     assert result.exit_code == 2
     assert result.stderr == f"{name}: error: File name too long\n"
+
+
+BUG_LINE = (
+    "convcalc {}: internal error: RuntimeError: a bug planted by the test (a bug in convcalc; "
+    "please report it, with the traceback that CONVCALC_TRACEBACK=1 shows)\n"
+)
+
+
+def _plant_a_bug(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    def analyze(*_args: object, **_kwargs: object) -> NoReturn:
+        raise RuntimeError("a bug planted\n by the test")  # a newline too: the message stays one line
+
+    monkeypatch.setattr(f"convcalc.cli.{module}.analyze", analyze)
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("show", ["show", "vgg16"]),
+        ("show", ["show", "vgg16", "--format", "json"]),
+        ("check", ["check", "lenet5"]),
+        ("layer", ["layer", "32x32x3", "conv5-10 s1 p2"]),
+        ("diff", ["diff", "vgg11", "vgg16"]),
+    ],
+)
+def test_an_unexpected_exception_is_one_line_and_exit_70(
+    monkeypatch: pytest.MonkeyPatch, module: str, args: list[str]
+) -> None:
+    _plant_a_bug(monkeypatch, module)
+    monkeypatch.delenv("CONVCALC_TRACEBACK", raising=False)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 70
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr == BUG_LINE.format(args[0])
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", ["", "0"])
+def test_an_empty_or_zero_convcalc_traceback_shows_none(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    _plant_a_bug(monkeypatch, "show")
+    result = CliRunner().invoke(main, ["show", "vgg16"], env={"CONVCALC_TRACEBACK": value})
+    assert result.exit_code == 70
+    assert result.stderr == BUG_LINE.format("show")
+
+
+def test_convcalc_traceback_shows_the_traceback_before_the_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    _plant_a_bug(monkeypatch, "show")
+    result = CliRunner().invoke(main, ["show", "vgg16"], env={"CONVCALC_TRACEBACK": "1"})
+    assert result.exit_code == 70
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert "in show\n    report = analyze(loaded)\n" in result.stderr
+    assert "RuntimeError: a bug planted\n by the test\n" in result.stderr
+    assert result.stderr.endswith(BUG_LINE.format("show"))
+
+
+def test_an_interrupt_is_still_clicks_abort_not_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    def analyze(*_args: object, **_kwargs: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("convcalc.cli.show.analyze", analyze)
+    result = CliRunner().invoke(main, ["show", "vgg16"])
+    assert result.exit_code == 1
+    assert result.stderr == "\nAborted!\n"
+
+
+def test_a_bug_in_a_real_process_is_one_line_on_stderr(tmp_path: Path) -> None:
+    """Through the interpreter, as a user meets it: the line, exit 70, nothing on stdout."""
+    code = (
+        "import sys, convcalc.cli.show as show\n"
+        "def analyze(*args): raise RuntimeError('a bug planted by the test')\n"
+        "show.analyze = analyze\n"
+        "sys.argv = ['convcalc', 'show', 'vgg16']\n"
+        "from convcalc.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CONVCALC_TRACEBACK"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 70
+    assert done.stdout == ""
+    assert done.stderr == BUG_LINE.format("show")

@@ -319,18 +319,21 @@ def pool_cases(draw: st.DrawFn) -> Case:
 # --- the tests -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(DIFF_SETTINGS, max_examples=DIFF_CONV)
 @given(case=conv_cases())
 def test_conv_agrees_with_torch(case: Case) -> None:
     compare(case)
 
 
+@pytest.mark.slow
 @settings(DIFF_SETTINGS, max_examples=DIFF_DECONV)
 @given(case=deconv_cases())
 def test_deconv_agrees_with_torch(case: Case) -> None:
     compare(case)
 
 
+@pytest.mark.slow
 @settings(DIFF_SETTINGS, max_examples=DIFF_POOL)
 @given(case=pool_cases())
 def test_pool_agrees_with_torch(case: Case) -> None:

@@ -56,6 +56,7 @@ def agree(path: Path, report: Report, capsys: pytest.CaptureFixture[str]) -> Non
 # -- every built-in spec (issue 7, point 1) ----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.slow
 @pytest.mark.parametrize("name", builtin_names())
@@ -75,6 +76,7 @@ def test_the_class_imports_on_its_own(tmp_path: Path) -> None:
         assert model.eval()(torch.zeros(3, 1, 32, 32)).shape == (3, 10)
 
 
+@pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.slow
 def test_python_runs_the_exported_file(tmp_path: Path) -> None:

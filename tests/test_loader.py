@@ -210,6 +210,7 @@ def test_mistakes_in_branches_body_and_shortcut_are_all_reported(tmp_path: Path)
     ]
 
 
+@pytest.mark.slow
 def test_the_layer_limit_is_said_once(tmp_path: Path) -> None:
     source = tmp_path / "spec.yaml"
     source.write_text(

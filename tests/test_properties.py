@@ -1,7 +1,8 @@
 """Properties of convcalc's shape arithmetic against slow references written out by hand.
 
 The references count windows one by one and trace receptive fields index by index, so they share
-no code (and no closed formula) with the engine.
+no code (and no closed formula) with the engine. How many examples each property gets is the
+hypothesis profile's choice (tests/conftest.py): few in the inner loop, many in CI.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from convcalc import LayerRow, Report, Severity, analyze, load_spec
@@ -154,7 +155,6 @@ KINDS = st.sampled_from(["conv", "pool"])
 # --- output sizes ----------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
 @given(kind=KINDS, data=st.data())
 def test_output_size_counts_the_windows(kind: str, data: st.DataObject) -> None:
     ds = data.draw(st.lists(dims(pool=kind == "pool"), min_size=1, max_size=3))
@@ -166,7 +166,6 @@ def test_output_size_counts_the_windows(kind: str, data: st.DataObject) -> None:
         assert report.ok, report.diagnostics
 
 
-@settings(max_examples=300, deadline=None)
 @given(d=dims(pool=True))
 def test_ceil_reference_is_pytorchs_rule(d: Dim) -> None:
     # Where PyTorch has ceil_mode (pools, 2P <= F'), its closed form and the brute force agree, so
@@ -177,7 +176,6 @@ def test_ceil_reference_is_pytorchs_rule(d: Dim) -> None:
     assert floor_reference(d) == (d.padded - d.effective) // d.stride + 1
 
 
-@settings(max_examples=200, deadline=None)
 @given(kind=KINDS, data=st.data(), rounding=st.sampled_from(["strict", "floor", "ceil"]))
 def test_a_window_larger_than_the_padded_input_is_an_error(kind: str, data: st.DataObject, rounding: str) -> None:
     pool = kind == "pool"
@@ -194,7 +192,6 @@ def test_a_window_larger_than_the_padded_input_is_an_error(kind: str, data: st.D
     assert not report.ok
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     size=st.lists(st.integers(1, 60), min_size=1, max_size=3),
     kernel=st.integers(1, 7),
@@ -227,7 +224,6 @@ def test_same_padding_gives_ceil_of_size_over_stride(
 # --- diagnostics -----------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
 @given(kind=KINDS, data=st.data())
 def test_strict_rounding_errs_iff_the_stride_does_not_fit(kind: str, data: st.DataObject) -> None:
     ds = data.draw(st.lists(dims(pool=kind == "pool"), min_size=1, max_size=3))
@@ -241,7 +237,6 @@ def test_strict_rounding_errs_iff_the_stride_does_not_fit(kind: str, data: st.Da
     assert row.output.as_list() == [*(floor_reference(d) for d in ds), 4]
 
 
-@settings(max_examples=200, deadline=None)
 @given(kind=KINDS, data=st.data())
 def test_floor_warns_only_when_real_input_is_lost(kind: str, data: st.DataObject) -> None:
     ds = data.draw(st.lists(dims(pool=kind == "pool"), min_size=1, max_size=3))
@@ -309,7 +304,6 @@ def conv_layers(draw: st.DrawFn) -> tuple[list[int], int, dict[str, Any]]:
     return [d.size for d in ds], depth, conv
 
 
-@settings(max_examples=300, deadline=None)
 @given(layer=conv_layers(), batch=st.integers(1, 4))
 def test_conv_params_and_macs(layer: tuple[list[int], int, dict[str, Any]], batch: int) -> None:
     spatial, d1, conv = layer
@@ -331,7 +325,6 @@ def test_conv_params_and_macs(layer: tuple[list[int], int, dict[str, Any]], batc
     assert report.totals.params == row.params
 
 
-@settings(max_examples=200, deadline=None)
 @given(n=st.integers(1, 3), groups=st.integers(1, 4), data=st.data())
 def test_deconv_params_and_size(n: int, groups: int, data: st.DataObject) -> None:
     depth, filters = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6))
@@ -391,7 +384,6 @@ def smallest_input(stack: Sequence[Stage]) -> int:
     return need
 
 
-@settings(max_examples=250, deadline=None)
 @given(stack=st.lists(stages(), min_size=1, max_size=4), extra=st.integers(0, 9))
 def test_receptive_field_and_jump_by_tracing(stack: list[Stage], extra: int) -> None:
     length = smallest_input(stack) + extra
@@ -408,7 +400,6 @@ def test_receptive_field_and_jump_by_tracing(stack: list[Stage], extra: int) -> 
         assert row.jump == (before.jump[0] * s.stride,)
 
 
-@settings(max_examples=150, deadline=None)
 @given(height=st.lists(stages(), min_size=3, max_size=3), width=st.lists(stages(), min_size=3, max_size=3))
 def test_receptive_field_is_per_dim(height: list[Stage], width: list[Stage]) -> None:
     # A 2-D stack whose dims differ: each dim's receptive field is its own 1-D trace.

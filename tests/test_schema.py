@@ -393,12 +393,14 @@ def agree(text: str) -> None:
     assert [f"{e.json_path}: {e.message}" for e in VALIDATOR.iter_errors(data)] == [], text
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=st.one_of(structured_specs(), shorthand_specs()))
 def test_generated_specs_convcalc_reads_validate(text: str) -> None:
     agree(text)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=200)
 @given(text=mutated_builtins())
 def test_mutated_builtin_specs_convcalc_reads_validate(text: str) -> None:

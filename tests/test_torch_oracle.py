@@ -175,6 +175,7 @@ def assert_layer_matches(report: Report, case: Case) -> LayerRow:
     return row
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None)
 @given(case=conv_cases())
 def test_conv_volume_and_params_match_torch(case: Case) -> None:
@@ -184,6 +185,7 @@ def test_conv_volume_and_params_match_torch(case: Case) -> None:
     assert row.buffers == 0
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(case=conv_cases())
 def test_conv_strict_rounding_errs_exactly_when_the_stride_does_not_fit(case: Case) -> None:
@@ -241,6 +243,7 @@ def deconv_cases(draw: st.DrawFn) -> Case:
     return Case(spatial, channels, {"deconv": spec}, module)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(case=deconv_cases())
 def test_deconv_volume_and_params_match_torch(case: Case) -> None:
@@ -290,6 +293,7 @@ def pool_cases(draw: st.DrawFn) -> Case:
     return Case(spatial, channels, {"pool": spec}, module, misfits(spatial, kernel, stride, pad, dilation))
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None)
 @given(case=pool_cases())
 def test_pool_volume_matches_torch_in_both_ceil_modes(case: Case) -> None:
@@ -301,6 +305,7 @@ def test_pool_volume_matches_torch_in_both_ceil_modes(case: Case) -> None:
     assert row.params == torch_params(case.module) == 0
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(case=pool_cases())
 def test_pool_strict_rounding_errs_exactly_when_the_stride_does_not_fit(case: Case) -> None:
@@ -328,6 +333,7 @@ def test_ceil_mode_window_beyond_the_input(kind: str, side: int, size: int, stri
     assert row.output.as_list() == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     n=st.integers(1, 3),
@@ -366,6 +372,7 @@ def test_dilated_max_pool_padding_is_checked_against_the_kernel() -> None:
 # --- batchnorm -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     n=st.integers(1, 3),
@@ -453,12 +460,14 @@ def compare_network(report: Report, build: Callable[[], list[nn.Module]], spatia
     return sum(torch_params(m) for m in modules)
 
 
+@pytest.mark.slow
 def test_alexnet_params_match_torch() -> None:
     report = run(ALEXNET)
     total = compare_network(report, alexnet_layers, [227, 227], 3)
     assert report.totals.params == total == 62_378_344
 
 
+@pytest.mark.slow
 def test_builtin_vgg16_params_match_torch() -> None:
     report = analyze(open_spec("vgg16"))
     total = compare_network(report, vgg16_layers, [224, 224], 3)
