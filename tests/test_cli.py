@@ -334,14 +334,59 @@ def test_convcalc_traceback_shows_the_traceback_before_the_line(monkeypatch: pyt
     assert result.stderr.endswith(BUG_LINE.format("show"))
 
 
-def test_an_interrupt_is_still_clicks_abort_not_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", [["show", "vgg16"], ["show", "vgg16", "--format", "json"], ["check", "vgg16"]])
+def test_an_interrupt_exits_130_quietly_not_as_a_bug(monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """Ctrl-C: the code a shell gives a process SIGINT ended (128 + 2), no traceback (issue 13, point 6)."""
+
     def analyze(*_args: object, **_kwargs: object) -> NoReturn:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("convcalc.cli.show.analyze", analyze)
-    result = CliRunner().invoke(main, ["show", "vgg16"])
-    assert result.exit_code == 1
-    assert result.stderr == "\nAborted!\n"
+    monkeypatch.setattr(f"convcalc.cli.{command[0]}.analyze", analyze)
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 130
+    assert result.stderr == "convcalc: interrupted\n"
+
+
+def _into_a_closed_pipe(args: list[str]) -> tuple[int, bytes]:
+    """Run convcalc with its standard output a pipe whose reader has already gone, as `| head` leaves it."""
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "100"}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the first write meets EPIPE, whatever the size of the pipe's buffer
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "convcalc", *args], stdout=write_end, stderr=subprocess.PIPE, env=env,
+            check=False, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "{big}"],
+        ["show", "{big}", "--format", "json"],
+        ["show", "{big}", "--format", "csv"],
+        ["show", "{big}", "--format", "markdown"],
+        ["show", "{big}", "--explain"],
+        ["check", "{big}", "--format", "json"],
+        ["diff", "{big}", "{other}"],
+        ["diff", "{big}", "{other}", "--format", "json"],
+        ["schema"],
+        ["layer", "32x32x3", "conv5-10 s1 p2"],
+        ["export", "{big}"],
+        ["draw", "{big}"],
+        ["list"],
+    ],
+)
+def test_a_closed_pipe_ends_quietly_with_141_whatever_the_command(args: list[str], tmp_path: Path) -> None:
+    """The reader went away (`| head`): 128 + SIGPIPE, as a shell reports a Unix tool's, and nothing said."""
+    big, other = tmp_path / "big.yaml", tmp_path / "other.yaml"
+    big.write_text("input: 8x8x8\nlayers:\n  - repeat: 300\n    layers: [conv3-8 p1]\n", encoding="utf-8")
+    other.write_text("input: 8x8x8\nlayers:\n  - repeat: 300\n    layers: [conv3-16 p1]\n", encoding="utf-8")
+    assert _into_a_closed_pipe([a.format(big=big, other=other) for a in args]) == (141, b"")
 
 
 def test_a_bug_in_a_real_process_is_one_line_on_stderr(tmp_path: Path) -> None:

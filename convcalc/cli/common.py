@@ -110,8 +110,13 @@ def console() -> Console:
     """A rich console on stdout; imported only by the commands that draw tables."""
     from rich.console import Console  # noqa: PLC0415 - rich only where a table is drawn
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's own ends with exit code 1, which reads as "the design has an error".
+            _closed_pipe()
+
     # Names and messages come from the spec: `[red]` in a layer name is text, not rich markup.
-    return Console(highlight=False, markup=False, emoji=False)
+    return _Console(highlight=False, markup=False, emoji=False)
 
 
 def override(  # noqa: PLR0913 - one argument per command-line override
