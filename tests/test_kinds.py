@@ -57,6 +57,7 @@ def test_every_kind_has_every_part(kind: Kind) -> None:
     assert missing_parts(type(kind)) == []
 
 
+@pytest.mark.slow  # 15 kinds × 8 commands: about 8 s
 @pytest.mark.parametrize("kind", registry.REGISTERED, ids=lambda k: k.name)
 def test_every_kind_goes_through_every_command(kind: Kind, tmp_path: Path) -> None:
     path = tmp_path / f"{kind.name}.yaml"
