@@ -1300,3 +1300,27 @@ def test_lrn_on_a_vector() -> None:
         nn.LocalResponseNorm(5)(torch.zeros(1, 16))
     report = analyze(load_spec("lrn.yaml", spec))
     assert not report.ok, "PyTorch refuses lrn on a 16-vector; convcalc should too"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="shortcut: auto takes the body's jump ratio as its stride (1 here), not a stride that gives the body's size",
+)
+def test_auto_shortcut_after_a_deconv() -> None:
+    # The body takes 2x2x4 to 1x1x8 (conv1/2 floors 2 to 1, deconv1/2 keeps 1); torchvision's
+    # projection, a 1x1/2 conv without bias and a bn, gives 1x1x8 too (DESIGN §2.3: "stride
+    # matching its size"). convcalc refuses: "cannot project 2x2x4 onto 1x1x8".
+    spec = (
+        "input: 2x2x4\nrounding: floor\n"
+        "layers:\n  - residual:\n      layers: [conv1-8 s2, deconv1-8 s2]\n      shortcut: auto\n"
+    )
+    x = torch.zeros(2, 4, 2, 2)
+    with torch.no_grad():
+        body = nn.Sequential(nn.Conv2d(4, 8, 1, stride=2), nn.ConvTranspose2d(8, 8, 1, stride=2)).eval()(x)
+        shortcut = nn.Sequential(nn.Conv2d(4, 8, 1, stride=2, bias=False), nn.BatchNorm2d(8)).eval()(x)
+    assert volume(body + shortcut) == [1, 1, 8]
+    report = analyze(load_spec("auto.yaml", spec))
+    assert report.ok, [d.message for d in report.diagnostics]
+    assert report.totals.output is not None
+    assert report.totals.output.as_list() == [1, 1, 8]
+    assert report.totals.params == 40 + 72 + 32 + 16
