@@ -1121,9 +1121,14 @@ def draw_node(d: Draw, x: Tensor, depth: int, *, keep_spatial: bool = False) -> 
             if keep_spatial and leaf.kind == "flatten":
                 leaf = None
         elif not keep_spatial:
-            leaf = d.pick(
-                (draw_global_pool(d), draw_fc(d), Leaf("flatten", "flatten", lambda _x: nn.Flatten(), in_place=True))
-            )
+            # To a vector: a global pool, an fc (which flattens), or a flatten.
+            head = d.pick(("global_pool", "fc", "flatten"))
+            if head == "global_pool":
+                leaf = draw_global_pool(d)
+            elif head == "fc":
+                leaf = draw_fc(d)
+            else:
+                leaf = Leaf("flatten", "flatten", lambda _x: nn.Flatten(), in_place=True)
     else:
         what = d.pick(("fc", "fc", "norm", "simple"))
         leaf = draw_fc(d) if what == "fc" else draw_norm(d, x) if what == "norm" else draw_simple(d, x)
