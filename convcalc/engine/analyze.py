@@ -116,13 +116,19 @@ class _Walker:
         # torchvision's downsample has the body's stride: the ratio of the body's jump to the
         # input's (2 for a 3x3/2 pad 1 conv, which takes 7 to 4, as the 1x1/2 conv does).
         ratios = [Fraction(j) / Fraction(i) for i, j in zip(x.jump, body.jump, strict=False)]
-        stride = tuple(int(r) for r in ratios if r.denominator == 1 and r >= 1)
-        if (
-            len(v.spatial) != len(w.spatial)
-            or not v.spatial
-            or len(stride) != len(v.spatial)
-            or any((a - 1) // s + 1 != b for a, b, s in zip(v.spatial, w.spatial, stride, strict=True))
-        ):
+        by_jump = tuple(int(r) for r in ratios if r.denominator == 1 and r >= 1)
+        # A body whose jumps do not grow (a deconv in it undoes its stride) has no stride of its own
+        # to give: then the stride that takes the input's size to the body's (DESIGN §2.3).
+        by_size = tuple(-(-a // b) for a, b in zip(v.spatial, w.spatial, strict=False))
+        downsamples = len(by_jump) == len(ratios) and any(r > 1 for r in ratios)
+
+        def fits(stride: tuple[int, ...]) -> bool:
+            return len(stride) == len(v.spatial) == len(w.spatial) > 0 and all(
+                (a - 1) // s + 1 == b for a, b, s in zip(v.spatial, w.spatial, stride, strict=True)
+            )
+
+        stride = by_jump if downsamples else by_size
+        if not fits(stride):
             msg = f"shortcut: auto cannot project {v} onto {w}: a 1x1 conv with the body's stride does not match it"
             failure = LayerFailure("merge-mismatch", msg)
             self.fail(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, 0), x, failure)
