@@ -8,9 +8,7 @@ import gc
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -24,6 +22,8 @@ from convcalc.report import Report, Severity
 from convcalc.spec.loader import parse_input
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from click.shell_completion import CompletionItem
     from rich.console import Console
 
@@ -247,6 +247,8 @@ def replace_file(path: Path, data: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask  # what open() would have given a new file
+    import tempfile  # noqa: PLC0415 - only when a file is written, to keep start-up short
+
     fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
         try:
@@ -258,7 +260,7 @@ def replace_file(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        Path(temporary).replace(target)
+        os.replace(temporary, target)  # noqa: PTH105 - no pathlib on the way of a command (start-up)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)  # noqa: PTH108
