@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
@@ -189,4 +189,3 @@ def test_kinds_sit_at_the_bottom_of_the_import_graph() -> None:
                 assert words[1].startswith(allowed), f"{path.name}: {line.strip()}"
 
 
-_ = ClassVar  # the kinds' attributes are ClassVars; imported for readers of this file
