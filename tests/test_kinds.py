@@ -187,5 +187,3 @@ def test_kinds_sit_at_the_bottom_of_the_import_graph() -> None:
             words = line.split()
             if len(words) > 1 and words[0] in {"from", "import"} and words[1].startswith("convcalc"):
                 assert words[1].startswith(allowed), f"{path.name}: {line.strip()}"
-
-
