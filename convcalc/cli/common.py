@@ -19,7 +19,7 @@ from convcalc.options import DType, Rounding
 from convcalc.render.caps import Cap
 from convcalc.render.inert import inert, inert_lines
 from convcalc.report import Report, Severity
-from convcalc.spec.loader import parse_input
+from convcalc.spec.loader import read_input
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -141,11 +141,14 @@ def override(  # noqa: PLR0913 - one argument per command-line override
     if rounding is not None:
         changes["rounding"] = Rounding(rounding)
     if input_ is not None:
-        changes["input"] = parse_input(input_, Location("--input"))
+        at = Location("--input")
+        volume, symbols = read_input(input_, at)
+        symbolic = any(symbols)
+        changes.update(input=volume, symbols=symbols if symbolic else (), example=not symbolic, input_at=at)
     if changes and spec.expectations:
         if not quiet:
-            options = " and ".join(f"--{k}" for k in changes)
-            verb = "changes" if len(changes) == 1 else "change"
+            options = " and ".join(f"--{k}" for k in changes if k in {"batch", "dtype", "rounding", "input"})
+            verb = "change" if " and " in options else "changes"
             click.echo(f"note: the spec's expect: answers are not checked, as {options} {verb} the network", err=True)
         changes["expectations"] = ()
     return replace(spec, **changes)

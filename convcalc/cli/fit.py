@@ -1,7 +1,8 @@
-"""`convcalc fit SPEC`: the square input sizes for which every stride of SPEC fits."""
+"""`convcalc fit SPEC`: per axis, exactly which input sizes fit (docs/symbolic.md); `--list` sweeps."""
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, override
 from convcalc.engine.analyze import first_problem
 from convcalc.render.inert import inert
+from convcalc.render.sizes import axis_report, describe
 from convcalc.report import LayerRow, Severity
 from convcalc.volume import Volume
 
@@ -22,7 +24,7 @@ _NEAREST = 3
 
 
 def _at(spec: Spec, size: int) -> Spec:
-    return replace(spec, input=Volume((size,) * len(spec.input.spatial), spec.input.depth))
+    return replace(spec, input=Volume((size,) * len(spec.input.spatial), spec.input.depth), symbols=(), example=True)
 
 
 def _why(row: LayerRow) -> str:
@@ -35,37 +37,61 @@ def _say(line: str) -> None:
     click.echo(inert(line))
 
 
-@click.command(short_help="The square input sizes for which every stride fits.")
+@click.command(short_help="Exactly which input sizes fit, per axis, with the layer behind each condition.")
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--input", "input_", metavar="HxWxD", help="Judge this input instead of the spec's, e.g. 224x224x3.")
-@click.option("--min", "low", type=click.IntRange(1), default=1, show_default=True, help="Smallest size to try.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--list", "sweep", is_flag=True, help="Try the square sizes from --min to --max one by one instead.")
+@click.option("--min", "low", type=click.IntRange(1), default=1, show_default=True, help="With --list: smallest size.")
 @click.option(
-    "--max", "high", type=click.IntRange(1, 100_000), default=1024, show_default=True, help="Largest size to try."
+    "--max", "high", type=click.IntRange(1, 100_000), default=1024, show_default=True, help="With --list: largest size."
 )
-def fit(spec: str, low: int, high: int, input_: str | None) -> None:
-    """List the square input sizes (from --min to --max) for which every stride of SPEC fits.
+def fit(spec: str, input_: str | None, fmt: str, sweep: bool, low: int, high: int) -> None:  # noqa: FBT001, PLR0913, PLR0917
+    """Per spatial axis, the exact set of input sizes for which SPEC gives no error and no warning.
 
-    A size fits when the spec, at that input, has no error and no warning (its own rounding
-    applies). When the spec's own input does not fit, the nearest sizes that do are named, and
-    it exits 1.
+    The answer is a set {min ≤ H ≤ max, H mod M ∈ R}, found at once from each layer's closed form,
+    with each condition and the layer that imposes it, then the sizes that fit nearest the spec's
+    input. Exits 1 when the spec's own input does not fit. `--list` instead tries each square size
+    from --min to --max with the numeric engine (the old way; its JSON is the list).
     """
     loaded = override(open_spec(spec), input_=input_, quiet=True)  # fit never checks answers
     if not loaded.input.spatial:
         _say(f"{loaded.name}'s input {loaded.input} is a vector: there are no strides to fit")
         return
+    if sweep:
+        _sweep(loaded, low, high, fmt)
+        return
+    from convcalc.engine.symbolic import analyze_closed  # noqa: PLC0415 - only fit and symbolic show need it
+
+    closed = analyze_closed(loaded, every_axis=True)
+    axes = axis_report(closed, loaded)
+    own_fits = closed.failure is None and all(a["fits"] for a in axes.values())
+    if fmt == "json":
+        click.echo(json.dumps(axes, indent=2, ensure_ascii=False))
+    else:
+        for line in describe(closed, loaded, axes):
+            _say(line)
+    if not own_fits and loaded.example:
+        sys.exit(EXIT_DESIGN_ERROR)
+
+
+def _sweep(loaded: Spec, low: int, high: int, fmt: str) -> None:
     sizes = range(low, high + 1)
     if sys.stderr.isatty():
         with click.progressbar(sizes, label="trying sizes", file=sys.stderr) as bar:
             fitting = [n for n in bar if first_problem(_at(loaded, n)) is None]
     else:
         fitting = [n for n in sizes if first_problem(_at(loaded, n)) is None]
+    if fmt == "json":
+        click.echo(json.dumps(fitting))
+        return
     own = loaded.input.spatial[0]
     square = len(set(loaded.input.spatial)) == 1
-    problem = first_problem(loaded)
+    problem = first_problem(loaded) if loaded.example else None
     nearest = sorted(fitting, key=lambda n: (abs(n - own), n))[:_NEAREST]
-    if problem is None:
+    if problem is None and loaded.example:
         _say(f"{loaded.input} fits.")
-    else:
+    elif problem is not None:
         near = ", ".join(map(str, nearest)) or "none"
         _say(f"{loaded.input} does not fit ({_why(problem)}); nearest that fit: {near}")
     if not square:

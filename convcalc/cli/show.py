@@ -44,6 +44,11 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
     fails; the table is still shown, with the failing row flagged.
     """
     loaded = override(open_spec(spec), batch=batch, dtype=dtype, input_=input_, rounding=rounding)
+    if loaded.symbols:  # a symbolic input: formulas (its `example:` serves `check`)
+        from convcalc.cli.symbolic import show_closed  # noqa: PLC0415 - only symbolic specs need it
+
+        show_closed(loaded, fmt)
+        return
     report = analyze(loaded)
     if depth is not None:
         report = fold(report, depth)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.engine.checks import evaluate
 from convcalc.engine.merge import merge
+from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.kinds.registry import KINDS, fill
 from convcalc.options import Rounding
@@ -22,8 +23,6 @@ from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequ
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from convcalc.errors import Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +204,7 @@ def _start(spec: Spec) -> State:
 
 def first_problem(spec: Spec) -> LayerRow | None:
     """The first row with an error or a warning, or None: the quick answer to "does it fit?"."""
+    _numeric(spec)
     walker = _Walker(spec, stop_at_problem=True)
     try:
         walker.walk(spec.layers, _start(spec), 0)
@@ -213,8 +213,22 @@ def first_problem(spec: Spec) -> LayerRow | None:
     return None
 
 
+def _numeric(spec: Spec) -> None:
+    """A symbolic input without `example:` has no numbers to compute with."""
+    if spec.symbols and not spec.example:
+        shown = "x".join(
+            [*(s or str(n) for s, n in zip(spec.symbols, spec.input.spatial, strict=True)), str(spec.input.depth)]
+        )
+        msg = (
+            f"the input {shown} is symbolic and this needs numbers: give the spec `example: 224x224x3` "
+            "(a size for each symbol) or --input 224x224x3; `convcalc show` and `convcalc fit` take symbols"
+        )
+        raise SpecError(msg, spec.input_at or Location(spec.source))
+
+
 def analyze(spec: Spec) -> Report:
     """Every layer's output volume, params, memory, MACs and receptive field, and the totals."""
+    _numeric(spec)
     walker = _Walker(spec)
     start = _start(spec)
     values = prod(spec.input.spatial) * spec.input.depth

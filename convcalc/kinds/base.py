@@ -12,6 +12,7 @@ from convcalc.options import Rounding
 from convcalc.report import Exact, Severity
 
 if TYPE_CHECKING:
+    from convcalc.kinds.closed import Closed, Shape
     from convcalc.kinds.params import Param
     from convcalc.kinds.plan import Plan
     from convcalc.kinds.window import Window
@@ -204,6 +205,15 @@ class Kind(ABC):
         """The output and costs of this layer for input state x."""
 
     @abstractmethod
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        """`apply` for symbolic sizes: the output and costs as closed forms, and the conditions.
+
+        The conditions are what the layer needs of its input's size to give no error and no
+        warning (docs/symbolic.md). Raises NotClosed when a size cannot be written in closed form,
+        LayerFailure when the layer fails whatever the size.
+        """
+
+    @abstractmethod
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         """The arithmetic of a computed row, with its numbers (Working() when there is none to show)."""
 
@@ -213,7 +223,7 @@ class Kind(ABC):
         return None
 
 
-def expand(value: int | tuple[int, ...], x: Volume, what: str) -> tuple[int, ...]:
+def expand(value: int | tuple[int, ...], x: Volume | Shape, what: str) -> tuple[int, ...]:
     """A per-dim parameter as one value per spatial dim of the input."""
     n = len(x.spatial)
     if isinstance(value, int):
@@ -230,7 +240,7 @@ def per(value: int | tuple[int, ...], n: int) -> tuple[int, ...]:
     return (value,) * n if isinstance(value, int) else value
 
 
-def need_spatial(x: Volume, kind: str) -> None:
+def need_spatial(x: Volume | Shape, kind: str) -> None:
     """Window layers need height and width (or length, or time): a vector has none."""
     if not x.spatial:
         msg = f"{kind} needs a volume with spatial dims, but its input is the vector {x}"

@@ -23,6 +23,7 @@ from convcalc.kinds.base import (
     whole,
     window_dims,
 )
+from convcalc.kinds.closed import Closed, Condition, Expr, Shape, at_least, product, residue
 from convcalc.kinds.params import (
     ACTIVATION,
     BIAS,
@@ -97,6 +98,46 @@ def sliding_windows(p: Params, x: Volume) -> list[Window]:
         Window(w, k, s, lo, hi)
         for w, k, s, (lo, hi) in zip(x.spatial, effective, stride, pads(p, x, effective, stride), strict=True)
     ]
+
+
+def closed_windows(
+    p: Params, x: Shape, rounding: Rounding
+) -> tuple[tuple[Expr, ...], tuple[Fraction | int | None, ...], list[Condition]]:
+    """The closed-form twin of sliding_windows + window_dims: output sizes, jumps, conditions.
+
+    Floor: ⌊span/S⌋ + 1 with span = W + P_lo + P_hi − F'. Ceil, PyTorch's rule included (the
+    last window is dropped when it would start in the right padding, i.e. when the remainder is
+    at most e = P_hi − F' + S): ⌊(span + S − 1 − c)/S⌋ + 1 with c = e clamped to [0, S − 1].
+    `same`: ⌈W/S⌉. The conditions are where window_dims raises or reports an error or a warning.
+    """
+    size = expand(p["size"], x, "size")
+    stride = size if p.get("stride") is None else expand(p["stride"], x, "stride")
+    dilation = expand(p.get("dilation", 1), x, "dilation")
+    effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
+    pad = p.get("pad", 0)
+    same = pad == "same"
+    pads = (0,) * len(x.spatial) if same or pad == "valid" else expand(pad, x, "pad")
+    rounding = p.get("rounding") or rounding
+    out: list[Expr] = []
+    conditions: list[Condition] = []
+    for w, k, s, q in zip(x.spatial, effective, stride, pads, strict=True):
+        if same:
+            out.append((w + s - 1).floordiv(s))
+            continue
+        span = w + 2 * q - k
+        if rounding is Rounding.CEIL:
+            c = min(max(q - k + s, 0), s - 1)
+            out.append((span + s - 1 - c).floordiv(s) + 1)
+            conditions += at_least("window-larger-than-input", span + s - 1 - c, 0)
+            continue
+        out.append(span.floordiv(s) + 1)
+        conditions += at_least("window-larger-than-input", span, 0)
+        # Strict: any remainder is an error. Floor: a warning once real input (not padding, nor
+        # what a window narrower than its stride skips anyway) is dropped (_stride_problems).
+        allowed = range(1) if rounding is Rounding.STRICT else range(q + max(s - k, 0) + 1)
+        conditions += residue("stride-does-not-fit", span, s, allowed)
+    jump = tuple(None if j is None else j * s for j, s in zip(x.jump, stride, strict=True))
+    return tuple(out), jump, conditions
 
 
 def framework_pads(windows: list[Window], rounding: Rounding, *, is_pool: bool) -> list[tuple[int, int]]:
@@ -195,6 +236,22 @@ class Conv(Kind):
             macs=positions * filters * per_output,
             bias_adds=positions * filters if p["bias"] else 0,
             problems=problems,
+        )
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        need_spatial(x, "conv")
+        filters: int = p["filters"]
+        g = resolve_groups(p, x.static_depth("conv"), filters)
+        spatial, jump, conditions = closed_windows(p, x, ctx.rounding)
+        positions = product(spatial)
+        per_output = prod(expand(p["size"], x, "size")) * (x.static_depth("conv") // g)
+        return Closed(
+            output=Shape(spatial, Expr.of(filters), jump),
+            weights=Expr.of(per_output * filters),
+            biases=Expr.of(filters if p["bias"] else 0),
+            macs=positions * (filters * per_output),
+            bias_adds=positions * filters if p["bias"] else Expr.of(0),
+            conditions=conditions,
         )
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
@@ -300,6 +357,39 @@ class Deconv(Kind):
             biases=filters if p["bias"] else 0,
             macs=prod(v.spatial) * v.depth * per_input,
             bias_adds=prod(spatial) * filters if p["bias"] else 0,
+        )
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del ctx
+        need_spatial(x, "deconv")
+        if p["pad"] == "same":
+            msg = "pad: same is not defined for deconv; give the padding as a number"
+            raise LayerFailure("bad-padding", msg)
+        size = expand(p["size"], x, "size")
+        stride = expand(p["stride"], x, "stride")
+        dilation = expand(p["dilation"], x, "dilation")
+        extra = expand(p["output_padding"], x, "output_padding")
+        pad = [0] * len(x.spatial) if p["pad"] == "valid" else expand(p["pad"], x, "pad")
+        for op, s, d in zip(extra, stride, dilation, strict=True):
+            if op >= max(s, d):
+                msg = f"output_padding {op} must be smaller than the stride {s} or the dilation {d}"
+                raise LayerFailure("bad-output-padding", msg)
+        spatial = tuple(
+            (w - 1) * s - 2 * q + d * (f - 1) + op + 1
+            for w, s, q, d, f, op in zip(x.spatial, stride, pad, dilation, size, extra, strict=True)
+        )
+        filters: int = p["filters"]
+        depth = x.static_depth("deconv")
+        g = resolve_groups(p, depth, filters)
+        per_input = prod(size) * (filters // g)
+        jump = tuple(None if j is None else whole(Fraction(j) / s) for j, s in zip(x.jump, stride, strict=True))
+        return Closed(
+            output=Shape(spatial, Expr.of(filters), jump),
+            weights=Expr.of(per_input * depth),
+            biases=Expr.of(filters if p["bias"] else 0),
+            macs=product(x.spatial) * (depth * per_input),
+            bias_adds=product(spatial) * filters if p["bias"] else Expr.of(0),
+            conditions=[c for o in spatial for c in at_least("output-too-small", o, 1)],
         )
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:

@@ -21,7 +21,8 @@ from convcalc.kinds.base import (
     whole,
     window_dims,
 )
-from convcalc.kinds.conv import _options, dims_text, framework_pads, sliding_windows, window_working
+from convcalc.kinds.closed import Closed, Condition, Expr, Shape, residue
+from convcalc.kinds.conv import _options, closed_windows, dims_text, framework_pads, sliding_windows, window_working
 from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
 from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
 from convcalc.options import PoolType, Rounding
@@ -111,6 +112,29 @@ class Pool(Kind):
         spatial, rf, jump, problems = window_dims(windows, x, rounding, "pool", same=p["pad"] == "same")
         return Outcome(output=Volume(spatial, v.depth), rf=rf, jump=jump, problems=problems)
 
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        need_spatial(x, "pool")
+        if p["type"] is PoolType.AVG and any(d != 1 for d in expand(p["dilation"], x, "dilation")):
+            raise LayerFailure("bad-dilation", "dilation applies to max pooling only")
+        sizes = expand(p["size"], x, "size")
+        conditions: list[Condition] = []
+        if p["pad"] == "same":
+            # TensorFlow's padding depends on the size's residue: PyTorch's limit on pool padding
+            # (at most half the window) holds on some residues only.
+            stride = sizes if p["stride"] is None else expand(p["stride"], x, "stride")
+            dilation = expand(p["dilation"], x, "dilation")
+            for w, k, s, d in zip(x.spatial, sizes, stride, dilation, strict=True):
+                effective = d * (k - 1) + 1
+                totals = {r: max((-r) % s - s + effective, 0) for r in range(s)}
+                conditions += residue("pad-too-large", w, s, [r for r, t in totals.items() if t - t // 2 <= k // 2])
+        elif p["pad"] != "valid":
+            for q, k in zip(expand(p["pad"], x, "pad"), sizes, strict=True):
+                if q > k // 2:
+                    msg = f"pad {q} is more than half the window size {k} (PyTorch allows at most {k // 2})"
+                    raise LayerFailure("pad-too-large", msg)
+        spatial, jump, more = closed_windows(p, x, ctx.rounding)
+        return Closed(output=Shape(spatial, x.depth, jump), conditions=conditions + more)
+
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         assert row.input is not None  # noqa: S101 - a computed row has an input
         return Working(output=(*window_working(p, row.input, rounding), f"D2 = D1 = {row.input.depth}"))
@@ -146,6 +170,12 @@ class GlobalPool(Kind):
         rf = tuple(r + (w - 1) * j for r, j, w in zip(x.rf, x.jump, v.spatial, strict=True))
         jump = tuple(j * w for j, w in zip(x.jump, v.spatial, strict=True))
         return Outcome(output=Volume((1,) * len(v.spatial), v.depth), rf=rf, jump=jump)
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del p, ctx
+        need_spatial(x, "global_pool")
+        ones = tuple(Expr.of(1) for _ in x.spatial)
+        return Closed(output=Shape(ones, x.depth, (None,) * len(ones)))  # the jump is the size: not closed
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, rounding
@@ -197,6 +227,12 @@ class AdaptivePool(Kind):
         rf = tuple(r + (k - 1) * j for r, j, k in zip(x.rf, x.jump, widest, strict=True))
         jump = tuple(whole(j * Fraction(w, o)) for j, w, o in zip(x.jump, v.spatial, out, strict=True))
         return Outcome(output=Volume(out, v.depth), rf=rf, jump=jump)
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del ctx
+        need_spatial(x, "adaptive_pool")
+        out = tuple(Expr.of(o) for o in expand(p["output"], x, "output"))
+        return Closed(output=Shape(out, x.depth, (None,) * len(out)))
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding

@@ -22,6 +22,7 @@ from convcalc.kinds.base import (
     per,
     whole,
 )
+from convcalc.kinds.closed import Closed, Expr, Shape, at_least, product
 from convcalc.kinds.conv import dims_text
 from convcalc.kinds.params import ACTIVATION, BIAS, DIMS, Param, activation, boolean, per_dim, positive, probability
 from convcalc.kinds.plan import FLATTEN, FunctionStep, ModuleStep, Plan, changed, spatial_class
@@ -88,6 +89,19 @@ class FullyConnected(Kind):
             bias_adds=units if p["bias"] else 0,
         )
 
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del ctx
+        units: int = p["units"]
+        bias = Expr.of(units if p["bias"] else 0)
+        inputs = x.values
+        return Closed(
+            output=Shape((), Expr.of(units), x.jump),
+            weights=inputs * units,
+            biases=bias,
+            macs=inputs * units,
+            bias_adds=bias,
+        )
+
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding
         x = row.input
@@ -143,6 +157,21 @@ class _ChannelNorm(Kind):
             # Running mean and variance: saved with the model, never trained.
             out.buffers = 2 * depth
         return out
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        depth = x.depth
+        groups: int = p.get("groups", 1)
+        conditions = []
+        if self.per_image:  # more than one value per group (apply's one-value-per-group)
+            per_group = depth.floordiv(groups) * product(x.spatial) * ctx.batch
+            conditions = at_least("one-value-per-group", per_group, 2)
+        return Closed(
+            output=x,
+            weights=depth if p["affine"] else Expr.of(0),
+            biases=depth if p["affine"] else Expr.of(0),
+            buffers=2 * depth if self.running_stats else Expr.of(0),
+            conditions=conditions,
+        )
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, rounding
@@ -206,6 +235,13 @@ class GroupNorm(_ChannelNorm):
             raise LayerFailure("groups-do-not-divide", msg)
         return super().apply(p, x, ctx)
 
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        depth = x.static_depth("groupnorm")
+        if depth % p["groups"]:
+            msg = f"groups {p['groups']} does not divide the {depth} channels"
+            raise LayerFailure("groups-do-not-divide", msg)
+        return super().closed(p, x, ctx)
+
 
 class LocalResponseNorm(Kind):
     """AlexNet's local response normalisation across `size` neighbouring channels: no weights."""
@@ -232,6 +268,10 @@ class LocalResponseNorm(Kind):
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del p, ctx
         return unchanged(x)
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del p, ctx
+        return Closed(output=x)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, row, rounding
@@ -261,6 +301,10 @@ class Activation(Kind):
         del p, ctx
         return unchanged(x, in_place=True)
 
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del p, ctx
+        return Closed(output=x, in_place=True)
+
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, row, rounding
         return Working()
@@ -287,6 +331,10 @@ class Dropout(Kind):
         del p, ctx
         return unchanged(x, in_place=True)
 
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del p, ctx
+        return Closed(output=x, in_place=True)
+
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, row, rounding
         return Working()
@@ -308,6 +356,10 @@ class Flatten(Kind):
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del p, ctx
         return Outcome(output=Volume((), x.volume.values), rf=x.rf, jump=x.jump, in_place=True)
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del p, ctx
+        return Closed(output=Shape((), x.values, x.jump), in_place=True)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, rounding
@@ -351,6 +403,14 @@ class Upsample(Kind):
         spatial = tuple(w * s for w, s in zip(v.spatial, scale, strict=True))
         jump = tuple(whole(Fraction(j) / s) for j, s in zip(x.jump, scale, strict=True))
         return Outcome(output=Volume(spatial, v.depth), rf=x.rf, jump=jump)
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del ctx
+        need_spatial(x, "upsample")
+        scale = expand(p["scale"], x, "scale")
+        spatial = tuple(w * s for w, s in zip(x.spatial, scale, strict=True))
+        jump = tuple(None if j is None else whole(Fraction(j) / s) for j, s in zip(x.jump, scale, strict=True))
+        return Closed(output=Shape(spatial, x.depth, jump))
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding
@@ -404,6 +464,19 @@ class PixelShuffle(Kind):
         # Each output value is one input value: the field stays, the grid gets r times finer.
         jump = tuple(whole(Fraction(j) / r) for j in x.jump)
         return Outcome(output=Volume(spatial, v.depth // (r * r)), rf=x.rf, jump=jump)
+
+    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+        del ctx
+        r: int = p["factor"]
+        if len(x.spatial) != 2:  # noqa: PLR2004 - height and width
+            msg = f"pixel_shuffle needs a 2-D volume (height, width, depth), but its input is {x}"
+            raise LayerFailure("needs-2d-input", msg)
+        depth = x.static_depth("pixel_shuffle")
+        if depth % (r * r):
+            msg = f"pixel_shuffle{r} needs a depth divisible by r² = {r * r}, but the input {x} has {depth}"
+            raise LayerFailure("depth-not-divisible", msg)
+        jump = tuple(None if j is None else whole(Fraction(j) / r) for j in x.jump)
+        return Closed(output=Shape(tuple(w * r for w in x.spatial), Expr.of(depth // (r * r)), jump))
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding

@@ -6,6 +6,8 @@ import os
 import re
 from typing import Any
 
+import yaml
+
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.params import choice, integer, positive, text
 from convcalc.options import DType, Rounding
@@ -16,7 +18,19 @@ from convcalc.spec.model import Spec
 from convcalc.spec.yamlpos import PosMap, parse_yaml
 from convcalc.volume import Volume
 
-TOP_KEYS = ("name", "description", "input", "batch", "dtype", "rounding", "defaults", "blocks", "layers", "expect")
+TOP_KEYS = (
+    "name",
+    "description",
+    "input",
+    "example",
+    "batch",
+    "dtype",
+    "rounding",
+    "defaults",
+    "blocks",
+    "layers",
+    "expect",
+)
 # Larger files are surely a mistake (or an attack); see docs/limits.md.
 MAX_FILE_BYTES = 10_000_000
 
@@ -73,15 +87,32 @@ def load_spec(source: str | os.PathLike[str], text_: str | None = None) -> Spec:
     return _spec(data, source)
 
 
+# A symbolic input dim: a name (H, W, side); the letter x separates dims, so a name has none.
+SYMBOL = re.compile(r"[A-Za-wyzA-WYZ_][A-Za-wyzA-WYZ0-9_]*")
+
+
 def parse_input(value: Any, at: Location) -> Volume:
     """224x224x3, [224, 224, 3], {height: 224, width: 224, depth: 3}, or 4096 for a vector."""
+    volume, symbols = read_input(value, at)
+    if any(symbols):
+        shown = "x".join(str(s or n) for s, n in zip(symbols, volume.spatial, strict=True))
+        msg = f"input {shown}x{volume.depth} has symbols; this place needs numbers, e.g. 224x224x3"
+        raise SpecError(msg, at)
+    return volume
+
+
+def read_input(value: Any, at: Location) -> tuple[Volume, tuple[str | None, ...]]:
+    """An input that may name its spatial dims with symbols (HxWx3), as a volume and the symbols.
+
+    A symbolic dim holds 1 in the volume (a placeholder); its symbol is in the tuple, else None.
+    """
+    if isinstance(value, str) and value.strip().startswith(("{", "[")):
+        value = _flow(value, at)  # --input '{length: 100, depth: 16}'
     if isinstance(value, str):
-        parts = [s.strip() for s in value.lower().split("x")]
-        if not all(re.fullmatch(r"\d+", s) for s in parts):
-            msg = f"input '{value}' is not a volume; write it as 224x224x3 (height x width x depth)"
-            raise SpecError(msg, at)
-        value = [int(s) for s in parts]
-    if isinstance(value, PosMap):
+        value = [s.strip() for s in re.split(r"[xX×]", value.strip())]
+        value = [int(s) if re.fullmatch(r"\d+", s) else s for s in value]
+    mapped = isinstance(value, dict)
+    if isinstance(value, dict):
         for keys in INPUT_KEYS:
             if set(value) == set(keys):
                 value = [value[k] for k in keys]
@@ -95,8 +126,61 @@ def parse_input(value: Any, at: Location) -> Volume:
     if not 1 <= len(value) <= 4:  # noqa: PLR2004 - up to 3 spatial dims, then depth
         msg = f"input has {len(value)} numbers; give 1 to 3 spatial dims then the depth, e.g. 224x224x3"
         raise SpecError(msg, at)
-    dims = [integer(v, at, least=1, what="every input dim") for v in value]
-    return Volume(tuple(dims[:-1]), dims[-1])
+    if len(value) == 2 and not mapped:  # noqa: PLR2004 - 7x7: an image, or 7 positions of 7 channels?
+        a, b = value
+        msg = (
+            f"input {a}x{b} has two numbers: write {a}x{b}x1 for a {a}x{b} image with one channel, "
+            f"or {{length: {a}, depth: {b}}} for a 1-D input of length {a} with {b} channels"
+        )
+        raise SpecError(msg, at)
+    *spatial, depth = value
+    symbols = tuple(_symbol(v, at) for v in spatial)
+    dims = [1 if s else integer(v, at, least=1, what="every input dim") for s, v in zip(symbols, spatial, strict=True)]
+    if isinstance(depth, str) and SYMBOL.fullmatch(depth):
+        msg = f"input depth {depth} is a symbol; the channels must be a number (only spatial dims may be symbols)"
+        raise SpecError(msg, at)
+    return Volume(tuple(dims), integer(depth, at, least=1, what="every input dim")), symbols
+
+
+def _flow(text: str, at: Location) -> Any:
+    """A YAML flow mapping or list given as text (on the command line)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        msg = f"input '{text}' is not a YAML mapping or list; write e.g. {{length: 100, depth: 16}}"
+        raise SpecError(msg, at) from None
+
+
+def _symbol(value: Any, at: Location) -> str | None:
+    if not isinstance(value, str) or re.fullmatch(r"\d+", value):
+        return None
+    if SYMBOL.fullmatch(value):
+        return value
+    msg = (
+        f"input dim '{value}' is neither a number nor a symbol: a symbol is a name such as H, W or side "
+        "(letters, digits and _, no x, which separates dims)"
+    )
+    raise SpecError(msg, at)
+
+
+def _input(data: PosMap) -> dict[str, Any]:
+    """The spec's input, its symbols and its `example:` size (for a symbolic input)."""
+    at = data.at("input")
+    volume, symbols = read_input(data["input"], at)
+    if not any(symbols):
+        if "example" in data:
+            msg = "`example:` gives the size at which a symbolic input's answers are checked; this input has no symbol"
+            raise SpecError(msg, data.at("example"))
+        return {"input": volume}
+    if "example" not in data:
+        return {"input": volume, "symbols": symbols, "example": False, "input_at": at}
+    example = parse_input(data["example"], data.at("example"))
+    fits = len(example.spatial) == len(volume.spatial) and example.depth == volume.depth
+    if not fits or any(s is None and n != e for s, n, e in zip(symbols, volume.spatial, example.spatial, strict=False)):
+        shown = "x".join([*(s or str(n) for s, n in zip(symbols, volume.spatial, strict=True)), str(volume.depth)])
+        msg = f"example {example} is not a size of the input {shown}: a number for each symbol, the rest as written"
+        raise SpecError(msg, data.at("example"))
+    return {"input": example, "symbols": symbols, "example": True, "input_at": at}
 
 
 def _spec(data: PosMap, source: str) -> Spec:
@@ -118,7 +202,7 @@ def _spec(data: PosMap, source: str) -> Spec:
         name=text("name")(data.get("name", stem), data.at("name")),
         description=text("description")(data.get("description", ""), data.at("description")),
         source=source,
-        input=parse_input(data["input"], data.at("input")),
+        **_input(data),
         batch=positive("batch")(data.get("batch", 1), data.at("batch")),
         dtype=choice(DType, "dtype")(data.get("dtype", "float32"), data.at("dtype")),
         rounding=choice(Rounding, "rounding")(data.get("rounding", "strict"), data.at("rounding")),

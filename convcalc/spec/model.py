@@ -99,3 +99,8 @@ class Spec:
     rounding: Rounding
     layers: tuple[Node, ...]
     expectations: tuple[Expectation, ...] = ()
+    # `input: HxWx3`: a symbol per spatial dim (None where a number is given); () when numeric.
+    # `input` then holds the `example:` size, or placeholders when there is none (example False).
+    symbols: tuple[str | None, ...] = ()
+    example: bool = True
+    input_at: Location | None = None

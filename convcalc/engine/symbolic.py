@@ -1,0 +1,324 @@
+"""The symbolic walk: every size and count as a closed form of the input's symbols (docs/symbolic.md).
+
+It walks the spec as convcalc.engine.analyze does, but each kind's `closed` rule replaces its
+`apply`: sizes are exact formulas of H and W, and each layer states what it needs of its input's
+size to give no error and no warning. Solving those conditions gives, per symbol, the set of
+sizes that fit (convcalc.engine.sizes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from convcalc.engine.sizes import SizeSet, solve
+from convcalc.errors import Location
+from convcalc.kinds.base import Context, LayerFailure, dim_names, formula_names
+from convcalc.kinds.closed import Closed, Condition, Expr, NotClosed, Shape, equal, product
+from convcalc.kinds.registry import KINDS, fill
+from convcalc.options import Rounding
+from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Spec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class ClosedFormError(Exception):
+    """A layer whose size cannot be written in closed form: where, and why."""
+
+    def __init__(self, message: str, path: str, name: str, at: Location) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.name = name
+        self.at = at
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedRow:
+    """A row of the symbolic report: the numeric LayerRow's figures as closed forms."""
+
+    index: int
+    path: str
+    name: str
+    kind: str
+    label: str
+    output: Shape
+    weights: Expr
+    biases: Expr
+    buffers: Expr
+    activations: Expr
+    memory: Expr
+    macs: Expr
+    flops: Expr
+    line: int | None
+    column: int | None
+
+    @property
+    def params(self) -> Expr:
+        return self.weights + self.biases
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A condition on the input's size, with the layer that imposes it."""
+
+    condition: Condition
+    path: str
+    name: str
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A layer that fails whatever the input's size (groups that do not divide, ...)."""
+
+    path: str
+    name: str
+    code: str
+    message: str
+    line: int | None
+    column: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedReport:
+    """What the symbolic walk finds: rows, totals, the conditions and, per symbol, the sizes that fit."""
+
+    name: str
+    axes: tuple[str, ...]  # the spec's dims: height, width (length; time, height, width)
+    symbols: tuple[str, ...]  # the symbol of each axis (two axes may share one)
+    rows: tuple[ClosedRow, ...]
+    totals: Mapping[str, Expr]
+    output: Shape | None
+    limits: tuple[Limit, ...]
+    sets: Mapping[str, SizeSet]
+    failure: Failure | None
+    batch: int
+    bytes_per_value: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """Where a row belongs."""
+
+    path: str
+    name: str
+    kind: str
+    label: str
+    at: Location
+
+
+@dataclass
+class _Walker:
+    spec: Spec
+    ctx: Context
+    rows: list[ClosedRow] = field(default_factory=list)
+    limits: list[Limit] = field(default_factory=list)
+
+    def walk(self, nodes: tuple[Node, ...], x: Shape) -> Shape:
+        for n in nodes:
+            x = self.node(n, x)
+        return x
+
+    def node(self, n: Node, x: Shape) -> Shape:
+        if isinstance(n, LayerSpec):
+            return self.leaf(n, x)
+        if isinstance(n, Sequence):
+            return self.walk(n.layers, x)
+        if isinstance(n, Residual):
+            return self.residual(n, x)
+        parts = [self.walk(branch, x) for branch in n.branches]
+        return self.merge(n.merge, parts, _Site(n.path, n.name, n.merge.value, n.merge.value, n.at))
+
+    def leaf(self, layer: LayerSpec, x: Shape) -> Shape:
+        try:
+            out = KINDS[layer.kind].closed(layer.params, x, self.ctx)
+        except NotClosed as e:
+            raise ClosedFormError(str(e), layer.path, layer.name, layer.at) from None
+        except LayerFailure as e:
+            raise _Failed(Failure(layer.path, layer.name, e.code, e.message, layer.at.line, layer.at.column)) from None
+        self.add(_Site(layer.path, layer.name, layer.kind, layer.label, layer.at), out)
+        return out.output
+
+    def residual(self, n: Residual, x: Shape) -> Shape:
+        body = self.walk(n.layers, x)
+        if n.shortcut == "auto":
+            shortcut = self.walk(self.projection(n, x, body), x)
+        elif n.shortcut:
+            shortcut = self.walk(n.shortcut, x)  # type: ignore[arg-type]
+        else:
+            shortcut = x
+        label = f"{n.merge.value} + {n.activation}" if n.activation else n.merge.value
+        return self.merge(n.merge, [body, shortcut], _Site(n.path, n.name, n.merge.value, label, n.at))
+
+    def projection(self, n: Residual, x: Shape, body: Shape) -> tuple[LayerSpec, ...]:
+        """Analyze's torchvision downsample, decided on the closed forms."""
+        if x.depth == body.depth and x.spatial == body.spatial:
+            return ()
+        if None in x.jump or None in body.jump or len(x.spatial) != len(body.spatial) or not x.spatial:
+            msg = "shortcut: auto after a global or adaptive pool has no closed form (its stride depends on the size)"
+            raise ClosedFormError(msg, n.path, n.name, n.at)
+        ratios = [Fraction(j) / Fraction(i) for i, j in zip(x.jump, body.jump, strict=True)]  # type: ignore[arg-type]
+        if all(r.denominator == 1 and r >= 1 for r in ratios) and any(r > 1 for r in ratios):
+            stride = tuple(int(r) for r in ratios)
+        elif x.spatial == body.spatial:
+            stride = (1,) * len(x.spatial)
+        else:
+            msg = "shortcut: auto over a body that changes the size without a stride has no closed form"
+            raise ClosedFormError(msg, n.path, n.name, n.at)
+        s = stride[0] if len(set(stride)) == 1 else stride
+        conv = fill("conv", filters=body.depth.constant, size=1, stride=s, bias=False, rounding=Rounding.FLOOR)
+        label = KINDS["conv"].label({**conv, "rounding": None})
+        return (
+            LayerSpec("conv", conv, label.split()[0].upper(), label, n.at, f"{n.path}.shortcut.0"),
+            LayerSpec("batchnorm", fill("batchnorm"), "BN", "bn", n.at, f"{n.path}.shortcut.1"),
+        )
+
+    def merge(self, kind: Merge, parts: list[Shape], site: _Site) -> Shape:
+        first = parts[0]
+        conditions = _merge_conditions(kind, parts, site)
+        if kind is Merge.CONCAT:
+            out = Shape(first.spatial, sum((p.depth for p in parts), Expr.of(0)), _widest(parts))
+        elif kind is Merge.MULTIPLY:
+            dims = zip(*(p.spatial for p in parts), strict=True)
+            spatial = tuple(next((s for s in sizes if s != 1), sizes[0]) for sizes in dims)
+            depth = next((p.depth for p in parts if p.depth != 1), first.depth)
+            out = Shape(spatial, depth, _widest(parts))
+        else:
+            out = Shape(first.spatial, first.depth, _widest(parts))
+        self.add(site, Closed(output=out, conditions=conditions))
+        return out
+
+    def add(self, site: _Site, out: Closed) -> None:
+        batch, bpv = self.spec.batch, self.spec.dtype.bytes
+        activations = Expr.of(0) if out.in_place else out.output.values
+        at = site.at
+        self.rows.append(
+            ClosedRow(
+                index=len(self.rows), path=site.path, name=site.name, kind=site.kind, label=site.label,
+                output=out.output, weights=out.weights, biases=out.biases, buffers=out.buffers,
+                activations=activations, memory=activations * (bpv * batch), macs=out.macs * batch,
+                flops=(2 * out.macs + out.bias_adds) * batch, line=at.line, column=at.column,
+            )
+        )  # fmt: skip
+        self.limits += [Limit(c, site.path, site.name, at.line, at.column) for c in out.conditions]
+
+
+def _merge_conditions(kind: Merge, parts: list[Shape], site: _Site) -> list[Condition]:
+    """What a merge needs: the same sizes (a multiply: or 1), the same depth (not a concat)."""
+    first = parts[0]
+
+    def failed(message: str) -> _Failed:
+        return _Failed(Failure(site.path, site.name, "merge-mismatch", message, site.at.line, site.at.column))
+
+    if any(len(p.spatial) != len(first.spatial) for p in parts):
+        raise failed("the branches have different numbers of dims")
+    conditions: list[Condition] = []
+    for p in parts[1:]:
+        for a, b in zip(first.spatial, p.spatial, strict=True):
+            if not (kind is Merge.MULTIPLY and (a == 1 or b == 1)):
+                conditions += equal("merge-mismatch", a, b)
+        if kind is not Merge.CONCAT and not (kind is Merge.MULTIPLY and 1 in (p.depth, first.depth)):
+            conditions += equal("merge-mismatch", first.depth, p.depth)
+    if any(c.expr.constant is not None for c in conditions):  # two numbers that differ: no size mends it
+        message = f"cannot {kind.value} volumes {' and '.join(map(str, parts))}"
+        raise failed(message)
+    return conditions
+
+
+class _Failed(Exception):  # noqa: N818 - control flow, never leaves this module
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def _widest(parts: list[Shape]) -> tuple[Fraction | int | None, ...]:
+    """A merge's jump: the largest of its branches' (None when one is not a number)."""
+    return tuple(
+        None if None in dim else max(d for d in dim if d is not None)
+        for dim in zip(*(p.jump for p in parts), strict=True)
+    )
+
+
+def symbols_of(spec: Spec, *, every_axis: bool) -> tuple[str | None, ...]:
+    """Each spatial axis's symbol: the spec's own; with every_axis, H and W for numeric ones too."""
+    own = spec.symbols or (None,) * len(spec.input.spatial)
+    names = formula_names(len(spec.input.spatial))
+    taken = {s for s in own if s}
+    out: list[str | None] = []
+    for name, given in zip(names, own, strict=True):
+        sym = given
+        if sym is None and every_axis:
+            sym = name if name not in taken else f"{name}_"
+            taken.add(sym)
+        out.append(sym)
+    return tuple(out)
+
+
+def analyze_closed(spec: Spec, *, every_axis: bool = False, reference: Mapping[str, int] | None = None) -> ClosedReport:
+    """The spec's rows and totals as closed forms, and the sizes that fit per symbol.
+
+    `every_axis`: treat numeric dims as symbols too (what `fit` asks). `reference`: the values a
+    condition that ties two symbols together is judged at (the spec's numbers by default).
+    """
+    symbols = symbols_of(spec, every_axis=every_axis)
+    spatial = tuple(Expr.symbol(s) if s else Expr.of(n) for s, n in zip(symbols, spec.input.spatial, strict=True))
+    ones = (1,) * len(spatial)
+    start = Shape(spatial, Expr.of(spec.input.depth), ones)
+    walker = _Walker(spec, Context(spec.rounding, (), spec.batch))
+    walker.rows.append(
+        ClosedRow(
+            index=0, path="input", name="INPUT", kind="input", label=str(start), output=start,
+            weights=Expr.of(0), biases=Expr.of(0), buffers=Expr.of(0), activations=start.values,
+            memory=start.values * (spec.dtype.bytes * spec.batch), macs=Expr.of(0), flops=Expr.of(0),
+            line=None, column=None,
+        )
+    )  # fmt: skip
+    failure = None
+    try:
+        output: Shape | None = walker.walk(spec.layers, start)
+    except _Failed as failed:
+        failure, output = failed.failure, None
+    rows = tuple(walker.rows)
+    totals = {
+        name: sum((getattr(r, name) for r in rows), Expr.of(0))
+        for name in ("weights", "biases", "buffers", "activations", "memory", "macs", "flops")
+    }
+    totals["params"] = totals["weights"] + totals["biases"]
+    named = tuple(s for s in symbols if s)
+    given = {s: n for s, n in zip(symbols, spec.input.spatial, strict=True) if s and n}
+    others = dict(reference if reference is not None else given)
+    sets: dict[str, SizeSet] = {}
+    for sym in dict.fromkeys(named):
+        found = SizeSet.everything() if failure is None else SizeSet(1, {})
+        for limit in walker.limits:
+            if sym in limit.condition.expr.symbols():
+                try:
+                    found = found.intersect(solve(limit.condition, sym, others))
+                except NotClosed as e:
+                    at = _location(spec, limit)
+                    raise ClosedFormError(str(e), limit.path, limit.name, at) from None
+        sets[sym] = found
+    return ClosedReport(
+        name=spec.name,
+        axes=dim_names(len(spatial)),
+        symbols=tuple(s or "" for s in symbols),
+        rows=rows,
+        totals=totals,
+        output=output,
+        limits=tuple(walker.limits),
+        sets=sets,
+        failure=failure,
+        batch=spec.batch,
+        bytes_per_value=spec.dtype.bytes,
+    )
+
+
+def _location(spec: Spec, limit: Limit) -> Location:
+    return Location(spec.source, limit.line, limit.column)
+
+
+__all__ = ["ClosedFormError", "ClosedReport", "ClosedRow", "Limit", "analyze_closed", "product"]

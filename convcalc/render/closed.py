@@ -1,0 +1,193 @@
+"""A symbolic report (`convcalc show SPEC --input HxWx3`) as a table or a JSON document."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from math import lcm
+from typing import TYPE_CHECKING, Any
+
+from convcalc.kinds.closed import Expr, Floor, floors
+from convcalc.render.sizes import set_text
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from rich.console import Console
+
+    from convcalc.engine.symbolic import ClosedReport, ClosedRow
+    from convcalc.kinds.closed import Shape
+
+COUNTS = ("activations", "memory", "params", "weights", "biases", "buffers", "macs", "flops")
+
+
+def exact_floors(report: ClosedReport) -> set[Floor]:
+    """The floors that divide exactly at every size that fits: shown as H/32 rather than ⌊H/32⌋.
+
+    A floor of one symbol's expression is periodic: one period of the set's sizes decides it.
+    """
+    exprs = [e for r in report.rows for e in (*r.output.spatial, r.output.depth, r.macs, r.params, r.activations)]
+    out: set[Floor] = set()
+    for atom in floors(exprs):
+        syms = atom.num.symbols()
+        if len(syms) != 1:
+            continue
+        (sym,) = syms
+        found = report.sets.get(sym)
+        if found is None or found.empty:
+            continue
+        period = lcm(found.modulus, atom.num.period(sym), atom.den)
+        start = found.summary().least or 1
+        sizes = [n for n in range(start, start + period) if n in found]
+        if sizes and all(atom.num.evaluate({sym: n}) % atom.den == 0 for n in sizes):
+            out.add(atom)
+    return out
+
+
+def _text(e: Expr, exact: Collection[Floor]) -> str:
+    one = e.single_floor()
+    if one is not None and one[0] in exact:  # (H + 1)/4 − 2 as (H − 7)/4
+        floor, c = one
+        inner = (floor.num + c * floor.den).text(exact)
+        return f"{inner}/{floor.den}" if inner.isidentifier() else f"({inner})/{floor.den}"
+    text = e.text(exact)
+    single = len(e.terms) == 1 and e.single_floor() is not None
+    return text[1:-1] if single and text.startswith("(") and text.endswith(")") else text
+
+
+def _expanded(e: Expr, exact: Collection[Floor]) -> str | None:
+    """A count whose floors all divide exactly, as a polynomial of the symbols: 305,856·H·W."""
+    poly: dict[tuple[str, ...], Fraction] = {}
+    for m, c in e.terms.items():
+        term: dict[tuple[str, ...], Fraction] = {(): Fraction(c)}
+        for atom, n in m:
+            if isinstance(atom, Floor):
+                if atom not in exact or any(isinstance(a, Floor) for a in atom.num.atoms()):
+                    return None
+                factor = {_names(mm): Fraction(cc, atom.den) for mm, cc in atom.num.terms.items()}
+            else:
+                factor = {(atom.name,): Fraction(1)}
+            for _ in range(n):
+                term = _multiply(term, factor)
+        for k, v in term.items():
+            poly[k] = poly.get(k, Fraction(0)) + v
+    ordered = sorted(((k, v) for k, v in poly.items() if v), key=lambda kv: (-len(kv[0]), kv[0]))
+    out = ""
+    for k, v in ordered:
+        size = abs(v)
+        number = f"{size.numerator:,}" + (f"/{size.denominator:,}" if size.denominator != 1 else "")
+        body = "·".join(([number] if size != 1 or not k else []) + list(k))
+        out = (("-" if v < 0 else "") + body) if not out else f"{out} {'−' if v < 0 else '+'} {body}"
+    return out or "0"
+
+
+def _names(m: tuple[tuple[Any, int], ...]) -> tuple[str, ...]:
+    return tuple(sorted(a.name for a, n in m for _ in range(n)))
+
+
+def _multiply(
+    a: dict[tuple[str, ...], Fraction], b: dict[tuple[str, ...], Fraction]
+) -> dict[tuple[str, ...], Fraction]:
+    out: dict[tuple[str, ...], Fraction] = {}
+    for ka, va in a.items():
+        for kb, vb in b.items():
+            k = tuple(sorted(ka + kb))
+            out[k] = out.get(k, Fraction(0)) + va * vb
+    return out
+
+
+def _count_text(e: Expr, exact: Collection[Floor]) -> str:
+    return _expanded(e, exact) or _text(e, exact)
+
+
+def _shape_text(s: Shape, exact: Collection[Floor]) -> str:
+    return "x".join(_text(e, exact) for e in (*s.spatial, s.depth))
+
+
+def _count(row: ClosedRow, name: str) -> Expr:
+    value: Expr = getattr(row, name)
+    return value
+
+
+def to_dict(report: ClosedReport, axes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The JSON document: each figure readable ("text") and as a Python expression ("python")."""
+    exact = exact_floors(report)
+
+    def both(e: Expr) -> dict[str, str]:
+        return {"text": _count_text(e, exact), "python": e.python()}
+
+    rows = [
+        {
+            "index": r.index,
+            "path": r.path,
+            "name": r.name,
+            "kind": r.kind,
+            "label": r.label,
+            "output": {
+                "text": _shape_text(r.output, exact),
+                "python": [e.python() for e in (*r.output.spatial, r.output.depth)],
+            },
+            **{name: both(_count(r, name)) for name in COUNTS},
+        }
+        for r in report.rows
+    ]
+    return {
+        "name": report.name,
+        "symbols": sorted(set(filter(None, report.symbols))),
+        "batch": report.batch,
+        "bytes_per_value": report.bytes_per_value,
+        "sizes": axes,
+        "rows": rows,
+        "totals": {name: both(report.totals[name]) for name in COUNTS},
+        "output": None if report.output is None else both_shape(report.output, exact),
+        "failure": None
+        if report.failure is None
+        else {"path": report.failure.path, "code": report.failure.code, "message": report.failure.message},
+    }
+
+
+def both_shape(s: Shape, exact: Collection[Floor]) -> dict[str, Any]:
+    """A volume, readable and as one Python expression per dim."""
+    return {"text": _shape_text(s, exact), "python": [e.python() for e in (*s.spatial, s.depth)]}
+
+
+def render_json(report: ClosedReport, axes: dict[str, dict[str, Any]]) -> str:
+    """The JSON document as text."""
+    return json.dumps(to_dict(report, axes), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_table(report: ClosedReport, console: Console) -> None:
+    """The rows with their closed forms, the totals, and the sizes at which they hold."""
+    from rich.table import Table  # noqa: PLC0415 - rich only for tables
+
+    exact = exact_floors(report)
+    table = Table(title=f"{report.name}: sizes and counts as formulas", title_justify="left")
+    for header, justify in (("layer", "left"), ("output", "left"), ("params", "right"), ("MACs", "right")):
+        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    table.add_column("activations", justify="right", overflow="fold")
+    for r in report.rows:
+        params = "" if r.params == 0 else _count_text(r.params, exact)
+        macs = "" if r.macs == 0 else _count_text(r.macs, exact)
+        acts = "" if r.activations == 0 else _count_text(r.activations, exact)
+        table.add_row(r.name, _shape_text(r.output, exact), params, macs, acts)
+    t = report.totals
+    table.add_section()
+    table.add_row(
+        "total",
+        "",
+        _count_text(t["params"], exact),
+        _count_text(t["macs"], exact),
+        _count_text(t["activations"], exact),
+    )
+    console.print(table)
+    for sym, found in report.sets.items():
+        s = found.summary()
+        console.print(f"{sym}: {set_text(sym, s, found)} (the formulas hold at these sizes)", highlight=False)
+    console.print(
+        f"memory = activations × {report.bytes_per_value} B × batch {report.batch} = "
+        f"{_count_text(t['memory'], exact)} B",
+        highlight=False,
+    )
+    if report.failure is not None:
+        f = report.failure
+        console.print(f"error: {f.name}: {f.message}", highlight=False)

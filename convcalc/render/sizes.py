@@ -1,0 +1,158 @@
+"""`convcalc fit`'s answer: per axis, the sizes that fit, as JSON data and as lines of text."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from convcalc.engine.sizes import SizeSet, binding, solve
+
+if TYPE_CHECKING:
+    from convcalc.engine.sizes import Summary
+    from convcalc.engine.symbolic import ClosedReport, Limit
+    from convcalc.spec.model import Spec
+
+_NEAREST = 3
+_SHOWN = 6  # members listed after the set's formula
+
+
+def _own_sizes(closed: ClosedReport, spec: Spec) -> dict[str, int]:
+    """The spec's own (or example) size of each symbol, where it has one."""
+    if not spec.example:
+        return {}
+    return {s: n for s, n in zip(closed.symbols, spec.input.spatial, strict=True) if s}
+
+
+def _limits(closed: ClosedReport, sym: str, own: dict[str, int]) -> list[tuple[Limit, bool]]:
+    mine = [limit for limit in closed.limits if sym in limit.condition.expr.symbols()]
+    sets = [solve(limit.condition, sym, own) for limit in mine]
+    return list(zip(mine, binding(sets), strict=True))
+
+
+def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
+    """{"height": {"min", "max", "modulus", "residues", "conditions", ...}, "width": {...}}."""
+    own = _own_sizes(closed, spec)
+    out: dict[str, dict[str, Any]] = {}
+    for axis, sym in zip(closed.axes, closed.symbols, strict=True):
+        found = closed.sets[sym]
+        s = found.summary()
+        size = own.get(sym)
+        entry: dict[str, Any] = {
+            "symbol": sym,
+            "min": s.least,
+            "max": s.most,
+            "modulus": s.modulus,
+            "residues": list(s.residues),
+            "exact": s.exact,
+        }
+        if not s.exact:
+            entry["pieces"] = [{"residue": r, "min": lo, "max": hi} for r, lo, hi in found.pieces()]
+            entry["pieces_modulus"] = found.modulus
+        entry["conditions"] = [
+            {
+                "layer": limit.name,
+                "path": limit.path,
+                "line": limit.line,
+                "column": limit.column,
+                "code": limit.condition.code,
+                "condition": limit.condition.text(),
+                "python": _python(limit),
+                "binding": kept,
+            }
+            for limit, kept in _limits(closed, sym, own)
+        ]
+        entry["size"] = size
+        entry["fits"] = size is None or size in found
+        entry["nearest"] = found.nearest(size, _NEAREST) if size is not None else found.nearest(1, _NEAREST)
+        out[axis] = entry
+    if closed.failure is not None:
+        for entry in out.values():
+            entry["fits"] = False
+    return out
+
+
+def _python(limit: Limit) -> str:
+    c = limit.condition
+    expr = c.expr.python()
+    if c.relation.value == "≥":
+        return f"{expr} >= 0"
+    if c.relation.value == "=":
+        return f"{expr} == 0"
+    return f"({expr}) % {c.modulus} in {sorted(c.allowed)}"
+
+
+def set_text(sym: str, s: Summary, found: SizeSet) -> str:
+    """H = 32k + 3, k ≥ 2; H ≥ 223; H ≡ 0, 29, 30 or 31 (mod 32), H ≥ 29; no size."""
+    if s.least is None:
+        return "no size fits"
+    if not s.exact:
+        parts = [f"{lo}{'…' if hi is None else '..' + str(hi)} step {found.modulus}" for _, lo, hi in found.pieces()]
+        return f"{sym} in " + "; ".join(parts)
+    top = "" if s.most is None else f", {sym} ≤ {s.most:,}"
+    if s.modulus == 1:
+        if s.most is None:
+            return f"{sym} ≥ {s.least:,}" if s.least > 1 else f"any {sym}"
+        return f"{s.least:,} ≤ {sym} ≤ {s.most:,}"
+    if len(s.residues) == 1:
+        r = s.residues[0]
+        k0 = (s.least - r) // s.modulus
+        form = f"{s.modulus}k" + (f" + {r}" if r else "")
+        return f"{sym} = {form}, k ≥ {k0}{top}"
+    rs = [str(r) for r in s.residues]
+    listed = ", ".join(rs[:-1]) + f" or {rs[-1]}"
+    return f"{sym} ≡ {listed} (mod {s.modulus}), {sym} ≥ {s.least:,}{top}"
+
+
+def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) -> list[str]:
+    """The text answer: per axis the set, a few sizes, the conditions that shape it; then the input."""
+    lines = [f"{closed.name} ({spec.rounding.value} rounding): the input sizes that fit"]
+    if closed.failure is not None:
+        f = closed.failure
+        lines.append(f"no size fits: {f.name} fails whatever the size: {f.message}")
+        return lines
+    done: dict[str, str] = {}
+    for axis, entry in axes.items():
+        sym = entry["symbol"]
+        if sym in done:
+            lines.append(f"{axis} ({sym}): as {done[sym]}")
+            continue
+        done[sym] = axis
+        found = closed.sets[sym]
+        s = found.summary()
+        first = list(_first(found, _SHOWN))
+        more = ", …" if s.most is None or (first and first[-1] < s.most) else ""
+        shown = f": {', '.join(map(str, first))}{more}" if first else ""
+        lines.append(f"{axis} ({sym}): {set_text(sym, s, found)}{shown}")
+        kept = [c for c in entry["conditions"] if c["binding"]]
+        for c in kept:
+            where = f" (layer {c['path']}, line {c['line']})" if c["line"] else f" (layer {c['path']})"
+            lines.append(f"  {c['layer']}{where}: {c['condition']}")
+        implied = len(entry["conditions"]) - len(kept)
+        if implied:
+            lines.append(f"  ({implied} more condition{'s' if implied > 1 else ''} follow from these)")
+    if spec.example:
+        lines.append(_verdict(spec, axes))
+    return lines
+
+
+def _first(found: SizeSet, count: int) -> list[int]:
+    s = found.summary()
+    if s.least is None:
+        return []
+    out: list[int] = []
+    n = s.least
+    while len(out) < count and (s.most is None or n <= s.most):
+        if n in found:
+            out.append(n)
+        n += 1
+    return out
+
+
+def _verdict(spec: Spec, axes: dict[str, dict[str, Any]]) -> str:
+    if all(e["fits"] for e in axes.values()):
+        return f"{spec.input} fits."
+    misses = [
+        f"{axis} {e['size']}: nearest that fit {', '.join(map(str, e['nearest'])) or 'none'}"
+        for axis, e in axes.items()
+        if not e["fits"]
+    ]
+    return f"{spec.input} does not fit ({'; '.join(misses)})"
