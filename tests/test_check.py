@@ -192,15 +192,16 @@ def test_layer_bad_shorthand_exits_2() -> None:
     assert result.stderr.startswith("LAYER 1: error: unknown token 'q3'")
 
 
-def test_fit_alexnet() -> None:
-    result = run("fit", "alexnet")
+def test_fit_alexnet_list() -> None:
+    result = run("fit", "alexnet", "--list")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "227x227x3 fits."
     fitting = [int(n) for n in lines[2].split(", ")]
     assert 227 in fitting
     assert 224 not in fitting
-    at_224 = run("fit", "alexnet", "--input", "224x224x3")
+    assert json.loads(run("fit", "alexnet", "--list", "--max", "100", "--format", "json").stdout) == [67, 99]
+    at_224 = run("fit", "alexnet", "--list", "--input", "224x224x3")
     assert at_224.exit_code == 1
     assert at_224.stdout.splitlines()[0] == (
         "224x224x3 does not fit (CONV1: (224 − 11)/4 + 1 = 54.25); nearest that fit: 227, 195, 259"

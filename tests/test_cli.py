@@ -163,6 +163,21 @@ def test_bad_input_option_exits_2() -> None:
     assert result.stderr.startswith("--input: error: input '224by224' is not a volume")
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("7x7", "input 7x7 has two numbers: write 7x7x1 for a 7x7 image with one channel, or {length: 7, depth: 7}"),
+        ("Hx2Wx3", "'2W' is neither a number nor a symbol"),
+        ("HxWxC", "its depth 'C' must be a number"),
+    ],
+)
+def test_ambiguous_or_unreadable_inputs_exit_2(given: str, said: str) -> None:
+    for args in (("layer", given, "conv3-1 p1"), ("show", "vgg16", "--input", given)):
+        result = run(*args)
+        assert result.exit_code == 2
+        assert said in result.stderr
+
+
 def test_design_error_that_stops_the_walk(tmp_path: Path) -> None:
     path = write(tmp_path, "input: 4x4x3\nlayers:\n  - conv3-8\n  - conv3-8\n  - conv3-8\n")
     result = run("show", path, "--format", "json")

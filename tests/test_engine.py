@@ -86,7 +86,7 @@ def test_lecture_7x7_stride_3_does_not_fit() -> None:
 
 
 def test_one_position_is_said_in_the_singular() -> None:
-    _, row = one("7x3", "conv3-1 s3")  # 1-D: 7 positions of 3 channels
+    _, row = one("{length: 7, depth: 3}", "conv3-1 s3")  # 1-D: 7 positions of 3 channels
     (d,) = row.diagnostics
     assert "the last position is never covered" in d.message
     assert "to drop it, as PyTorch does" in d.message
@@ -258,7 +258,7 @@ def test_upsample() -> None:
 
 
 def test_one_and_three_dim_inputs() -> None:
-    _, row = one("100x16", "conv5-32 s2 p2")
+    _, row = one("{length: 100, depth: 16}", "conv5-32 s2 p2")
     assert row.output is not None
     assert row.output.as_list() == [50, 32]
     assert row.weights == 5 * 16 * 32

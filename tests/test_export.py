@@ -171,7 +171,7 @@ layers:
   - fc: {units: 10, bias: false, activation: softmax}
 """,
     "1-D and every activation": """
-input: [100, 4]
+input: {length: 100, depth: 4}
 layers:
   - conv: {filters: 8, size: 5, activation: leaky_relu}
   - gelu:

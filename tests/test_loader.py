@@ -37,7 +37,6 @@ def test_input_forms(form: str) -> None:
 
 
 def test_one_and_three_dim_and_vector_inputs() -> None:
-    assert spec_of("input: 100x16\nlayers: []\n")[0] == Volume((100,), 16)
     assert spec_of("input: {length: 100, depth: 16}\nlayers: []\n")[0] == Volume((100,), 16)
     assert spec_of("input: 16x112x112x3\nlayers: []\n")[0] == Volume((16, 112, 112), 3)
     assert spec_of("input: 784\nlayers: []\n")[0] == Volume((), 784)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from convcalc import analyze, load_spec
@@ -20,13 +22,13 @@ pytestmark = pytest.mark.torch
         ("2x1x4", 1, "groupnorm: 4", 4),
         ("1x1x1", 1, "layernorm", 1),
         ("1x1x2", 1, "layernorm", 1),
-        ("3x1", 1, "groupnorm: 1", 1),
+        ("{length: 3, depth: 1}", 1, "groupnorm: 1", 1),
     ],
 )
 def test_one_value_per_group_is_refused_as_pytorch_refuses_it(volume: str, batch: int, layer: str, groups: int) -> None:
     report = analyze(load_spec("n.yaml", f"input: {volume}\nbatch: {batch}\nlayers:\n  - {layer}\n"))
     row = report.rows[1]
-    *spatial, depth = (int(n) for n in volume.split("x"))
+    *spatial, depth = (int(n) for n in re.findall(r"\d+", volume))
     x = torch.zeros(batch, depth, *spatial)
     try:
         torch.nn.GroupNorm(groups, depth)(x)

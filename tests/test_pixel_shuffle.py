@@ -45,7 +45,7 @@ def test_the_volume_is_pytorchs(r: int, channels: int, height: int, width: int) 
     assert row["activations"] == out.numel()
 
 
-@pytest.mark.parametrize("volume", ["16x8", "4x4x4x8", "64"])
+@pytest.mark.parametrize("volume", ["{length: 16, depth: 8}", "4x4x4x8", "64"])
 def test_only_a_2d_volume_is_shuffled(volume: str) -> None:
     # PyTorch reads the last two dims of any tensor as height and width; convcalc's volumes say
     # which dims are spatial, so a 1-D or 3-D volume (or a vector) is an error, not a guess.

@@ -35,7 +35,12 @@ def spec_text(
 ) -> str:
     """A spec of long-form layers written as JSON flow mappings (JSON is YAML)."""
     body = "".join(f"  - {json.dumps(layer)}\n" for layer in layers)
-    volume = "x".join(map(str, [*spatial, channels]))
+    # A 1-D input is written as a mapping: two numbers (100x16) are refused as ambiguous.
+    volume = (
+        "x".join(map(str, [*spatial, channels]))
+        if len(spatial) != 1
+        else f"{{length: {spatial[0]}, depth: {channels}}}"
+    )
     return f"input: {volume}\nbatch: {batch}\nrounding: {rounding}\nlayers:\n{body}"
 
 

@@ -1170,6 +1170,8 @@ def input_item(d: Draw, sizes: Dims, channels: int) -> Any:
     shape = [*sizes, channels]
     if len(sizes) == 2 and d.chance(4):
         return {"height": sizes[0], "width": sizes[1], "depth": channels}
+    if len(sizes) == 1:  # two numbers (100x16) are refused as ambiguous: 1-D is a mapping
+        return {"length": sizes[0], "depth": channels}
     return shape if d.chance(3) else text(shape)
 
 

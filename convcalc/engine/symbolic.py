@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from convcalc.engine.sizes import SizeSet, solve
-from convcalc.errors import Location
+from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, dim_names, formula_names
 from convcalc.kinds.closed import Closed, Condition, Expr, NotClosed, Shape, equal, product
 from convcalc.kinds.registry import KINDS, fill
@@ -24,15 +24,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-class ClosedFormError(Exception):
-    """A layer whose size cannot be written in closed form: where, and why."""
+class ClosedFormError(SpecError):
+    """A layer whose size cannot be written in closed form: where, and why (exit 2)."""
 
     def __init__(self, message: str, path: str, name: str, at: Location) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(f"{name}: no closed form: {message}", at)
         self.path = path
         self.name = name
-        self.at = at
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +202,10 @@ class _Walker:
                 flops=(2 * out.macs + out.bias_adds) * batch, line=at.line, column=at.column,
             )
         )  # fmt: skip
+        for c in out.conditions:
+            if not c.expr.symbols() and not c.holds({}):  # a number: it fails whatever the size
+                message = f"{c.text()} does not hold, whatever the input's size"
+                raise _Failed(Failure(site.path, site.name, c.code, message, at.line, at.column))
         self.limits += [Limit(c, site.path, site.name, at.line, at.column) for c in out.conditions]
 
 

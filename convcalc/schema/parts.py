@@ -140,10 +140,15 @@ def amount(*, bytes_: bool) -> Schema:
 
 def input_() -> Schema:
     """The spec's input in every form the loader reads."""
+    # A spatial dim is a number or a symbol (a name without x, which separates dims); the depth
+    # is a number. Two numbers (7x7) are refused: an image or a 1-D input? (convcalc.spec.loader)
+    dim = r"(?:\d+|[A-Za-wyzA-WYZ_][A-Za-wyzA-WYZ0-9_]*)"
+    sep = r"\s*[xX×]\s*"
+    spatial = {"anyOf": [ref("positive"), {"type": "string", "pattern": f"^{dim}$"}]}
     mappings = [
         {
             "type": "object",
-            "properties": {k: ref("positive") for k in keys},
+            "properties": {k: ref("positive") if k == "depth" else spatial for k in keys},
             "required": list(keys),
             "additionalProperties": False,
         }
@@ -151,9 +156,10 @@ def input_() -> Schema:
     ]
     return {
         "anyOf": [
-            {"type": "string", "pattern": r"^\s*\d+\s*(?:[xX]\s*\d+\s*){0,3}$"},
+            {"type": "string", "pattern": rf"^\s*(?:\d+|{dim}(?:{sep}{dim}){{1,2}}{sep}\d+)\s*$"},
             {"type": "integer", "minimum": 1, "maximum": MAX_VALUE},
-            {"type": "array", "minItems": 1, "maxItems": 4, "items": ref("positive")},
+            {"type": "array", "minItems": 1, "maxItems": 1, "items": ref("positive")},
+            {"type": "array", "minItems": 3, "maxItems": 4, "items": spatial},
             *mappings,
         ]
     }

@@ -81,6 +81,7 @@ class SpecBuilder(Builder):
             "name": self.value(params.text("")),
             "description": self.value(params.text("")),
             "input": self.define("input", input_),
+            "example": {"$ref": "#/$defs/input"},
             "batch": self.value(Whole("")),
             "dtype": self.value(params.choice(DType, "")),
             "rounding": self.value(params.choice(Rounding, "")),

@@ -7,8 +7,13 @@ TOP_HELP = {
     "description": "A line about the network, shown under its name.",
     "input": (
         "The input volume: spatial dims (height before width), then the depth. 224x224x3, "
-        "[224, 224, 3] or {height: 224, width: 224, depth: 3}; 100x16 or {length: 100, depth: 16} "
-        "for 1-D; 16x112x112x3 for 3-D; a single number (784) for a vector."
+        "[224, 224, 3] or {height: 224, width: 224, depth: 3}; {length: 100, depth: 16} for 1-D "
+        "(two numbers, 7x7, are refused: write 7x7x1 for an image); 16x112x112x3 for 3-D; a single "
+        "number (784) for a vector. A spatial dim may be a symbol: HxWx3 (docs/symbolic.md)."
+    ),
+    "example": (
+        "For a symbolic input (HxWx3): the size at which `expect:` answers are checked and the "
+        "commands that need numbers run, e.g. 224x224x3."
     ),
     "batch": "Images per batch (default 1): memory and MACs scale with it.",
     "dtype": "The type of every value, which sets the bytes per value (default float32).",

@@ -109,18 +109,10 @@ def read_input(value: Any, at: Location) -> tuple[Volume, tuple[str | None, ...]
     if isinstance(value, str) and value.strip().startswith(("{", "[")):
         value = _flow(value, at)  # --input '{length: 100, depth: 16}'
     if isinstance(value, str):
-        value = [s.strip() for s in re.split(r"[xX×]", value.strip())]
-        value = [int(s) if re.fullmatch(r"\d+", s) else s for s in value]
+        value = _split(value, at)
     mapped = isinstance(value, dict)
     if isinstance(value, dict):
-        for keys in INPUT_KEYS:
-            if set(value) == set(keys):
-                value = [value[k] for k in keys]
-                break
-        else:
-            forms = "; ".join("{" + ", ".join(k) + "}" for k in INPUT_KEYS)
-            msg = f"input mapping needs exactly one of these sets of keys: {forms}"
-            raise SpecError(msg, at)
+        value = _from_mapping(value, at)
     if not isinstance(value, list):
         value = [value]
     if not 1 <= len(value) <= 4:  # noqa: PLR2004 - up to 3 spatial dims, then depth
@@ -140,6 +132,31 @@ def read_input(value: Any, at: Location) -> tuple[Volume, tuple[str | None, ...]
         msg = f"input depth {depth} is a symbol; the channels must be a number (only spatial dims may be symbols)"
         raise SpecError(msg, at)
     return Volume(tuple(dims), integer(depth, at, least=1, what="every input dim")), symbols
+
+
+def _split(value: str, at: Location) -> list[int | str]:
+    """224x224x3 or HxWx3 as its parts, numbers as ints."""
+    parts = [s.strip() for s in re.split(r"[xX×]", value.strip())]
+    bad = next((s for s in parts if not (re.fullmatch(r"\d+", s) or SYMBOL.fullmatch(s))), None)
+    if bad is not None or not re.fullmatch(r"\d+", parts[-1]):
+        if bad is not None and len(parts) > 1:
+            why = f": '{bad}' is neither a number nor a symbol (a name such as H, W or side)"
+        elif len(parts) > 1:
+            why = f": its depth '{parts[-1]}' must be a number (only spatial dims may be symbols)"
+        else:
+            why = ""
+        msg = f"input '{value}' is not a volume{why}; write it as 224x224x3 (height x width x depth), or HxWx3"
+        raise SpecError(msg, at)
+    return [int(s) if re.fullmatch(r"\d+", s) else s for s in parts]
+
+
+def _from_mapping(value: dict[str, Any], at: Location) -> list[Any]:
+    for keys in INPUT_KEYS:
+        if set(value) == set(keys):
+            return [value[k] for k in keys]
+    forms = "; ".join("{" + ", ".join(k) + "}" for k in INPUT_KEYS)
+    msg = f"input mapping needs exactly one of these sets of keys: {forms}"
+    raise SpecError(msg, at)
 
 
 def _flow(text: str, at: Location) -> Any:

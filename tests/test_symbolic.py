@@ -1,0 +1,298 @@
+"""Symbolic sizes (issue 14): closed forms against the numeric engine, `fit` and `show --input HxWx3`.
+
+The oracle is convcalc's numeric engine, itself checked against PyTorch (tests/test_torchvision.py,
+tests/test_random_networks.py): the symbolic set of sizes must equal what a sweep of that engine
+finds, and every formula must give the numeric engine's figure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convcalc.builtins import builtin_names, open_spec
+from convcalc.cli import main
+from convcalc.engine.analyze import analyze, first_problem
+from convcalc.engine.sizes import SizeSet
+from convcalc.engine.symbolic import analyze_closed
+from convcalc.kinds.closed import Expr
+from convcalc.options import Rounding
+from convcalc.render.closed import to_dict
+from convcalc.render.sizes import axis_report
+from convcalc.spec.loader import load_spec
+from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from click.testing import Result
+
+    from convcalc.spec.model import Spec
+
+FIGURES = ("activations", "memory", "params", "macs", "flops")
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+# --- the algebra ------------------------------------------------------------------------------
+
+
+@st.composite
+def chains(draw: st.DrawFn) -> list[tuple[str, int]]:
+    """Steps a size goes through: floor by a stride, add, multiply (a deconv), as a list."""
+    ops = st.one_of(
+        st.tuples(st.just("div"), st.integers(1, 5)),
+        st.tuples(st.just("add"), st.integers(-9, 9)),
+        st.tuples(st.just("mul"), st.integers(1, 4)),
+    )
+    return draw(st.lists(ops, max_size=8))
+
+
+def _apply(steps: list[tuple[str, int]], x: Any) -> Any:
+    for op, n in steps:
+        if op == "div":
+            x = x.floordiv(n) if isinstance(x, Expr) else x // n
+        elif op == "add":
+            x = x + n
+        else:
+            x = x * n
+    return x
+
+
+@given(chains(), st.integers(-50, 400))
+def test_closed_forms_compute_what_the_steps_compute(steps: list[tuple[str, int]], h: int) -> None:
+    expr = _apply(steps, Expr.symbol("H"))
+    assert expr.evaluate({"H": h}) == _apply(steps, h)
+    assert eval(expr.python(), {"H": h}) == _apply(steps, h)  # noqa: S307 - the JSON's promise
+    m = expr.period("H")
+    a, b = expr.on_class("H", m, h % m)
+    assert a * (h // m) + b == _apply(steps, h)
+
+
+def test_floors_compose_into_one() -> None:
+    h = Expr.symbol("H")
+    alexnet = ((h - 11).floordiv(4) + 1 - 3).floordiv(2) + 1
+    assert alexnet.text() == "⌊(H + 5)/8⌋ − 2"  # ⌊(⌊(H − 11)/4⌋ + 1 − 3)/2⌋ + 1
+    assert (2 * h.floordiv(2) + 1).floordiv(2) == h.floordiv(2)
+
+
+def test_size_sets_intersect_and_summarise() -> None:
+    odd = SizeSet(2, {1: (1, None)})
+    big = SizeSet(1, {0: (10, None)})
+    both = odd.intersect(big)
+    assert [n for n in both.members(16)] == [11, 13, 15]
+    assert both.summary().least == 11
+    assert both.summary().modulus == 2
+    assert both.issubset(odd)
+    assert not odd.issubset(both)
+    assert both.nearest(12, 2) == [11, 13]
+
+
+# --- the issue's figures ------------------------------------------------------------------------
+
+
+def test_fit_alexnet_is_32k_plus_3_and_names_conv1() -> None:
+    result = run("fit", "alexnet")
+    assert result.exit_code == 0
+    assert "height (H): H = 32k + 3, k ≥ 2: 67, 99, 131, 163, 195, 227, …" in result.stdout
+    assert "  CONV1 (layer 1, line 13): H − 11 ≡ 0 (mod 4)" in result.stdout
+    data = json.loads(run("fit", "alexnet", "--format", "json").stdout)
+    assert set(data) == {"height", "width"}
+    height = data["height"]
+    assert (height["min"], height["max"], height["modulus"], height["residues"]) == (67, None, 32, [3])
+    conv1 = height["conditions"][1]  # [0]: H ≥ 11, the window
+    assert (conv1["layer"], conv1["condition"], conv1["binding"]) == ("CONV1", "H − 11 ≡ 0 (mod 4)", True)
+    assert height["nearest"] == [227, 195, 259]
+
+
+def test_fit_exits_1_and_names_the_nearest_sizes_when_the_input_does_not_fit() -> None:
+    result = run("fit", "alexnet", "--input", "224x224x3")
+    assert result.exit_code == 1
+    assert "224x224x3 does not fit (height 224: nearest that fit 227, 195, 259;" in result.stdout
+
+
+def test_vgg16_first_fc_params_as_a_formula() -> None:
+    result = run("show", "vgg16", "--input", "HxWx3", "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    fc6 = next(r for r in data["rows"] if r["kind"] == "fc")
+    assert fc6["params"]["text"] == "2,048·H·W + 4,096"
+    assert eval(fc6["params"]["python"], {"H": 224, "W": 224}) == 102_764_544  # noqa: S307
+    conv = sum(eval(r["macs"]["python"], {"H": 32, "W": 32}) for r in data["rows"] if r["kind"] == "conv")  # noqa: S307
+    assert conv == 313_196_544  # the issue's 313,196,544·a·b at H = 32a, W = 32b
+    table = run("show", "vgg16", "--input", "HxWx3")
+    assert "H/32xW/32x512" in table.stdout
+    assert "H: H = 32k, k ≥ 1" in table.stdout
+
+
+def test_a_symbolic_spec_checks_its_answers_at_its_example(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text(
+        "input: HxWx3\nexample: 32x32x3\nlayers:\n  - conv3-8 p1\n  - maxpool\n"
+        "expect:\n  output: 16x16x8\n",
+        encoding="utf-8",
+    )
+    assert run("check", str(path)).exit_code == 0
+    path.write_text(path.read_text(encoding="utf-8").replace("16x16x8", "15x15x8"), encoding="utf-8")
+    assert run("check", str(path)).exit_code == 1
+    shown = run("show", str(path))
+    assert "H/2xW/2x8" in shown.stdout
+    fit = json.loads(run("fit", str(path), "--format", "json").stdout)
+    assert fit["height"]["modulus"] == 2
+
+
+def test_a_symbolic_spec_without_example_says_what_numbers_need(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("input: HxWx3\nlayers:\n  - conv3-8\n", encoding="utf-8")
+    result = run("draw", str(path))
+    assert result.exit_code == 2
+    assert "the input HxWx3 is symbolic and this needs numbers: give the spec `example: 224x224x3`" in result.stderr
+    path.write_text("input: HxWx3\nexample: 8x32x3\nlayers: []\n", encoding="utf-8")
+    assert run("show", str(path)).exit_code == 0
+    path.write_text("input: 8xWx3\nexample: 9x32x3\nlayers: []\n", encoding="utf-8")
+    assert "example 9x32x3 is not a size of the input 8xWx3" in run("show", str(path)).stderr
+
+
+def test_a_layer_without_closed_form_is_refused_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("input: HxWx3\nlayers:\n  - conv3-8\n  - flatten\n  - groupnorm: 2\n", encoding="utf-8")
+    result = run("show", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:5:5: error: GROUPNORM: no closed form: groupnorm needs a depth that is a number" in result.stderr
+
+
+def test_a_failure_whatever_the_size_fits_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("input: 8x8x3\nlayers:\n  - conv3-8 g2\n", encoding="utf-8")
+    result = run("fit", str(path))
+    assert result.exit_code == 1
+    assert "no size fits: CONV3-8 fails whatever the size: groups 2 does not divide the 3 input channels" in result.stdout
+
+
+# --- the property: symbolic = numeric -----------------------------------------------------------
+
+
+def numeric_fits(spec: Spec, axis: int, size: int, others: tuple[int, ...]) -> bool:
+    spatial = list(others)
+    spatial[axis] = size
+    at = replace(spec, input=Volume(tuple(spatial), spec.input.depth), symbols=(), example=True, expectations=())
+    return first_problem(at) is None
+
+
+def assert_set_is_the_sweep(spec: Spec, limit: int) -> None:
+    """Per axis, the symbolic set equals a sweep of the numeric engine, the other axes at a size that fits."""
+    closed = analyze_closed(spec, every_axis=True)
+    sets = [closed.sets[s] for s in closed.symbols]
+    others = tuple(s.nearest(n, 1)[0] if not s.empty else n for s, n in zip(sets, spec.input.spatial, strict=True))
+    for axis, found in enumerate(sets):
+        swept = {n for n in range(1, limit + 1) if numeric_fits(spec, axis, n, others)}
+        assert swept == set(found.members(limit)), f"{spec.name}, {spec.rounding.value}, axis {axis}"
+
+
+def assert_formulas_are_the_numbers(spec: Spec, samples: int) -> None:
+    """Every figure of every row, as its JSON Python expression, equals the numeric row at sizes that fit."""
+    closed = analyze_closed(spec, every_axis=True)
+    if closed.failure is not None:
+        return
+    data = to_dict(closed, axis_report(closed, spec))
+    members = [list(closed.sets[s].members(4096))[:samples] for s in closed.symbols]
+    for sizes in zip(*members, strict=False):
+        env = dict(zip(closed.symbols, sizes, strict=True))
+        at = replace(spec, input=Volume(tuple(sizes), spec.input.depth), symbols=(), example=True, expectations=())
+        report = analyze(at)
+        assert len(report.rows) == len(data["rows"])
+        for row, formula in zip(report.rows, data["rows"], strict=True):
+            assert row.output is not None
+            output = [eval(e, env) for e in formula["output"]["python"]]  # noqa: S307
+            assert output == row.output.as_list(), (spec.name, row.name, env)
+            for name in FIGURES:
+                assert eval(formula[name]["python"], env) == getattr(row, name), (spec.name, row.name, name, env)  # noqa: S307
+
+
+def test_alexnet_and_vgg16_sets_match_a_short_sweep() -> None:
+    for name in ("alexnet", "lenet5"):
+        assert_set_is_the_sweep(open_spec(name), 300)
+    assert_formulas_are_the_numbers(open_spec("vgg16"), 3)
+
+
+@pytest.mark.slow  # 14 specs × 3 roundings × 4,096 sizes: a few minutes
+@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("rounding", list(Rounding), ids=lambda r: r.value)
+def test_every_builtin_set_equals_the_sweep_and_every_formula_the_numbers(name: str, rounding: Rounding) -> None:
+    spec = replace(open_spec(name), rounding=rounding, expectations=())
+    assert_set_is_the_sweep(spec, 4096)
+    assert_formulas_are_the_numbers(spec, 50)
+
+
+# Random networks: every kind, in chains with residuals and branches, under every rounding.
+LAYERS = {
+    "conv": st.builds(
+        lambda f, k, s, p, d: f"conv{f}-{k} s{s} p{p} d{d}",
+        st.integers(1, 5),
+        st.integers(1, 6),
+        st.integers(1, 3),
+        st.integers(0, 2),
+        st.integers(1, 2),
+    ),
+    "conv same": st.builds(lambda f, s: f"conv{f}-4 s{s} psame", st.integers(1, 5), st.integers(1, 3)),
+    "deconv": st.builds(lambda f, s, p: f"deconv{f}-4 s{s} p{p}", st.integers(1, 4), st.integers(1, 3), st.integers(0, 1)),
+    "pool": st.builds(
+        lambda t, f, s, p: f"{t}pool{f} s{s} p{p}",
+        st.sampled_from(["max", "avg"]),
+        st.integers(2, 4),
+        st.integers(1, 3),
+        st.integers(0, 1),
+    ),
+    "pool same": st.builds(lambda f, s: f"maxpool{f} s{s} psame", st.integers(1, 4), st.integers(1, 3)),
+    "global_pool": st.just("gap"),
+    "adaptive_pool": st.builds(lambda n: f"adaptive_avgpool{n}", st.integers(1, 3)),
+    "fc": st.just("fc-5"),
+    "batchnorm": st.just("bn"),
+    "layernorm": st.just("layernorm"),
+    "groupnorm": st.just("{groupnorm: 2}"),
+    "lrn": st.just("lrn"),
+    "activation": st.sampled_from(["relu", "sigmoid", "gelu"]),
+    "dropout": st.just("dropout"),
+    "flatten": st.just("flatten"),
+    "upsample": st.builds(lambda n: f"upsample{n}", st.integers(1, 3)),
+    "pixel_shuffle": st.just("pixel_shuffle2"),
+}
+SPATIAL = [k for k in LAYERS if k not in {"global_pool", "adaptive_pool", "fc", "flatten"}]
+
+
+@st.composite
+def networks(draw: st.DrawFn, kind: str) -> str:
+    """A spec with a symbolic input whose layers include `kind`, as YAML text."""
+    body = [draw(LAYERS[k]) for k in draw(st.lists(st.sampled_from(SPATIAL), max_size=4))]
+    body.insert(draw(st.integers(0, len(body))), draw(LAYERS[kind]))
+    lines = [f"  - {layer}" for layer in body]
+    if draw(st.booleans()) and kind not in {"global_pool", "adaptive_pool", "fc", "flatten"}:
+        branch = draw(LAYERS["conv"]).replace("conv", "conv", 1)
+        merge = draw(st.sampled_from(["add", "concat"]))
+        lines.append(f"  - parallel: {{merge: {merge}, branches: [[conv3-4 p1], [{branch}]]}}")
+    rounding = draw(st.sampled_from(["strict", "floor", "ceil"]))
+    return f"input: HxWx4\nrounding: {rounding}\nlayers:\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow  # 17 kinds × 25 networks × a sweep each: about a minute
+@pytest.mark.parametrize("kind", list(LAYERS))
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_random_networks_sets_and_formulas(kind: str, data: st.DataObject) -> None:
+    text = data.draw(networks(kind))
+    spec = load_spec("net.yaml", text)
+    spec = replace(spec, input=Volume((9, 9), 4), example=True)
+    try:
+        analyze_closed(spec, every_axis=True)
+    except Exception as error:  # noqa: BLE001 - a refusal must be a clear one
+        assert "no closed form" in str(error), text  # noqa: PT017
+        return
+    assert_set_is_the_sweep(spec, 64)
+    assert_formulas_are_the_numbers(spec, 5)
