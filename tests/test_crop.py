@@ -103,7 +103,9 @@ def test_crop_with_add() -> None:
 def test_crop_with_multiply_is_refused_where_it_is_written() -> None:
     with pytest.raises(SpecError, match=r"shortcut: crop .* `merge: concat` \(U-Net\) or `merge: add`") as caught:
         load_spec("net.yaml", spec_text("10x10x3", "[conv3-3]", merge="multiply"))
-    assert (caught.value.location.line, caught.value.location.column) == (5, 17)
+    at = caught.value.location
+    assert at is not None
+    assert (at.line, at.column) == (5, 17)
 
 
 def test_a_misspelt_shortcut_names_the_choices() -> None:
@@ -134,7 +136,9 @@ def test_a_body_that_ends_in_a_vector_cannot_be_cropped_to() -> None:
     report = run("8x8x3", "[fc-10]")
     (d,) = report.diagnostics
     assert d.code == "crop-mismatch"
-    assert d.message.startswith("cannot crop 8x8x3 from the input (1) to the spatial size of 10 from the body (1.layers)")
+    assert d.message.startswith(
+        "cannot crop 8x8x3 from the input (1) to the spatial size of 10 from the body (1.layers)"
+    )
     assert d.message.endswith("a crop cuts spatial dims, and both need the same number of them")
 
 
