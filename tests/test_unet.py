@@ -5,7 +5,9 @@ PyTorch implementations write it, independently of convcalc's spec and program: 
 valid 3x3 convs with relu, 2x2 max pools, 2x2 up-convs, the copy cropped with `(h - th) // 2`
 and concatenated before the up-conv's channels, a final 1x1 conv. Forward hooks record what each
 of its modules outputs; the crop and the concat are modules so that hooks see them too. Shapes
-are checked on PyTorch's meta device (no arithmetic: instant); values, slowly, on the CPU.
+are checked on PyTorch's meta device (no arithmetic), values on the CPU at 188x188; both are
+slow tests (the meta device's first pass costs more than a second). The inner loop has the
+paper's figures here, and the crop's PyTorch view in test_crop.py.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ def hooked(torch: Any, net: torch.nn.Module, x: torch.Tensor) -> list[tuple[torc
 
 
 @pytest.mark.torch
+@pytest.mark.slow  # the meta device's first forward pass loads its kernels: about 1.4 s
 def test_every_row_against_the_reference_on_the_meta_device() -> None:
     torch = pytest.importorskip("torch")
     from convcalc.pytorch import shape_of  # noqa: PLC0415 - needs torch
@@ -145,6 +148,7 @@ def test_every_row_against_the_reference_on_the_meta_device() -> None:
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 def test_to_module_on_the_meta_device() -> None:
     torch = pytest.importorskip("torch")
     from convcalc.pytorch import shape_of, to_module  # noqa: PLC0415 - needs torch
