@@ -11,6 +11,7 @@ Merges (DESIGN §2.3): a residual is merge(body, shortcut), then its activation;
 `merge: concat` the shortcut (the input) comes first, then the body, as DenseNet's depth is
 D_x + D_body and torchvision concatenates old features, then new. A `shortcut: auto` that
 projects is torchvision's downsample: `downsample.0` (1x1 conv) and `downsample.1` (batchnorm).
+A `shortcut: crop` is U-Net's copy and crop: the input narrowed to the body's size, centred (a view).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 from convcalc.bridges.names import Namer, Path, parts
+from convcalc.engine.merge import crop_start
 from convcalc.errors import ConvcalcError
 from convcalc.kinds.plan import FunctionStep, ModuleStep, activation
 from convcalc.kinds.registry import KINDS
 from convcalc.options import Rounding
-from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
+from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut, Spec
 
 if TYPE_CHECKING:
     from convcalc.kinds.plan import Plan
@@ -154,11 +156,13 @@ class _Walk:
         self.nodes(node.layers, src, dst, prefix)
         shortcut = skip
         out = "shortcut" if self.skip_depth == 1 else f"shortcut{self.skip_depth}"
-        if node.shortcut == "auto":
+        if node.shortcut is Shortcut.AUTO:
             shortcut = self.projection(node, skip, out, prefix)
+        elif node.shortcut is Shortcut.CROP:
+            shortcut = self.crop(node, skip, out)
         elif node.shortcut:
             shortcut = out
-            self.nodes(node.shortcut, skip, out, (*prefix, "shortcut"))  # type: ignore[arg-type]
+            self.nodes(node.shortcut, skip, out, (*prefix, "shortcut"))
         self.skip_depth -= 1
         sources = (shortcut, dst) if node.merge is Merge.CONCAT else (dst, shortcut)
         self.statements.append(Join(dst, node.merge, sources, activation(node.activation), node.path))
@@ -172,6 +176,20 @@ class _Walk:
         for i, row in enumerate((conv, bn)):
             calls += self.calls(self.plan(row), row.path, (*prefix, "downsample", str(i)))
         self.statements.append(Apply(out, skip, tuple(calls), ((1, conv.path), (len(calls), bn.path))))
+        return out
+
+    def crop(self, node: Residual, skip: str, out: str) -> str:
+        """U-Net's copy and crop: `narrow` on each spatial dim that is cut (a view, as the row's 0 activations say)."""
+        row = self.rows[f"{node.path}.shortcut.0"]
+        assert row.input is not None  # noqa: S101 - every row but the input has one
+        assert row.output is not None  # noqa: S101 - the program is made of a report that computed every row
+        dims = zip(row.input.spatial, row.output.spatial, strict=True)
+        calls = tuple(
+            FunctionStep(".narrow", (axis, crop_start(have, want), want))
+            for axis, (have, want) in enumerate(dims, 2)  # N x C x spatial: the spatial dims from 2
+            if have != want
+        )
+        self.statements.append(Apply(out, skip, calls, ((len(calls), row.path),)))
         return out
 
     def parallel(self, node: Parallel, src: str, dst: str, prefix: Path) -> None:

@@ -1,7 +1,8 @@
 """The walk: apply each layer's rule to the volume before it and sum what it costs (DESIGN §4).
 
-Composite layers are walked depth first: a residual's body, then its shortcut, then a merge row
-at the residual's own path; a parallel's branches in order, then its merge row. A layer that
+Composite layers are walked depth first: a residual's body, then its shortcut (`crop`: one row
+of kind `crop` at P.shortcut.0, the input cut to the body's spatial size), then a merge row at
+the residual's own path; a parallel's branches in order, then its merge row. A layer that
 cannot be computed stops the walk there; the rows so far are kept.
 """
 
@@ -13,13 +14,13 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from convcalc.engine.checks import evaluate
-from convcalc.engine.merge import merge
+from convcalc.engine.merge import crop, crop_start, merge
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.kinds.registry import KINDS, fill
 from convcalc.options import Rounding
 from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
-from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Spec
+from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -79,11 +80,13 @@ class _Walker:
 
     def residual(self, n: Residual, x: State, depth: int) -> State:
         body = self.walk(n.layers, x, depth + 1)
-        if n.shortcut == "auto":
+        if n.shortcut is Shortcut.AUTO:
             shortcut = self.walk(self.projection(n, x, body), x, depth + 1)
             where = f"the shortcut ({n.path}.shortcut)" if shortcut is not x else "the identity shortcut"
+        elif n.shortcut is Shortcut.CROP:
+            shortcut, where = self.crop(n, x, body, depth + 1), f"the cropped input ({n.path}.shortcut.0)"
         elif n.shortcut:
-            shortcut = self.walk(n.shortcut, x, depth + 1)  # type: ignore[arg-type]
+            shortcut = self.walk(n.shortcut, x, depth + 1)
             where = f"the shortcut ({n.path}.shortcut)"
         else:
             shortcut, where = x, "the identity shortcut"
@@ -105,6 +108,20 @@ class _Walker:
         except LayerFailure as failure:
             self.fail(site, x, failure)
         self.add_row(site, x, out)
+        return State(out.output, out.rf, out.jump)
+
+    def crop(self, n: Residual, x: State, body: State, depth: int) -> State:
+        """U-Net's copy and crop: a row of kind `crop` at P.shortcut.0, the input cut to the body's size."""
+        site = _Site(f"{n.path}.shortcut.0", "CROP", "crop", "crop", n.at, depth)
+        try:
+            out = crop((f"the input ({n.path})", x), (f"the body ({n.path}.layers)", body))
+        except LayerFailure as failure:
+            self.fail(site, x, failure)
+        cut = [(a - b, crop_start(a, b)) for a, b in zip(x.volume.spatial, out.output.spatial, strict=True)]
+        # As `pad: same` shows its odd pixel: 2/3 is 2 rows or columns cut before and 3 after.
+        sides = [str(start) if 2 * start == d else f"{start}/{d - start}" for d, start in cut]
+        label = f"crop {sides[0]}" if len(set(sides)) == 1 else f"crop {', '.join(sides)}"
+        self.add_row(replace(site, label=label), x, out)
         return State(out.output, out.rf, out.jump)
 
     def projection(self, n: Residual, x: State, body: State) -> tuple[LayerSpec, ...]:

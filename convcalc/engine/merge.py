@@ -57,3 +57,31 @@ def merge(kind: Merge, parts: list[tuple[str, State]]) -> Outcome:
     rf = tuple(max(dim) for dim in zip(*(s.rf for _, s in parts), strict=True))
     jump: tuple[Exact, ...] = tuple(max(dim) for dim in zip(*(s.jump for _, s in parts), strict=True))
     return Outcome(output=out, rf=rf, jump=jump)
+
+
+def crop_start(size: int, target: int) -> int:
+    """Where a centred crop of `size` to `target` starts: the odd row or column goes at the end.
+
+    ⌊(size − target)/2⌋, as U-Net implementations write `(h - th) // 2` and as `pad: same` puts
+    its odd pixel on the right/bottom. torchvision's CenterCrop rounds half to even instead
+    (`int(round(d / 2.0))`), so its odd row alternates sides (d = 1 starts at 0, d = 3 at 2).
+    """
+    return (size - target) // 2
+
+
+def crop(skip: tuple[str, State], body: tuple[str, State]) -> Outcome:
+    """U-Net's copy and crop: the skip cut to the body's spatial size, centred; depth kept.
+
+    A view of the skip in PyTorch (`narrow`): no params, no MACs, no new activations. Each output
+    position is an input position, so the receptive field and jump are the skip's.
+    """
+    (where, s), (body_where, b) = skip, body
+    have, want = s.volume.spatial, b.volume.spatial
+    head = f"cannot crop {s.volume} from {where} to the spatial size of {b.volume} from {body_where}"
+    if not have or len(have) != len(want):
+        msg = f"{head}: a crop cuts spatial dims, and both need the same number of them"
+        raise LayerFailure("crop-mismatch", msg)
+    if any(h < w for h, w in zip(have, want, strict=True)):
+        msg = f"{head}: the skip is smaller than the body, and a crop only cuts (make the body smaller, or pad less)"
+        raise LayerFailure("crop-mismatch", msg)
+    return Outcome(output=Volume(want, s.volume.depth), rf=s.rf, jump=s.jump, in_place=True)

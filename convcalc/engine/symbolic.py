@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from convcalc.engine.sizes import SizeSet, solve
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, dim_names, formula_names
-from convcalc.kinds.closed import Closed, Condition, Expr, NotClosed, Shape, equal, product
+from convcalc.kinds.closed import Closed, Condition, Expr, NotClosed, Shape, at_least, equal, product
 from convcalc.kinds.registry import KINDS, fill
 from convcalc.options import Rounding
-from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Spec
+from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Shortcut, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -143,14 +143,29 @@ class _Walker:
 
     def residual(self, n: Residual, x: Shape) -> Shape:
         body = self.walk(n.layers, x)
-        if n.shortcut == "auto":
+        if n.shortcut is Shortcut.AUTO:
             shortcut = self.walk(self.projection(n, x, body), x)
+        elif n.shortcut is Shortcut.CROP:
+            shortcut = self.crop(n, x, body)
         elif n.shortcut:
-            shortcut = self.walk(n.shortcut, x)  # type: ignore[arg-type]
+            shortcut = self.walk(n.shortcut, x)
         else:
             shortcut = x
         label = f"{n.merge.value} + {n.activation}" if n.activation else n.merge.value
         return self.merge(n.merge, [body, shortcut], _Site(n.path, n.name, n.merge.value, label, n.at))
+
+    def crop(self, n: Residual, x: Shape, body: Shape) -> Shape:
+        """The copy and crop (as analyze's): the input cut to the body's size, never under it."""
+        site = _Site(f"{n.path}.shortcut.0", "CROP", "crop", "crop", n.at)
+        if not x.spatial or len(x.spatial) != len(body.spatial):
+            message = f"cannot crop {x} to the spatial size of {body}: both need the same number of spatial dims"
+            raise _Failed(Failure(site.path, site.name, "crop-mismatch", message, n.at.line, n.at.column))
+        conditions = [
+            c for a, b in zip(x.spatial, body.spatial, strict=True) for c in at_least("crop-mismatch", a - b, 0)
+        ]
+        out = Shape(body.spatial, x.depth, x.jump)
+        self.add(site, Closed(output=out, in_place=True, conditions=conditions))
+        return out
 
     def projection(self, n: Residual, x: Shape, body: Shape) -> tuple[LayerSpec, ...]:
         """Analyze's torchvision downsample, decided on the closed forms."""

@@ -33,7 +33,7 @@ from convcalc.schema.texts import (
 )
 from convcalc.spec import composite, expect, shorthand
 from convcalc.spec.layers import LAYER_KEYS
-from convcalc.spec.model import Merge
+from convcalc.spec.model import Merge, Shortcut
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -214,7 +214,7 @@ class Builder:
         falsy: Schema = {"enum": [None, False, 0, "", [], {}], "description": "empty: no activation"}
         by_key = {
             "layers": layers,
-            "shortcut": {"anyOf": [{"enum": [None, "identity", "auto"]}, layers]},
+            "shortcut": {"anyOf": [{"enum": [None, "identity", *(s.value for s in Shortcut)]}, layers]},
             "merge": self.value(params.choice(Merge, "")),
             "activation": {"anyOf": [self.value(params.activation), falsy]},
         }

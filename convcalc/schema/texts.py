@@ -46,7 +46,8 @@ RESIDUAL_HELP = {
     "layers": "The body of the block.",
     "shortcut": (
         "[] or identity (the default); auto: identity when the body keeps the volume, else torchvision's "
-        "projection (a 1x1 conv with the matching stride, no bias, then batchnorm); or a list of layers."
+        "projection (a 1x1 conv with the matching stride, no bias, then batchnorm); crop: U-Net's copy and "
+        "crop, the input cut to the body's spatial size, centred (with merge: concat or add); or a list of layers."
     ),
     "merge": "add (ResNet, the default), concat (DenseNet: the depths add up) or multiply.",
     "activation": "An activation fused into the merge row, e.g. relu.",

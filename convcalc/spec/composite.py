@@ -12,7 +12,7 @@ from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
-from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence
+from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut
 from convcalc.spec.yamlpos import PosList, PosMap
 
 if TYPE_CHECKING:
@@ -185,15 +185,22 @@ class NodeReader(LayerReader):
         if "layers" not in body:
             raise SpecError("a residual needs `layers:`", body.here)
         raw = body.get("shortcut")
-        what = "`shortcut:` ([] or identity, auto, or a list of layers)"
+        what = "`shortcut:` ([] or identity, auto, crop, or a list of layers)"
         reads: list[Callable[[], tuple[Node, ...]]] = [
             lambda: self.nodes(body["layers"], body.at("layers"), "`layers:`", under(f"{path}.layers"))
         ]
-        if raw not in (None, "identity", [], "auto"):
+        made = {s.value: s for s in Shortcut}
+        if raw not in (None, "identity", [], *made):
             reads.append(lambda: self.nodes(raw, body.at("shortcut"), what, under(f"{path}.shortcut")))
         layers, *read_shortcut = self.each(reads)
-        shortcut: tuple[Node, ...] | str = "auto" if raw == "auto" else (read_shortcut[0] if read_shortcut else ())
+        shortcut = made[raw] if isinstance(raw, str) and raw in made else (read_shortcut[0] if read_shortcut else ())
         merge = choice(Merge, "merge")(body.get("merge", "add"), body.at("merge"))
+        if shortcut is Shortcut.CROP and merge is Merge.MULTIPLY:
+            msg = (
+                "shortcut: crop cuts the input to the body's spatial size for `merge: concat` (U-Net) "
+                "or `merge: add`; a multiply broadcasts instead: choose concat or add"
+            )
+            raise SpecError(msg, body.at("shortcut"))
         act = activation(body["activation"], body.at("activation")) if body.get("activation") else None
         return Residual(self._name(item, "residual"), layers, shortcut, merge, act, at, path, module_name(item))
 

@@ -41,6 +41,13 @@ class Merge(str, Enum):
     MULTIPLY = "multiply"
 
 
+class Shortcut(str, Enum):
+    """A residual's shortcut that the engine makes once the volumes are known (else: layers)."""
+
+    AUTO = "auto"  # torchvision's: the identity, or a 1x1 conv (no bias) and a batchnorm
+    CROP = "crop"  # U-Net's copy and crop: the input, cropped to the body's spatial size, centred
+
+
 @dataclass(frozen=True, slots=True)
 class Sequence:
     """Layers one after another: a `repeat:` (already unrolled) or a call of a block."""
@@ -57,13 +64,13 @@ class Sequence:
 class Residual:
     """y = merge(layers(x), shortcut(x)), then an optional activation fused into the merge row.
 
-    `shortcut` is () for the identity; `auto` means torchvision's rule, decided when the volumes
-    are known: the identity when they agree, else a 1x1 conv (no bias) and a batchnorm.
+    `shortcut` is () for the identity, the layers written, or a `Shortcut` the engine makes when
+    the volumes are known: `auto` (torchvision's rule) or `crop` (U-Net's, beside a concat or add).
     """
 
     name: str
     layers: tuple[Node, ...]
-    shortcut: tuple[Node, ...] | str
+    shortcut: tuple[Node, ...] | Shortcut
     merge: Merge
     activation: str | None
     at: Location
