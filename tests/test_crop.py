@@ -78,7 +78,7 @@ def test_the_crop_is_a_row_between_the_body_and_the_concat() -> None:
         ("11x11x2", "[conv4-4]", "crop 1/2"),
         ("10x7x2", "['conv3x2-4']", "crop 1, 0/1"),  # per dim, height first
         ("8x8x2", "[conv3-4 p1]", "crop 0"),  # nothing to cut: the row stays
-        ("20x4", "[conv5-4]", "crop 2"),  # 1-D
+        ("{length: 20, depth: 4}", "[conv5-4]", "crop 2"),  # 1-D
         ("6x6x6x1", "[conv3-2]", "crop 1"),  # 3-D
     ],
 )
@@ -153,7 +153,9 @@ def test_folding_keeps_the_totals() -> None:
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize(("input_", "body"), [("9x9x2", "[conv2-4]"), ("11x10x2", "[conv4-4]"), ("20x4", "[conv5-4]")])
+@pytest.mark.parametrize(
+    ("input_", "body"), [("9x9x2", "[conv2-4]"), ("11x10x2", "[conv4-4]"), ("{length: 20, depth: 4}", "[conv5-4]")]
+)
 def test_to_module_crops_as_slicing_does(input_: str, body: str) -> None:
     torch = pytest.importorskip("torch")
     from convcalc.pytorch import shape_of, to_module  # noqa: PLC0415 - needs torch
