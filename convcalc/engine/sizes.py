@@ -187,14 +187,22 @@ def binding(sets: list[SizeSet]) -> list[bool]:
     From the last to the first, a set is dropped when the sets before it and those kept after it
     fall inside it: of two equal sets, the earlier layer's is kept.
     """
+    # A set met before (the same object: repeated conditions share one) or holding every size
+    # binds nothing; the rest are judged.
+    seen: set[int] = set()
+    judged: list[int] = []
+    for i, own in enumerate(sets):
+        if id(own) not in seen and own != SizeSet.everything(own.modulus):
+            judged.append(i)
+        seen.add(id(own))
     before = [SizeSet.everything()]
-    for own in sets[:-1]:
-        before.append(before[-1].intersect(own))
-    kept = [True] * len(sets)
+    for i in judged[:-1]:
+        before.append(before[-1].intersect(sets[i]))
+    kept = [False] * len(sets)
     after = SizeSet.everything()
-    for i in range(len(sets) - 1, -1, -1):
-        if before[i].intersect(after).issubset(sets[i]):
-            kept[i] = False
-        else:
+    for n in range(len(judged) - 1, -1, -1):
+        i = judged[n]
+        if not before[n].intersect(after).issubset(sets[i]):
+            kept[i] = True
             after = after.intersect(sets[i])
     return kept

@@ -89,10 +89,10 @@ class ClosedReport:
     axes: tuple[str, ...]  # the spec's dims: height, width (length; time, height, width)
     symbols: tuple[str, ...]  # the symbol of each axis (two axes may share one)
     rows: tuple[ClosedRow, ...]
-    totals: Mapping[str, Expr]
     output: Shape | None
     limits: tuple[Limit, ...]
     sets: Mapping[str, SizeSet]
+    solved: Mapping[str, list[tuple[Limit, SizeSet]]]  # per symbol, each condition on it with its own set
     failure: Failure | None
     batch: int
     bytes_per_value: int
@@ -300,38 +300,54 @@ def analyze_closed(spec: Spec, *, every_axis: bool = False, reference: Mapping[s
     except _Failed as failed:
         failure, output = failed.failure, None
     rows = tuple(walker.rows)
-    totals = {
-        name: sum((getattr(r, name) for r in rows), Expr.of(0))
-        for name in ("weights", "biases", "buffers", "activations", "memory", "macs", "flops")
-    }
-    totals["params"] = totals["weights"] + totals["biases"]
     named = tuple(s for s in symbols if s)
     given = {s: n for s, n in zip(symbols, spec.input.spatial, strict=True) if s and n}
     others = dict(reference if reference is not None else given)
     sets: dict[str, SizeSet] = {}
+    solved: dict[str, list[tuple[Limit, SizeSet]]] = {}
+    cache: dict[tuple[object, ...], SizeSet] = {}  # Inception's branches repeat their conditions
     for sym in dict.fromkeys(named):
         found = SizeSet.everything() if failure is None else SizeSet(1, {})
+        mine = solved.setdefault(sym, [])
+        met: set[tuple[object, ...]] = set()
         for limit in walker.limits:
-            if sym in limit.condition.expr.symbols():
+            c = limit.condition
+            if sym not in c.expr.symbols():
+                continue
+            key = (sym, c.expr, c.relation, c.modulus, c.allowed)
+            if key not in cache:
                 try:
-                    found = found.intersect(solve(limit.condition, sym, others))
+                    cache[key] = solve(c, sym, others)
                 except NotClosed as e:
-                    at = _location(spec, limit)
-                    raise ClosedFormError(str(e), limit.path, limit.name, at) from None
+                    raise ClosedFormError(str(e), limit.path, limit.name, _location(spec, limit)) from None
+            mine.append((limit, cache[key]))
+            if key not in met:
+                met.add(key)
+                found = found.intersect(cache[key])
         sets[sym] = found
     return ClosedReport(
         name=spec.name,
         axes=dim_names(len(spatial)),
         symbols=tuple(s or "" for s in symbols),
         rows=rows,
-        totals=totals,
         output=output,
         limits=tuple(walker.limits),
         sets=sets,
+        solved=solved,
         failure=failure,
         batch=spec.batch,
         bytes_per_value=spec.dtype.bytes,
     )
+
+
+def totals(report: ClosedReport) -> dict[str, Expr]:
+    """The sums of the rows' figures (params = weights + biases): what the tables print last."""
+    out = {
+        name: sum((getattr(r, name) for r in report.rows), Expr.of(0))
+        for name in ("weights", "biases", "buffers", "activations", "memory", "macs", "flops")
+    }
+    out["params"] = out["weights"] + out["biases"]
+    return out
 
 
 def _location(spec: Spec, limit: Limit) -> Location:

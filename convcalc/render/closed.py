@@ -7,6 +7,7 @@ from fractions import Fraction
 from math import lcm
 from typing import TYPE_CHECKING, Any
 
+from convcalc.engine.symbolic import totals
 from convcalc.kinds.closed import Expr, Floor, floors
 from convcalc.render.sizes import set_text
 
@@ -112,6 +113,7 @@ def _count(row: ClosedRow, name: str) -> Expr:
 def to_dict(report: ClosedReport, axes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The JSON document: each figure readable ("text") and as a Python expression ("python")."""
     exact = exact_floors(report)
+    t = totals(report)
 
     def both(e: Expr) -> dict[str, str]:
         return {"text": _count_text(e, exact), "python": e.python()}
@@ -138,7 +140,7 @@ def to_dict(report: ClosedReport, axes: dict[str, dict[str, Any]]) -> dict[str, 
         "bytes_per_value": report.bytes_per_value,
         "sizes": axes,
         "rows": rows,
-        "totals": {name: both(report.totals[name]) for name in COUNTS},
+        "totals": {name: both(t[name]) for name in COUNTS},
         "output": None if report.output is None else both_shape(report.output, exact),
         "failure": None
         if report.failure is None
@@ -170,7 +172,7 @@ def render_table(report: ClosedReport, console: Console) -> None:
         macs = "" if r.macs == 0 else _count_text(r.macs, exact)
         acts = "" if r.activations == 0 else _count_text(r.activations, exact)
         table.add_row(r.name, _shape_text(r.output, exact), params, macs, acts)
-    t = report.totals
+    t = totals(report)
     table.add_section()
     table.add_row(
         "total",

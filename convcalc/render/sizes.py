@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine.sizes import SizeSet, binding, solve
+from convcalc.engine.sizes import SizeSet, binding
 
 if TYPE_CHECKING:
     from convcalc.engine.sizes import Summary
@@ -22,10 +22,10 @@ def _own_sizes(closed: ClosedReport, spec: Spec) -> dict[str, int]:
     return {s: n for s, n in zip(closed.symbols, spec.input.spatial, strict=True) if s}
 
 
-def _limits(closed: ClosedReport, sym: str, own: dict[str, int]) -> list[tuple[Limit, bool]]:
-    mine = [limit for limit in closed.limits if sym in limit.condition.expr.symbols()]
-    sets = [solve(limit.condition, sym, own) for limit in mine]
-    return list(zip(mine, binding(sets), strict=True))
+def _limits(closed: ClosedReport, sym: str) -> list[tuple[Limit, bool]]:
+    solved = closed.solved.get(sym, [])
+    kept = binding([found for _, found in solved])
+    return [(limit, k) for (limit, _), k in zip(solved, kept, strict=True)]
 
 
 def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
@@ -58,7 +58,7 @@ def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
                 "python": _python(limit),
                 "binding": kept,
             }
-            for limit, kept in _limits(closed, sym, own)
+            for limit, kept in _limits(closed, sym)
         ]
         entry["size"] = size
         entry["fits"] = size is None or size in found
