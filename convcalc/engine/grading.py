@@ -114,9 +114,24 @@ def grade(key: Report, answers: Answers) -> Grade:
     """One student's answers against the key's network: a mark per question of the key."""
     checks = evaluate(answers.expectations, key)
     given = {(c.path, c.key): c for c in checks}  # a second answer to the same question wins
-    marks = tuple(Mark(q, given.get((q.path, q.key))) for q in key.checks)
+    marks = tuple(Mark(q, given.get((q.path, q.key)) or _instead(q, given)) for q in key.checks)
     network = departure(key, analyze(answers.spec)) if answers.spec is not None else ""
     return Grade(answers.source, answers.student, marks, unknown=answers.unknown, network=network)
+
+
+def _instead(question: Check, given: dict[tuple[str, str], Check]) -> Check | None:
+    """An answer that says the same as the question asks: an output size says that the stride fits.
+
+    Asked whether a stride fits, a student who gives the layer's output instead answers "it
+    fits" (wrong when it does not: the output does not exist); asked for an output, a student who
+    answers `fits: false` is wrong when it fits.
+    """
+    if question.key == "fits":
+        return given.get((question.path, "output"))
+    if question.key == "output":
+        answer = given.get((question.path, "fits"))
+        return answer if answer is not None and answer.expected == "false" else None
+    return None
 
 
 def grade_file(key: Report, source: str) -> Grade:

@@ -46,7 +46,7 @@ def details(grade: Grade, key: Report) -> list[str]:
     """What the student got wrong, left out, or addressed to no layer; where their network departs."""
     if grade.error is not None:
         return [f"could not be read: {_error(grade)}"]
-    lines = [f"✗ {_wrong(m, key)}" + (" [knock-on]" if m.answer and m.answer.knock_on else "") for m in grade.wrong]
+    lines = [f"✗ {_wrong(m, key)}" for m in grade.wrong]
     lines += [f"– {_unanswered(m, key)}" for m in grade.unanswered]
     lines += [f"? {e.line()}" for e in grade.unknown]
     if grade.network:
@@ -56,6 +56,19 @@ def details(grade: Grade, key: Report) -> list[str]:
 
 def _points(grade: Grade, out_of: int) -> str:
     return "—" if grade.error is not None else f"{grade.points}/{out_of}"
+
+
+def totals(grades: list[Grade], key: Report) -> dict[str, int]:
+    """The class in numbers (for JSON): students, questions, full marks, points, unreadable files."""
+    read = [g for g in grades if g.error is None]
+    return {
+        "students": len(grades),
+        "questions": len(key.checks),
+        "full_marks": sum(1 for g in read if g.points == len(key.checks)),
+        "points": sum(g.points for g in read),
+        "knock_on": sum(g.knock_on for g in read),
+        "unreadable": len(grades) - len(read),
+    }
 
 
 def summary(grades: list[Grade], key: Report) -> str:
@@ -80,13 +93,14 @@ def render_text(grades: list[Grade], key: Report, console: Console) -> None:
     out_of = len(key.checks)
     console.print(f"Grade sheet — key {key.source} ({key.name}): {out_of} questions, 1 point each")
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name, justify in (("Student", "left"), ("File", "left"), ("Points", "right"), ("Wrong", "right"),
-                          ("Knock-on", "right"), ("Unanswered", "right"), ("Note", "left")):  # fmt: skip
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("Student", overflow="fold")
+    for name in ("Points", "Wrong", "Knock-on", "Unanswered"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("Note", no_wrap=True)
     for g in grades:
-        note = "could not be read" if g.error else "own network differs" if g.network else ""
+        note = "unreadable" if g.error else "other network" if g.network else ""
         counts = ("", "", "") if g.error else (str(len(g.wrong)), str(g.knock_on), str(len(g.unanswered)))
-        table.add_row(g.student, g.source, _points(g, out_of), *counts, note)
+        table.add_row(g.student, _points(g, out_of), *counts, note)
     console.print(table)
     for g in grades:
         lines = details(g, key)
@@ -148,6 +162,6 @@ def render_json(grades: list[Grade], key: Report) -> str:
         "convcalc": __version__,
         "key": {"source": key.source, "name": key.name, "questions": [check_json(q) for q in key.checks]},
         "students": [_student(g, key) for g in grades],
-        "summary": summary(grades, key),
+        "summary": totals(grades, key),
     }
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
