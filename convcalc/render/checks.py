@@ -81,7 +81,7 @@ def arithmetic(check: Check, report: Report) -> list[str]:
 def message(check: Check, report: Report) -> str:
     """A failed check in one line."""
     work = arithmetic(check, report)
-    if check.cause == check.path:  # this layer's stride does not fit: no size to give
+    if check.cause and check.cause == check.path:  # this layer's stride does not fit: no size to give
         text = f"{subject(check, report)}: expected {check.expected}, but there is none (answer `fits: false`)"
         return f"{text}: {work[0]}" if work else text
     text = f"{subject(check, report)}: expected {check.expected}, got {value_text(check.key, check.actual)}"
