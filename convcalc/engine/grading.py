@@ -71,17 +71,17 @@ def resolver(report: Report) -> Callable[[str | int, Location], str]:
     by_name: dict[str, list[str]] = {}
     for g in report.groups:
         by_name.setdefault(g.name.casefold(), []).append(g.path)
-    for r in report.rows[1:]:
+    for r in report.rows:
         if r.path not in {g.path for g in report.groups}:  # a merge row answers to its composite's name
             by_name.setdefault(r.name.casefold(), []).append(r.path)
-    by_index = {r.index: r.path for r in report.rows[1:]}
+    by_index = {r.index: r.path for r in report.rows}  # 0 is the input
     index = {r.path: r.index for r in report.rows}  # a composite's path is its merge row's
 
     def resolve(address: str | int, at: Location) -> str:
         if isinstance(address, int) and not isinstance(address, bool):
             if address in by_index:
                 return by_index[address]
-            msg = f"no row #{address} in the key's network: its rows are #1 to #{len(report.rows) - 1}"
+            msg = f"no row #{address} in the key's network: its rows are #0 (the input) to #{len(report.rows) - 1}"
             raise SpecError(msg, at)
         name = str(address)
         if name.casefold() == WHOLE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from convcalc.options import Rounding
@@ -80,10 +81,11 @@ def arithmetic(check: Check, report: Report) -> list[str]:
 
 def message(check: Check, report: Report) -> str:
     """A failed check in one line."""
-    work = arithmetic(check, report)
     if check.cause and check.cause == check.path:  # this layer's stride does not fit: no size to give
         text = f"{subject(check, report)}: expected {check.expected}, but there is none (answer `fits: false`)"
+        work = arithmetic(replace(check, key="output"), report)  # the size that does not exist, worked out
         return f"{text}: {work[0]}" if work else text
+    work = arithmetic(check, report)
     text = f"{subject(check, report)}: expected {check.expected}, got {value_text(check.key, check.actual)}"
     text = f"{text} ({'; '.join(work)})" if work else text
     cause = cause_text(check, report)
