@@ -167,8 +167,10 @@ def test_layer_stride_that_does_not_fit() -> None:
     assert result.exit_code == 1
     assert result.stdout.splitlines()[:2] == [
         "conv3-1 s3: 7x7x1 → no output, the stride does not fit",
-        ("  H2 = W2 = (7 − 3)/3 + 1 = 2.33: the stride does not fit, so there is no output size "
-        "(floor's 2 stands in below)"),
+        (
+            "  H2 = W2 = (7 − 3)/3 + 1 = 2.33: the stride does not fit, so there is no output size "
+            "(floor's 2 stands in below)"
+        ),
     ]
     assert "  error: (7 − 3)/3 + 1 = 2.33: the stride does not fit" in result.stdout
 

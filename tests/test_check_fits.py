@@ -54,11 +54,11 @@ def test_a_size_answered_where_the_stride_does_not_fit_fails(tmp_path: Path) -> 
     result = run("check", path)
     assert result.exit_code == 1
     failed = [line for line in result.stdout.splitlines() if "check failed" in line]
+    working = f"H2 = W2 = (7 − 3)/3 + 1 = 2.33: {NO_SIZE} (floor's 2 stands in below)"
+    none = f"but there is none (answer `fits: false`): {working}"
     assert failed == [
-        (f"{path}:5:22: error: check failed: CONV3-1 output: expected 2x2x1, but there is none (answer `fits: false`): "
-        f"H2 = W2 = (7 − 3)/3 + 1 = 2.33: {NO_SIZE} (floor's 2 stands in below)"),
-        (f"{path}:5:42: error: check failed: CONV3-1 activations: expected 4, but there is none (answer `fits: false`): "
-        f"H2 = W2 = (7 − 3)/3 + 1 = 2.33: {NO_SIZE} (floor's 2 stands in below)"),
+        f"{path}:5:22: error: check failed: CONV3-1 output: expected 2x2x1, {none}",
+        f"{path}:5:42: error: check failed: CONV3-1 activations: expected 4, {none}",
     ]  # params do not depend on the output: 10 holds
     assert result.stdout.splitlines()[-2:] == [
         f"{path}: score 1/3 (2 wrong)",
@@ -115,9 +115,7 @@ def test_check_json_has_scores_names_arithmetic_and_causes(tmp_path: Path) -> No
     assert (data["summary"]["knock_on"], data["summary"]["knock_on_errors"]) == (8, 3)
     first, second = file["checks"][:2]
     assert (first["name"], first["knock_on"], first["cause"]) == ("CONV1", False, "1")
-    assert first["arithmetic"][0] == (
-        f"H2 = W2 = (224 − 11)/4 + 1 = 54.25: {NO_SIZE} (floor's 54 stands in below)"
-    )
+    assert first["arithmetic"][0] == (f"H2 = W2 = (224 − 11)/4 + 1 = 54.25: {NO_SIZE} (floor's 54 stands in below)")
     assert (second["name"], second["knock_on"], second["cause"]) == ("MAX POOL1", True, "1")
     assert second["actual"] == [26, 26, 96]
     assert [d["knock_on_of"] for d in file["diagnostics"]] == ["1", "1", "1", "1"]
