@@ -91,7 +91,7 @@ def render_text(grades: list[Grade], key: Report, console: Console) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     out_of = len(key.checks)
-    console.print(f"Grade sheet — key {key.source} ({key.name}): {out_of} questions, 1 point each")
+    console.print(f"Grade sheet — key {key.source} ({key.name}): {out_of} questions, 1 point each", soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("Student", overflow="fold")
     for name in ("Points", "Wrong", "Knock-on", "Unanswered"):
