@@ -165,3 +165,57 @@ def test_layer_says_there_is_no_output() -> None:
 )
 def test_what_follows_from_a_layer(source: str, path: str, *, expected: bool) -> None:
     assert downstream(source, path) is expected
+
+
+def test_fits_shown_and_explained(tmp_path: Path) -> None:
+    layers = "  - layer: conv3-1 s2\n    expect: {fits: true}\n  - layer: conv2-1 s2\n    expect: {fits: true}\n"
+    result = run("check", sheet(tmp_path, layers), "--verbose")
+    lines = [line.split(": ", 1)[1] for line in result.stdout.splitlines() if line.startswith(("✓", "✗"))]
+    assert lines == [
+        "CONV3-1 fits = true (the stride fits) (expected true)",
+        (
+            "error: check failed: CONV2-1 fits: expected true, got false (the stride does not fit) "
+            f"(H2 = W2 = (3 − 2)/2 + 1 = 1.5: {NO_SIZE} (floor's 1 stands in below))"
+        ),
+    ]
+
+
+def test_a_layer_that_cannot_be_computed(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "input: 2x2x1\nlayers:\n  - layer: conv3-1\n    expect: {output: 1x1x1, fits: true}\nexpect: {fits: true}\n",
+        encoding="utf-8",
+    )
+    checks = analyze(load_spec(path)).checks
+    assert [(c.key, c.ok, c.actual) for c in checks] == [
+        ("output", False, None), ("fits", False, None), ("fits", True, True),
+    ]  # fmt: skip
+    assert "expected 1x1x1, got nothing (the layer could not be computed)" in run("check", str(path)).stdout
+
+
+def test_a_composite_answer_has_no_working(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "input: 8x8x4\nlayers:\n  - residual: {layers: [conv3-4 p1]}\n    name: BLOCK\n    expect: {output: 8x8x5}\n",
+        encoding="utf-8",
+    )
+    (line, *_) = run("check", str(path)).stdout.splitlines()
+    assert line.endswith("error: check failed: BLOCK output: expected 8x8x5, got 8x8x4")
+
+
+def test_a_check_without_a_name_is_named_from_the_report(tmp_path: Path) -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from convcalc.render.checks import subject  # noqa: PLC0415
+
+    path = sheet(tmp_path, "  - layer: conv3-1\n    expect: {params: 10}\n", extra="expect: {params: 10}\n")
+    report = analyze(load_spec(path))
+    assert [subject(replace(c, name=""), report) for c in report.checks] == ["CONV3-1 params", "w params"]
+
+
+def test_a_layer_whose_windows_cannot_be_made_is_no_stride_that_does_not_fit(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text("input: 100x16\nlayers:\n  - conv: {filters: 4, size: [3, 3]}\nexpect: {fits: true}\n", encoding="utf-8")
+    report = analyze(load_spec(path))
+    assert [c.ok for c in report.checks] == [True]  # the layer's error is its own: 2 sizes for 1 dim
+    assert not report.ok

@@ -237,3 +237,15 @@ def test_formats_that_do_not_go_with_key_or_without(klass: tuple[str, str]) -> N
     plain = run("check", key, "--format", "csv")
     assert plain.exit_code == 2
     assert "--format csv is for grade sheets (--key)" in plain.stderr
+
+
+def test_composites_by_name_and_a_network_that_goes_on(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    body = "input: 8x8x4\nlayers:\n  - residual: {layers: [conv3-4 p1]}\n    name: BLOCK\n    expect: {output: 8x8x4}\n"
+    key.write_text(body, encoding="utf-8")
+    by_name = tmp_path / "a.yaml"
+    by_name.write_text("answers:\n  block: {output: 8x8x4}\n", encoding="utf-8")
+    longer = tmp_path / "b.yaml"  # the key's network, then one more layer
+    longer.write_text(body + "  - relu\n", encoding="utf-8")
+    data = json.loads(run("check", "--key", str(key), str(by_name), str(longer), "--format", "json").stdout)
+    assert [(s["points"], s["network"]) for s in data["students"]] == [(1, ""), (1, "3 rows, the key's 2")]

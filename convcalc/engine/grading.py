@@ -106,7 +106,7 @@ def departure(key: Report, theirs: Report) -> str:
             theirs_row = f"{other.label} → {other.output or '?'}"
             return f"row #{other.index}: {theirs_row}, the key's {mine.label} → {mine.output or '?'}"
     if len(key.rows) != len(theirs.rows):
-        return f"{len(theirs.rows) - 1} layers, the key's {len(key.rows) - 1}"
+        return f"{len(theirs.rows) - 1} rows, the key's {len(key.rows) - 1}"
     return ""
 
 

@@ -12,6 +12,7 @@ from convcalc.render.explain import explain
 if TYPE_CHECKING:
     from convcalc.report import Check, Exact, LayerRow, Report
 
+_SIZES = ("H2", "W2", "L2", "T2")  # the spatial sizes' lines: where a stride fits or not
 _PREFIX = {
     "output": ("H2", "W2", "L2", "T2", "D2", "output"),
     "params": ("params",),
@@ -73,7 +74,7 @@ def arithmetic(check: Check, report: Report) -> list[str]:
     if row is None:
         return []
     if check.key == "fits":
-        return [line for line in explain(row, Rounding(report.rounding), 1, 1) if line.startswith(_PREFIX["output"])]
+        return [line for line in explain(row, Rounding(report.rounding), 1, 1) if line.startswith(_SIZES)]
     prefixes = _PREFIX.get(check.key, ())
     lines = explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch)
     return [line for line in lines if line.startswith(prefixes)]
