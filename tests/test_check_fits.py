@@ -221,5 +221,6 @@ def test_a_layer_whose_windows_cannot_be_made_is_no_stride_that_does_not_fit(tmp
 
     row = analyze(load_spec(sheet(tmp_path, "  - conv3-1 s3\n"))).rows[1]
     assert not fits(row)
-    assert fits(replace(row, input=Volume((), 49)))  # a vector: the layer's own error, not a stride's
+    two_sizes = replace(row, config={**row.config, "size": (3, 3)}, input=Volume((7,), 1))
+    assert fits(two_sizes)  # 2 sizes for 1 dim: the layer's own error, not a stride's
     assert fits(replace(row, input=None))
