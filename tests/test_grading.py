@@ -247,5 +247,8 @@ def test_composites_by_name_and_a_network_that_goes_on(tmp_path: Path) -> None:
     by_name.write_text("answers:\n  block: {output: 8x8x4}\n", encoding="utf-8")
     longer = tmp_path / "b.yaml"  # the key's network, then one more layer
     longer.write_text(body + "  - relu\n", encoding="utf-8")
-    data = json.loads(run("check", "--key", str(key), str(by_name), str(longer), "--format", "json").stdout)
-    assert [(s["points"], s["network"]) for s in data["students"]] == [(1, ""), (1, "3 rows, the key's 2")]
+    same = tmp_path / "c.yaml"  # the key's network as the student wrote it: nothing to say
+    same.write_text(body, encoding="utf-8")
+    args = ["check", "--key", str(key), str(by_name), str(longer), str(same), "--format", "json"]
+    data = json.loads(run(*args).stdout)
+    assert [(s["points"], s["network"]) for s in data["students"]] == [(1, ""), (1, "3 rows, the key's 2"), (1, "")]
