@@ -96,6 +96,16 @@ class Check:
     file: str
     line: int | None
     column: int | None
+    name: str = ""  # the layer's (or composite's, or the network's) name, as the table shows it
+    # When the check fails because a stride does not fit: that layer's path (this check's own
+    # path when its layer is the one; an earlier layer's when the true value rests on the sizes
+    # that follow from it, a knock-on error).
+    cause: str = ""
+
+    @property
+    def knock_on(self) -> bool:
+        """A failure only because an earlier layer's stride does not fit."""
+        return not self.ok and self.cause not in {"", self.path}
 
 
 @dataclass(frozen=True, slots=True)

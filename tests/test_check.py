@@ -57,6 +57,7 @@ def test_worksheet_with_two_wrong_answers(tmp_path: Path) -> None:
             f"{path}:10:34: error: check failed: FC-10 params: expected 9000, got 51,210 (51.21 K) "
             "(params = 16·16·20·10 + 10 = 51,210)"
         ),
+        f"{path}: score 5/7 (2 wrong)",
         "7 checks in 1 file: 5 passed, 2 failed",
     ]
 
@@ -77,7 +78,7 @@ def test_every_builtin_spec_checks_out() -> None:
     summary = result.stdout.splitlines()[-1]
     assert summary.endswith("failed")
     assert " 0 failed" in summary
-    assert "in 14 files" in summary
+    assert "in 15 files" in summary
 
 
 def test_the_lectures_93mb_does_not_hold(tmp_path: Path) -> None:
@@ -85,7 +86,8 @@ def test_the_lectures_93mb_does_not_hold(tmp_path: Path) -> None:
     path = worksheet(tmp_path, vgg.replace("  memory: 61MB\n", "  memory: 93MB\n"))
     result = run("check", path)
     assert result.exit_code == 1
-    (line, summary) = result.stdout.splitlines()
+    (line, score, summary) = result.stdout.splitlines()
+    assert score == f"{path}: score 6/7 (1 wrong)"
     assert line.endswith(
         "error: check failed: VGG16 memory: expected 93MB, got 60,950,432 B (60.95 MB) (15,237,608 values × 4 B × 1)"
     )
@@ -121,6 +123,7 @@ def test_check_json(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["summary"] == {
         "files": 2, "checks": 14, "passed": 12, "failed": 2, "errors": 0, "warnings": 0, "unreadable": 0,
+        "knock_on": 0, "knock_on_errors": 0,
     }  # fmt: skip
     failed = [c for c in data["files"][0]["checks"] if not c["ok"]]
     assert [(c["key"], c["expected"], c["actual"], c["line"]) for c in failed] == [
@@ -162,7 +165,13 @@ def test_layer_worked_example() -> None:
 def test_layer_stride_that_does_not_fit() -> None:
     result = run("layer", "7x7x1", "conv3-1 s3")
     assert result.exit_code == 1
-    assert "  H2 = W2 = (7 − 3)/3 + 1 = 2.33: the stride does not fit (floor's 2 is shown)" in result.stdout
+    assert result.stdout.splitlines()[:2] == [
+        "conv3-1 s3: 7x7x1 → no output, the stride does not fit",
+        (
+            "  H2 = W2 = (7 − 3)/3 + 1 = 2.33: the stride does not fit, so there is no output size "
+            "(floor's 2 stands in below)"
+        ),
+    ]
     assert "  error: (7 − 3)/3 + 1 = 2.33: the stride does not fit" in result.stdout
 
 

@@ -27,6 +27,7 @@ PUBLISHED: dict[str, tuple[int, float | None]] = {
     "resnet18": (11_689_512, 1.814),
     "resnet34": (21_797_672, 3.664),
     "resnet50": (25_557_032, 4.089),
+    "resnet50-paper": (25_557_032, 3.858),  # torchvision's resnet50, stride moved (tests/test_resnet_paper.py)
     "densenet121": (7_978_856, 2.834),
 }
 

@@ -15,6 +15,7 @@ from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
+from convcalc.engine.checks import causes
 from convcalc.errors import ConvcalcError, Location
 from convcalc.render import checks as check_text
 from convcalc.render.caps import Cap
@@ -32,10 +33,12 @@ class _Result:
 
 
 def _expand(args: tuple[str, ...]) -> list[str]:
-    """Paths, built-in names, and globs (for shells that do not expand them, and for quoted ones)."""
+    """Paths, folders (their YAML files), built-in names, and globs (for shells that do not expand them)."""
     out: list[str] = []
     for arg in args:
-        if any(c in arg for c in "*?[") and not Path(arg).exists():
+        if Path(arg).is_dir():
+            out += sorted(str(p) for p in Path(arg).iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+        elif any(c in arg for c in "*?[") and not Path(arg).exists():
             matches = sorted(glob.glob(arg))  # noqa: PTH207 - a user's pattern, any folder
             out += matches or [arg]
         else:
@@ -61,8 +64,24 @@ def _shown(report: Report) -> tuple[list[Diagnostic], list[str]]:
     return shown, cap.more()
 
 
+def _knock_on(d: Diagnostic, report: Report, roots: dict[str, str]) -> str:
+    """' (a knock-on error of CONV1)' for a stride that does not fit only on the sizes an earlier one made up."""
+    root = roots.get(d.path, d.path) if d.code == "stride-does-not-fit" else d.path
+    return "" if root == d.path else f" (a knock-on error of {check_text.subject_name(root, report)})"
+
+
+def _score(report: Report) -> str:
+    """'specs/x.yaml: score 8/10 (2 wrong, 1 of them knock-on)'."""
+    checks = report.checks
+    wrong = [c for c in checks if not c.ok]
+    knock = sum(1 for c in wrong if c.knock_on)
+    extra = f", {knock} of them knock-on" if knock else ""
+    return f"{report.source}: score {len(checks) - len(wrong)}/{len(checks)} ({len(wrong)} wrong{extra})"
+
+
 def _text(results: list[_Result], *, verbose: bool) -> list[str]:
     lines = []
+    scores = verbose or any(not c.ok for r in results if r.report for c in r.report.checks)
     for r in results:
         if r.error is not None:
             lines += str(r.error).split("\n")
@@ -70,7 +89,11 @@ def _text(results: list[_Result], *, verbose: bool) -> list[str]:
         assert r.report is not None  # noqa: S101 - a result has one or the other
         report = r.report
         shown, more = _shown(report)
-        lines += [f"{_where(d.file, d.line, d.column)}: {d.severity.value}: {d.message}" for d in shown]
+        roots = causes(report)
+        lines += [
+            f"{_where(d.file, d.line, d.column)}: {d.severity.value}: {d.message}{_knock_on(d, report, roots)}"
+            for d in shown
+        ]
         lines += more
         for c in report.checks:
             where = _where(c.file, c.line, c.column)
@@ -80,6 +103,8 @@ def _text(results: list[_Result], *, verbose: bool) -> list[str]:
             elif verbose:
                 value = check_text.value_text(c.key, c.actual)
                 lines.append(f"✓ {where}: {check_text.subject(c, report)} = {value} (expected {c.expected})")
+        if scores and report.checks:
+            lines.append(_score(report))
     return lines
 
 
@@ -118,6 +143,11 @@ def _github(results: list[_Result]) -> list[str]:
     return lines
 
 
+def _knock_on_errors(report: Report) -> int:
+    """Strides that do not fit only on the sizes an earlier one made up."""
+    return sum(1 for path, root in causes(report).items() if path != root)
+
+
 def _summary(results: list[_Result]) -> dict[str, int]:
     reports = [r.report for r in results if r.report is not None]
     checks = [c for rep in reports for c in rep.checks]
@@ -126,6 +156,8 @@ def _summary(results: list[_Result]) -> dict[str, int]:
         "checks": len(checks),
         "passed": sum(1 for c in checks if c.ok),
         "failed": sum(1 for c in checks if not c.ok),
+        "knock_on": sum(1 for c in checks if c.knock_on),
+        "knock_on_errors": sum(_knock_on_errors(rep) for rep in reports),
         "errors": sum(1 for rep in reports for d in rep.diagnostics if d.severity is Severity.ERROR),
         "warnings": sum(1 for rep in reports for d in rep.diagnostics if d.severity is Severity.WARNING),
         "unreadable": sum(1 for r in results if r.error is not None),
@@ -137,7 +169,9 @@ def _summary_text(s: dict[str, int]) -> str:
         return f"{count} {word}{'s' * (count != 1)}"
 
     text = f"{n(s['checks'], 'check')} in {n(s['files'], 'file')}: {s['passed']} passed, {s['failed']} failed"
-    extra = [n(s["errors"], "design error")] if s["errors"] else []
+    text += f" ({s['knock_on']} of them knock-on)" if s["knock_on"] else ""
+    knock = f" ({s['knock_on_errors']} of them knock-on)" if s["knock_on_errors"] else ""
+    extra = [n(s["errors"], "design error") + knock] if s["errors"] else []
     extra += [n(s["warnings"], "warning")] if s["warnings"] else []
     extra += [f"{n(s['unreadable'], 'file')} could not be read"] if s["unreadable"] else []
     return "; ".join([text, *extra])
@@ -155,12 +189,22 @@ def _json(results: list[_Result]) -> str:
             files.append({"source": r.arg, "ok": False, "error": errors[0], "errors": errors})
         else:
             assert r.report is not None  # noqa: S101
+            report = r.report
+            roots = causes(report)
+            passed = sum(1 for c in report.checks if c.ok)
             files.append({
-                "source": r.report.source,
-                "name": r.report.name,
-                "ok": r.report.ok,
-                "checks": [check_json(c) for c in r.report.checks],
-                "diagnostics": [diagnostic_json(d) for d in r.report.diagnostics],
+                "source": report.source,
+                "name": report.name,
+                "ok": report.ok,
+                "score": {"points": passed, "out_of": len(report.checks),
+                          "knock_on": sum(1 for c in report.checks if c.knock_on)},
+                "checks": [
+                    {**check_json(c), "arithmetic": check_text.arithmetic(c, report)} for c in report.checks
+                ],
+                "diagnostics": [
+                    {**diagnostic_json(d), "knock_on_of": roots.get(d.path, d.path) if d.path in roots else ""}
+                    for d in report.diagnostics
+                ],
             })  # fmt: skip
     data = {"schema_version": 1, "convcalc": __version__, "files": files, "summary": _summary(results)}
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
@@ -169,16 +213,32 @@ def _json(results: list[_Result]) -> str:
 @click.command(short_help="Check the answers and budgets under expect:, and every stride.")
 @click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @click.option(
-    "--format", "fmt", type=click.Choice(("text", "json", "github")), default="text", show_default=True,
-    help="text for people, json for tools, github for GitHub Actions annotations.",
+    "--format", "fmt", type=click.Choice(("text", "json", "github", "csv")), default="text", show_default=True,
+    help="text for people, json for tools, github for GitHub Actions annotations; csv for a grade sheet (--key).",
 )  # fmt: skip
 @click.option("--verbose", "-v", is_flag=True, help="List the checks that pass too (✓/✗).")
-def check(specs: tuple[str, ...], fmt: str, verbose: bool) -> None:  # noqa: FBT001 - a click flag
-    """Check the answers and budgets (`expect:`) and the design of each SPEC (files, globs, built-ins).
+@click.option(
+    "--key", metavar="KEY", shell_complete=complete_spec,
+    help="Grade each SPEC (a student's answers) against KEY, a spec with the network and the answers.",
+)  # fmt: skip
+def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None) -> None:  # noqa: FBT001 - a click flag
+    """Check the answers and budgets (`expect:`) and the design of each SPEC (files, folders, globs, built-ins).
 
     Exits 0 when everything holds, 1 when a check fails or a design has an error, 2 when a spec
-    cannot be read.
+    cannot be read. With --key, prints a grade sheet (text, csv or json): exits 0 once every
+    student is graded, 1 when the key's own answers do not hold, 2 when a file cannot be read.
     """
+    if key is not None:
+        if fmt == "github":
+            msg = "--key prints a grade sheet: --format text, csv or json"
+            raise click.UsageError(msg)
+        from convcalc.cli.grade import grade_class  # noqa: PLC0415 - only for a class
+
+        grade_class(key, _expand(specs), fmt)
+        return
+    if fmt == "csv":
+        msg = "--format csv is for grade sheets (--key); for one spec's rows: convcalc show SPEC --format csv"
+        raise click.UsageError(msg)
     results = [_run(arg) for arg in _expand(specs)]
     summary = _summary(results)
     if fmt == "json":

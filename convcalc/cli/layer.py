@@ -14,6 +14,7 @@ import click
 
 from convcalc.cli.common import EXIT_DESIGN_ERROR
 from convcalc.engine.analyze import analyze
+from convcalc.engine.checks import unfit
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import LayerFailure
 from convcalc.kinds.registry import KINDS
@@ -158,7 +159,9 @@ def layer(input_: str, layers: tuple[str, ...], rounding: str, *, explain: bool)
 
 def _print(report: Report, *, worked: bool = True) -> None:
     row = report.rows[1]
-    _say(f"{row.label}: {row.input} → {row.output or '?'}")
+    # A stride that does not fit has no output under strict: floor's size is only a stand-in.
+    output = "no output, the stride does not fit" if unfit(row) else row.output or "?"
+    _say(f"{row.label}: {row.input} → {output}")
     for line in explain(row, Rounding(report.rounding), report.bytes_per_value, report.batch) if worked else []:
         _say(f"  {line}")
     for d in row.diagnostics:

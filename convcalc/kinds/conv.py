@@ -444,8 +444,8 @@ def window_working(p: Params, x: Volume, rounding: Rounding) -> tuple[str, ...]:
             continue
         if w.exact == got:
             rounded = ""
-        elif rounding is Rounding.STRICT:  # strict does not round: the row goes on with floor's size
-            rounded = f": the stride does not fit (floor's {got} is shown)"
+        elif rounding is Rounding.STRICT:  # strict does not round: no size; the row goes on with floor's
+            rounded = f": the stride does not fit, so there is no output size (floor's {got} stands in below)"
         else:
             rounded = f" → {got} ({rounding.value})"
         work.append(f"{w.formula()}{rounded}")

@@ -46,6 +46,9 @@ def check(c: Check) -> dict[str, Any]:
         "file": c.file,
         "line": c.line,
         "column": c.column,
+        "name": c.name,
+        "knock_on": c.knock_on,  # failed only because an earlier stride does not fit
+        "cause": c.cause,  # that layer's path (its own when its stride does not fit), "" when none
     }
 
 

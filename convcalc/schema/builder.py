@@ -140,6 +140,8 @@ class Builder:
             for key in expect.KEYS:
                 if key in {"output", "rf"}:
                     schema = self.define("shape", shape)
+                elif key == "fits":
+                    schema = {"type": "boolean"}
                 else:
                     units = "bytes" if key == "memory" else "count"
                     schema = self.define(f"expect.{units}", partial(amount, bytes_=key == "memory"))

@@ -64,7 +64,8 @@ EXPECT_HELP = {
     "output": "The output volume, e.g. 55x55x96, [55, 55, 96] or 1000.",
     "rf": "The receptive field: one number (every dim) or one per dim.",
     "memory": "Bytes (at the top level: the forward pass): 61MB, 58MiB, '<= 100MB'.",
+    "fits": "Whether the stride fits: false answers 'it does not fit' (the window misses rows or columns).",
 }
 # Shorthand layers that editors offer as completions, beside the kinds that need no numbers.
 SHORTHAND_EXAMPLES = ["conv3-64 p1", "conv3-64 s2 p1", "conv1-256", "maxpool2", "maxpool3 s2", "avgpool2", "fc-4096"]
-NUMBER_HELP = "exact (760), rounded to the digits written (138M, 15.47G) or a bound ('<= 10M')"
+NUMBER_HELP = "exact (760), rounded to the digits written (138M, 15.47G), about (~800K) or a bound ('<= 10M')"
