@@ -40,13 +40,18 @@ def _say(line: str) -> None:
 @click.command(short_help="Exactly which input sizes fit, per axis, with the layer behind each condition.")
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--input", "input_", metavar="HxWxD", help="Judge this input instead of the spec's, e.g. 224x224x3.")
+@click.option(
+    "--rounding",
+    type=click.Choice(["strict", "floor", "ceil"]),
+    help="Judge under this rounding instead of the spec's.",
+)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--list", "sweep", is_flag=True, help="Try the square sizes from --min to --max one by one instead.")
 @click.option("--min", "low", type=click.IntRange(1), default=1, show_default=True, help="With --list: smallest size.")
 @click.option(
     "--max", "high", type=click.IntRange(1, 100_000), default=1024, show_default=True, help="With --list: largest size."
 )
-def fit(spec: str, input_: str | None, fmt: str, sweep: bool, low: int, high: int) -> None:  # noqa: FBT001, PLR0913, PLR0917
+def fit(spec: str, input_: str | None, rounding: str | None, fmt: str, sweep: bool, low: int, high: int) -> None:  # noqa: FBT001, PLR0913, PLR0917
     """Per spatial axis, the exact set of input sizes for which SPEC gives no error and no warning.
 
     The answer is a set {min ≤ H ≤ max, H mod M ∈ R}, found at once from each layer's closed form,
@@ -54,7 +59,7 @@ def fit(spec: str, input_: str | None, fmt: str, sweep: bool, low: int, high: in
     input. Exits 1 when the spec's own input does not fit. `--list` instead tries each square size
     from --min to --max with the numeric engine (the old way; its JSON is the list).
     """
-    loaded = override(open_spec(spec), input_=input_, quiet=True)  # fit never checks answers
+    loaded = override(open_spec(spec), input_=input_, rounding=rounding, quiet=True)  # fit never checks answers
     if not loaded.input.spatial:
         _say(f"{loaded.name}'s input {loaded.input} is a vector: there are no strides to fit")
         return

@@ -127,8 +127,10 @@ def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) 
             where = f" (layer {c['path']}, line {c['line']})" if c["line"] else f" (layer {c['path']})"
             lines.append(f"  {c['layer']}{where}: {c['condition']}")
         implied = len(entry["conditions"]) - len(kept)
-        if implied:
-            lines.append(f"  ({implied} more condition{'s' if implied > 1 else ''} follow from these)")
+        if implied and not kept:
+            lines.append(f"  (its {implied} condition{'s hold' if implied > 1 else ' holds'} at every size)")
+        elif implied:
+            lines.append(f"  ({implied} more condition{'s follow' if implied > 1 else ' follows'} from these)")
     if spec.example:
         lines.append(_verdict(spec, axes))
     return lines
