@@ -148,6 +148,11 @@ class Expr:
             return quotient + (floor.num + c * floor.den).floordiv(floor.den * d)
         return quotient + Expr({((Floor(inner, d), 1),): 1})
 
+    def single_symbol(self) -> bool:
+        """Whether the expression is one symbol alone: H."""
+        ((m, c),) = self.terms.items() if len(self.terms) == 1 else ((None, 0),)
+        return c == 1 and m is not None and len(m) == 1 and m[0][1] == 1 and isinstance(m[0][0], Sym)
+
     def single_floor(self) -> tuple[Floor, int] | None:
         """(F, c) when self is F + c for one floor atom F; else None."""
         rest = {m: c for m, c in self.terms.items() if m != _ONE}
@@ -311,8 +316,13 @@ def _python_atom(atom: Atom) -> str:
 def _text_atom(atom: Atom, exact: Collection[Floor] = ()) -> str:
     if isinstance(atom, Sym):
         return atom.name
-    inner = atom.num.text(exact)
-    inner = inner if len(atom.num.terms) == 1 and not atom.num.constant else f"({inner})"
+    num = atom.num
+    if atom not in exact and num.terms.get(_ONE) == atom.den - 1 and len(num.terms) == 2:  # noqa: PLR2004
+        rest = num - (atom.den - 1)
+        if rest.single_symbol():
+            return f"⌈{rest.text()}/{atom.den}⌉"  # ⌊(H + S − 1)/S⌋ = ⌈H/S⌉, ResNet's stride-2 layers
+    inner = num.text(exact)
+    inner = inner if len(num.terms) == 1 and not num.constant else f"({inner})"
     if atom in exact:
         return f"({inner}/{atom.den})"
     return f"⌊{inner}/{atom.den}⌋"

@@ -76,8 +76,8 @@ def _expanded(e: Expr, exact: Collection[Floor]) -> str | None:
     out = ""
     for k, v in ordered:
         size = abs(v)
-        number = f"{size.numerator:,}" + (f"/{size.denominator:,}" if size.denominator != 1 else "")
-        body = "·".join(([number] if size != 1 or not k else []) + list(k))
+        top = [f"{size.numerator:,}"] if size.numerator != 1 or not k else []
+        body = "·".join(top + list(k)) + (f"/{size.denominator:,}" if size.denominator != 1 else "")
         out = (("-" if v < 0 else "") + body) if not out else f"{out} {'−' if v < 0 else '+'} {body}"
     return out or "0"
 
