@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,8 +30,6 @@ from convcalc.spec.loader import load_spec
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from click.testing import Result
 
     from convcalc.spec.model import Spec
@@ -111,6 +110,16 @@ def test_fit_alexnet_is_32k_plus_3_and_names_conv1() -> None:
     conv1 = height["conditions"][1]  # [0]: H ≥ 11, the window
     assert (conv1["layer"], conv1["condition"], conv1["binding"]) == ("CONV1", "H − 11 ≡ 0 (mod 4)", True)
     assert height["nearest"] == [227, 195, 259]
+
+
+def test_the_docs_fit_excerpt_is_real_output() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "symbolic.md").read_text(encoding="utf-8")
+    block = doc.split("$ convcalc fit alexnet\n", 1)[1].split("```", 1)[0]
+    real = run("fit", "alexnet").stdout.splitlines()
+    shown = [line for line in block.splitlines() if line.strip() != "…"]
+    assert all(line in real for line in shown), [line for line in shown if line not in real]
+    assert shown[0] == real[0]
+    assert shown[-1] == real[-1]
 
 
 def test_fit_exits_1_and_names_the_nearest_sizes_when_the_input_does_not_fit() -> None:
@@ -277,9 +286,12 @@ def networks(draw: st.DrawFn, kind: str) -> str:
     body.insert(draw(st.integers(0, len(body))), draw(LAYERS[kind]))
     lines = [f"  - {layer}" for layer in body]
     if draw(st.booleans()) and kind not in {"global_pool", "adaptive_pool", "fc", "flatten"}:
-        branch = draw(LAYERS["conv"]).replace("conv", "conv", 1)
+        branch = draw(LAYERS["conv"])
         merge = draw(st.sampled_from(["add", "concat"]))
         lines.append(f"  - parallel: {{merge: {merge}, branches: [[conv3-4 p1], [{branch}]]}}")
+        # U-Net's copy and crop over a body that shrinks (or not) the size
+        body = draw(st.sampled_from(["conv3-4", "conv1-4", "conv3-4 p1", "conv5-4 p1"]))
+        lines.append(f"  - residual: {{layers: [{body}], merge: concat, shortcut: crop}}")
     rounding = draw(st.sampled_from(["strict", "floor", "ceil"]))
     return f"input: HxWx4\nrounding: {rounding}\nlayers:\n" + "\n".join(lines) + "\n"
 
