@@ -44,7 +44,7 @@ def render_markdown(
         f"- **Activations**: {numbers.grouped(t.activations)} values per image",
         (
             f"- **Memory** ({report.dtype}, batch {report.batch}): forward {size(t.forward_bytes)}, "
-            f"{backward_text(report, binary=binary)}, params {size(t.params_bytes)}"
+            f"params {size(t.params_bytes)}; {backward_text(report, binary=binary)}"
         ),
         f"- **MACs**: {numbers.grouped(t.macs)} ({numbers.precise(t.macs)}); FLOPs {numbers.grouped(t.flops)}",
         f"- **Output**: {numbers.volume(t.output)}",

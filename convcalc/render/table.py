@@ -194,11 +194,11 @@ def _totals_shown(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
             "Memory",
             (
                 f"forward {numbers.size(t.forward_bytes, binary=binary)}, "
-                f"{backward_text(report, binary=binary)}, "
                 f"params {numbers.size(t.params_bytes, binary=binary)}"
             ),
         )
     )
+    rows.append(("", backward_text(report, binary=binary)))
     rows.append(("MACs", f"{numbers.grouped(t.macs)} ({numbers.precise(t.macs)}), FLOPs {numbers.precise(t.flops)}"))
     rows.append(("Output", numbers.volume(t.output)))
     texts = [(label, (value, "")) for label, value in rows]

@@ -19,10 +19,10 @@ _STATE = {
 
 def backward_text(report: Report, *, binary: bool) -> str:
     """The lecture's ×2, labelled as its rule of thumb, beside what autograd keeps when computed."""
-    rule = f"backward ≈ {numbers.size(report.totals.backward_bytes, binary=binary)} (the lecture's ×2 rule of thumb"
+    rule = f"backward ≈ {numbers.size(report.totals.backward_bytes, binary=binary)}: the lecture's ×2 rule of thumb"
     if report.training is None:
-        return rule + "; --train computes it)"
-    return rule + f"; autograd keeps {numbers.size(report.training.saved, binary=binary)})"
+        return rule
+    return rule + f"; autograd keeps {numbers.size(report.training.saved, binary=binary)}"
 
 
 def max_batch_text(t: Training, limit: int, *, binary: bool) -> str:
