@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import click
@@ -47,11 +47,7 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
         units = ", ".join(u for u in BYTE_UNITS if u)
         msg = f"cannot read {value!r} as a size: write a number and a unit ({units}), e.g. 16GB or 24GiB"
         raise click.BadParameter(msg)
-    try:
-        number = Decimal(match.group(1).replace(",", "").replace("_", ""))
-    except InvalidOperation:  # 1,,2 reads as digits to the pattern
-        msg = f"cannot read {value!r} as a size: write a number and a unit, e.g. 16GB"
-        raise click.BadParameter(msg) from None
+    number = Decimal(match.group(1).replace(",", "").replace("_", ""))  # the pattern's digits always read
     return int(number * BYTE_UNITS[match.group(2)])
 
 

@@ -51,7 +51,7 @@ def render_csv(report: Report, columns: tuple[Column, ...] = CSV_DEFAULT) -> str
         Column.PARAMS: t.params, Column.WEIGHTS: t.weights, Column.BIASES: t.biases, Column.BUFFERS: t.buffers,
         Column.MACS: t.macs, Column.FLOPS: t.flops,
     }  # fmt: skip
-    if report.training is not None:
-        totals[Column.SAVED] = report.training.saved
+    if all(r.saved is not None for r in report.rows):
+        totals[Column.SAVED] = sum(r.saved or 0 for r in report.rows)
     writer.writerow(["", "total", "TOTAL", "", "", *(totals.get(c, "") for c in columns), "", ""])
     return out.getvalue()
