@@ -13,6 +13,9 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
+# pytest puts tests/ on sys.path (rootdir-less "prepend" import mode); mypy knows it as tests.training_cases.
+from training_cases import SPECS  # type: ignore[import-not-found]
+
 from convcalc import analyze, load_spec
 from convcalc.builtins import open_spec
 from convcalc.cli import main
@@ -190,3 +193,13 @@ def test_a_multiply_keeps_each_factor_the_other_needs() -> None:
     assert merge_saved(Merge.MULTIPLY, [True, True]) == [("operand", 0), ("operand", 1)]
     assert merge_saved(Merge.MULTIPLY, [False, True]) == [("operand", 0)]
     assert merge_saved(Merge.MULTIPLY, [False, False, True]) == [("product", 1)]
+
+
+@pytest.mark.parametrize(("name", "text"), list(SPECS.items()), ids=list(SPECS))
+def test_every_case_adds_up_without_torch(name: str, text: str) -> None:
+    """Each kind states its rule and each case walks; PyTorch checks the figures (the oracle test)."""
+    spec = load_spec(f"{name}.yaml", text)
+    report = training(spec, analyze(spec))
+    assert report.training is not None
+    assert all(r.saved is not None and r.saved >= 0 for r in report.rows)
+    assert sum(r.saved or 0 for r in report.rows) == report.training.saved
