@@ -111,13 +111,15 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
     report = analyze(loaded)
     train = train or any(o is not None for o in (optimizer, precision, device, limit))
     # JSON always carries each row's saved bytes (the defaults: fp32, sgd, cpu); the others when asked.
-    if train or fmt == "json" or (columns is not None and Column.SAVED in columns):
+    per_row = fmt == "json" or (columns is not None and Column.SAVED in columns)
+    if train or per_row:
         report = training(
             loaded,
             report,
             optimizer=Optimizer(optimizer or "sgd"),
             precision=Precision(precision or "fp32"),
             device=Device(device or "cpu"),
+            per_row=per_row,
         )
         if not train and fmt != "json":
             report = replace(report, training=None)  # the saved column only

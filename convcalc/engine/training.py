@@ -175,15 +175,19 @@ class _Walk:
         return [v if v is not None else row.output for v in made]  # type: ignore[misc]
 
 
-def training(
+def training(  # noqa: PLR0913 - the spec, its report, and the three options of `show`, and whether rows are wanted
     spec: Spec,
     report: Report,
     *,
     optimizer: Optimizer = Optimizer.SGD,
     precision: Precision = Precision.FP32,
     device: Device = Device.CPU,
+    per_row: bool = True,
 ) -> Report:
-    """The report with each row's `saved` bytes and the training block; unchanged when a row failed."""
+    """The report with the training block and (`per_row`) each row's `saved` bytes; unchanged when a row failed.
+
+    Leave out `per_row` when only the block is shown: making new rows is most of this function's time.
+    """
     if report.totals.output is None:
         return report
     walk = _Walk(report, precision, device)
@@ -205,6 +209,8 @@ def training(
         saved_per_image=sum(walk.per_image.values()),
         saved_fixed=sum(walk.fixed.values()),
     )
+    if not per_row:
+        return replace(report, training=block)
     b = report.batch
     rows = tuple(replace(r, saved=walk.per_image[r.path] * b + walk.fixed[r.path]) for r in report.rows)
     return replace(report, rows=rows, training=block)
