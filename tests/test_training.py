@@ -150,7 +150,7 @@ def test_the_table_and_markdown_blocks() -> None:
     result = CliRunner().invoke(main, ["show", "resnet18", "--precision", "fp16-mixed", "--optimizer", "momentum"])
     assert result.exit_code == 0
     out = " ".join(result.stdout.split())  # the lines as wrapped, joined
-    assert "a lower bound of peak memory" in out
+    assert "a lower bound of the peak" in out
     assert "(fp16-mixed, momentum, cpu, batch 1)" in out
     assert "and float32 master weights" in out
     # resnet18's 20 batchnorms have 4,800 channels: a float32 mean and variance each, and an int64

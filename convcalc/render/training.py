@@ -50,7 +50,7 @@ def training_lines(report: Report, *, binary: bool, limit: int | None = None) ->
 
     setup = f"{t.precision}, {t.optimizer}, {t.device}, batch {t.batch}"
     lines = [
-        ("Training", f"{size(t.total)} in all ({setup}): a lower bound of peak memory"),
+        ("Training", f"{size(t.total)} in all, a lower bound of the peak ({setup})"),
         ("  weights", size(t.weights)),
     ]
     if t.buffers:
