@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -203,3 +204,25 @@ def test_every_case_adds_up_without_torch(name: str, text: str) -> None:
     assert report.training is not None
     assert all(r.saved is not None and r.saved >= 0 for r in report.rows)
     assert sum(r.saved or 0 for r in report.rows) == report.training.saved
+
+
+def test_the_docs_comparison_table_is_computed() -> None:
+    """docs/training-memory.md's VGG16 and ResNet-50 rows: forward, saved, the lecture's ×2, torchinfo's rule."""
+    doc = (Path(__file__).parent.parent / "docs" / "training-memory.md").read_text(encoding="utf-8")
+    for name, title in (("vgg16", "| VGG16 (the lecture's) |"), ("resnet50", "| ResNet-50 (torchvision's) |")):
+        spec = open_spec(name)
+        report = analyze(spec)
+        block = training(spec, report).training
+        assert block is not None
+        # torchinfo's "Forward/backward pass size": twice the outputs of the layers with parameters.
+        torchinfo = 2 * report.bytes_per_value * sum(r.output.values for r in report.rows if r.params and r.output)
+        twice = report.totals.backward_bytes
+        cells = [
+            f"{report.totals.forward_bytes:,}",
+            f"{block.saved:,}",
+            f"{twice:,}",
+            f"{twice / block.saved:.2f}",
+            f"{torchinfo:,}",
+            f"{torchinfo / block.saved:.2f}",
+        ]
+        assert title + " " + " | ".join(cells) + " |" in doc
