@@ -22,6 +22,7 @@ from convcalc.builtins import open_spec
 from convcalc.cli import main
 from convcalc.engine.merge import saved as merge_saved
 from convcalc.engine.training import Device, Optimizer, Precision, training
+from convcalc.render import numbers
 from convcalc.report import Training
 from convcalc.spec.model import Merge
 
@@ -226,3 +227,28 @@ def test_the_docs_comparison_table_is_computed() -> None:
             f"{torchinfo / block.saved:.2f}",
         ]
         assert title + " " + " | ".join(cells) + " |" in doc
+
+
+def test_the_docs_training_steps_are_computed() -> None:
+    doc = " ".join((Path(__file__).parent.parent / "docs" / "training-memory.md").read_text(encoding="utf-8").split())
+    texts = []
+    for name in ("vgg16", "resnet50"):
+        spec = open_spec(name)
+        report = analyze(spec)
+        blocks = [
+            training(spec, report, optimizer=o, precision=p).training
+            for o, p in (
+                (Optimizer.SGD, Precision.FP32),
+                (Optimizer.ADAM, Precision.FP32),
+                (Optimizer.ADAM, Precision.FP16_MIXED),
+            )
+        ]
+        sgd, adam, mixed = (b for b in blocks if b is not None)
+        texts.append([numbers.size(sgd.total), numbers.size(adam.total), numbers.size(mixed.total)])
+        texts[-1].append(str(adam.max_batch(16 * 10**9)))
+    (v_sgd, v_adam, v_mixed, v_fits), (r_sgd, r_adam, r_mixed, r_fits) = texts
+    assert (
+        f"VGG16 {v_sgd} with SGD, {v_adam} with Adam, {v_mixed} with Adam in fp16-mixed; "
+        f"ResNet-50 {r_sgd}, {r_adam} and {r_mixed}. The largest batch in 16 GB with Adam (fp32): "
+        f"VGG16 {v_fits}, ResNet-50 {r_fits}."
+    ) in doc
