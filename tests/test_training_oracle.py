@@ -87,6 +87,7 @@ OPTIMIZERS: dict[Optimizer, Any] = {
 }
 
 
+@pytest.mark.slow  # a PyTorch oracle: about 1 s for the four (the inner loop stays quick)
 @pytest.mark.parametrize("optimizer", list(Optimizer), ids=lambda o: o.value)
 def test_weights_gradients_buffers_and_optimizer_state_are_what_torch_holds(optimizer: Optimizer) -> None:
     """After one step, in float32 on CPU: every byte of torch.optim's state, and of the model."""
