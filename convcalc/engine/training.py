@@ -150,7 +150,7 @@ class _Walk:
 
     def join(self, row: LayerRow, merge: Merge, parts: list[_Tensor], activation: str | None) -> _Tensor:
         assert row.output is not None  # noqa: S101 - training() walks computed reports only
-        volumes = self.volumes(row, merge, parts)
+        volumes = self.volumes(merge, parts)
         for what, i in merge_saved(merge, [t.grad for t in parts]):
             if what == "operand":
                 self.keep(parts[i])
@@ -167,12 +167,12 @@ class _Walk:
         self.more(row.path, then)
         return out
 
-    def volumes(self, row: LayerRow, merge: Merge, parts: list[_Tensor]) -> list[Volume]:
+    def volumes(self, merge: Merge, parts: list[_Tensor]) -> list[Volume]:
         """The operands' volumes, from the rows that made them (only a multiply needs them)."""
         if merge is not Merge.MULTIPLY:
             return []
-        made = [self.rows[t.row].output for t in parts]
-        return [v if v is not None else row.output for v in made]  # type: ignore[misc]
+        made = (self.rows[t.row].output for t in parts)
+        return [v for v in made if v is not None]  # each is made by a computed row
 
 
 def training(  # noqa: PLR0913 - the spec, its report, and the three options of `show`, and whether rows are wanted
