@@ -29,6 +29,8 @@ else:
     torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.torch
+# A failure names the version: the rules are torch 2.13.0's, and another may keep other tensors.
+WHICH = f"the rules were measured with torch 2.13.0; this is torch {torch.__version__}"
 
 
 def measured(spec: Spec) -> int:
@@ -67,7 +69,7 @@ def computed(spec: Spec) -> int:
 def test_every_builtin_spec_keeps_what_pytorch_keeps(name: str) -> None:
     for batch in (1, 8):
         spec = replace(open_spec(name), batch=batch)
-        assert computed(spec) == measured(spec), f"{name} at batch {batch}"
+        assert computed(spec) == measured(spec), f"{name} at batch {batch} ({WHICH})"
 
 
 @pytest.mark.slow  # about 60 small networks: 8 s
@@ -76,7 +78,7 @@ def test_every_kind_and_merge_keeps_what_pytorch_keeps(name: str, text: str) -> 
     spec = load_spec(f"{name}.yaml", text)
     for batch in (1, 3):
         at = replace(spec, batch=batch)
-        assert computed(at) == measured(at), f"batch {batch}"
+        assert computed(at) == measured(at), f"batch {batch} ({WHICH})"
 
 
 OPTIMIZERS: dict[Optimizer, Any] = {
