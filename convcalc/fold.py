@@ -45,6 +45,7 @@ def fold_rows(group: Group, rows: list[LayerRow]) -> LayerRow:
         column=group.column,
         diagnostics=tuple(d for r in rows for d in r.diagnostics),
         depth=group.depth,
+        saved=None if any(r.saved is None for r in rows) else sum(r.saved or 0 for r in rows),
     )
 
 

@@ -64,6 +64,7 @@ class LayerRow:
     diagnostics: tuple[Diagnostic, ...]
     depth: int = 0  # how many composite layers (residual, parallel, repeat, block) hold this row
     config: Mapping[str, Any] = field(default_factory=dict)  # the layer's parameters, as the spec gives them
+    saved: int | None = None  # bytes autograd keeps of this row's tensors in training (None: not computed)
 
     @property
     def params(self) -> int:
@@ -134,6 +135,52 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class Training:
+    """The memory one training step takes, in bytes (convcalc.engine.training, DESIGN §4).
+
+    A lower bound of the peak: allocator rounding, workspaces, transient buffers and the CUDA
+    context are not in it. `saved` is what autograd keeps for backward at `batch`; it is
+    `saved_per_image` × batch + `saved_fixed` (totals are affine in the batch).
+    """
+
+    optimizer: str
+    precision: str
+    device: str
+    batch: int
+    weights: int  # the parameters, in the precision's compute type
+    buffers: int  # batchnorm's running statistics and its count of batches
+    gradients: int
+    optimizer_state: int  # for mixed precision, the float32 master weights too (ZeRO's accounting)
+    saved_per_image: int
+    saved_fixed: int
+
+    @property
+    def static(self) -> int:
+        """What does not grow with the batch."""
+        return self.weights + self.buffers + self.gradients + self.optimizer_state + self.saved_fixed
+
+    @property
+    def saved(self) -> int:
+        """What autograd keeps for backward at this batch."""
+        return self.saved_per_image * self.batch + self.saved_fixed
+
+    def total_at(self, batch: int) -> int:
+        """Weights, buffers, gradients, optimizer state and what autograd keeps, at `batch`."""
+        return self.static + self.saved_per_image * batch
+
+    @property
+    def total(self) -> int:
+        """The total at this batch."""
+        return self.total_at(self.batch)
+
+    def max_batch(self, limit: int) -> int | None:
+        """The largest batch whose total fits in `limit` bytes: 0 if none does, None if every one does."""
+        if self.saved_per_image == 0:
+            return None if self.static <= limit else 0
+        return max((limit - self.static) // self.saved_per_image, 0)
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything `convcalc show` knows about one spec."""
 
@@ -149,6 +196,7 @@ class Report:
     groups: tuple[Group, ...] = ()
     checks: tuple[Check, ...] = ()
     rounding: str = "strict"  # the spec's rounding (layers may have their own)
+    training: Training | None = None  # `show --train`: the memory training takes (None: not computed)
 
     @property
     def ok(self) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import click
@@ -12,12 +15,40 @@ from convcalc.builtins import builtin_names, open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics, override, spec_options
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
+from convcalc.engine.training import Device, Optimizer, Precision, training
 from convcalc.fold import fold
+from convcalc.render.columns import CSV_DEFAULT, DEFAULT, Column, UnknownColumnError, parse
+from convcalc.spec.expect import BYTE_UNITS
 
 if TYPE_CHECKING:
     from convcalc.report import Report
 
 FORMATS = ("table", "json", "csv", "markdown")
+_SIZE = re.compile(r"\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+
+
+def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Column, ...] | None:
+    del ctx, param
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except UnknownColumnError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """16GB, 24GiB, 1.5TB or 1000000 as bytes (kB/MB/GB powers of 1000, KiB/MiB/GiB of 1024)."""
+    del ctx, param
+    if value is None:
+        return None
+    match = _SIZE.fullmatch(value)
+    if match is None or match.group(2) not in BYTE_UNITS:
+        units = ", ".join(u for u in BYTE_UNITS if u)
+        msg = f"cannot read {value!r} as a size: write a number and a unit ({units}), e.g. 16GB or 24GiB"
+        raise click.BadParameter(msg)
+    number = Decimal(match.group(1).replace(",", "").replace("_", ""))  # the pattern's digits always read
+    return int(number * BYTE_UNITS[match.group(2)])
 
 
 @click.command(short_help="Every layer of SPEC: volume, params, memory, MACs, RF.")
@@ -27,6 +58,33 @@ FORMATS = ("table", "json", "csv", "markdown")
 @click.option("--binary", is_flag=True, help="Print memory in KiB/MiB/GiB instead of kB/MB/GB.")
 @click.option("--depth", type=click.IntRange(1), help="Fold layers nested deeper than N into one row per block.")
 @click.option("--explain", is_flag=True, help="Show the worked arithmetic under each row (table format).")
+@click.option(
+    "--columns",
+    callback=_columns,
+    metavar="A,B,...",
+    help=f"The per-row columns, in order (table, Markdown, CSV): {', '.join(c.value for c in Column)}.",
+)
+@click.option("--train", is_flag=True, help="Add the memory training takes: weights, gradients, optimizer, saved.")
+@click.option(
+    "--optimizer",
+    type=click.Choice([o.value for o in Optimizer]),
+    help="The optimizer whose state training keeps (implies --train; default sgd).",
+)
+@click.option(
+    "--precision",
+    type=click.Choice([p.value for p in Precision]),
+    help="Training precision (implies --train; default fp32).",
+)
+@click.option(
+    "--device", type=click.Choice([d.value for d in Device]), help="Where training runs (implies --train; default cpu)."
+)
+@click.option(
+    "--max-batch",
+    "limit",
+    callback=_bytes,
+    metavar="SIZE",
+    help="The largest batch whose training total fits in SIZE, e.g. 16GB (implies --train).",
+)
 def show(  # noqa: PLR0913, PLR0917 - click passes each option
     spec: str,
     fmt: str,
@@ -37,6 +95,12 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
     binary: bool,  # noqa: FBT001
     depth: int | None,
     explain: bool,  # noqa: FBT001
+    columns: tuple[Column, ...] | None,
+    train: bool,  # noqa: FBT001
+    optimizer: str | None,
+    precision: str | None,
+    device: str | None,
+    limit: int | None,
 ) -> None:
     """Compute and show every layer of SPEC (a file, - for stdin, or a built-in name such as vgg16).
 
@@ -50,34 +114,51 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
         show_closed(loaded, fmt)
         return
     report = analyze(loaded)
+    train = train or any(o is not None for o in (optimizer, precision, device, limit))
+    # JSON always carries each row's saved bytes (the defaults: fp32, sgd, cpu); the others when asked.
+    per_row = fmt == "json" or (columns is not None and Column.SAVED in columns)
+    if train or per_row:
+        report = training(
+            loaded,
+            report,
+            optimizer=Optimizer(optimizer or "sgd"),
+            precision=Precision(precision or "fp32"),
+            device=Device(device or "cpu"),
+            per_row=per_row,
+        )
+        if not train and fmt != "json":
+            report = replace(report, training=None)  # the saved column only
     if depth is not None:
         report = fold(report, depth)
     if fmt == "table":
         from convcalc.render.table import render_table  # noqa: PLC0415 - rich only for tables
 
-        render_table(report, console(), binary=binary, explain=explain)
+        shown = columns or DEFAULT
+        render_table(report, console(), binary=binary, explain=explain, columns=shown, max_batch=limit)
     elif fmt == "json":
-        echo_data(_render_text(report, fmt, binary=binary), "json", nl=False)
+        echo_data(_render_text(report, fmt, binary=binary, limit=limit), "json", nl=False)
         echo_diagnostics(report)
     else:
-        click.echo(_render_text(report, fmt, binary=binary), nl=False)
+        click.echo(_render_text(report, fmt, binary=binary, columns=columns, limit=limit), nl=False)
         echo_diagnostics(report)
     if not report.ok:
         sys.exit(EXIT_DESIGN_ERROR)
 
 
-def _render_text(report: Report, fmt: str, *, binary: bool) -> str:
+def _render_text(
+    report: Report, fmt: str, *, binary: bool, columns: tuple[Column, ...] | None = None, limit: int | None = None
+) -> str:
     if fmt == "json":
         from convcalc.render.json import render_json  # noqa: PLC0415
 
-        return render_json(report, __version__)
+        return render_json(report, __version__, limit=limit)
     if fmt == "csv":
         from convcalc.render.csv import render_csv  # noqa: PLC0415
 
-        return render_csv(report)
+        return render_csv(report, columns or CSV_DEFAULT)
     from convcalc.render.markdown import render_markdown  # noqa: PLC0415
 
-    return render_markdown(report, binary=binary)
+    return render_markdown(report, binary=binary, columns=columns or DEFAULT, limit=limit)
 
 
 @click.command(name="list")

@@ -5,6 +5,7 @@ The multiply broadcasts as NumPy and PyTorch do: each dim agrees or is 1.
 
 from __future__ import annotations
 
+from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.kinds.base import LayerFailure, Outcome, State
@@ -85,3 +86,32 @@ def crop(skip: tuple[str, State], body: tuple[str, State]) -> Outcome:
         msg = f"{head}: the skip is smaller than the body, and a crop only cuts (make the body smaller, or pad less)"
         raise LayerFailure("crop-mismatch", msg)
     return Outcome(output=Volume(want, s.volume.depth), rf=s.rf, jump=s.jump, in_place=True)
+
+
+def product_values(volumes: list[Volume]) -> int:
+    """The values of the broadcast product of `volumes` (checked by `merge` already)."""
+    n = max(len(v.spatial) for v in volumes)
+    dims = [(*_grid(v, n), v.depth) for v in volumes]
+    return prod(max(sizes) for sizes in zip(*dims, strict=True))
+
+
+def saved(kind: Merge, grads: list[bool]) -> list[tuple[str, int]]:
+    """What a merge keeps for backward, given which of its operands need a gradient (measured, PyTorch 2.13).
+
+    ("operand", i) is the i-th operand; ("product", k) the product of operands 0..k, a tensor of
+    its own. An add or a concat keeps nothing (their gradients are the incoming gradient, or
+    slices of it). A multiply is a chain a·b·c...: each step keeps one factor for the other's
+    gradient, when the other needs one (PyTorch's MulBackward0).
+    """
+    if kind is not Merge.MULTIPLY:
+        return []
+    kept: list[tuple[str, int]] = []
+    left_grad = grads[0]
+    for i in range(1, len(grads)):
+        left = ("operand", 0) if i == 1 else ("product", i - 1)
+        if grads[i]:
+            kept.append(left)
+        if left_grad:
+            kept.append(("operand", i))
+        left_grad = left_grad or grads[i]
+    return kept

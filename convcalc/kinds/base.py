@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from convcalc.kinds.closed import Closed, Shape
     from convcalc.kinds.params import Param
     from convcalc.kinds.plan import Plan
+    from convcalc.kinds.saved import Keep
     from convcalc.kinds.window import Window
     from convcalc.report import LayerRow
     from convcalc.volume import Volume
@@ -216,6 +217,13 @@ class Kind(ABC):
     @abstractmethod
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         """The arithmetic of a computed row, with its numbers (Working() when there is none to show)."""
+
+    @abstractmethod
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        """What autograd keeps of a computed row for backward, in train mode (convcalc.kinds.saved).
+
+        Measured with PyTorch 2.13.0 on CPU for the row's PyTorch plan (docs/training-memory.md).
+        """
 
     def windows(self, p: Params, x: Volume) -> list[Window] | None:
         """The sliding window per spatial dim, for kinds that slide one (conv, pool); else None."""

@@ -39,6 +39,7 @@ from convcalc.kinds.params import (
     stride,
 )
 from convcalc.kinds.plan import CEIL_CONV_NOTE, ModuleStep, Plan, activation, changed, dims, spatial_class, windowed
+from convcalc.kinds.saved import Keep, fused
 from convcalc.kinds.window import Window, same_padding
 from convcalc.options import Rounding
 from convcalc.volume import Volume
@@ -154,6 +155,15 @@ def framework_pads(windows: list[Window], rounding: Rounding, *, is_pool: bool) 
     return [(w.pad_lo, w.pad_hi) for w in windows]
 
 
+def kept_input(p: Params, x: Volume, rounding: Rounding, *, is_pool: bool) -> Keep:
+    """A conv's or pool's input, kept for backward: itself, or the copy F.pad makes when uneven."""
+    windows = sliding_windows(p, x)
+    pads = framework_pads(windows, rounding, is_pool=is_pool)
+    if all(lo == hi for lo, hi in pads):
+        return Keep(input=True)
+    return Keep(values=prod(w.size + lo + hi for w, (lo, hi) in zip(windows, pads, strict=True)) * x.depth)
+
+
 def resolve_groups(p: Params, depth: int, filters: int) -> int:
     """The number of groups, checked against the input and output channels."""
     g: int = depth if p["groups"] == "depthwise" else p["groups"]
@@ -265,6 +275,13 @@ class Conv(Kind):
             params=(f"params = ({window}·{per}{bias})·{p['filters']} = {row.params:,}",),
             macs=f"{'·'.join(map(str, y.spatial))}·{p['filters']}·{window}·{per}",
         )
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        assert row.input is not None  # noqa: S101 - a computed row has both
+        assert row.output is not None  # noqa: S101
+        # Its input, for the weights' gradient (the padded copy when padding is uneven).
+        kept = kept_input(p, row.input, p["rounding"] or rounding, is_pool=False)
+        return fused(kept, p["activation"], row.output.values)
 
     def windows(self, p: Params, x: Volume) -> list[Window] | None:
         return sliding_windows(p, x)
@@ -413,6 +430,11 @@ class Deconv(Kind):
             params=(f"params = {window}·{x.depth}·{outs}{plus} = {row.params:,}",),
             macs=f"{'·'.join(map(str, x.spatial))}·{_per_group(p, x)}·{window}·{p['filters']}",
         )
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del rounding
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        return fused(Keep(input=True), p["activation"], row.output.values)
 
 
 def _groups(p: Params, x: Volume) -> int:

@@ -22,9 +22,18 @@ from convcalc.kinds.base import (
     window_dims,
 )
 from convcalc.kinds.closed import Closed, Condition, Expr, Shape, residue
-from convcalc.kinds.conv import _options, closed_windows, dims_text, framework_pads, sliding_windows, window_working
+from convcalc.kinds.conv import (
+    _options,
+    closed_windows,
+    dims_text,
+    framework_pads,
+    kept_input,
+    sliding_windows,
+    window_working,
+)
 from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
 from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
+from convcalc.kinds.saved import Keep
 from convcalc.options import PoolType, Rounding
 from convcalc.volume import Volume
 
@@ -139,6 +148,15 @@ class Pool(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         return Working(output=(*window_working(p, row.input, rounding), f"D2 = D1 = {row.input.depth}"))
 
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        assert row.input is not None  # noqa: S101 - a computed row has both
+        assert row.output is not None  # noqa: S101
+        kept = kept_input(p, row.input, p["rounding"] or rounding, is_pool=True)
+        if p["type"] is PoolType.AVG:
+            return kept
+        # A max pool keeps where each maximum was: an int64 index per output value.
+        return Keep(input=kept.input, values=kept.values, indices=row.output.values)
+
     def windows(self, p: Params, x: Volume) -> list[Window] | None:
         return sliding_windows(p, x)
 
@@ -182,6 +200,13 @@ class GlobalPool(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         spatial = "x".join(map(str, row.input.spatial))
         return Working(output=(f"one {spatial} window per channel: D2 = D1 = {row.input.depth}",))
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del rounding
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        if p["type"] is PoolType.AVG:
+            return Keep()  # PyTorch takes the mean, whose gradient needs only the input's size
+        return Keep(input=True, indices=row.output.values)
 
 
 class AdaptivePool(Kind):
@@ -241,6 +266,15 @@ class AdaptivePool(Kind):
         out = per(p["output"], len(x.spatial))
         windows = ", ".join(f"{w}/{o}" for w, o in zip(x.spatial, out, strict=True))
         return Working(output=(f"windows of about {windows} (PyTorch's adaptive rule): D2 = D1 = {x.depth}",))
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del rounding
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        if p["type"] is PoolType.MAX:
+            return Keep(input=True, indices=row.output.values)
+        if all(s == 1 for s in row.output.spatial):
+            return Keep()  # to 1x1 PyTorch takes the mean, as a global pool
+        return Keep(input=True)
 
 
 def _widest_window(size: int, out: int) -> int:

@@ -27,6 +27,7 @@ from convcalc.kinds.conv import dims_text
 from convcalc.kinds.params import ACTIVATION, BIAS, DIMS, Param, activation, boolean, per_dim, positive, probability
 from convcalc.kinds.plan import FLATTEN, FunctionStep, ModuleStep, Plan, changed, spatial_class
 from convcalc.kinds.plan import activation as activation_steps
+from convcalc.kinds.saved import Keep, fused, standalone
 from convcalc.options import ACTIVATIONS
 from convcalc.volume import Volume
 
@@ -114,6 +115,12 @@ class FullyConnected(Kind):
             macs=f"{x.values:,}·{p['units']}",
         )
 
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del rounding
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        # Its input (flattened: a view of the same values), for the weights' gradient.
+        return fused(Keep(input=True), p["activation"], row.output.values)
+
 
 AFFINE = Param(
     "affine",
@@ -181,6 +188,15 @@ class _ChannelNorm(Kind):
         if row.buffers:
             lines.append(f"buffers = 2·{depth} = {row.buffers:,} (running mean and variance, not trained)")
         return Working(params=tuple(lines))
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del p, rounding
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        if self.running_stats:
+            # Batchnorm keeps its input and the batch's mean and 1/std per channel (float32).
+            return Keep(input=True, fixed_stats=2 * row.input.depth)
+        # Groupnorm (layernorm is one group) keeps the mean and 1/std of each group of each image.
+        return Keep(input=True, stats=2 * int(row.config.get("groups", 1)))
 
 
 class BatchNorm(_ChannelNorm):
@@ -277,6 +293,15 @@ class LocalResponseNorm(Kind):
         del p, row, rounding
         return Working()
 
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del rounding
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        # F.local_response_norm is Python: x·x keeps x, the average pool keeps the squares padded
+        # with size - 1 channels, the power keeps its base and its result (two more volumes).
+        x = row.input
+        padded = (x.depth + p["size"] - 1) * (x.values // x.depth)
+        return Keep(input=True, values=padded + 2 * x.values)
+
 
 class Activation(Kind):
     """An element-wise function: no weights, and no extra memory (computed in place)."""
@@ -309,6 +334,11 @@ class Activation(Kind):
         del p, row, rounding
         return Working()
 
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del rounding
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        return standalone(p["function"], row.output.values)
+
 
 class Dropout(Kind):
     """Dropout: the same volume, no weights, no extra memory at inference."""
@@ -339,6 +369,14 @@ class Dropout(Kind):
         del p, row, rounding
         return Working()
 
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del rounding
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        if p["p"] == 0:
+            return Keep(view=True)  # PyTorch returns its input
+        # The scaled mask it multiplies by (a mask value per value); not its input.
+        return Keep(masks=row.output.values)
+
 
 class Flatten(Kind):
     """A view of the volume as one vector: no copy."""
@@ -366,6 +404,10 @@ class Flatten(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         values = "·".join(map(str, row.input.as_list()))
         return Working(output=(f"output = {values} = {row.input.values:,} values in one vector",))
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del p, row, rounding
+        return Keep(view=True)
 
 
 class Upsample(Kind):
@@ -422,6 +464,10 @@ class Upsample(Kind):
         return Working(
             output=tuple(f"{n}2 = {w}·{s} = {o}" for n, w, s, o in zip(names, x.spatial, scale, y.spatial, strict=True))
         )
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del p, row, rounding
+        return Keep()  # each output value is one input value: the gradient needs no tensor
 
 
 class PixelShuffle(Kind):
@@ -491,3 +537,7 @@ class PixelShuffle(Kind):
                 f"D2 = D1/r² = {x.depth}/{r * r} = {y.depth}",
             )
         )
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        del p, row, rounding
+        return Keep()  # each output value is one input value: the gradient needs no tensor

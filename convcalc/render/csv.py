@@ -13,15 +13,16 @@ import io
 from typing import TYPE_CHECKING
 
 from convcalc.render import numbers
+from convcalc.render.columns import CSV_DEFAULT, Column, csv_cell
 from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
     from convcalc.report import Report
 
-COLUMNS = (
-    "index", "path", "name", "kind", "label", "output", "activations", "memory",
-    "params", "weights", "biases", "buffers", "macs", "flops", "rf", "jump", "depth", "diagnostics",
-)  # fmt: skip
+# Before the chosen columns (convcalc.render.columns; `show --columns`), and after them.
+LEADING = ("index", "path", "name", "kind", "label")
+TRAILING = ("depth", "diagnostics")
+COLUMNS = (*LEADING, *(c.value for c in CSV_DEFAULT), *TRAILING)  # the default header
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -33,21 +34,24 @@ def text(value: str) -> str:
     return f"'{cell}" if value.startswith(_FORMULA) else cell
 
 
-def render_csv(report: Report) -> str:
-    """The report as CSV text."""
+def render_csv(report: Report, columns: tuple[Column, ...] = CSV_DEFAULT) -> str:
+    """The report as CSV text: the chosen columns between the row's names and its diagnostics."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow([*LEADING, *(c.value for c in columns), *TRAILING])
     for r in report.rows:
         writer.writerow([
-            r.index, text(r.path), text(r.name), text(r.kind), text(r.label), numbers.volume(r.output),
-            r.activations, r.memory, r.params, r.weights, r.biases, r.buffers, r.macs, r.flops,
-            numbers.per_dim(r.rf), numbers.per_dim(r.jump), r.depth,
-            text("; ".join(f"{d.severity.value}: {d.message}" for d in r.diagnostics)),
+            r.index, text(r.path), text(r.name), text(r.kind), text(r.label),
+            *(csv_cell(c, r) for c in columns),
+            r.depth, text("; ".join(f"{d.severity.value}: {d.message}" for d in r.diagnostics)),
         ])  # fmt: skip
     t = report.totals
-    writer.writerow([
-        "", "total", "TOTAL", "", "", numbers.volume(t.output), t.activations, t.forward_bytes,
-        t.params, t.weights, t.biases, t.buffers, t.macs, t.flops, "", "", "", "",
-    ])  # fmt: skip
+    totals: dict[Column, str | int] = {
+        Column.OUTPUT: numbers.volume(t.output), Column.ACTIVATIONS: t.activations, Column.MEMORY: t.forward_bytes,
+        Column.PARAMS: t.params, Column.WEIGHTS: t.weights, Column.BIASES: t.biases, Column.BUFFERS: t.buffers,
+        Column.MACS: t.macs, Column.FLOPS: t.flops,
+    }  # fmt: skip
+    if all(r.saved is not None for r in report.rows):
+        totals[Column.SAVED] = sum(r.saved or 0 for r in report.rows)
+    writer.writerow(["", "total", "TOTAL", "", "", *(totals.get(c, "") for c in columns), "", ""])
     return out.getvalue()

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from convcalc.report import Check, Diagnostic, Exact, LayerRow, Report
+    from convcalc.report import Check, Diagnostic, Exact, LayerRow, Report, Training
     from convcalc.volume import Volume
 
 SCHEMA_VERSION = 1
@@ -53,8 +53,8 @@ def check(c: Check) -> dict[str, Any]:
 
 
 def row(r: LayerRow) -> dict[str, Any]:
-    """One layer row as a JSON object."""
-    return {
+    """One layer row as a JSON object (with `saved` when training memory was computed)."""
+    data = {
         "index": r.index,
         "path": r.path,
         "name": r.name,
@@ -77,12 +77,37 @@ def row(r: LayerRow) -> dict[str, Any]:
         "diagnostics": [diagnostic(d) for d in r.diagnostics],
         "depth": r.depth,
     }
+    if r.saved is not None:
+        data["saved"] = r.saved
+    return data
 
 
-def report_dict(report: Report, version: str) -> dict[str, Any]:
-    """The whole report as plain data."""
+def training(t: Training, limit: int | None) -> dict[str, Any]:
+    """The training block: bytes, a lower bound of peak memory; `max_batch` when a limit was given."""
+    data: dict[str, Any] = {
+        "optimizer": t.optimizer,
+        "precision": t.precision,
+        "device": t.device,
+        "batch": t.batch,
+        "weights": t.weights,
+        "buffers": t.buffers,
+        "gradients": t.gradients,
+        "optimizer_state": t.optimizer_state,
+        "saved": t.saved,
+        "saved_per_image": t.saved_per_image,
+        "saved_fixed": t.saved_fixed,
+        "total": t.total,
+        "lower_bound": True,
+    }
+    if limit is not None:
+        data["max_batch"] = {"limit": limit, "batch": t.max_batch(limit)}
+    return data
+
+
+def report_dict(report: Report, version: str, *, limit: int | None = None) -> dict[str, Any]:
+    """The whole report as plain data (with `training` when it was computed)."""
     t = report.totals
-    return {
+    data = {
         "schema_version": SCHEMA_VERSION,
         "convcalc": version,
         "name": report.name,
@@ -111,15 +136,18 @@ def report_dict(report: Report, version: str) -> dict[str, Any]:
         "diagnostics": [diagnostic(d) for d in report.diagnostics],
         "checks": [check(c) for c in report.checks],
     }
+    if report.training is not None:
+        data["training"] = training(report.training, limit)
+    return data
 
 
-def render_json(report: Report, version: str) -> str:
+def render_json(report: Report, version: str, *, limit: int | None = None) -> str:
     """The report as JSON with sorted keys: indented, but one line per layer.
 
     One line per layer keeps a 100,000-layer report readable with grep and fast to write (the C
     encoder does each line; Python's indenting encoder is many times slower).
     """
-    return dumps(report_dict(report, version), rows="layers")
+    return dumps(report_dict(report, version, limit=limit), rows="layers")
 
 
 def dumps(data: dict[str, Any], *, rows: str) -> str:

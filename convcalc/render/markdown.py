@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from convcalc.render import numbers
 from convcalc.render.caps import Cap
+from convcalc.render.columns import DEFAULT, RIGHT, Column, table_cell
 from convcalc.render.inert import inert
+from convcalc.render.training import backward_text, training_lines
 from convcalc.report import Report, Severity
-
-_HEADER = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
-_ALIGN = ("--:", ":--", ":--", "--:", "--:", "--:", "--:")
 
 
 def escape(text: str) -> str:
@@ -16,19 +15,20 @@ def escape(text: str) -> str:
     return inert(" ".join(text.splitlines())).replace("|", "\\|")
 
 
-def render_markdown(report: Report, *, binary: bool = False) -> str:
-    """The report as GitHub-flavoured Markdown."""
+def render_markdown(
+    report: Report, *, binary: bool = False, columns: tuple[Column, ...] = DEFAULT, limit: int | None = None
+) -> str:
+    """The report as GitHub-flavoured Markdown (the training block when the report has one)."""
     lines = [f"### {escape(report.name)}", ""]
     if report.description:
         lines += [escape(report.description), ""]
-    lines += ["| " + " | ".join(_HEADER) + " |", "|" + "|".join(_ALIGN) + "|"]
+    header = ("#", "Layer", *(c.heading for c in columns))
+    align = ("--:", ":--", *("--:" if c in RIGHT else ":--" for c in columns))
+    lines += ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for r in report.rows:
         flag = " ⚠" if any(d.severity is not Severity.NOTE for d in r.diagnostics) else ""
         name = escape(numbers.display_name(r, indent="· ")) + flag
-        cells = (
-            str(r.index), name, numbers.volume(r.output), numbers.compact(r.activations),
-            numbers.grouped(r.params), numbers.compact(r.macs), numbers.per_dim(r.rf),
-        )  # fmt: skip
+        cells = (str(r.index), name, *(table_cell(c, r, binary=binary) for c in columns))
         lines.append("| " + " | ".join(cells) + " |")
     t = report.totals
 
@@ -44,11 +44,16 @@ def render_markdown(report: Report, *, binary: bool = False) -> str:
         f"- **Activations**: {numbers.grouped(t.activations)} values per image",
         (
             f"- **Memory** ({report.dtype}, batch {report.batch}): forward {size(t.forward_bytes)}, "
-            f"backward ≈ {size(t.backward_bytes)}, params {size(t.params_bytes)}"
+            f"params {size(t.params_bytes)}; {backward_text(report, binary=binary)}"
         ),
         f"- **MACs**: {numbers.grouped(t.macs)} ({numbers.precise(t.macs)}); FLOPs {numbers.grouped(t.flops)}",
         f"- **Output**: {numbers.volume(t.output)}",
     ]
+    block = training_lines(report, binary=binary, limit=limit)
+    if block:
+        (label, text), *parts = block
+        lines.append(f"- **{label}**: {escape(text)}")
+        lines += [f"  - {part.strip()}: {escape(value)}" for part, value in parts]
     shown = [d for d in report.diagnostics if d.severity is not Severity.NOTE]
     if shown:
         lines += ["", "**Diagnostics**", ""]

@@ -17,6 +17,7 @@ from convcalc.options import Rounding
 from convcalc.render import numbers
 from convcalc.render.caps import Cap
 from convcalc.render.checks import message
+from convcalc.render.columns import DEFAULT, RIGHT, Column, table_cell
 from convcalc.render.explain import explain as explain_row
 from convcalc.render.layout import (
     NEWLINE,
@@ -29,6 +30,7 @@ from convcalc.render.layout import (
     wrap,
     wrapped,
 )
+from convcalc.render.training import backward_text, training_lines
 from convcalc.report import Check, Diagnostic, LayerRow, Report, Severity
 
 if TYPE_CHECKING:
@@ -38,24 +40,22 @@ if TYPE_CHECKING:
 
 Styled = tuple[str, str]  # text, and a style such as "bold red" ("" for none)
 
-_HEADERS = ("#", "Layer", "Output", "Activations", "Params", "MACs", "RF")
-_RIGHT = {0, 3, 4, 5, 6}
 _NAME = 1  # the column that gives way on a narrow console
 _MIN_NAME = 8
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "dim"}
 _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.NOTE: "·"}
 
 
-def _cells(row: LayerRow, show: Callable[[str], str]) -> tuple[str, ...]:
+def _headers(columns: tuple[Column, ...]) -> tuple[str, ...]:
+    return ("#", "Layer", *(c.heading for c in columns))
+
+
+def _cells(row: LayerRow, show: Callable[[str], str], columns: tuple[Column, ...], *, binary: bool) -> tuple[str, ...]:
     """The row's cells; only the name is text from the spec (and only it may hold · to fall back from)."""
     return (
         str(row.index),
         show(numbers.display_name(row)),
-        numbers.volume(row.output),
-        numbers.compact(row.activations),
-        numbers.grouped(row.params),
-        numbers.compact(row.macs),
-        numbers.per_dim(row.rf),
+        *(table_cell(c, row, binary=binary) for c in columns),
     )
 
 
@@ -103,17 +103,21 @@ def _rows(  # noqa: PLR0913 - the table, and what goes beneath and into its rows
     beneath: Callable[[LayerRow], list[Styled]],
     *,
     show: Callable[[str], str],
+    columns: tuple[Column, ...],
+    binary: bool,
 ) -> Iterator[Segment]:
     """The header, a rule, and a line per row with what belongs beneath it."""
     styles = {name: console.get_style(name) for name in ("bold", *_STYLE.values())}
-    cells = [_cells(r, show) for r in report.rows]
+    headers = _headers(columns)
+    cells = [_cells(r, show, columns, binary=binary) for r in report.rows]
     sizes = measure(cells)
     ellipsis = show("…")
-    table = Columns(column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME), _RIGHT, ellipsis)
+    right = {0, *(i + 2 for i, c in enumerate(columns) if c in RIGHT)}
+    table = Columns(column_widths(headers, sizes, width, give_way=_NAME, minimum=_MIN_NAME), right, ellipsis)
     # Cut each line to the width only when the name cannot give way enough.
     cut = (lambda line: fit(line, width, ellipsis)) if table.width > width else str
     indent = " " * (len(cells[-1][0]) + 2)  # past the widest number of the # column
-    yield from (Segment(cut(table.line(_HEADERS, measure([_HEADERS])[0])), styles["bold"]), NEWLINE)
+    yield from (Segment(cut(table.line(headers, measure([headers])[0])), styles["bold"]), NEWLINE)
     yield from (Segment(cut(show("─") * table.width)), NEWLINE)
     for row, row_cells, row_sizes in zip(report.rows, cells, sizes, strict=True):
         worst = min((d.severity for d in row.diagnostics), key=list(Severity).index, default=None)
@@ -124,10 +128,17 @@ def _rows(  # noqa: PLR0913 - the table, and what goes beneath and into its rows
             yield from wrapped(console, _text(show, text, text_style), width, indent)  # wrapped under the indent
 
 
-def render_table(
-    report: Report, console: Console, *, binary: bool = False, notes: bool = False, explain: bool = False
+def render_table(  # noqa: PLR0913 - the options of `show` that shape the table
+    report: Report,
+    console: Console,
+    *,
+    binary: bool = False,
+    notes: bool = False,
+    explain: bool = False,
+    columns: tuple[Column, ...] = DEFAULT,
+    max_batch: int | None = None,
 ) -> None:
-    """Print the report as a table on the console."""
+    """Print the report as a table on the console (with its training block when it has one)."""
 
     def render(console: Console, width: int) -> Iterator[Segment]:
         show = shown(console)
@@ -142,11 +153,16 @@ def render_table(
         def beneath(row: LayerRow) -> list[Styled]:
             return _beneath(row, report, failed, cap, notes=notes, explain=explain)
 
-        yield from _rows(report, console, width, failed, beneath, show=show)
+        yield from _rows(report, console, width, failed, beneath, show=show, columns=columns, binary=binary)
         for more in cap.more():
             yield from wrapped(console, _text(show, more, "dim"), width)
         yield NEWLINE
-        yield from _totals(console, width, _totals_shown(report, binary=binary), show)
+        shown_totals = _totals_shown(report, binary=binary)
+        if report.training is not None:
+            shown_totals += [
+                (label, (value, "")) for label, value in training_lines(report, binary=binary, limit=max_batch)
+            ]
+        yield from _totals(console, width, shown_totals, show)
         for left in failed.values():  # the whole spec's checks, and those of repeats and blocks
             for c in left:
                 yield from wrapped(console, _text(show, *_check_text(c, report)), width)
@@ -178,11 +194,11 @@ def _totals_shown(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
             "Memory",
             (
                 f"forward {numbers.size(t.forward_bytes, binary=binary)}, "
-                f"backward ≈ {numbers.size(t.backward_bytes, binary=binary)} (×2), "
                 f"params {numbers.size(t.params_bytes, binary=binary)}"
             ),
         )
     )
+    rows.append(("", backward_text(report, binary=binary)))
     rows.append(("MACs", f"{numbers.grouped(t.macs)} ({numbers.precise(t.macs)}), FLOPs {numbers.precise(t.flops)}"))
     rows.append(("Output", numbers.volume(t.output)))
     texts = [(label, (value, "")) for label, value in rows]

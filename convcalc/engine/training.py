@@ -1,0 +1,218 @@
+"""Training memory (DESIGN §4): weights, gradients, optimizer state and what autograd keeps.
+
+What autograd keeps is counted the way PyTorch holds it: each row's output is a tensor, each
+kind's `saved` rule (convcalc.kinds.saved) says which tensors the row keeps, and a tensor kept
+by two ops (a relu's output, which the next conv keeps as its input) counts once. A tensor's
+bytes go to the row that made it (the input's to row 0); the other bytes a rule names (indices,
+statistics, masks, a pre-activation) to the row that keeps them. An op none of whose inputs
+needs a gradient (a pool right after the input) is not recorded, and keeps nothing.
+
+The walk follows the spec's PyTorch program (convcalc.bridges.program): activations are not in
+place, a residual's shortcut is its input, `shortcut: auto` projects with the rows it added, a
+concat puts the shortcut first. docs/training-memory.md has the rules, how they were measured,
+and the limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from convcalc.engine.merge import product_values
+from convcalc.engine.merge import saved as merge_saved
+from convcalc.kinds.registry import KINDS
+from convcalc.kinds.saved import Keep, fused
+from convcalc.options import Rounding
+from convcalc.report import Training
+from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Shortcut, Spec
+
+if TYPE_CHECKING:
+    from convcalc.report import LayerRow, Report
+    from convcalc.volume import Volume
+
+
+class Optimizer(str, Enum):
+    """torch.optim's optimizers, by the state they keep per parameter."""
+
+    SGD = "sgd"
+    MOMENTUM = "momentum"  # SGD with momentum: a momentum buffer
+    ADAM = "adam"  # exp_avg and exp_avg_sq, and a step count per parameter tensor
+    ADAMW = "adamw"
+
+    @property
+    def slots(self) -> int:
+        """Values of state per parameter."""
+        return {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[self.value]
+
+
+class Precision(str, Enum):
+    """How values are stored in training."""
+
+    FP32 = "fp32"
+    BF16 = "bf16"  # everything in bfloat16 (weights, gradients, state, activations)
+    FP16_MIXED = "fp16-mixed"  # 16-bit activations, weights and gradients; float32 master weights and state
+
+
+class Device(str, Enum):
+    """Where training runs: it changes dropout's mask (and which state is on the device)."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+# Bytes per value: (activations, weights, gradients, optimizer state, master weights). Mixed
+# precision follows the ZeRO paper (Rajbhandari et al. 2020, §3.1): fp16 weights and gradients,
+# fp32 master weights, momentum and variance, "16 bytes per parameter" with Adam.
+_BYTES = {
+    Precision.FP32: (4, 4, 4, 4, 0),
+    Precision.BF16: (2, 2, 2, 2, 0),
+    Precision.FP16_MIXED: (2, 2, 2, 4, 4),
+}
+_INDEX = 8  # a max pool's indices are int64
+_STAT = 4  # normalisation statistics are float32 (PyTorch's accumulate type)
+_STEP = 4  # Adam's `step`: a float32 scalar tensor per parameter tensor, on the host
+_COUNT = 8  # batchnorm's num_batches_tracked: an int64 scalar per layer
+_CUDA_MASK = 1  # CUDA's fused dropout keeps a bool mask (PyTorch's native_dropout, not measured)
+
+
+class _Tensor:
+    """A tensor of the forward pass: its values per image, whether it needs a gradient, its maker."""
+
+    __slots__ = ("grad", "row", "values")
+
+    def __init__(self, values: int, *, grad: bool, row: str) -> None:
+        self.values = values
+        self.grad = grad
+        self.row = row
+
+
+class _Walk:
+    def __init__(self, report: Report, precision: Precision, device: Device) -> None:
+        self.rows = {r.path: r for r in report.rows}
+        self.rounding = Rounding(report.rounding)
+        self.act = _BYTES[precision][0]
+        self.mask = _CUDA_MASK if device is Device.CUDA else self.act
+        self.kept: dict[int, _Tensor] = {}
+        self.per_image: dict[str, int] = dict.fromkeys(self.rows, 0)
+        self.fixed: dict[str, int] = dict.fromkeys(self.rows, 0)
+
+    def keep(self, t: _Tensor) -> None:
+        if id(t) not in self.kept:
+            self.kept[id(t)] = t
+            self.per_image[t.row] += t.values * self.act
+
+    def more(self, row: str, keep: Keep) -> None:
+        """The bytes a rule names beside its input and output: this row's own."""
+        self.per_image[row] += (
+            keep.values * self.act + keep.indices * _INDEX + keep.masks * self.mask + keep.stats * _STAT
+        )
+        self.fixed[row] += keep.fixed_stats * _STAT
+
+    def nodes(self, nodes: tuple[Node, ...], x: _Tensor) -> _Tensor:
+        for n in nodes:
+            x = self.node(n, x)
+        return x
+
+    def node(self, n: Node, x: _Tensor) -> _Tensor:
+        if isinstance(n, LayerSpec):
+            return self.leaf(self.rows[n.path], x)
+        if isinstance(n, Sequence):
+            return self.nodes(n.layers, x)
+        if isinstance(n, Residual):
+            return self.residual(n, x)
+        return self.join(self.rows[n.path], n.merge, [self.nodes(b, x) for b in n.branches], None)
+
+    def leaf(self, row: LayerRow, x: _Tensor) -> _Tensor:
+        assert row.output is not None  # noqa: S101 - training() walks computed reports only
+        keep = KINDS[row.kind].saved(row.config, row, self.rounding)
+        grad = x.grad or row.params > 0
+        out = x if keep.view else _Tensor(row.output.values, grad=grad, row=row.path)
+        if grad:  # else autograd records nothing
+            if keep.input:
+                self.keep(x)
+            if keep.output:
+                self.keep(out)
+            self.more(row.path, keep)
+        return out
+
+    def residual(self, n: Residual, x: _Tensor) -> _Tensor:
+        body = self.nodes(n.layers, x)
+        shortcut = x
+        if n.shortcut is Shortcut.AUTO:
+            for part in (f"{n.path}.shortcut.0", f"{n.path}.shortcut.1"):
+                if part in self.rows:  # the projection the engine added, when the volumes differ
+                    shortcut = self.leaf(self.rows[part], shortcut)
+        elif n.shortcut is Shortcut.CROP:
+            pass  # U-Net's crop is a view of the input (narrow): autograd keeps nothing for it
+        elif n.shortcut:
+            shortcut = self.nodes(n.shortcut, x)
+        parts = [shortcut, body] if n.merge is Merge.CONCAT else [body, shortcut]
+        return self.join(self.rows[n.path], n.merge, parts, n.activation)
+
+    def join(self, row: LayerRow, merge: Merge, parts: list[_Tensor], activation: str | None) -> _Tensor:
+        assert row.output is not None  # noqa: S101 - training() walks computed reports only
+        volumes = self.volumes(merge, parts)
+        for what, i in merge_saved(merge, [t.grad for t in parts]):
+            if what == "operand":
+                self.keep(parts[i])
+            else:  # a product of the first operands: a tensor of this row's own
+                self.more(row.path, Keep(values=product_values(volumes[: i + 1])))
+        grad = any(t.grad for t in parts)
+        joined = _Tensor(row.output.values, grad=grad, row=row.path)
+        then = fused(Keep(), activation, row.output.values)
+        if then == Keep() or not grad:
+            return joined
+        out = _Tensor(row.output.values, grad=grad, row=row.path)
+        if then.output:
+            self.keep(out)
+        self.more(row.path, then)
+        return out
+
+    def volumes(self, merge: Merge, parts: list[_Tensor]) -> list[Volume]:
+        """The operands' volumes, from the rows that made them (only a multiply needs them)."""
+        if merge is not Merge.MULTIPLY:
+            return []
+        made = (self.rows[t.row].output for t in parts)
+        return [v for v in made if v is not None]  # each is made by a computed row
+
+
+def training(  # noqa: PLR0913 - the spec, its report, and the three options of `show`, and whether rows are wanted
+    spec: Spec,
+    report: Report,
+    *,
+    optimizer: Optimizer = Optimizer.SGD,
+    precision: Precision = Precision.FP32,
+    device: Device = Device.CPU,
+    per_row: bool = True,
+) -> Report:
+    """The report with the training block and (`per_row`) each row's `saved` bytes; unchanged when a row failed.
+
+    Leave out `per_row` when only the block is shown: making new rows is most of this function's time.
+    """
+    if report.totals.output is None:
+        return report
+    walk = _Walk(report, precision, device)
+    walk.nodes(spec.layers, _Tensor(spec.input.values, grad=False, row="input"))
+    _, weight, grad, state, master = _BYTES[precision]
+    params = report.totals.params
+    tensors = sum((r.weights > 0) + (r.biases > 0) for r in report.rows)
+    steps = _STEP * tensors if optimizer in {Optimizer.ADAM, Optimizer.ADAMW} and device is Device.CPU else 0
+    norms = sum(1 for r in report.rows if r.buffers)
+    block = Training(
+        optimizer=optimizer.value,
+        precision=precision.value,
+        device=device.value,
+        batch=report.batch,
+        weights=params * weight,
+        buffers=report.totals.buffers * (weight if precision is Precision.BF16 else 4) + _COUNT * norms,
+        gradients=params * grad,
+        optimizer_state=params * (optimizer.slots * state + master) + steps,
+        saved_per_image=sum(walk.per_image.values()),
+        saved_fixed=sum(walk.fixed.values()),
+    )
+    if not per_row:
+        return replace(report, training=block)
+    b = report.batch
+    rows = tuple(replace(r, saved=walk.per_image[r.path] * b + walk.fixed[r.path]) for r in report.rows)
+    return replace(report, rows=rows, training=block)
