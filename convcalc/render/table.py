@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 from rich.segment import Segment
 from rich.text import Text
 
+from convcalc.engine.checks import causes
 from convcalc.options import Rounding
 from convcalc.render import numbers
 from convcalc.render.caps import Cap
-from convcalc.render.checks import message
+from convcalc.render.checks import message, subject_name
 from convcalc.render.columns import DEFAULT, RIGHT, Column, table_cell
 from convcalc.render.explain import explain as explain_row
 from convcalc.render.layout import (
@@ -59,9 +60,22 @@ def _cells(row: LayerRow, show: Callable[[str], str], columns: tuple[Column, ...
     )
 
 
-def _diagnostic_text(d: Diagnostic) -> Styled:
+def _diagnostic_text(d: Diagnostic, root: str | None = None) -> Styled:
     where = ":".join(str(p) for p in (d.file, d.line, d.column) if p is not None)
-    return f"{_MARK[d.severity]} {where}: {d.severity.value}: {d.message}", _STYLE[d.severity]
+    then = f" (a knock-on error of {root}: the sizes here are floor's stand-ins)" if root else ""
+    return f"{_MARK[d.severity]} {where}: {d.severity.value}: {d.message}{then}", _STYLE[d.severity]
+
+
+def _knock_on(d: Diagnostic, row: LayerRow, report: Report) -> str | None:
+    """The name of the earlier row whose stride error this one follows from, or None."""
+    if d.severity is not Severity.ERROR or d.code != "stride-does-not-fit":
+        return None
+    root = causes(report).get(row.path, row.path)
+    return None if root == row.path else subject_name(root, report)
+
+
+def _knock_ons(report: Report) -> int:
+    return sum(1 for path, root in causes(report).items() if path != root)
 
 
 def _beneath(  # noqa: PLR0913 - what a row needs from the whole table
@@ -69,7 +83,7 @@ def _beneath(  # noqa: PLR0913 - what a row needs from the whole table
 ) -> list[Styled]:
     """What is printed under a row: its diagnostics (the first of each kind: `cap`), failed checks, arithmetic."""
     shown = (d for d in row.diagnostics if notes or d.severity is not Severity.NOTE)
-    lines = [_diagnostic_text(d) for d in cap.filter(shown)]
+    lines = [_diagnostic_text(d, _knock_on(d, row, report)) for d in cap.filter(shown)]
     lines += [_check_text(c, report) for c in checks.pop(row.path, [])]
     if explain:
         worked = explain_row(row, Rounding(report.rounding), report.bytes_per_value, report.batch)
@@ -205,7 +219,9 @@ def _totals_shown(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
     errors = sum(1 for d in report.diagnostics if d.severity is Severity.ERROR)
     warnings = sum(1 for d in report.diagnostics if d.severity is Severity.WARNING)
     if errors or warnings:
-        verdict = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        knock = _knock_ons(report) if errors > 1 else 0
+        also = f" ({knock} of them knock-on)" if knock else ""
+        verdict = f"{errors} error{'s' * (errors != 1)}{also}, {warnings} warning{'s' * (warnings != 1)}"
         texts.append(("Problems", (verdict, "bold red" if errors else "yellow")))
     if report.checks:
         passed = sum(1 for c in report.checks if c.ok)
