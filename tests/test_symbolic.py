@@ -144,6 +144,13 @@ def test_vgg16_first_fc_params_as_a_formula() -> None:
     assert "H: H = 32k, k ≥ 1" in table.stdout
 
 
+@pytest.mark.parametrize("options", [["--train"], ["--columns", "output"], ["--format", "csv"]])
+def test_what_has_no_symbolic_form_is_refused(options: list[str]) -> None:
+    result = run("show", "vgg16", "--input", "HxWx3", *options)
+    assert result.exit_code == 2
+    assert "no symbolic form" in result.stderr
+
+
 def test_a_symbolic_spec_checks_its_answers_at_its_example(tmp_path: Path) -> None:
     path = tmp_path / "net.yaml"
     path.write_text(

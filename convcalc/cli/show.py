@@ -111,7 +111,14 @@ def show(  # noqa: PLR0913, PLR0917 - click passes each option
     if loaded.symbols:  # a symbolic input: formulas (its `example:` serves `check`)
         from convcalc.cli.symbolic import show_closed  # noqa: PLC0415 - only symbolic specs need it
 
-        show_closed(loaded, fmt)
+        given: dict[str, object] = {
+            "--depth": depth,
+            "--explain": explain or None,
+            "--columns": columns,
+            "--train": train or None,
+        }
+        given |= {"--optimizer": optimizer, "--precision": precision, "--device": device, "--max-batch": limit}
+        show_closed(loaded, fmt, [name for name, value in given.items() if value is not None])
         return
     report = analyze(loaded)
     train = train or any(o is not None for o in (optimizer, precision, device, limit))

@@ -17,8 +17,12 @@ if TYPE_CHECKING:
     from convcalc.spec.model import Spec
 
 
-def show_closed(spec: Spec, fmt: str) -> None:
-    """The symbolic report as a table, JSON, or (for CSV and Markdown) a clear refusal."""
+def show_closed(spec: Spec, fmt: str, options: list[str]) -> None:
+    """The symbolic report as a table, JSON, or (for CSV and Markdown, and `options`) a clear refusal."""
+    if options:
+        what = " and ".join(options)
+        msg = f"{what} {'has' if len(options) == 1 else 'have'} no symbolic form: give numbers with --input 224x224x3"
+        raise click.UsageError(msg)
     report = analyze_closed(spec)
     axes = {a: e for a, e in axis_report(report, spec).items() if e["symbol"]}
     if fmt == "json":
