@@ -274,6 +274,10 @@ def assert_formulas_are_the_numbers(spec: Spec, samples: int) -> None:
             assert output == row.output.as_list(), (spec.name, row.name, env)
             for name in FIGURES:
                 assert eval(formula[name]["python"], env) == getattr(row, name), (spec.name, row.name, name, env)  # noqa: S307
+        t = report.totals
+        numbers = {"params": t.params, "activations": t.activations, "memory": t.forward_bytes, "macs": t.macs}
+        for name, value in numbers.items():
+            assert eval(data["totals"][name]["python"], env) == value, (spec.name, name, env)  # noqa: S307
 
 
 def test_alexnet_and_vgg16_sets_match_a_short_sweep() -> None:
