@@ -166,6 +166,22 @@ def test_a_symbolic_spec_checks_its_answers_at_its_example(tmp_path: Path) -> No
     assert fit["height"]["modulus"] == 2
 
 
+def test_a_spec_with_one_symbol_keeps_its_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("input: Tx65x65x3\nlayers:\n  - conv3-8 s2 p1\n  - maxpool3 s2\n", encoding="utf-8")
+    shown = run("show", str(path), "--format", "json")
+    assert shown.exit_code == 0
+    data = json.loads(shown.stdout)
+    assert set(data["sizes"]) == {"time"}
+    assert data["rows"][-1]["output"]["python"] == ["((T + 3)//4) - 1", "16", "16", "8"]
+    path.write_text("input: Tx64x64x3\nlayers:\n  - conv3-8 s2 p1\n", encoding="utf-8")
+    unfit = run("show", str(path))
+    assert unfit.exit_code == 1
+    assert "error: CONV3-8: 63 ≡ 0 (mod 2) is false: no size fits" in unfit.stderr
+    fit = json.loads(run("fit", str(path), "--format", "json").stdout)
+    assert list(fit) == ["time", "height", "width"]  # fit asks of every axis
+
+
 def test_a_symbolic_spec_without_example_says_what_numbers_need(tmp_path: Path) -> None:
     path = tmp_path / "net.yaml"
     path.write_text("input: HxWx3\nlayers:\n  - conv3-8\n", encoding="utf-8")

@@ -35,3 +35,8 @@ def show_closed(spec: Spec, fmt: str, options: list[str]) -> None:
     if report.failure is not None:
         click.echo(f"error: {report.failure.name}: {report.failure.message}", err=True)
         sys.exit(EXIT_DESIGN_ERROR)
+    for limit in report.never:  # a stride that does not fit on a size the spec gives as a number
+        where = f"{spec.source}:{limit.line}:{limit.column}" if limit.line else spec.source
+        click.echo(f"{where}: error: {limit.name}: {limit.condition.text()} is false: no size fits", err=True)
+    if report.never:
+        sys.exit(EXIT_DESIGN_ERROR)

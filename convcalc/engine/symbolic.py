@@ -92,6 +92,7 @@ class ClosedReport:
     output: Shape | None
     limits: tuple[Limit, ...]
     sets: Mapping[str, SizeSet]
+    never: tuple[Limit, ...]  # conditions on the sizes the spec gives as numbers, which do not hold
     solved: Mapping[str, list[tuple[Limit, SizeSet]]]  # per symbol, each condition on it with its own set
     failure: Failure | None
     batch: int
@@ -115,6 +116,7 @@ class _Walker:
     ctx: Context
     rows: list[ClosedRow] = field(default_factory=list)
     limits: list[Limit] = field(default_factory=list)
+    never: list[Limit] = field(default_factory=list)  # conditions on numbers that do not hold
 
     def walk(self, nodes: tuple[Node, ...], x: Shape) -> Shape:
         for n in nodes:
@@ -218,10 +220,14 @@ class _Walker:
             )
         )  # fmt: skip
         for c in out.conditions:
-            if not c.expr.symbols() and not c.holds({}):  # a number: it fails whatever the size
+            limit = Limit(c, site.path, site.name, at.line, at.column)
+            if c.expr.symbols() or c.holds({}):
+                self.limits.append(limit)
+            elif c.code == "stride-does-not-fit":  # on sizes the spec gives: the walk goes on, as analyze's
+                self.never.append(limit)
+            else:  # a number: it fails whatever the size
                 message = f"{c.text()} does not hold, whatever the input's size"
                 raise _Failed(Failure(site.path, site.name, c.code, message, at.line, at.column))
-        self.limits += [Limit(c, site.path, site.name, at.line, at.column) for c in out.conditions]
 
 
 def _merge_conditions(kind: Merge, parts: list[Shape], site: _Site) -> list[Condition]:
@@ -307,7 +313,7 @@ def analyze_closed(spec: Spec, *, every_axis: bool = False, reference: Mapping[s
     solved: dict[str, list[tuple[Limit, SizeSet]]] = {}
     cache: dict[tuple[object, ...], SizeSet] = {}  # Inception's branches repeat their conditions
     for sym in dict.fromkeys(named):
-        found = SizeSet.everything() if failure is None else SizeSet(1, {})
+        found = SizeSet.everything() if failure is None and not walker.never else SizeSet(1, {})
         mine = solved.setdefault(sym, [])
         met: set[tuple[object, ...]] = set()
         for limit in walker.limits:
@@ -333,6 +339,7 @@ def analyze_closed(spec: Spec, *, every_axis: bool = False, reference: Mapping[s
         output=output,
         limits=tuple(walker.limits),
         sets=sets,
+        never=tuple(walker.never),
         solved=solved,
         failure=failure,
         batch=spec.batch,

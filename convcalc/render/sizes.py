@@ -33,6 +33,8 @@ def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
     own = _own_sizes(closed, spec)
     out: dict[str, dict[str, Any]] = {}
     for axis, sym in zip(closed.axes, closed.symbols, strict=True):
+        if not sym:  # a number the spec gives (show's symbolic table keeps it)
+            continue
         found = closed.sets[sym]
         s = found.summary()
         size = own.get(sym)
@@ -64,7 +66,7 @@ def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
         entry["fits"] = size is None or size in found
         entry["nearest"] = found.nearest(size, _NEAREST) if size is not None else found.nearest(1, _NEAREST)
         out[axis] = entry
-    if closed.failure is not None:
+    if closed.failure is not None or closed.never:
         for entry in out.values():
             entry["fits"] = False
     return out
@@ -109,6 +111,7 @@ def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) 
         f = closed.failure
         lines.append(f"no size fits: {f.name} fails whatever the size: {f.message}")
         return lines
+    lines += [f"no size fits: {x.name} (layer {x.path}): {x.condition.text()} is false" for x in closed.never]
     done: dict[str, str] = {}
     for axis, entry in axes.items():
         sym = entry["symbol"]
