@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from convcalc.kinds import params
 from convcalc.kinds.params import Whole
 from convcalc.options import DType, Rounding
-from convcalc.schema.builder import Builder
+from convcalc.schema.builder import CALL_PATTERN, Builder
 from convcalc.schema.parts import DRAFT, FILE, input_, kind_help, ref, required_params, resolve, words_pattern
-from convcalc.schema.texts import BLOCK_HELP, TOP_HELP
+from convcalc.schema.texts import BLOCK_HELP, NEEDS_PARAMS, TOP_HELP
 from convcalc.spec import composite
 from convcalc.spec.layers import LAYER_KEYS
 from convcalc.spec.loader import TOP_KEYS
@@ -42,13 +42,18 @@ class SpecBuilder(Builder):
         return self.define(f"{prefix}layers", lambda: {"items": ref(f"{prefix}layer")})
 
     def known_layer(self, nested: Schema) -> Schema:
-        """Without blocks: every kind key and shorthand word is one convcalc knows."""
-        shorthand_ = self.define("shorthand", lambda: self.shorthand(self.known))
+        """Without blocks: every kind key and shorthand word is one convcalc knows.
+
+        The layer tree takes a word such as `covn3-64` for a block's call; here, without blocks,
+        it is checked as shorthand. Other strings the layer tree checks itself: a mistake is
+        reported once.
+        """
+        shorthand_ = self.define("shorthand.check", lambda: self.shorthand(self.known, shown=False))
         keys = [*LAYER_KEYS, "layer", *composite.REPEAT_KEYS, *composite.COMPOSITES, *self.known]
         allowed: Schema = {key: {} for key in keys}
         return {
             "if": {"type": "string"},
-            "then": shorthand_,
+            "then": {"if": {"pattern": CALL_PATTERN}, "then": shorthand_},
             "else": {
                 "properties": allowed | nested,
                 "patternProperties": {self.known_pattern: {}},
@@ -57,11 +62,14 @@ class SpecBuilder(Builder):
         }
 
     def complete_layer(self, nested: Schema) -> Schema:
-        """Without defaults: every layer has its required parameters."""
+        """Without defaults: every layer has its required parameters (a bare `conv` has not)."""
         needs = {word: required_params(word) for word in self.known}
-        complete = [word for word in self.known if not needs[word]]
-        shorthand_ = self.define("shorthand.complete", lambda: self.shorthand(complete))
-        string = {"anyOf": [shorthand_, self.call_word()]}
+        incomplete = [word for word in self.known if needs[word]]
+        bare: Schema = {
+            "if": {"pattern": words_pattern(incomplete)},
+            "then": {"not": {"title": NEEDS_PARAMS}, "errorMessage": NEEDS_PARAMS},
+        }
+        shorthand_ = self.define("shorthand.complete", lambda: bare)
         bodies = {"layer": shorthand_}
         for word, required in needs.items():
             if required:
@@ -71,7 +79,7 @@ class SpecBuilder(Builder):
                 bodies[word] = (
                     {"anyOf": [body, {"not": {"type": ["object", "null"]}}]} if required == [kind.primary] else body
                 )
-        return {"if": {"type": "string"}, "then": string, "else": {"properties": bodies | nested}}
+        return {"if": {"type": "string"}, "then": shorthand_, "else": {"properties": bodies | nested}}
 
     # the whole spec
 
