@@ -48,7 +48,7 @@ def test_a_mistake_is_one_short_sentence(layer: str, title: str) -> None:
     assert list(error.absolute_path) == ["layers", 1]
     messages = _all_messages(error)
     assert all(len(m) < LIMIT // 2 for m in messages), messages
-    assert f"should not be valid under {{'title': {title!r}}}" in " ".join(messages)
+    assert f"{title!r} was expected" in messages
 
 
 def test_with_blocks_a_word_may_be_a_call() -> None:
@@ -80,7 +80,7 @@ def test_a_shorthand_layer_is_not_a_call_of_a_block() -> None:
     call = {**schema["$defs"]["call"], "$defs": schema["$defs"]}
     validator = jsonschema.Draft202012Validator(call)
     (error,) = validator.iter_errors("conv3-64")
-    assert error.message == f"'conv3-64' should not be valid under {{'title': {CALL_TAKEN!r}}}"
+    assert error.message == f"{CALL_TAKEN!r} was expected"
     assert validator.is_valid("bottleneck")
     assert not validator.is_valid("two words")
 

@@ -15,7 +15,7 @@ from convcalc.schema.parts import (
     dims,
     kind_help,
     ref,
-    required_params,
+    refuse,
     resolve,
     shape,
     template,
@@ -250,9 +250,8 @@ class Builder:
         """A layer in shorthand (spec/shorthand.py), with these words allowed without numbers.
 
         The grammar's regex is long (every kind in any case, every option): it stands only under
-        `if`, whose failures validators do not print, and a mistake is answered by a `not` whose
-        title says what is wrong in a sentence (check-jsonschema prints `'covn3-64' should not be
-        valid under {'title': ...}`), beside an `errorMessage` for yaml-language-server. Only the
+        `if`, whose failures validators do not print, and a mistake is answered by `refuse`, which
+        says what was expected in a sentence. Only the
         `shown` definition (the one the layer tree names) carries the description and the examples
         that editors show and offer: the overlays that check the same string have none, so that
         hover and completion list them once.
@@ -270,16 +269,16 @@ class Builder:
             "if": {"pattern": any_case(pattern)},
             "else": {
                 "if": {"pattern": kind_first},
-                "then": {"not": {"title": SHORTHAND_FORM}, "errorMessage": f"{SHORTHAND_FORM}; {grammar}."},
-                "else": {"not": {"title": SHORTHAND_KIND}, "errorMessage": f"{SHORTHAND_KIND}; {grammar}."},
+                "then": refuse(SHORTHAND_FORM, f"Not a layer in shorthand ({grammar})"),
+                "else": refuse(SHORTHAND_KIND, "Not a layer kind"),
             },
         }
         if not shown:
             return schema
         return {
             **schema,
-            # What editors offer as a layer is typed.
-            "examples": [*SHORTHAND_EXAMPLES, *(w for w in self.known if not required_params(w))],
+            # What editors offer as a layer is typed, and show on hover: a few, each once.
+            "examples": SHORTHAND_EXAMPLES,
             "description": f"A layer in shorthand: {shorthand.GRAMMAR}.",
         }
 
@@ -295,7 +294,7 @@ class Builder:
                 "type": "string",
                 "pattern": CALL_PATTERN,
                 "if": taken,
-                "then": {"not": {"title": CALL_TAKEN}, "errorMessage": CALL_TAKEN},
+                "then": refuse(CALL_TAKEN, "A layer kind's word"),
                 "description": "A call of a block defined under blocks:.",
             }
 

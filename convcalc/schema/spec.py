@@ -8,7 +8,18 @@ from convcalc.kinds import params
 from convcalc.kinds.params import Whole
 from convcalc.options import DType, Rounding
 from convcalc.schema.builder import CALL_PATTERN, Builder
-from convcalc.schema.parts import DRAFT, FILE, input_, kind_help, ref, required_params, resolve, words_pattern
+from convcalc.schema.parts import (
+    DRAFT,
+    FILE,
+    input_,
+    kind_help,
+    ref,
+    refuse,
+    required_params,
+    resolve,
+    unlisted,
+    words_pattern,
+)
 from convcalc.schema.texts import BLOCK_HELP, NEEDS_PARAMS, TOP_HELP
 from convcalc.spec import composite
 from convcalc.spec.layers import LAYER_KEYS
@@ -33,8 +44,8 @@ class SpecBuilder(Builder):
             return layer(
                 {
                     "layers": layers,
-                    "residual": {"properties": {"layers": layers, "shortcut": layers}},
-                    "parallel": {"properties": {"branches": {"items": layers}}},
+                    "residual": unlisted({"layers": layers, "shortcut": layers}),
+                    "parallel": unlisted({"branches": {"items": layers}}),
                 }
             )
 
@@ -55,8 +66,7 @@ class SpecBuilder(Builder):
             "if": {"type": "string"},
             "then": {"if": {"pattern": CALL_PATTERN}, "then": shorthand_},
             "else": {
-                "properties": allowed | nested,
-                "patternProperties": {self.known_pattern: {}},
+                "patternProperties": unlisted(allowed | nested)["patternProperties"] | {self.known_pattern: {}},
                 "additionalProperties": False,
             },
         }
@@ -67,7 +77,7 @@ class SpecBuilder(Builder):
         incomplete = [word for word in self.known if needs[word]]
         bare: Schema = {
             "if": {"pattern": words_pattern(incomplete)},
-            "then": {"not": {"title": NEEDS_PARAMS}, "errorMessage": NEEDS_PARAMS},
+            "then": refuse(NEEDS_PARAMS, "A layer kind alone, without its parameters"),
         }
         shorthand_ = self.define("shorthand.complete", lambda: bare)
         bodies = {"layer": shorthand_}
@@ -79,7 +89,7 @@ class SpecBuilder(Builder):
                 bodies[word] = (
                     {"anyOf": [body, {"not": {"type": ["object", "null"]}}]} if required == [kind.primary] else body
                 )
-        return {"if": {"type": "string"}, "then": shorthand_, "else": {"properties": bodies | nested}}
+        return {"if": {"type": "string"}, "then": shorthand_, "else": unlisted(bodies | nested)}
 
     # the whole spec
 
@@ -110,8 +120,8 @@ class SpecBuilder(Builder):
             "required": ["input", "layers"],
             "additionalProperties": False,
             "allOf": [
-                {"if": {"required": ["blocks"]}, "else": {"properties": {"layers": known}}},
-                {"if": {"required": ["defaults"]}, "else": {"properties": {"layers": complete}}},
+                {"if": {"required": ["blocks"]}, "else": unlisted({"layers": known})},
+                {"if": {"required": ["defaults"]}, "else": unlisted({"layers": complete})},
             ],
             "$defs": dict(sorted(self.defs.items())),
         }
