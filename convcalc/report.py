@@ -133,7 +133,7 @@ class Totals:
         return 2 * self.forward_bytes
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything `convcalc show` knows about one spec.
 

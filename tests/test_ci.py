@@ -102,6 +102,12 @@ def test_an_unreadable_file_in_the_summary(tmp_path: Path) -> None:
     assert "\\*x\\*" in failure
 
 
+def test_a_missing_file_is_annotated_without_a_line(tmp_path: Path) -> None:
+    code, out = _check(str(tmp_path / "gone.yaml"), env={"GITHUB_WORKSPACE": str(tmp_path)})
+    assert code == 2
+    assert out.startswith("::error file=gone.yaml,title=convcalc%3A cannot read the spec::no such file")
+
+
 def test_many_failures_are_capped_in_the_summary(tmp_path: Path) -> None:
     layers = "".join(f"  - layer: conv1-1\n    expect: {{params: {i}}}\n" for i in range(SUMMARY_FAILURES + 5))
     (tmp_path / "many.yaml").write_text(f"input: 8x8x1\nlayers:\n{layers}", encoding="utf-8")
@@ -115,7 +121,10 @@ def test_many_failures_are_capped_in_the_summary(tmp_path: Path) -> None:
 
 
 def test_relative_keeps_names_that_are_not_paths(tmp_path: Path) -> None:
-    assert relative("specs/vgg16.yaml", str(tmp_path)) == "specs/vgg16.yaml"  # a built-in, not a file here
+    assert relative("specs/vgg16.yaml", str(tmp_path)) == "specs/vgg16.yaml"  # a file elsewhere
+    assert relative("specs/nothing.yaml", str(tmp_path)) == "specs/nothing.yaml"  # no file: a name
+    assert relative(str(tmp_path), str(tmp_path)) == str(tmp_path)  # the folder itself is no file in it
+    assert relative(f"{tmp_path}-other/n.yaml", str(tmp_path)) == f"{tmp_path}-other/n.yaml"
     assert relative("<stdin>", str(tmp_path)) == "<stdin>"
     assert relative("", str(tmp_path)) == ""
     assert relative("/elsewhere/net.yaml", str(tmp_path)) == "/elsewhere/net.yaml"

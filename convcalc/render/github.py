@@ -61,11 +61,8 @@ def relative(file: str, base: str) -> str:
     if not os.path.isabs(file) and not os.path.exists(file):  # noqa: PTH110, PTH117 - a built-in's specs/NAME.yaml
         return file
     full = os.path.abspath(file)  # noqa: PTH100 - relative names are the working folder's
-    root = os.path.abspath(base)  # noqa: PTH100
-    try:
-        inside = os.path.commonpath([full, root]) == root
-    except ValueError:  # another drive on Windows
-        return file
+    root = os.path.abspath(base).rstrip(os.sep)  # noqa: PTH100
+    inside = full.startswith(root + os.sep)
     return os.path.relpath(full, root).replace(os.sep, "/") if inside else file
 
 

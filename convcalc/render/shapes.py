@@ -110,10 +110,8 @@ def category(row: LayerRow) -> str:
         name = "merge"
     elif row.kind == "input":
         name = "input"
-    elif row.kind in _COMPOSITES:
+    elif row.kind in _COMPOSITES or kind is None:  # a folded composite: its kind is no layer kind
         name = "block"
-    elif kind is None:
-        name = "other"
     else:
         name = _FILL_OF[kind.category]
     if name == "other" and row.output is not None and not row.output.spatial:
