@@ -1,9 +1,12 @@
 """convcalc: conv-net arithmetic from a YAML spec, exactly and without a framework.
 
-    >>> from convcalc import load_spec, analyze
-    >>> report = analyze(load_spec("specs/vgg16.yaml"))
+    >>> import convcalc
+    >>> report = convcalc.analyze("vgg16", batch=8)
     >>> report.totals.params
     138357544
+
+`analyze` takes a built-in name, a path, YAML text, a dict or a Spec (docs/api.md); a Report
+displays as its table in Jupyter and `to_dict()` gives `convcalc show --format json`'s document.
 
 The names below are imported when first used (PEP 562), so that `import convcalc.cli` does not
 load the whole library before it knows which command runs.
@@ -12,10 +15,11 @@ load the whole library before it knows which command runs.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from convcalc.engine.analyze import analyze
+    from convcalc.api import analyze
     from convcalc.errors import ConvcalcError, Location, SpecError
     from convcalc.report import Diagnostic, LayerRow, Report, Severity, Totals
     from convcalc.spec.loader import load_spec
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _WHERE = {
-    "analyze": "convcalc.engine.analyze",
+    "analyze": "convcalc.api",
     "ConvcalcError": "convcalc.errors",
     "Location": "convcalc.errors",
     "SpecError": "convcalc.errors",
@@ -56,6 +60,12 @@ __all__ = [
     "analyze",
     "load_spec",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public API (what completion in a notebook offers), and the submodules loaded so far."""
+    loaded = [name for name, value in globals().items() if isinstance(value, ModuleType) and name != "importlib"]
+    return sorted({*__all__, *loaded})
 
 
 def __getattr__(name: str) -> Any:

@@ -182,7 +182,11 @@ class Training:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything `convcalc show` knows about one spec."""
+    """Everything `convcalc show` knows about one spec.
+
+    In Jupyter it displays as `convcalc show`'s table (`_repr_html_`), in a rich console too
+    (`__rich__`); `to_dict()` is the JSON document of `show --format json` (docs/api.md).
+    """
 
     name: str
     description: str
@@ -202,3 +206,25 @@ class Report:
     def ok(self) -> bool:
         """True when no diagnostic is an error and every check holds."""
         return not any(d.severity is Severity.ERROR for d in self.diagnostics) and all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of `convcalc show --format json`, as Python values."""
+        from convcalc import __version__  # noqa: PLC0415 - the renderers are imported when used
+        from convcalc.render.json import report_dict  # noqa: PLC0415
+
+        return report_dict(self, __version__)
+
+    def __repr__(self) -> str:
+        from convcalc.render.html import report_repr  # noqa: PLC0415
+
+        return report_repr(self)
+
+    def _repr_html_(self) -> str:
+        from convcalc.render.html import report_html  # noqa: PLC0415
+
+        return report_html(self)
+
+    def __rich__(self) -> object:
+        from convcalc.render.html import RichReport  # noqa: PLC0415
+
+        return RichReport(self)

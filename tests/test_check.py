@@ -99,7 +99,8 @@ def test_github_annotations(tmp_path: Path) -> None:
     result = run("check", path, "--format", "github")
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        f"::error file={path},line=4,col=40::check failed: CONV5-10 params: expected 750, got 760 "
+        f"::error file={path},line=4,col=40,title=convcalc%3A CONV5-10 params::"
+        "check failed: CONV5-10 params: expected 750, got 760 "
         "(params = (5·5·3 + 1)·10 = 760)"
     )
     assert all(line.startswith("::error file=") for line in lines[:2])
@@ -113,7 +114,7 @@ def test_github_escapes_what_it_must(tmp_path: Path) -> None:
     spec.write_text("input: 7x7x1\nlayers: [conv3-1 s3]\n", encoding="utf-8")
     result = run("check", str(spec), "--format", "github")
     first = result.stdout.splitlines()[0]
-    assert first.startswith(f"::error file={str(spec).replace(':', '%3A').replace(',', '%2C')},line=2,col=10::")
+    assert first.startswith(f"::error file={str(spec).replace(':', '%3A').replace(',', '%2C')},line=2,col=10,title=")
     assert result.exit_code == 1
 
 
@@ -290,14 +291,17 @@ def test_layer_two_questions_at_once() -> None:
     assert "asks for two values at once" in result.stderr
 
 
+UNREADABLE = "title=convcalc%3A cannot read the spec"
+
+
 def test_every_mistake_of_an_unreadable_file_is_annotated(tmp_path: Path) -> None:
     path = tmp_path / "two.yaml"
     path.write_text("input: 8x8x3\nlayers:\n  - convo3-4\n  - maxpool: {size: 0}\n", encoding="utf-8")
     github = run("check", str(path), "--format", "github")
     assert github.exit_code == 2
     assert [line.split("::")[1] for line in github.stdout.splitlines() if line.startswith("::")] == [
-        f"error file={str(path).replace(':', '%3A').replace(',', '%2C')},line=3,col=5",
-        f"error file={str(path).replace(':', '%3A').replace(',', '%2C')},line=4,col=21",
+        f"error file={str(path).replace(':', '%3A').replace(',', '%2C')},line=3,col=5,{UNREADABLE}",
+        f"error file={str(path).replace(':', '%3A').replace(',', '%2C')},line=4,col=21,{UNREADABLE}",
     ]
     data = json.loads(run("check", str(path), "--format", "json").stdout)
     assert [(e["line"], e["column"]) for e in data["files"][0]["errors"]] == [(3, 5), (4, 21)]

@@ -428,11 +428,10 @@ def test_every_kind_alias_and_key_is_in_the_schema() -> None:
 
 
 def test_the_shorthand_examples_editors_offer_are_layers() -> None:
-    for name in ("shorthand", "shorthand.complete"):
-        examples = spec_schema()["$defs"][name]["examples"]
-        assert len(examples) > 20
-        for example in examples:
-            load_spec("t.yaml", spec_with(example))
+    examples = spec_schema()["$defs"]["shorthand"]["examples"]
+    assert len(examples) > 10
+    for example in examples:
+        load_spec("t.yaml", spec_with(example))
 
 
 def test_any_case() -> None:

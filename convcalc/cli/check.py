@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -19,17 +19,11 @@ from convcalc.engine.checks import causes
 from convcalc.errors import ConvcalcError, Location
 from convcalc.render import checks as check_text
 from convcalc.render.caps import Cap
+from convcalc.render.github import Result, github_lines, step_summary
 from convcalc.render.inert import inert
 from convcalc.render.json import check as check_json
 from convcalc.render.json import diagnostic as diagnostic_json
 from convcalc.report import Diagnostic, Report, Severity
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    arg: str
-    report: Report | None = None
-    error: ConvcalcError | None = None
 
 
 def _expand(args: tuple[str, ...]) -> list[str]:
@@ -46,11 +40,11 @@ def _expand(args: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _run(arg: str) -> _Result:
+def _run(arg: str) -> Result:
     try:
-        return _Result(arg, report=analyze(open_spec(arg)))
+        return Result(arg, report=analyze(open_spec(arg)))
     except ConvcalcError as exc:
-        return _Result(arg, error=exc)
+        return Result(arg, error=exc)
 
 
 def _where(file: str, line: int | None, column: int | None) -> str:
@@ -79,7 +73,7 @@ def _score(report: Report) -> str:
     return f"{report.source}: score {len(checks) - len(wrong)}/{len(checks)} ({len(wrong)} wrong{extra})"
 
 
-def _text(results: list[_Result], *, verbose: bool) -> list[str]:
+def _text(results: list[Result], *, verbose: bool) -> list[str]:
     lines = []
     scores = verbose or any(not c.ok for r in results if r.report for c in r.report.checks)
     for r in results:
@@ -108,47 +102,12 @@ def _text(results: list[_Result], *, verbose: bool) -> list[str]:
     return lines
 
 
-def _escape(text: str, *, prop: bool = False) -> str:
-    """GitHub's workflow-command escaping: % CR LF always; : and , in properties."""
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
-
-
-def _annotation(level: str, file: str, line: int | None, column: int | None, message: str) -> str:
-    """A workflow command; the file and message inert first, as in every text format (then GitHub's escapes)."""
-    props = [f"file={_escape(inert(file), prop=True)}"]
-    if line is not None:
-        props.append(f"line={line}")
-        if column is not None:
-            props.append(f"col={column}")
-    return f"::{level} {','.join(props)}::{_escape(inert(message))}"
-
-
-def _github(results: list[_Result]) -> list[str]:
-    lines = []
-    for r in results:
-        if r.error is not None:
-            for e in r.error.all:
-                loc = e.location or Location(r.arg)
-                lines.append(_annotation("error", loc.file, loc.line, loc.column, e.message))
-            continue
-        assert r.report is not None  # noqa: S101
-        shown, more = _shown(r.report)
-        lines += [_annotation(d.severity.value, d.file, d.line, d.column, d.message) for d in shown]
-        lines += more  # plain lines in the log: annotations are for places
-        for c in r.report.checks:
-            if not c.ok:
-                message = f"check failed: {check_text.message(c, r.report)}"
-                lines.append(_annotation("error", c.file, c.line, c.column, message))
-    return lines
-
-
 def _knock_on_errors(report: Report) -> int:
     """Strides that do not fit only on the sizes an earlier one made up."""
     return sum(1 for path, root in causes(report).items() if path != root)
 
 
-def _summary(results: list[_Result]) -> dict[str, int]:
+def _summary(results: list[Result]) -> dict[str, int]:
     reports = [r.report for r in results if r.report is not None]
     checks = [c for rep in reports for c in rep.checks]
     return {
@@ -177,7 +136,7 @@ def _summary_text(s: dict[str, int]) -> str:
     return "; ".join([text, *extra])
 
 
-def _json(results: list[_Result]) -> str:
+def _json(results: list[Result]) -> str:
     files = []
     for r in results:
         if r.error is not None:
@@ -244,9 +203,13 @@ def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None) -> N
     if fmt == "json":
         echo_data(_json(results), "json")
     else:
-        for line in _github(results) if fmt == "github" else _text(results, verbose=verbose):
+        base = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()  # noqa: PTH109 - paths as GitHub reads them
+        for line in github_lines(results, base) if fmt == "github" else _text(results, verbose=verbose):
             click.echo(inert(line))  # a name, a path or a message from a spec, on its line
         click.echo(_summary_text(summary))
+        if fmt == "github" and (summary_file := os.environ.get("GITHUB_STEP_SUMMARY")):
+            with open(summary_file, "a", encoding="utf-8") as out:  # noqa: PTH123 - appended, as GitHub asks
+                out.write(step_summary(results, _summary_text(summary), base))
     if summary["unreadable"]:
         sys.exit(EXIT_UNREADABLE)
     if any(r.report is not None and not r.report.ok for r in results):

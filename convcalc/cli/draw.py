@@ -20,7 +20,7 @@ from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
 from convcalc.render.inert import inert
-from convcalc.render.svg import render_svg
+from convcalc.render.svg import render_readable, render_svg
 
 
 @click.command(short_help="Draw SPEC as an SVG figure of its volumes.")
@@ -34,6 +34,7 @@ from convcalc.render.svg import render_svg
 )
 @spec_options
 @click.option("--depth", type=click.IntRange(1), help="Draw layers nested deeper than N as one volume per block.")
+@click.option("--full", is_flag=True, help="Draw every layer, however large the figure (no folding by default).")
 def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     spec: str,
     output: Path | None,
@@ -42,17 +43,23 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     input_: str | None,
     rounding: str | None,
     depth: int | None,
+    full: bool,  # noqa: FBT001 - a click flag
 ) -> None:
     """Draw SPEC as an SVG figure: each layer's output volume as a box, branches side by side.
 
     Box heights follow the spatial size and thicknesses the channels, on a log scale; the totals
-    are in the caption. Exits 1 when the design has an error, after drawing what was computed.
+    are in the caption. A figure over 4,000 px is folded (as --depth does) as deep as fits about
+    1,500 px, and the caption says so; --depth or --full choose. Exits 1 when the design has an
+    error, after drawing what was computed.
     """
     loaded = override(open_spec(spec), batch=batch, dtype=dtype, input_=input_, rounding=rounding)
     report = analyze(loaded)
     if depth is not None:
-        report = fold(report, depth)
-    drawing = render_svg(report)
+        drawing = render_svg(fold(report, depth))
+    elif full:
+        drawing = render_svg(report)
+    else:
+        drawing = render_readable(report)
     if output is None or str(output) == "-":
         echo_data(drawing.svg, "xml", nl=False)
     else:

@@ -122,6 +122,47 @@ def _add_empty_branches(fork: Fork, group: Group) -> None:
     fork.lanes = {str(b): fork.lanes.get(str(b), []) for b in range(group.branches)}
 
 
+# The names convcalc gives composites that have none of their own: no part of a qualified name.
+_DEFAULT_NAMES = ("residual", "parallel", "repeat ×")
+_COMPOSITES = frozenset({"residual", "parallel", "repeat", "block"})
+
+
+def qualified_names(report: Report) -> dict[str, str]:
+    """Each row's name with the composites that hold it, as PyTorch names modules.
+
+    `denseblock1.denselayer3.conv2`, `layer2.0.conv1`: the names of the composites on the row's
+    path, then its own. A composite repeated by `repeat:` is numbered from 1 (torchvision's
+    `denselayer3`, as `convcalc export` names it), and an unnamed layer in a residual's shortcut
+    is `downsample.N`, torchvision ResNet's name for the projection (torchvision/models/resnet.py,
+    `downsample = nn.Sequential(conv1x1(...), norm_layer(...))`). Every box of a figure then
+    has its own label.
+    """
+    groups = {g.path: g for g in report.groups}
+    names: dict[str, str] = {}
+    for row in report.rows:
+        parts = row.path.split(".")
+        found = [_own(g.name, g.path, groups) for k in range(1, len(parts)) if (g := groups.get(".".join(parts[:k])))]
+        if row.path in groups or row.kind in _COMPOSITES:  # a merge row, or a folded composite
+            own = _own(row.name, row.path, groups)
+        elif len(parts) > 1 and parts[-2] == "shortcut" and row.name == row.label.split()[0].upper():
+            own = f"downsample.{parts[-1]}"
+        else:
+            own = row.name
+        names[row.path] = ".".join(p for p in [*found, own] if p)
+    return names
+
+
+def _own(name: str, path: str, groups: dict[str, Group]) -> str:
+    """A composite's part of a qualified name: its name, numbered when a repeat holds it."""
+    if name.startswith(_DEFAULT_NAMES):
+        return ""
+    parts = path.split(".")
+    holder = groups.get(".".join(parts[:-2]))
+    if len(parts) > 2 and holder is not None and holder.kind == "repeat":  # noqa: PLR2004 - repeat, its pass, the item
+        return f"{name}{int(parts[-2]) + 1}"
+    return name
+
+
 def count_boxes(nodes: list[Node]) -> int:
     """How many volumes the drawing shows."""
     total = 0

@@ -27,8 +27,21 @@ _FILLS = {
     "pool": ("#d3ecd2", "#e9f6e9", "#b6dbb5"),
     "vector": ("#f8dcbe", "#fcecdc", "#efc59c"),
     "merge": ("#e3d6f1", "#f1eaf8", "#ccb9e4"),
-    "other": ("#e4e8ee", "#f1f3f6", "#cdd3dc"),
+    "block": ("#f6d5e3", "#fbeaf1", "#eab8cd"),
+    "other": ("#d2ecea", "#e9f6f5", "#b3dcd8"),
 }
+# What each colour is, in the order of the figure's legend (the caption): grey is the input only.
+LEGEND = {
+    "input": "input",
+    "conv": "conv",
+    "pool": "pool",
+    "vector": "fc, vectors",
+    "merge": "merge (add, concat)",
+    "block": "block drawn as one box",
+    "other": "norm, activation, reshape",
+}
+# Rows that `--depth` folds: a composite layer drawn as one box.
+_COMPOSITES = frozenset({"residual", "parallel", "repeat", "block"})
 # The fill of each kind's drawing category (convcalc.kinds.base.Category); the input is grey.
 _FILL_OF = {
     Category.CONV: "conv",
@@ -53,12 +66,17 @@ class Cube:
     dy: float
 
 
-def cube(v: Volume | None) -> Cube:
-    """The cuboid of a volume; a vector (after fc or flatten) is a thin bar as tall as its length."""
+def cube(v: Volume | None, tallest: float = _TALLEST) -> Cube:
+    """The cuboid of a volume; a vector (after fc or flatten) is a thin bar.
+
+    A vector of N values is as tall as a square map of N values per channel (side √N) on the
+    volumes' scale, and never taller than `tallest` (the figure's tallest volume): AlexNet's
+    FC6 (4096) is as tall as a 64x64 map, lower than its 227x227 input.
+    """
     if v is None:  # a layer that could not be computed
         return Cube(12, 40, 8, 6)
     if not v.spatial:
-        return Cube(6, _log(v.depth, 10, 12), 4, 3)
+        return Cube(6, min(_log(v.depth, 10, 7), tallest), 4, 3)
     high = _log(v.spatial[-2] if len(v.spatial) > 1 else v.spatial[0], 10, 14)
     deep = 0.4 * _log(v.spatial[-1], 10, 14) if len(v.spatial) > 1 else 4
     return Cube(min(3 + 4 * log2(v.depth), 60), high, 0.8 * deep, 0.6 * deep)
@@ -77,13 +95,25 @@ def kernel(row: LayerRow) -> tuple[float, float] | None:
 
 def fills(row: LayerRow) -> tuple[str, str, str]:
     """The colours of the front, the top and the side."""
+    return _FILLS[category(row)]
+
+
+def legend_fill(name: str) -> str:
+    """The front colour of a legend entry."""
+    return _FILLS[name][0]
+
+
+def category(row: LayerRow) -> str:
+    """The legend's entry of a row: input, conv, pool, vector, merge, block or other."""
     kind = KINDS.get(row.kind)
     if row.kind in MERGES:
-        category = "merge"
-    elif kind is None:
-        category = "input"
+        name = "merge"
+    elif row.kind == "input":
+        name = "input"
+    elif row.kind in _COMPOSITES or kind is None:  # a folded composite: its kind is no layer kind
+        name = "block"
     else:
-        category = _FILL_OF[kind.category]
-    if category == "other" and row.output is not None and not row.output.spatial:
-        category = "vector"
-    return _FILLS[category]
+        name = _FILL_OF[kind.category]
+    if name == "other" and row.output is not None and not row.output.spatial:
+        name = "vector"
+    return name

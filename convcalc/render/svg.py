@@ -15,15 +15,18 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from convcalc.render import numbers
-from convcalc.render.diagram import MERGES, Box, Fork, Node, build, count_boxes
+from convcalc.render.diagram import MERGES, Box, Fork, Node, build, count_boxes, qualified_names
 from convcalc.render.inert import inert
-from convcalc.render.shapes import Cube, cube, fills, kernel
+from convcalc.render.shapes import LEGEND, Cube, cube, fills, kernel, legend_fill
 from convcalc.report import Severity
 
 if TYPE_CHECKING:
-    from convcalc.report import Report
+    from convcalc.report import LayerRow, Report
 
 MAX_WIDTH = 1500  # where the top-level lane wraps (the figure adds its margins)
+# A figure whose long side passes FOLD_PAST px is folded by default, as deep as fits READABLE px.
+FOLD_PAST = 4000
+READABLE = 1700
 FONT = 11  # the smallest text; titles are larger
 LINE = 14  # line height of the labels
 CHAR = 6.8  # a generous width of one character at 11 px sans-serif, so labels never overlap
@@ -33,7 +36,8 @@ FAN = 16  # where lanes fork and where they join
 LANE_GAP = 18
 LINE_GAP = 30
 LABEL_GAP = 6  # between the lowest front face of a lane and its labels
-NAME_CHARS = 24  # longer names are cut, with the whole name in the tooltip
+NAME_CHARS = 32  # longer names are cut, with the whole name in the tooltip (denseblock3.denselayer24.conv2 fits)
+SWATCH = 10  # a legend entry's square
 
 _STROKE = "#44546a"
 _ERROR = "#c0392b"
@@ -42,10 +46,12 @@ _KERNEL = ("#fbe3a6", "#a67c1f")
 
 @dataclass(frozen=True, slots=True)
 class Drawing:
-    """The SVG text and how many volumes it shows."""
+    """The SVG text, how many volumes it shows, and its size in px."""
 
     svg: str
     volumes: int
+    width: float = 0.0
+    height: float = 0.0
 
 
 def _n(value: float) -> str:
@@ -72,12 +78,13 @@ def _cut(text: str) -> str:
     return text if len(text) <= NAME_CHARS else text[: NAME_CHARS - 1] + "…"
 
 
-def _lines(box: Box) -> list[str]:
-    """The labels under a volume: name, volume (bold), the layer, the rows drawn inside it."""
+def _lines(box: Box, names: dict[str, str]) -> list[str]:
+    """The labels under a volume: qualified name, volume (bold), the layer, the rows drawn inside it."""
     row = box.row
-    lines = [_cut(row.name), numbers.volume(row.output)]
+    lines = [_cut(names.get(row.path, row.name)), numbers.volume(row.output)]
     op = row.kind if row.kind in MERGES else row.label
-    if row.kind != "input" and op.lower() != row.name.lower():
+    # A folded composite's label is its kind (residual, repeat), which its colour shows.
+    if row.kind != "input" and op.lower() != row.name.lower() and op != row.kind:
         lines.append(_cut(op))
     if box.merged:
         lines.append(_cut("+ " + ", ".join(r.label for r in box.merged)))
@@ -106,9 +113,14 @@ class _Size:
 class _Figure:
     """Measures the tree once (sizes by node), then writes it."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: dict[str, str] | None = None, tallest: float = 200.0) -> None:
         self.sizes: dict[int, _Size] = {}
         self.out: list[str] = []
+        self.names = names or {}
+        self.tallest = tallest  # no vector is drawn taller than the tallest volume
+
+    def cube(self, row: LayerRow) -> Cube:
+        return cube(row.output, self.tallest)
 
     # -- measuring
 
@@ -132,7 +144,7 @@ class _Figure:
         return size
 
     def box_size(self, box: Box) -> _Size:
-        shape, square, lines = cube(box.row.output), kernel(box.row), _lines(box)
+        shape, square, lines = self.cube(box.row), kernel(box.row), _lines(box, self.names)
         column = max(shape.thick + shape.dx, CHAR * max(len(t) for t in lines)) + 10
         return _Size(_gap(square) + column, shape.high / 2 + shape.dy, shape.high / 2, len(lines))
 
@@ -166,23 +178,29 @@ class _Figure:
     def text(self, x: float, y: float, text: str, attrs: str = "") -> None:
         self.out.append(f'<text x="{_n(x)}" y="{_n(y)}"{attrs}>{_xml(text)}</text>')
 
-    def draw_lane(self, items: list[Node], x: float, axis: float, labels: float) -> float:
-        """Draw a lane from x; `labels` is how far below the axis its labels start. Gives its end."""
-        for node in items:
-            if isinstance(node, Box):
-                self.draw_box(node, x, axis, labels)
-            else:
-                self.draw_fork(node, x, axis, labels)
+    def draw_lane(self, items: list[Node], x: float, axis: float, labels: float, *, more: bool) -> float:
+        """Draw a lane from x; `labels` is how far below the axis its labels start. Gives its end.
+
+        A box's column is as wide as its longest label: a connector leads from the box to the
+        column's end, where the next node's starts, unless nothing follows (`more`).
+        """
+        for i, node in enumerate(items):
+            right = (
+                self.draw_box(node, x, axis, labels) if isinstance(node, Box) else self.draw_fork(node, x, axis, labels)
+            )
             x += self.measure(node).width
+            if right is not None and (more or i < len(items) - 1) and right < x:
+                self.line([(right, axis), (x, axis)])
         return x
 
-    def draw_box(self, box: Box, x: float, axis: float, labels: float) -> None:
+    def draw_box(self, box: Box, x: float, axis: float, labels: float) -> float:
+        """Draw a box in its column from x; gives the right end of its cube, where a connector leaves."""
         row, size = box.row, self.measure(box)
-        shape, square = cube(row.output), kernel(row)
+        shape, square = self.cube(row), kernel(row)
         centre = x + (size.width + _gap(square)) / 2  # of the column after the gap
         left, top = centre - (shape.thick + shape.dx) / 2, axis - shape.high / 2
         self.out.append("<g>")
-        tip = f"{row.path} {row.name}: {row.label} → {numbers.volume(row.output)}"
+        tip = f"{row.path} {self.names.get(row.path, row.name)}: {row.label} → {numbers.volume(row.output)}"
         notes = [f"+ {r.label}" for r in box.merged] + [d.message for r in (row, *box.merged) for d in r.diagnostics]
         self.out.append(f"<title>{chr(10).join(map(_xml, [tip, *notes]))}</title>")
         if row.kind != "input":
@@ -196,9 +214,10 @@ class _Figure:
             )
         self.draw_cube(box, shape, left, top)
         self.out.append('<g stroke="none" text-anchor="middle">')
-        for i, line in enumerate(_lines(box)):
+        for i, line in enumerate(_lines(box, self.names)):
             self.text(centre, axis + labels + LINE * (i + 1) - 3, line, ' font-weight="bold"' if i == 1 else "")
         self.out.append("</g></g>")
+        return left + shape.thick + shape.dx
 
     def draw_cube(self, box: Box, shape: Cube, left: float, top: float) -> None:
         row = box.row
@@ -219,7 +238,8 @@ class _Figure:
             self.out.append(f'<polygon points="{text}" fill="{fill}"/>')
         self.out.append("</g>")
 
-    def draw_fork(self, fork: Fork, x: float, axis: float, labels: float) -> None:
+    def draw_fork(self, fork: Fork, x: float, axis: float, labels: float) -> float | None:
+        """Draw a fork from x; gives the right end of its merge's cube (None: the walk stopped in it)."""
         size = self.measure(fork)
         lanes = list(fork.lanes.values())
         if fork.identity:
@@ -227,7 +247,7 @@ class _Figure:
         widest = max(self.lane(items).width for items in lanes)
         split, start, join = x + FAN / 2, x + FAN, x + FAN + widest + FAN
         self.line([(x, axis), (start, axis)])
-        self.draw_lane(lanes[0], start, axis, labels)
+        self.draw_lane(lanes[0], start, axis, labels, more=fork.merge is not None)
         if fork.merge is not None:
             self.line([(start + self.lane(lanes[0]).width, axis), (join, axis)])
         for items, offset in zip(lanes[1:], size.axes, strict=True):
@@ -236,14 +256,13 @@ class _Figure:
             lane = self.lane(items)
             if not items:
                 self.text(start + FAN, y - 4, "identity", ' stroke="none" fill="#555"')
-            end = self.draw_lane(items, start, y, lane.face + LABEL_GAP)
+            end = self.draw_lane(items, start, y, lane.face + LABEL_GAP, more=fork.merge is not None)
             if fork.merge is not None:
                 self.line([(end, y), (join, y), (join, axis)])
-        if fork.merge is not None:
-            self.draw_box(fork.merge, join, axis, labels)
+        return None if fork.merge is None else self.draw_box(fork.merge, join, axis, labels)
 
 
-def _caption(report: Report, volumes: int) -> list[str]:
+def _caption(report: Report, volumes: int, note: str) -> list[str]:
     t = report.totals
     totals = (
         f"Params {numbers.precise(t.params)} ({numbers.grouped(t.params)})"
@@ -251,7 +270,7 @@ def _caption(report: Report, volumes: int) -> list[str]:
         f" · Memory forward {numbers.size(t.forward_bytes)}, params {numbers.size(t.params_bytes)}"
     )
     scale = "on a log scale, a box's height follows the spatial size and its thickness the channels"
-    return [totals, f"batch {report.batch}, {report.dtype} · {volumes} volumes; {scale}"]
+    return [totals, f"batch {report.batch}, {report.dtype} · {volumes} volumes; {scale}", *([note] if note else [])]
 
 
 def _wrap(figure: _Figure, nodes: list[Node]) -> list[list[Node]]:
@@ -268,33 +287,79 @@ def _wrap(figure: _Figure, nodes: list[Node]) -> list[list[Node]]:
     return lines
 
 
-def render_svg(report: Report) -> Drawing:
-    """The report as a standalone SVG document, sized to its content."""
+def render_svg(report: Report, note: str = "") -> Drawing:
+    """The report as a standalone SVG document, sized to its content; `note` is a last caption line."""
     nodes = build(report)
     volumes = count_boxes(nodes)
-    figure = _Figure()
+    spatial = [cube(r.output).high for r in report.rows if r.output is not None and r.output.spatial]
+    figure = _Figure(qualified_names(report), max(spatial, default=200.0))
     top = MARGIN + 30.0  # below the title
     right, previous = 0.0, (0.0, 0.0)
-    for i, items in enumerate(_wrap(figure, nodes)):
+    lines = _wrap(figure, nodes)
+    for i, items in enumerate(lines):
         size = figure.lane(items)
         axis = top + size.above
         if i:  # a dashed line from the end of the line above to the start of this one
             (end, level), turn, middle = previous, MARGIN / 2, top - LINE_GAP / 2
             figure.line([(end, level), (end + turn, level), (end + turn, middle), (turn, middle)], dashed=True)
             figure.line([(turn, middle), (turn, axis), (MARGIN, axis)], dashed=True)
-        end = figure.draw_lane(items, MARGIN, axis, size.face + LABEL_GAP)
+        end = figure.draw_lane(items, MARGIN, axis, size.face + LABEL_GAP, more=i < len(lines) - 1)
         right, previous = max(right, end), (end, axis)
         top = axis + size.bottom() + LINE_GAP
-    return Drawing(_document(report, figure.out, volumes, right, top - LINE_GAP / 2), volumes)
+    svg, width, height = _document(report, figure.out, volumes, right, top - LINE_GAP / 2, note=note)
+    return Drawing(svg, volumes, width, height)
 
 
-def _document(report: Report, body: list[str], volumes: int, right: float, bottom: float) -> str:
-    """The drawn lanes framed: the title above, the totals below, the size from the layout."""
+def render_readable(report: Report, limit: float = READABLE) -> Drawing:
+    """Every layer; or, for a figure whose long side passes FOLD_PAST, the deepest folding that fits `limit`.
+
+    DenseNet-121's 250 volumes make a figure of about 1,500 x 4,500 px, unreadable once fitted to
+    a screen; folded to one box per dense layer it fits in 1,500 px. The caption says what was
+    folded and how to choose (`--depth`, `--full`).
+    """
+    from convcalc.fold import fold  # noqa: PLC0415 - only for a large figure
+
+    whole = render_svg(report)
+    if max(whole.width, whole.height) <= FOLD_PAST:
+        return whole
+    deepest = max((r.depth for r in report.rows), default=0)
+    drawing = whole
+    for depth in range(deepest, 0, -1):
+        folded = fold(report, depth)
+        note = (
+            f"Folded to depth {depth} to fit the page: every layer would be {whole.volumes} volumes,"
+            f" {_n(whole.width)} x {_n(whole.height)} px (convcalc draw --depth N to choose, --full for every layer)"
+        )
+        drawing = render_svg(folded, note)
+        if max(drawing.width, drawing.height) <= limit:
+            break
+    return drawing
+
+
+def _legend(x: float, y: float) -> tuple[list[str], float]:
+    """The colours' legend on one line from (x, y): a square and a word for each; gives its right end."""
+    out = []
+    for name, words in LEGEND.items():
+        out.append(
+            f'<rect x="{_n(x)}" y="{_n(y - SWATCH + 1)}" width="{SWATCH}" height="{SWATCH}"'
+            f' fill="{legend_fill(name)}" stroke="{_STROKE}" stroke-width="0.8"/>'
+        )
+        out.append(f'<text x="{_n(x + SWATCH + 4)}" y="{_n(y)}">{_xml(words)}</text>')
+        x += SWATCH + 4 + CHAR * len(words) + 14
+    return out, x
+
+
+def _document(  # noqa: PLR0913 - the drawn lanes and what frames them
+    report: Report, body: list[str], volumes: int, right: float, bottom: float, *, note: str
+) -> tuple[str, float, float]:
+    """The drawn lanes framed: the title above, the totals and legend below, the size from the layout."""
     first = report.rows[0].output if report.rows else None
     title = f"{report.name}: {numbers.volume(first)} → {numbers.volume(report.totals.output)}"
-    caption = _caption(report, volumes)
-    texts = max(CHAR * 16 / FONT * len(title), *(CHAR * 12 / FONT * len(c) for c in caption))
-    width, height = max(right, MARGIN + texts) + MARGIN, bottom + len(caption) * (LINE + 2) + MARGIN
+    caption = _caption(report, volumes, note)
+    legend_y = bottom + (len(caption) + 1) * (LINE + 2)
+    legend, legend_end = _legend(MARGIN, legend_y)
+    texts = max(CHAR * 16 / FONT * len(title), *(CHAR * 12 / FONT * len(c) for c in caption), legend_end - MARGIN)
+    width, height = max(right, MARGIN + texts) + MARGIN, legend_y + MARGIN
     size = f'width="{_n(width)}" height="{_n(height)}"'
     root = (
         f'<svg xmlns="http://www.w3.org/2000/svg" {size} viewBox="0 0 {_n(width)} {_n(height)}"'
@@ -312,4 +377,4 @@ def _document(report: Report, body: list[str], volumes: int, right: float, botto
     for i, line in enumerate(caption):
         y = bottom + (i + 1) * (LINE + 2)
         foot.append(f'<text x="{MARGIN}" y="{_n(y)}" font-size="12">{_xml(line)}</text>')
-    return "\n".join([*head, *body, *foot, "</svg>", ""])
+    return "\n".join([*head, *body, *foot, *legend, "</svg>", ""]), width, height

@@ -15,7 +15,7 @@ from convcalc.schema.parts import (
     dims,
     kind_help,
     ref,
-    required_params,
+    refuse,
     resolve,
     shape,
     template,
@@ -24,12 +24,15 @@ from convcalc.schema.parts import (
     words_pattern,
 )
 from convcalc.schema.texts import (
+    CALL_TAKEN,
     EXPECT_HELP,
     LAYER_HELP,
     NUMBER_HELP,
     PARALLEL_HELP,
     RESIDUAL_HELP,
     SHORTHAND_EXAMPLES,
+    SHORTHAND_FORM,
+    SHORTHAND_KIND,
 )
 from convcalc.spec import composite, expect, shorthand
 from convcalc.spec.layers import LAYER_KEYS
@@ -41,6 +44,10 @@ if TYPE_CHECKING:
     from convcalc.kinds.base import Kind
     from convcalc.kinds.params import Convert, Param
     from convcalc.schema.parts import Schema
+
+
+# A block's name, as a call of it is written (a word).
+CALL_PATTERN = r"^\s*[A-Za-z_][\w-]*\s*$"
 
 
 class Builder:
@@ -239,30 +246,57 @@ class Builder:
         }
         return {"type": "object", "properties": props, "required": ["branches"], "additionalProperties": False}
 
-    def shorthand(self, bare: Iterable[str]) -> Schema:
-        """A layer in shorthand (spec/shorthand.py), with these words allowed without numbers."""
+    def shorthand(self, bare: Iterable[str], *, shown: bool = True) -> Schema:
+        """A layer in shorthand (spec/shorthand.py), with these words allowed without numbers.
+
+        The grammar's regex is long (every kind in any case, every option): it stands only under
+        `if`, whose failures validators do not print, and a mistake is answered by `refuse`, which
+        says what was expected in a sentence. Only the
+        `shown` definition (the one the layer tree names) carries the description and the examples
+        that editors show and offer: the overlays that check the same string have none, so that
+        hover and completion list them once.
+        """
+        bare = list(bare)
         heads = [p.pattern for p, _ in shorthand.HEADS] + [re.escape(w) for w in bare]
         options = [p.pattern for p, _ in shorthand.OPTIONS]
         pattern = rf"^\s*(?:{'|'.join(heads)})(?:\s+(?:{'|'.join(options)}))*\s*$"
-        return {
+        words = sorted({*self.known, *bare}, key=lambda w: (-len(w), w))
+        # The first word is a kind when no letter follows it (conv3-64, maxpool 2, fc10).
+        kind_first = rf"^\s*(?:{any_case('|'.join(re.escape(w) for w in words))})(?![A-Za-z_])"
+        grammar = f"the shorthand is {shorthand.GRAMMAR}"
+        schema: Schema = {
             "type": "string",
-            "pattern": any_case(pattern),
-            # What editors offer as a layer is typed.
-            "examples": [*SHORTHAND_EXAMPLES, *(w for w in self.known if not required_params(w))],
+            "if": {"pattern": any_case(pattern)},
+            "else": {
+                "if": {"pattern": kind_first},
+                "then": refuse(SHORTHAND_FORM, f"Not a layer in shorthand ({grammar})"),
+                "else": refuse(SHORTHAND_KIND, "Not a layer kind"),
+            },
+        }
+        if not shown:
+            return schema
+        return {
+            **schema,
+            # What editors offer as a layer is typed, and show on hover: a few, each once.
+            "examples": SHORTHAND_EXAMPLES,
             "description": f"A layer in shorthand: {shorthand.GRAMMAR}.",
-            # yaml-language-server shows this instead of the pattern.
-            "patternErrorMessage": f"Not a layer in shorthand (nor a block): {shorthand.GRAMMAR}.",
         }
 
     def call_word(self) -> Schema:
-        """A call of a block by its name alone."""
+        """A call of a block by its name alone: a word that is not a layer in shorthand.
+
+        It refuses every shorthand layer, so that hovering `conv3-64` tells of the shorthand alone.
+        """
 
         def make() -> Schema:
+            taken = self.defs["shorthand"]["if"]
             return {
                 "type": "string",
-                "pattern": r"^\s*[A-Za-z_][\w-]*\s*$",
-                "not": {"pattern": self.known_pattern},
+                "pattern": CALL_PATTERN,
+                "if": taken,
+                "then": refuse(CALL_TAKEN, "A layer kind's word"),
                 "description": "A call of a block defined under blocks:.",
             }
 
+        self.define("shorthand", lambda: self.shorthand(self.known))
         return self.define("call", make)

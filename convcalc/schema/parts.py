@@ -48,6 +48,25 @@ def words_pattern(words: Iterable[str]) -> str:
     return rf"^\s*(?:{any_case('|'.join(re.escape(w) for w in words))})\s*$"
 
 
+def unlisted(props: dict[str, Schema]) -> Schema:
+    """`properties` that editors do not offer: the same keys as exact patterns.
+
+    The overlays check again keys that the layer tree describes; as `properties`, editors would
+    offer each key once for the tree and once for each overlay (yaml-language-server does).
+    """
+    return {"patternProperties": {f"^{re.escape(key)}$": schema for key, schema in props.items()}}
+
+
+def refuse(expected: str, why: str) -> Schema:
+    """A schema that refuses every value, saying what was expected in a sentence.
+
+    `const` because validators print its value and nothing else long (jsonschema: `'<expected>'
+    was expected`), and yaml-language-server shows `errorMessage` instead (it shows `not` only as
+    "Matches a schema that is not allowed").
+    """
+    return {"const": expected, "errorMessage": f"{why}: expected {expected}."}
+
+
 def ref(name: str, **more: Any) -> Schema:
     """A reference to a definition, with keywords beside it (a description)."""
     return {"$ref": f"#/$defs/{name}", **more}

@@ -7,9 +7,20 @@ from typing import TYPE_CHECKING
 from convcalc.kinds import params
 from convcalc.kinds.params import Whole
 from convcalc.options import DType, Rounding
-from convcalc.schema.builder import Builder
-from convcalc.schema.parts import DRAFT, FILE, input_, kind_help, ref, required_params, resolve, words_pattern
-from convcalc.schema.texts import BLOCK_HELP, TOP_HELP
+from convcalc.schema.builder import CALL_PATTERN, Builder
+from convcalc.schema.parts import (
+    DRAFT,
+    FILE,
+    input_,
+    kind_help,
+    ref,
+    refuse,
+    required_params,
+    resolve,
+    unlisted,
+    words_pattern,
+)
+from convcalc.schema.texts import BLOCK_HELP, NEEDS_PARAMS, TOP_HELP
 from convcalc.spec import composite
 from convcalc.spec.layers import LAYER_KEYS
 from convcalc.spec.loader import TOP_KEYS
@@ -33,8 +44,8 @@ class SpecBuilder(Builder):
             return layer(
                 {
                     "layers": layers,
-                    "residual": {"properties": {"layers": layers, "shortcut": layers}},
-                    "parallel": {"properties": {"branches": {"items": layers}}},
+                    "residual": unlisted({"layers": layers, "shortcut": layers}),
+                    "parallel": unlisted({"branches": {"items": layers}}),
                 }
             )
 
@@ -42,26 +53,33 @@ class SpecBuilder(Builder):
         return self.define(f"{prefix}layers", lambda: {"items": ref(f"{prefix}layer")})
 
     def known_layer(self, nested: Schema) -> Schema:
-        """Without blocks: every kind key and shorthand word is one convcalc knows."""
-        shorthand_ = self.define("shorthand", lambda: self.shorthand(self.known))
+        """Without blocks: every kind key and shorthand word is one convcalc knows.
+
+        The layer tree takes a word such as `covn3-64` for a block's call; here, without blocks,
+        it is checked as shorthand. Other strings the layer tree checks itself: a mistake is
+        reported once.
+        """
+        shorthand_ = self.define("shorthand.check", lambda: self.shorthand(self.known, shown=False))
         keys = [*LAYER_KEYS, "layer", *composite.REPEAT_KEYS, *composite.COMPOSITES, *self.known]
         allowed: Schema = {key: {} for key in keys}
         return {
             "if": {"type": "string"},
-            "then": shorthand_,
+            "then": {"if": {"pattern": CALL_PATTERN}, "then": shorthand_},
             "else": {
-                "properties": allowed | nested,
-                "patternProperties": {self.known_pattern: {}},
+                "patternProperties": unlisted(allowed | nested)["patternProperties"] | {self.known_pattern: {}},
                 "additionalProperties": False,
             },
         }
 
     def complete_layer(self, nested: Schema) -> Schema:
-        """Without defaults: every layer has its required parameters."""
+        """Without defaults: every layer has its required parameters (a bare `conv` has not)."""
         needs = {word: required_params(word) for word in self.known}
-        complete = [word for word in self.known if not needs[word]]
-        shorthand_ = self.define("shorthand.complete", lambda: self.shorthand(complete))
-        string = {"anyOf": [shorthand_, self.call_word()]}
+        incomplete = [word for word in self.known if needs[word]]
+        bare: Schema = {
+            "if": {"pattern": words_pattern(incomplete)},
+            "then": refuse(NEEDS_PARAMS, "A layer kind alone, without its parameters"),
+        }
+        shorthand_ = self.define("shorthand.complete", lambda: bare)
         bodies = {"layer": shorthand_}
         for word, required in needs.items():
             if required:
@@ -71,7 +89,7 @@ class SpecBuilder(Builder):
                 bodies[word] = (
                     {"anyOf": [body, {"not": {"type": ["object", "null"]}}]} if required == [kind.primary] else body
                 )
-        return {"if": {"type": "string"}, "then": string, "else": {"properties": bodies | nested}}
+        return {"if": {"type": "string"}, "then": shorthand_, "else": unlisted(bodies | nested)}
 
     # the whole spec
 
@@ -102,8 +120,8 @@ class SpecBuilder(Builder):
             "required": ["input", "layers"],
             "additionalProperties": False,
             "allOf": [
-                {"if": {"required": ["blocks"]}, "else": {"properties": {"layers": known}}},
-                {"if": {"required": ["defaults"]}, "else": {"properties": {"layers": complete}}},
+                {"if": {"required": ["blocks"]}, "else": unlisted({"layers": known})},
+                {"if": {"required": ["defaults"]}, "else": unlisted({"layers": complete})},
             ],
             "$defs": dict(sorted(self.defs.items())),
         }

@@ -67,5 +67,15 @@ EXPECT_HELP = {
     "fits": "Whether the stride fits: false answers 'it does not fit' (the window misses rows or columns).",
 }
 # Shorthand layers that editors offer as completions, beside the kinds that need no numbers.
-SHORTHAND_EXAMPLES = ["conv3-64 p1", "conv3-64 s2 p1", "conv1-256", "maxpool2", "maxpool3 s2", "avgpool2", "fc-4096"]
+# What is expected where a string layer is not one. Validators print it as a sentence
+# (check-jsonschema: `$.layers[1]: '<EXPECTED>' was expected`), and yaml-language-server shows
+# it with what it is refused for (convcalc/schema/builder.py, `refuse`).
+SHORTHAND_KIND = "a layer in shorthand, whose first word is a kind (conv3-64, maxpool, fc-10, relu...), or a block"
+SHORTHAND_FORM = "the shorthand of this kind of layer (conv3-64 s2 p1, maxpool3 s2, fc-10; docs/spec.md)"
+CALL_TAKEN = "the name of a block, which is not a layer kind's word"
+NEEDS_PARAMS = "a layer kind with the parameters it needs (conv3-64, not conv), or defaults: that give them"
+SHORTHAND_EXAMPLES = [
+    "conv3-64 p1", "conv3-64 s2 p1", "conv1-256", "maxpool2", "maxpool3 s2", "avgpool2", "fc-4096",
+    "bn", "relu", "dropout", "gap", "flatten",
+]  # fmt: skip
 NUMBER_HELP = "exact (760), rounded to the digits written (138M, 15.47G), about (~800K) or a bound ('<= 10M')"
