@@ -42,14 +42,17 @@ def analyze(
     from convcalc.engine.analyze import analyze as analyze_spec  # noqa: PLC0415 - keeps `import convcalc` light
 
     spec = overridden(to_spec(source), batch=batch, dtype=dtype, input_=input, rounding=rounding)
-    if spec.symbols:
+    if spec.symbols and not spec.example:
         symbols = "x".join(s or str(n) for s, n in zip(spec.symbols, spec.input.spatial, strict=True))
         msg = (
             f"input {symbols}x{spec.input.depth} is symbolic: analyze() computes numbers; for formulas use "
             "convcalc.engine.symbolic.analyze_closed(spec) (docs/symbolic.md), or give sizes (input='224x224x3')"
         )
         raise SpecError(msg, spec.input_at or Location(spec.source))
-    return analyze_spec(spec)
+    from convcalc.engine.training import training  # noqa: PLC0415
+
+    # With training memory at its defaults (fp32, SGD, CPU), as `show --format json` has it.
+    return training(spec, analyze_spec(spec))
 
 
 def to_spec(source: Spec | str | os.PathLike[str] | dict[str, Any]) -> Spec:
