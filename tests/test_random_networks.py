@@ -828,6 +828,10 @@ def draw_norm(d: Draw, x: Tensor) -> Leaf | None:
             item = long_form(d, "batchnorm", {"affine": eff}, ("bn",))
         return Leaf(kind, item, lambda x: BATCH_NORMS[max(1, len(spatial(x)))](x.shape[1], affine=eff))
     if kind == "layernorm":
+        # convcalc's layernorm is GroupNorm(1, C) (over the whole volume), which PyTorch refuses
+        # with one value in it; this build's LayerNorm over the channels would not: not drawn.
+        if c * prod(sizes) == 1:
+            return None
         affine = not d.chance(4)
         item = "layernorm" if affine and d.chance() else {"layernorm": {"affine": affine}}
         return Leaf(kind, item, lambda x: ChannelsLast(nn.LayerNorm(x.shape[1], elementwise_affine=affine)))

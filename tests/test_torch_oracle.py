@@ -62,7 +62,10 @@ def torch_params(module: nn.Module) -> int:
 def spec_text(spatial: Sequence[int], channels: int, layers: Sequence[object], rounding: str = "strict") -> str:
     """A spec of long-form layers written as JSON flow mappings (JSON is YAML)."""
     body = "".join(f"  - {json.dumps(layer)}\n" for layer in layers)
+    # A 1-D input is written as a mapping: two numbers (100x16) are refused as ambiguous.
     volume = "x".join(map(str, [*spatial, channels]))
+    if len(spatial) == 1:
+        volume = f"{{length: {spatial[0]}, depth: {channels}}}"
     return f"input: {volume}\nrounding: {rounding}\nlayers:\n{body}"
 
 
