@@ -814,7 +814,7 @@ def draw_fc(d: Draw) -> Leaf:
     return Leaf("fc", item, make)
 
 
-def draw_norm(d: Draw, x: Tensor) -> Leaf | None:
+def draw_norm(d: Draw, x: Tensor) -> Leaf | None:  # noqa: PLR0911 - one return per kind
     c, sizes = x.shape[1], spatial(x)
     kind = d.pick(("batchnorm", "layernorm", "groupnorm", "lrn"))
     if kind == "batchnorm":
