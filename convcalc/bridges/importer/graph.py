@@ -1,0 +1,160 @@
+"""A model's graph, whatever it came from, and its series-parallel decomposition.
+
+The PyTorch and ONNX readers give the same graph: one `Op` per operation, in an order where an
+op's inputs come before it, each with the layer convcalc writes for it (None when convcalc has
+no kind for it) and the volume the framework computed. `decompose` turns it into the nesting a
+spec writes: a sequence of layers and of merges of branches (`Fork`). A value used by several
+ops is a fork; its branches must meet again at one merge (its immediate post-dominator) and
+nowhere else, else the graph is not series-parallel and is reported, not mangled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from convcalc.errors import ConvcalcError
+
+
+class ImportFailure(ConvcalcError):
+    """The model was read but cannot be written as a spec (an unsupported op, a graph that is not series-parallel)."""
+
+
+@dataclass(slots=True)
+class Op:
+    """One operation of the model.
+
+    `layer` is the convcalc layer in long form ({"conv": {...}}), None for an op convcalc has no
+    kind for; `merge` is add, concat or multiply for an op that joins values; `view` an op that
+    passes its input on unchanged for convcalc (getitem of a single output, contiguous); `crop`
+    a slice of the spatial dims (U-Net's copy and crop).
+    """
+
+    index: int
+    name: str  # the model's own name: a module's path (layer1.0.conv1) or the op's node
+    op: str  # what the framework calls it: Conv2d, torch.flatten, Relu
+    inputs: tuple[int, ...]
+    shape: tuple[int, ...]  # convcalc's order: spatial dims, then channels; a vector (N,)
+    layer: dict[str, Any] | None = None
+    merge: str | None = None
+    view: bool = False
+    crop: bool = False
+    module: bool = False  # a named module (its name is a path), not a function call
+    weights: int = 0  # learnable values it holds (an opaque op's)
+    users: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Branches from one value, joined by a merge op (the branches in the merge's input order)."""
+
+    branches: tuple[tuple[Item, ...], ...]
+    join: Op
+
+
+Item = Union[Op, Fork]  # noqa: UP007 - a runtime alias on Python 3.10
+
+
+@dataclass(slots=True)
+class Graph:
+    """The ops in order (op 0 is the input), where the model came from, and what was noticed."""
+
+    ops: list[Op]
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    def link(self) -> None:
+        """Fill in every op's users, after dropping the views (their users read their input)."""
+        alias: dict[int, int] = {}
+        kept: list[Op] = []
+        for op in self.ops:
+            op.inputs = tuple(dict.fromkeys(alias.get(i, i) for i in op.inputs))
+            if op.view and len(op.inputs) == 1:
+                alias[op.index] = op.inputs[0]
+            else:
+                kept.append(op)
+        self.ops = kept
+        by = {op.index: op for op in kept}
+        for op in kept:
+            op.users = []
+        for op in kept:
+            for i in op.inputs:
+                by[i].users.append(op.index)
+
+    def unsupported(self) -> list[Op]:
+        """The ops convcalc has no kind for."""
+        return [op for op in self.ops[1:] if op.layer is None and op.merge is None and not op.crop]
+
+
+def _post_dominators(ops: list[Op]) -> dict[int, int | None]:
+    """Each op's immediate post-dominator: the first op every path from it to the output goes through."""
+    sets: dict[int, frozenset[int]] = {}
+    for op in reversed(ops):
+        if not op.users:
+            sets[op.index] = frozenset({op.index})
+            continue
+        common = frozenset.intersection(*(sets[u] for u in op.users))
+        sets[op.index] = common | {op.index}
+    order = {op.index: n for n, op in enumerate(ops)}
+    result: dict[int, int | None] = {}
+    for op in ops:
+        later = [d for d in sets[op.index] if d != op.index]
+        result[op.index] = min(later, key=order.__getitem__) if later else None
+    return result
+
+
+def decompose(graph: Graph) -> list[Item]:
+    """The graph as a sequence of ops and forks; ImportFailure where it is not series-parallel."""
+    ops = {op.index: op for op in graph.ops}
+    outputs = [op for op in graph.ops if not op.users]
+    if len(outputs) != 1:
+        names = ", ".join(op.name for op in outputs)
+        msg = f"the model has {len(outputs)} outputs ({names}); a spec has one"
+        raise ImportFailure(msg)
+    ipdom = _post_dominators(graph.ops)
+
+    def chain(start: Op, stop: int | None) -> tuple[list[Item], Op]:
+        """The items after `start` up to (not including) `stop`, and the last op before it."""
+        items: list[Item] = []
+        at = start
+        while at.users and at.users != [stop]:
+            if len(at.users) == 1:
+                nxt = ops[at.users[0]]
+                if len(nxt.inputs) > 1:
+                    _not_series_parallel(nxt, ops)
+                items.append(nxt)
+                at = nxt
+                continue
+            join_index = ipdom[at.index]
+            if join_index is None or join_index == stop:
+                _not_series_parallel(at, ops)
+            join = ops[join_index]  # type: ignore[index]  # None is refused just above
+            ends: dict[int, tuple[Item, ...]] = {}
+            for user in at.users:
+                if user == join.index:
+                    ends[at.index] = ()
+                    continue
+                first = ops[user]
+                if len(first.inputs) > 1:
+                    _not_series_parallel(first, ops)
+                rest, last = chain(first, join.index)
+                if last.index in ends:
+                    _not_series_parallel(join, ops)
+                ends[last.index] = (first, *rest)
+            if sorted(ends) != sorted(join.inputs):
+                _not_series_parallel(join, ops)
+            items.append(Fork(tuple(ends[i] for i in join.inputs), join))
+            at = join
+        return items, at
+
+    items, _ = chain(graph.ops[0], None)
+    return items
+
+
+def _not_series_parallel(op: Op, ops: dict[int, Op]) -> None:
+    inputs = ", ".join(ops[i].name for i in op.inputs)
+    msg = (
+        f"the graph is not series-parallel at {op.name} ({op.op}, inputs {inputs}): its branches do not "
+        "meet in one merge, so it cannot be written as residual and parallel blocks"
+    )
+    raise ImportFailure(msg)
