@@ -67,9 +67,17 @@ class Graph:
         """Fill in every op's users, after dropping the views (their users read their input)."""
         alias: dict[int, int] = {}
         kept: list[Op] = []
+        concats: dict[tuple[int, ...], int] = {}  # a concat's inputs -> the concat
         for op in self.ops:
             op.inputs = tuple(dict.fromkeys(alias.get(i, i) for i in op.inputs))
-            if op.view and len(op.inputs) == 1:
+            if op.merge == "concat":
+                # DenseNet's torch.cat of every earlier feature map: cat(a, b, c) is cat(cat(a, b), c),
+                # which nests where the flat form would not be series-parallel.
+                prefix = max((k for k in concats if op.inputs[: len(k)] == k), key=len, default=())
+                if len(prefix) > 1 and len(prefix) < len(op.inputs):
+                    op.inputs = (concats[prefix], *op.inputs[len(prefix) :])
+                concats[tuple(dict.fromkeys(alias.get(i, i) for i in self._flat(op, concats)))] = op.index
+            if (op.view or op.merge) and len(op.inputs) == 1:
                 alias[op.index] = op.inputs[0]
             else:
                 kept.append(op)
@@ -80,6 +88,15 @@ class Graph:
         for op in kept:
             for i in op.inputs:
                 by[i].users.append(op.index)
+
+    @staticmethod
+    def _flat(op: Op, concats: dict[tuple[int, ...], int]) -> tuple[int, ...]:
+        """A concat's inputs with the nested concats opened again."""
+        nested = {v: k for k, v in concats.items()}
+        flat: list[int] = []
+        for i in op.inputs:
+            flat += nested.get(i, (i,))
+        return tuple(flat)
 
     def unsupported(self) -> list[Op]:
         """The ops convcalc has no kind for."""
