@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from convcalc.bridges.importer.blocks import make_blocks
 from convcalc.bridges.importer.graph import Fork, Item, Op
 from convcalc.errors import ConvcalcError, Location
 from convcalc.kinds import registry
@@ -49,7 +50,7 @@ def nodes(items: list[Item]) -> list[Node]:
     out: list[Node] = []
     run: list[Op] = []  # consecutive ops convcalc has no kind for
     for item in [*items, None]:
-        if isinstance(item, Op) and item.layer is None and item.merge is None and not item.crop:
+        if isinstance(item, Op) and item.layer is None and item.merge is None:  # a crop alone too
             run.append(item)
             continue
         if run:
@@ -183,8 +184,12 @@ def _repeats(layers: list[Node]) -> list[Node]:
                 i + (count + 1) * period <= len(layers)
             ):
                 count += 1
-            worth = any(isinstance(n, Composite) for n in layers[i : i + period])
-            worth = worth or (count >= 3 and period * count > best[0] * best[1])  # noqa: PLR2004 - three plain layers
+            # A composite repeats from two copies; plain layers from three, and only unnamed ones
+            # (three named convs in a row read better as three lines, with their names).
+            group = layers[i : i + period * count]
+            worth = any(isinstance(n, Composite) for n in group) or (
+                count >= 3 and not any(n.name for n in group)  # noqa: PLR2004 - three plain layers
+            )
             if count > 1 and worth and period * count > best[0] * best[1]:
                 best = (period, count)
         period, count = best
@@ -323,7 +328,9 @@ def _full(kind: str, given: dict[str, Any]) -> dict[str, Any] | None:
 
 def dump(header: list[str], top: dict[str, Any], layers: list[Node]) -> str:
     """The spec's text: its comment lines, its settings, its layers."""
-    data = {**top, "layers": text_of(layers)}
+    values = text_of(layers)
+    blocks = make_blocks(values, _Flow)
+    data = {**top, **({"blocks": blocks} if blocks else {}), "layers": values}
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
     return "".join(f"# {line}\n" for line in header) + body
 
@@ -341,12 +348,15 @@ def leaves(layers: list[Node]) -> list[Leaf]:
 
 
 def defaults(layers: list[Node]) -> dict[str, Any]:
-    """`defaults: {conv: {bias: false}}` when most convs have no bias (torchvision's, before a batchnorm)."""
+    """The conv settings most convs share, as `defaults:` (no bias before a batchnorm, a fused relu)."""
     convs = [leaf for leaf in leaves(layers) if leaf.kind == "conv"]
-    if sum(leaf.params.get("bias", True) is False for leaf in convs) * 2 <= len(convs):
-        return {}
-    for leaf in convs:
-        if leaf.params.pop("bias", True):
-            leaf.params["bias"] = True
-            leaf.overrides = True
-    return {"conv": _Flow(bias=False)}
+    found: dict[str, Any] = {}
+    for key, absent, value in (("bias", True, False), ("activation", "identity", "relu")):
+        if sum(leaf.params.get(key, absent) == value for leaf in convs) * 2 <= len(convs):
+            continue
+        found[key] = value
+        for leaf in convs:
+            if leaf.params.pop(key, absent) != value:
+                leaf.params[key] = absent
+                leaf.overrides = True
+    return {"conv": _Flow(found)} if found else {}
