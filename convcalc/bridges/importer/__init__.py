@@ -73,15 +73,15 @@ def import_graph(graph: Graph, name: str, *, opaque: bool = False) -> Imported:
 
 
 def _unsupported(graph: Graph, ops: list[Any]) -> str:
-    """Every unsupported op by name and place: after which op, with which output volume."""
-    before = {op.index: graph.ops[n - 1] for n, op in enumerate(graph.ops) if n}
+    """Every unsupported op by name and place: what it reads, what it gives (in the framework's order)."""
+    names = {op.index: op.name for op in graph.ops}
     lines = []
     for op in ops:
-        prev = before[op.index]
-        shape = "x".join(map(str, op.shape)) or "no tensor"
-        lines.append(f"  {op.name} ({op.op}): after {prev.name}, output {shape}")
+        reads = ", ".join(names[i] for i in op.inputs) or "nothing"
+        shape = "x".join(map(str, op.dims)) or "no tensor"
+        lines.append(f"  {op.name} ({op.op}): reads {reads}, gives {shape}")
     return (
         f"{len(ops)} operation{'s' * (len(ops) != 1)} convcalc has no layer kind for:\n"
         + "\n".join(lines)
-        + "\n`--opaque` writes each run of them as an opaque layer that keeps the framework's volume and counts no MACs"
+        + "\n`--opaque` writes each run of them as one opaque layer that keeps the volume it gives and counts no MACs"
     )

@@ -112,8 +112,10 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
     modules = dict(traced.named_modules())
     ops: list[Op] = []
     index: dict[str, int] = {}
+    output = None
     for node in traced.graph.nodes:
         if node.op == "output":
+            output = next((index[a.name] for a in node.all_input_nodes if a.name in index), None)
             continue
         inputs = tuple(index[a.name] for a in node.all_input_nodes if a.name in index)
         meta = node.meta.get("tensor_meta")
@@ -122,7 +124,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         if node.op != "placeholder" and not hasattr(meta, "shape"):
             continue  # not a tensor (x.shape, x.size(0)): no op of the network
         shape = _shape(meta.shape)
-        op = Op(len(ops), node.name, str(node.target), inputs, shape)
+        op = Op(len(ops), node.name, str(node.target), inputs, shape, tuple(int(d) for d in meta.shape))
         if node.op == "placeholder":
             op.op = "input"
         elif node.op == "call_module":
@@ -133,7 +135,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
             op.op = f"attribute {node.target}"
         index[node.name] = op.index
         ops.append(op)
-    graph = Graph(ops, source)
+    graph = Graph(ops, source, output=output)
     graph.link()
     return graph
 
@@ -248,7 +250,7 @@ def _space(module: str) -> str:
         return "F."
     if module.startswith("torch"):
         return "torch."
-    return f"{module}." if module else ""
+    return f"{module.lstrip('_')}." if module else ""  # _operator.add is operator.add
 
 
 def _flattens(node: Any) -> bool:

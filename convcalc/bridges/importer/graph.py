@@ -35,6 +35,7 @@ class Op:
     op: str  # what the framework calls it: Conv2d, torch.flatten, Relu
     inputs: tuple[int, ...]
     shape: tuple[int, ...]  # convcalc's order: spatial dims, then channels; a vector (N,)
+    dims: tuple[int, ...] = ()  # the framework's order, for messages: 64x1x32 (L, N, E)
     layer: dict[str, Any] | None = None
     merge: str | None = None
     view: bool = False
@@ -62,6 +63,7 @@ class Graph:
     ops: list[Op]
     source: str
     notes: list[str] = field(default_factory=list)
+    output: int | None = None  # the op whose value the model returns (None: the last)
 
     def link(self) -> None:
         """Fill in every op's users, after dropping the views (their users read their input)."""
@@ -81,8 +83,13 @@ class Graph:
                 alias[op.index] = op.inputs[0]
             else:
                 kept.append(op)
-        self.ops = kept
         by = {op.index: op for op in kept}
+        # Only what the output depends on: an output the model drops (attention's weights) is no layer.
+        needed = {alias.get(self.output, self.output) if self.output is not None else kept[-1].index}
+        for op in reversed(kept):
+            if op.index in needed:
+                needed.update(op.inputs)
+        self.ops = kept = [op for op in kept if op.index in needed]
         for op in kept:
             op.users = []
         for op in kept:

@@ -84,6 +84,7 @@ def read(path: Path, input_: str | None) -> Graph:
             node.op_type,
             tuple(producer[i] for i in node.input if i in producer),
             _order(shapes.get(out, ())),
+            shapes.get(out, ()),
         )
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         sizes = [list(weights[i].dims) if i in weights else None for i in node.input]
@@ -94,7 +95,7 @@ def read(path: Path, input_: str | None) -> Graph:
             folded += 1  # a weight the exporter made (not a module's `conv.weight`): BatchNorm folded in
         producer[out] = op.index
         ops.append(op)
-    graph = Graph(ops, str(path))
+    graph = Graph(ops, str(path), output=producer.get(g.output[0].name) if g.output else None)
     if folded and not any(o.op == "BatchNormalization" for o in ops):
         graph.notes.append(
             f"BatchNorm folded into the convs by the exporter ({folded} convs with weights it made and a bias): "

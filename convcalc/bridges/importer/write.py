@@ -83,8 +83,8 @@ def _opaque(run: list[Op]) -> Leaf:
     weights = sum(op.weights for op in run)
     if weights:
         params["weights"] = weights
-    common = _prefix([op.name for op in run if op.module])
-    return Leaf("opaque", params, common or (run[0].name if run[0].module else None))
+    modules = [op.name for op in run if op.module]
+    return Leaf("opaque", params, (modules[0] if len(modules) == 1 else _prefix(modules)) or None)
 
 
 def _long(op: Op) -> tuple[str, dict[str, Any]]:
