@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from convcalc.bridges.importer import ImportFailure, import_model
+from convcalc.bridges.importer import ModelError, import_model
 from convcalc.cli.common import EXIT_DESIGN_ERROR, write_output
 
 
@@ -23,8 +23,10 @@ from convcalc.cli.common import EXIT_DESIGN_ERROR, write_output
 @click.option("--input", "input_", metavar="HxWxD", help="The input volume to trace with (default 224x224x3).")
 @click.option("--opaque", is_flag=True, help="Write operations convcalc has no kind for as opaque layers.")
 def import_(source: str, output: Path | None, input_: str | None, *, opaque: bool) -> None:
-    """Write a spec from SOURCE: package.module:attribute or file.py:Name (a PyTorch module, or a
-    function that returns one, traced with torch.fx), or an .onnx file (read with onnx).
+    """Write a spec from SOURCE: a PyTorch module, or an .onnx file (read with onnx).
+
+    SOURCE is package.module:attribute or file.py:Name (an nn.Module class, or a function that
+    returns one, traced with torch.fx), or an .onnx file.
 
     The spec keeps the model's layer names and writes residual and parallel blocks and repeats.
     An operation convcalc has no layer kind for is named with its place, and the command exits 1
@@ -32,7 +34,7 @@ def import_(source: str, output: Path | None, input_: str | None, *, opaque: boo
     """
     try:
         imported = import_model(source, input_, opaque=opaque)
-    except ImportFailure as exc:
+    except ModelError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(EXIT_DESIGN_ERROR)
     if output is None or str(output) == "-":

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Category, Context, Kind, Outcome, Params, State, Working
 from convcalc.kinds.closed import Closed, Expr, Shape
-from convcalc.kinds.params import DIMS, Param, count, describe, integer, text
+from convcalc.kinds.params import Param, count, per_dim, text
 from convcalc.kinds.plan import FunctionStep, Plan
 from convcalc.volume import Volume
 
@@ -19,16 +17,11 @@ if TYPE_CHECKING:
 NOTE = "an opaque layer is a stand-in: zeros of the volume it keeps (batch 1); write the real operation there"
 
 
-def volume(value: Any, at: Location) -> tuple[int, ...]:
-    """A volume as the spec's input is written: 14x14x256, [14, 14, 256] or 1000."""
-    if isinstance(value, str) and re.fullmatch(DIMS, value.strip()):
-        value = value.strip().split("x")
-    if isinstance(value, list) and value:
-        return tuple(integer(v, at, least=1, what="output") for v in value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (integer(value, at, least=1, what="output"),)
-    msg = f"output must be a volume such as 14x14x256 (spatial dims, then depth) or 1000, not {describe(value)}"
-    raise SpecError(msg, at)
+def _dims(p: Params) -> tuple[tuple[int, ...], int]:
+    """The output volume's spatial dims and depth (one number: a vector)."""
+    given = p["output"]
+    *spatial, depth = (given,) if isinstance(given, int) else given
+    return tuple(spatial), depth
 
 
 class Opaque(Kind):
@@ -38,7 +31,7 @@ class Opaque(Kind):
     params = (
         Param(
             "output",
-            volume,
+            per_dim("output"),  # 14x14x256, [14, 14, 256] or 1000: one number per dim, the depth last
             required=True,
             form="a volume such as 14x14x256",
             help="The volume the operation gives (spatial dims, then depth), as the framework reported it.",
@@ -57,17 +50,17 @@ class Opaque(Kind):
 
     def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
         del x, rounding
-        *spatial, depth = p["output"]
+        spatial, depth = _dims(p)
         return Plan((FunctionStep(".new_zeros", ((1, depth, *spatial),)),), (NOTE,))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del ctx
-        *spatial, depth = p["output"]
-        return Outcome(Volume(tuple(spatial), depth), x.rf, x.jump, weights=p["weights"])
+        spatial, depth = _dims(p)
+        return Outcome(Volume(spatial, depth), x.rf, x.jump, weights=p["weights"])
 
     def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
         del ctx  # a fixed output: a constant closed form, whatever the input's size
-        *spatial, depth = p["output"]
+        spatial, depth = _dims(p)
         output = Shape(tuple(Expr.of(s) for s in spatial), Expr.of(depth), x.jump)
         return Closed(output=output, weights=Expr.of(p["weights"]))
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.bridges.importer import write
-from convcalc.bridges.importer.graph import Graph, ImportFailure, decompose
+from convcalc.bridges.importer.graph import Graph, ModelError, decompose
 
-__all__ = ["ImportFailure", "Imported", "import_graph", "import_model"]
+__all__ = ["Imported", "ModelError", "import_graph", "import_model"]
 
 DEFAULT_INPUT = "224x224x3"
 
@@ -43,7 +43,6 @@ def import_model(source: str, input_: str | None = None, *, opaque: bool = False
         name = Path(source).stem
     else:
         from convcalc.bridges.importer import fx  # noqa: PLC0415 - torch only for a PyTorch source
-
         from convcalc.errors import Location  # noqa: PLC0415
 
         volume = parse_input(input_ or DEFAULT_INPUT, Location("--input"))
@@ -56,7 +55,7 @@ def import_graph(graph: Graph, name: str, *, opaque: bool = False) -> Imported:
     """The spec of a graph the readers made."""
     unsupported = graph.unsupported()
     if unsupported and not opaque:
-        raise ImportFailure(_unsupported(graph, unsupported))
+        raise ModelError(_unsupported(graph, unsupported))
     items = decompose(graph)
     layers = write.finish(write.nodes(items))
     defaults = write.defaults(layers)

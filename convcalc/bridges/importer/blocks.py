@@ -92,7 +92,7 @@ def _candidates(layers: list[Any], found: list[tuple[list[Any], int]]) -> None:
         if kind is not None:
             found.append((layers, n))
             body = layer[kind]
-            for part in [body.get("layers", []), body.get("shortcut", [])] + body.get("branches", []):
+            for part in [body.get("layers", []), body.get("shortcut", []), *body.get("branches", [])]:
                 if isinstance(part, list):
                     _candidates(part, found)
         elif "repeat" in layer:

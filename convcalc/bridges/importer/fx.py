@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.importer.graph import Graph, ImportFailure, Op
+from convcalc.bridges.importer.graph import Graph, ModelError, Op
 from convcalc.errors import ConvcalcError
 
 if TYPE_CHECKING:
@@ -65,22 +65,11 @@ def load(source: str) -> Any:
     if not where or not attribute:
         msg = f"'{source}' names no model: write package.module:attribute, file.py:Name or an .onnx file"
         raise ConvcalcError(msg)
+    if where.endswith(".py") and not Path(where).is_file():
+        msg = f"cannot read {where}: no such Python file"
+        raise ConvcalcError(msg)
     try:
-        if where.endswith(".py"):
-            path = Path(where)
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            if spec is None or spec.loader is None or not path.is_file():
-                msg = f"cannot read {where}: no such Python file"
-                raise ConvcalcError(msg)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules.setdefault(path.stem, module)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(where)
-        factory = getattr(module, attribute)
-        model = factory()
-    except ConvcalcError:
-        raise
+        model = getattr(_python_module(where), attribute)()
     except Exception as exc:  # noqa: BLE001 - the user's code: whatever it raises is reported
         msg = f"cannot build {source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
         raise ConvcalcError(msg) from None
@@ -88,6 +77,20 @@ def load(source: str) -> Any:
         msg = f"{source} gives a {type(model).__name__}, not a torch.nn.Module"
         raise ConvcalcError(msg)
     return model
+
+
+def _python_module(where: str) -> Any:
+    """The Python module `package.module`, or the one in a file `path/name.py`."""
+    if not where.endswith(".py"):
+        return importlib.import_module(where)
+    path = Path(where)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None  # noqa: S101 - a .py file always has a spec
+    assert spec.loader is not None  # noqa: S101
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(path.stem, module)
+    spec.loader.exec_module(module)
+    return module
 
 
 def read(model: Any, volume: Volume, source: str) -> Graph:
@@ -100,7 +103,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         traced = fx.symbolic_trace(model)
     except Exception as exc:  # noqa: BLE001 - fx says which operation it cannot trace
         msg = f"torch.fx cannot trace {source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
-        raise ImportFailure(msg) from None
+        raise ModelError(msg) from None
     model.eval()
     x = torch.zeros(1, volume.depth, *volume.spatial)
     try:
@@ -117,27 +120,30 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         if node.op == "output":
             output = next((index[a.name] for a in node.all_input_nodes if a.name in index), None)
             continue
-        inputs = tuple(index[a.name] for a in node.all_input_nodes if a.name in index)
-        meta = node.meta.get("tensor_meta")
-        if not hasattr(meta, "shape") and isinstance(meta, (tuple, list)) and meta:  # a module that returns several tensors: the first
-            meta = meta[0]
-        if node.op != "placeholder" and not hasattr(meta, "shape"):
-            continue  # not a tensor (x.shape, x.size(0)): no op of the network
-        shape = _shape(meta.shape)
-        op = Op(len(ops), node.name, str(node.target), inputs, shape, tuple(int(d) for d in meta.shape))
-        if node.op == "placeholder":
-            op.op = "input"
-        elif node.op == "call_module":
-            _module(op, modules[node.target], str(node.target))
-        elif node.op in {"call_function", "call_method"}:
-            _function(op, node, meta)
-        elif node.op == "get_attr":
-            op.op = f"attribute {node.target}"
-        index[node.name] = op.index
-        ops.append(op)
+        op = _op(node, len(ops), tuple(index[a.name] for a in node.all_input_nodes if a.name in index), modules)
+        if op is not None:
+            index[node.name] = op.index
+            ops.append(op)
     graph = Graph(ops, source, output=output)
     graph.link()
     return graph
+
+
+def _op(node: Any, at: int, inputs: tuple[int, ...], modules: dict[str, Any]) -> Op | None:
+    """The op of a traced node; None for a node that gives no tensor (x.shape, x.size(0))."""
+    meta = node.meta.get("tensor_meta")
+    if not hasattr(meta, "shape") and isinstance(meta, (tuple, list)) and meta:
+        meta = meta[0]  # a module that returns several tensors (attention): the first
+    if not hasattr(meta, "shape"):
+        return None
+    op = Op(at, node.name, str(node.target), inputs, _shape(meta.shape), tuple(int(d) for d in meta.shape))
+    if node.op == "placeholder":
+        op.op = "input"
+    elif node.op == "call_module":
+        _module(op, modules[node.target], str(node.target))
+    elif node.op in {"call_function", "call_method"}:
+        _function(op, node)
+    return op
 
 
 def _shape(size: Any) -> tuple[int, ...]:
@@ -173,7 +179,9 @@ def _module(op: Op, m: Any, path: str) -> None:  # noqa: C901, PLR0912 - one bra
         op.layer = {"deconv" if transposed else "conv": conv}
     elif cls[:-2] in {"MaxPool", "AvgPool"} and cls[-2:] in {"1d", "2d", "3d"}:
         pool: dict[str, Any] = {"size": _ints(m.kernel_size)}
-        pool.update(_window(m.stride or m.kernel_size, m.padding, getattr(m, "dilation", 1), default_stride=pool["size"]))
+        pool.update(
+            _window(m.stride or m.kernel_size, m.padding, getattr(m, "dilation", 1), default_stride=pool["size"])
+        )
         if m.ceil_mode:
             pool["rounding"] = "ceil"
         op.layer = {"maxpool" if cls.startswith("Max") else "avgpool": pool}
@@ -218,7 +226,7 @@ def _window(stride: Any, padding: Any, dilation: Any, default_stride: Any = 1) -
     return found
 
 
-def _function(op: Op, node: Any, meta: Any) -> None:  # noqa: C901 - one branch per function
+def _function(op: Op, node: Any) -> None:
     target = node.target
     name = target if isinstance(target, str) else getattr(target, "__name__", str(target))
     where = "method" if node.op == "call_method" else getattr(target, "__module__", "") or ""

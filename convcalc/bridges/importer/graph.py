@@ -16,7 +16,7 @@ from typing import Any, Union
 from convcalc.errors import ConvcalcError
 
 
-class ImportFailure(ConvcalcError):
+class ModelError(ConvcalcError):
     """The model was read but cannot be written as a spec (an unsupported op, a graph that is not series-parallel)."""
 
 
@@ -127,14 +127,14 @@ def _post_dominators(ops: list[Op]) -> dict[int, int | None]:
     return result
 
 
-def decompose(graph: Graph) -> list[Item]:
-    """The graph as a sequence of ops and forks; ImportFailure where it is not series-parallel."""
+def decompose(graph: Graph) -> list[Item]:  # noqa: C901 - one walk, its refusals inline
+    """The graph as a sequence of ops and forks; ModelError where it is not series-parallel."""
     ops = {op.index: op for op in graph.ops}
     outputs = [op for op in graph.ops if not op.users]
     if len(outputs) != 1:
         names = ", ".join(op.name for op in outputs)
         msg = f"the model has {len(outputs)} outputs ({names}); a spec has one"
-        raise ImportFailure(msg)
+        raise ModelError(msg)
     ipdom = _post_dominators(graph.ops)
 
     def chain(start: Op, stop: int | None) -> tuple[list[Item], Op]:
@@ -181,4 +181,4 @@ def _not_series_parallel(op: Op, ops: dict[int, Op]) -> None:
         f"the graph is not series-parallel at {op.name} ({op.op}, inputs {inputs}): its branches do not "
         "meet in one merge, so it cannot be written as residual and parallel blocks"
     )
-    raise ImportFailure(msg)
+    raise ModelError(msg)

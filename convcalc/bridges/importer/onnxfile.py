@@ -36,19 +36,13 @@ ACTIVATIONS = {
 MERGES = {"Add": "add", "Concat": "concat", "Mul": "multiply"}
 
 
+SMALL = 8  # a constant this small is read (Clip's bounds); a weight only counted
+INPUTS_WITH_BIAS = 3  # Conv's and Gemm's inputs: X, W and B
+
+
 def read(path: Path, input_: str | None) -> Graph:
     """The graph of an ONNX file; `input_` (HxWxD) replaces the input's volume before inference."""
-    try:
-        import onnx  # noqa: PLC0415 - onnx only for this command
-        from onnx import numpy_helper, shape_inference  # noqa: PLC0415
-    except ImportError:
-        msg = "reading an ONNX file needs the onnx package (pip install onnx)"
-        raise ConvcalcError(msg) from None
-    try:
-        model = onnx.load(str(path))
-    except Exception as exc:  # noqa: BLE001 - a missing or broken file: say which and why
-        msg = f"cannot read {path} as ONNX: {type(exc).__name__}: {' '.join(str(exc).split())}"
-        raise ConvcalcError(msg) from None
+    onnx, model = _load(path)
     g = model.graph
     weights = {t.name: t for t in g.initializer}
     inputs = [i for i in g.input if i.name not in weights]
@@ -56,53 +50,74 @@ def read(path: Path, input_: str | None) -> Graph:
         msg = f"{path} has {len(inputs)} inputs; a spec has one"
         raise ConvcalcError(msg)
     if input_:
-        from convcalc.spec.loader import parse_input  # noqa: PLC0415
-
-        volume = parse_input(input_, Location("--input"))
-        dims = inputs[0].type.tensor_type.shape.dim
-        for d, size in zip(dims, [1, volume.depth, *volume.spatial], strict=False):
-            d.ClearField("dim_param")
-            d.dim_value = size
-    inferred = shape_inference.infer_shapes(model).graph
+        _set_input(inputs[0], input_)
+    inferred = onnx.shape_inference.infer_shapes(model).graph
     shapes = {v.name: _dims(v) for v in [*inferred.value_info, *inferred.input, *inferred.output]}
-    constants = set(weights)
     first = inputs[0].name
     if not shapes.get(first) or 0 in shapes[first]:
         msg = f"{path}: the input's volume is not fixed; give it with --input HxWxD"
         raise ConvcalcError(msg)
-    ops = [Op(0, first, "input", (), _order(shapes[first]))]
+    ops = [Op(0, first, "input", (), _order(shapes[first]), shapes[first])]
     producer = {first: 0}
-    folded = 0
+    constants = set(weights)
+    small = {k: onnx.numpy_helper.to_array(t) for k, t in weights.items() if prod(t.dims) <= SMALL}
     for node in g.node:
         if all(i in constants or not i for i in node.input):
             constants.update(node.output)  # Identity of a weight, Constant: no op of the network
+            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+                small[node.output[0]] = onnx.numpy_helper.to_array(node.attribute[0].t)
             continue
         out = node.output[0]
+        inputs_of = tuple(producer[i] for i in node.input if i in producer)
         op = Op(
-            len(ops),
-            _name(node.name) or out,
-            node.op_type,
-            tuple(producer[i] for i in node.input if i in producer),
-            _order(shapes.get(out, ())),
-            shapes.get(out, ()),
+            len(ops), _name(node.name) or out, node.op_type, inputs_of, _order(shapes.get(out, ())), shapes.get(out, ())
         )
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         sizes = [list(weights[i].dims) if i in weights else None for i in node.input]
-        values = {i: numpy_helper.to_array(weights[i]) for i in node.input if i in weights and prod(weights[i].dims) <= 8}  # noqa: PLR2004
-        _map(op, node, attrs, sizes, values, constants)
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        _map(op, node, attrs, sizes, {i: small[i] for i in node.input if i in small})
         op.weights = sum(prod(s) for s in sizes if s)
-        if node.op_type == "Conv" and len(node.input) > 2 and node.input[1] in weights and node.input[1].startswith("onnx::"):  # noqa: PLR2004
-            folded += 1  # a weight the exporter made (not a module's `conv.weight`): BatchNorm folded in
         producer[out] = op.index
         ops.append(op)
     graph = Graph(ops, str(path), output=producer.get(g.output[0].name) if g.output else None)
+    folded = [n for n in g.node if n.op_type == "Conv" and len(n.input) >= INPUTS_WITH_BIAS and _made(n.input[1])]
     if folded and not any(o.op == "BatchNormalization" for o in ops):
         graph.notes.append(
-            f"BatchNorm folded into the convs by the exporter ({folded} convs with weights it made and a bias): "
-            "the batchnorms and their params are gone, and each conv has a bias"
+            f"BatchNorm folded into the convs by the exporter ({len(folded)} convs with weights it made and a "
+            "bias): the batchnorms and their params are gone, and each of those convs has a bias"
         )
     graph.link()
     return graph
+
+
+def _made(weight: str) -> bool:
+    """A weight PyTorch's exporter made by folding (onnx::Conv_193), not a module's (layer1.0.conv1.weight)."""
+    return weight.startswith("onnx::")
+
+
+def _load(path: Path) -> tuple[Any, Any]:
+    """The onnx package and the model in the file."""
+    try:
+        import onnx  # noqa: PLC0415 - onnx only for this command
+        import onnx.numpy_helper  # noqa: PLC0415
+        import onnx.shape_inference  # noqa: PLC0415
+    except ImportError:
+        msg = "reading an ONNX file needs the onnx package (pip install onnx)"
+        raise ConvcalcError(msg) from None
+    try:
+        return onnx, onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - a missing or broken file: say which and why
+        msg = f"cannot read {path} as ONNX: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        raise ConvcalcError(msg) from None
+
+
+def _set_input(value: Any, input_: str) -> None:
+    """Give the model's input the volume HxWxD (batch 1) before shape inference."""
+    from convcalc.spec.loader import parse_input  # noqa: PLC0415 - only with --input
+
+    volume = parse_input(input_, Location("--input"))
+    for d, size in zip(value.type.tensor_type.shape.dim, [1, volume.depth, *volume.spatial], strict=False):
+        d.ClearField("dim_param")
+        d.dim_value = size
 
 
 def _dims(value: Any) -> tuple[int, ...]:
@@ -156,7 +171,7 @@ def _window(attrs: dict[str, Any], size: Any, *, default_stride: Any = 1) -> dic
     return found
 
 
-def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dict[str, Any], constants: set[str]) -> None:  # noqa: C901, PLR0912, PLR0913 - one branch per operator
+def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dict[str, Any]) -> None:  # noqa: C901, PLR0912 - one branch per operator
     t = node.op_type
     op.module = bool(op.name) and t not in MERGES and t not in {"Flatten", "Reshape", "Identity"}
     if t in {"Conv", "ConvTranspose"} and sizes[1]:
@@ -170,7 +185,7 @@ def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dic
         if group != 1:
             depth = w[1] * group if t == "Conv" else w[0]
             conv["groups"] = "depthwise" if group == depth == filters else group
-        if len(node.input) < 3 or not node.input[2]:  # noqa: PLR2004 - X, W, B
+        if len(node.input) < INPUTS_WITH_BIAS or not node.input[2]:
             conv["bias"] = False
         op.layer = {"conv" if t == "Conv" else "deconv": conv}
     elif t in {"MaxPool", "AveragePool"}:
@@ -185,7 +200,7 @@ def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dic
     elif t in {"GlobalAveragePool", "GlobalMaxPool"}:
         op.layer = {"gap" if "Average" in t else "gmp": None}
     elif t == "Gemm" and attrs.get("transB") == 1 and sizes[1] and not attrs.get("transA"):
-        op.layer = {"fc": {"units": sizes[1][0], **({} if len(node.input) > 2 else {"bias": False})}}  # noqa: PLR2004
+        op.layer = {"fc": {"units": sizes[1][0], **({} if len(node.input) >= INPUTS_WITH_BIAS else {"bias": False})}}
     elif t == "BatchNormalization":
         op.layer = {"bn": None}
     elif t == "LRN":
@@ -200,7 +215,7 @@ def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dic
         op.layer = {"dropout": None}
     elif t == "Flatten" and attrs.get("axis", 1) == 1:
         op.layer = {"flatten": None}
-    elif t in MERGES and sum(i not in constants for i in node.input) > 1:
+    elif t in MERGES and len(op.inputs) > 1:
         if t != "Concat" or attrs.get("axis") in {1, -3}:
             op.merge = MERGES[t]
     elif t == "Identity":
