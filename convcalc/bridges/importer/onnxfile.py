@@ -215,7 +215,7 @@ def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dic
         op.layer = {"dropout": None}
     elif t == "Flatten" and attrs.get("axis", 1) == 1:
         op.layer = {"flatten": None}
-    elif t in MERGES and len(op.inputs) > 1:
+    elif t in MERGES and (len(op.inputs) > 1 or t == "Concat"):  # a Concat of one value is that value
         if t != "Concat" or attrs.get("axis") in {1, -3}:
             op.merge = MERGES[t]
     elif t == "Identity":
