@@ -234,6 +234,7 @@ def net(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the first run on PyTorch's meta device costs 0.7 s (its kernels are set up then)
 def test_a_python_file_gives_a_spec_with_its_names(net: Path, tmp_path: Path) -> None:
     out = tmp_path / "net.yaml"
     result = CliRunner().invoke(main, ["import", f"{net}:build", "--input", "16x16x3", "-o", str(out)])
@@ -262,6 +263,7 @@ def test_an_untraceable_model_is_a_message_naming_what_fx_says(net: Path) -> Non
     assert result.output.startswith(f"error: torch.fx cannot trace {net}:Branchy: TraceError: symbolically traced")
 
 
+@pytest.mark.slow  # runs on the meta device, as above
 def test_an_unsupported_op_is_named_with_its_place_and_opaque_writes_it(net: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     refused = runner.invoke(main, ["import", f"{net}:Attention", "--input", "8x8x3"])
@@ -288,7 +290,6 @@ def test_an_unsupported_op_is_named_with_its_place_and_opaque_writes_it(net: Pat
         ("missing.py:Net", "error: cannot read missing.py: no such Python file"),
         ("convcalc_no_such_package:Net", "error: cannot build convcalc_no_such_package:Net: ModuleNotFoundError"),
         ("NET:NOT_A_MODULE", "cannot build NET:NOT_A_MODULE: TypeError: 'int' object is not callable"),
-        # fx's message of a failed run takes 1.5 s to make
         pytest.param("NET:Net --input 4x4x3", "does not run on a 4x4x3 input: RuntimeError", marks=pytest.mark.slow),
     ],
 )
