@@ -260,7 +260,9 @@ def test_a_python_file_gives_a_spec_with_its_names(net: Path, tmp_path: Path) ->
 def test_an_untraceable_model_is_a_message_naming_what_fx_says(net: Path) -> None:
     result = CliRunner().invoke(main, ["import", f"{net}:Branchy", "--input", "8x8x3"])
     assert result.exit_code == 1
-    assert result.output.startswith(f"error: torch.fx cannot trace {net}:Branchy: TraceError: symbolically traced")
+    line = next(n for n, text in enumerate(NET.splitlines(), 1) if "if x.sum() > 0:" in text)
+    expected = f"error: torch.fx cannot trace {net}:Branchy at net.py:{line}, `if x.sum() > 0:`: TraceError: symbolically"
+    assert result.output.startswith(expected)
 
 
 @pytest.mark.slow  # runs on the meta device, as above

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,8 +101,9 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
 
     try:
         traced = fx.symbolic_trace(model)
-    except Exception as exc:  # noqa: BLE001 - fx says which operation it cannot trace
-        msg = f"torch.fx cannot trace {source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
+    except Exception as exc:  # noqa: BLE001 - fx says what it cannot trace; the model's line says where
+        where = _where(exc, torch.__file__)
+        msg = f"torch.fx cannot trace {source}{where}: {type(exc).__name__}: {' '.join(str(exc).split())}"
         raise ModelError(msg) from None
     model.eval()
     try:
@@ -125,6 +127,16 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
     graph = Graph(ops, source, output=output)
     graph.link()
     return graph
+
+
+def _where(exc: Exception, torch_file: str) -> str:
+    """The model's line the exception came from (the last frame outside torch): ' at net.py:12, `if x > 0:`'."""
+    torch_dir = str(Path(torch_file).parent)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(torch_dir)]
+    if not frames or frames[-1].filename == __file__:
+        return ""
+    frame = frames[-1]
+    return f" at {Path(frame.filename).name}:{frame.lineno}, `{(frame.line or '').strip()}`"
 
 
 def _shapes(traced: Any) -> Any:
