@@ -261,7 +261,7 @@ def test_an_untraceable_model_is_a_message_naming_what_fx_says(net: Path) -> Non
     result = CliRunner().invoke(main, ["import", f"{net}:Branchy", "--input", "8x8x3"])
     assert result.exit_code == 1
     line = next(n for n, text in enumerate(NET.splitlines(), 1) if "if x.sum() > 0:" in text)
-    expected = f"error: torch.fx cannot trace {net}:Branchy at net.py:{line}, `if x.sum() > 0:`: TraceError: symbolically"
+    expected = f"error: torch.fx cannot trace {net}:Branchy at net.py:{line}, `if x.sum() > 0:`: TraceError:"
     assert result.output.startswith(expected)
 
 
