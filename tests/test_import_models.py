@@ -119,12 +119,25 @@ def test_onnx_with_batchnorm_folded_says_so_and_loses_its_params(name: str, tmp_
     path = tmp_path / f"{name}.onnx"
     _onnx(model, path, fold=True)
     text = import_model(str(path)).text
-    norms = [m for m in model.modules() if type(m).__name__ == "BatchNorm2d"]
-    # Folding removes each batchnorm's 2·C params and gives each bias-less conv before one a bias of C.
-    added = sum(m.out_channels for m in model.modules() if type(m).__name__ == "Conv2d" and m.bias is None)
-    expected = sum(p.numel() for p in model.parameters()) - sum(2 * m.num_features for m in norms) + added
-    assert ("# BatchNorm folded into the convs by the exporter" in text) == bool(norms)
-    assert _report(text).totals.params == expected
+    # The exporter folds a batchnorm into the conv it follows (PyTorch's graph says which: a conv
+    # whose only user is the batchnorm); the batchnorm's 2·C params go, a bias-less conv gains C.
+    import torch  # noqa: PLC0415
+
+    traced = torch.fx.symbolic_trace(model)
+    modules = dict(traced.named_modules())
+    pairs = [
+        (modules[n.args[0].target], modules[n.target])
+        for n in traced.graph.nodes
+        if n.op == "call_module"
+        and type(modules[n.target]).__name__ == "BatchNorm2d"
+        and n.args[0].op == "call_module"
+        and type(modules[n.args[0].target]).__name__ == "Conv2d"
+        and len(n.args[0].users) == 1
+    ]
+    lost = sum(2 * bn.num_features for _, bn in pairs)
+    added = sum(conv.out_channels for conv, _ in pairs if conv.bias is None)
+    assert ("# BatchNorm folded into the convs by the exporter" in text) == bool(pairs)
+    assert _report(text).totals.params == sum(p.numel() for p in model.parameters()) - lost + added
 
 
 def _numbers(report: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:

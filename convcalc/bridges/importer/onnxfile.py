@@ -80,10 +80,10 @@ def read(path: Path, input_: str | None) -> Graph:
         ops.append(op)
     graph = Graph(ops, str(path), output=producer.get(g.output[0].name) if g.output else None)
     folded = [n for n in g.node if n.op_type == "Conv" and len(n.input) >= INPUTS_WITH_BIAS and _made(n.input[1])]
-    if folded and not any(o.op == "BatchNormalization" for o in ops):
+    if folded:
         graph.notes.append(
             f"BatchNorm folded into the convs by the exporter ({len(folded)} convs with weights it made and a "
-            "bias): the batchnorms and their params are gone, and each of those convs has a bias"
+            "bias): the batchnorms after them and their params are gone, and each of those convs has a bias"
         )
     graph.link()
     return graph
@@ -173,7 +173,8 @@ def _window(attrs: dict[str, Any], size: Any, *, default_stride: Any = 1) -> dic
 
 def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dict[str, Any]) -> None:  # noqa: C901, PLR0912 - one branch per operator
     t = node.op_type
-    op.module = bool(op.name) and t not in MERGES and t not in {"Flatten", "Reshape", "Identity"}
+    # A node in a module's scope (/layer1/layer1.0/conv1/Conv) is that module; /Flatten is a function.
+    op.module = "/" in node.name.strip("/") and t not in MERGES and t not in {"Flatten", "Reshape", "Identity"}
     if t in {"Conv", "ConvTranspose"} and sizes[1]:
         w = sizes[1]
         group = attrs.get("group", 1)
