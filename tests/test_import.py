@@ -435,3 +435,171 @@ def test_an_opaque_layer_keeps_its_volume_and_counts_no_macs_even_symbolically(t
     rows = json.loads(numeric.stdout)["layers"]
     assert (rows[2]["output"], rows[2]["params"], rows[2]["macs"]) == ([7, 7, 8], 100, 0)
     assert rows[3]["params"] == 7 * 7 * 8 * 10 + 10
+
+
+# More of each reader ----------------------------------------------------------------------------
+
+KINDS_NET = """
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Kinds(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding="same", dilation=2, bias=False)
+        self.gn = nn.GroupNorm(2, 8)
+        self.lrn = nn.LocalResponseNorm(3)
+        self.act = nn.Hardswish()
+        self.up = nn.Upsample(scale_factor=2)
+        self.shuffle = nn.PixelShuffle(2)
+        self.deconv = nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1)
+        self.drop = nn.Dropout(0.2)
+        self.gate = nn.Conv2d(4, 4, 1)
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(4 * 4 * 4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.lrn(self.gn(self.conv(x))))
+        x = self.deconv(self.shuffle(self.up(x)).contiguous())
+        x = F.adaptive_max_pool2d(self.drop(x), 4)
+        x = x * torch.sigmoid(self.gate(F.adaptive_avg_pool2d(x, 1)))
+        return self.fc(self.flat(F.dropout(x, 0.1, self.training)))
+
+
+def number() -> int:
+    return 3
+"""
+
+
+@pytest.mark.slow  # runs on the meta device
+def test_every_pytorch_module_kind_is_read(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "kinds_net.py"
+    path.write_text(KINDS_NET, encoding="utf-8")
+    text = import_model(f"{path}:Kinds", "8x8x3").text
+    spec = yaml.safe_load(text)
+    layers = spec["layers"]
+    assert layers[0] == {"conv": {"filters": 8, "size": 3, "pad": "same", "dilation": 2, "bias": False}, "name": "conv"}
+    assert layers[1:9] == [
+        {"groupnorm": {"groups": 2}, "name": "gn"},
+        {"lrn": {"size": 3}, "name": "lrn"},
+        {"layer": "hardswish", "name": "act"},
+        {"layer": "upsample2", "name": "up"},
+        {"layer": "pixel_shuffle2", "name": "shuffle"},
+        {"layer": "deconv3-4 s2 p1 op1", "name": "deconv"},
+        {"dropout": {"p": 0.2}, "name": "drop"},
+        "adaptive_maxpool4",
+    ]
+    gate = {"conv": {"filters": 4, "size": 1, "activation": "sigmoid"}, "name": "gate"}
+    assert layers[9] == {"residual": {"layers": ["gap", gate], "merge": "multiply"}}  # squeeze-excitation
+    model = sys.modules["kinds_net"].Kinds().eval()
+    report = _report(text)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.output.depth == model(torch.zeros(1, 3, 8, 8)).shape[1]
+
+
+def test_a_function_that_gives_no_module_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    path = tmp_path / "kinds_net.py"
+    path.write_text(KINDS_NET, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", f"{path}:number"])
+    assert result.exit_code == 2
+    assert result.output == f"error: {path}:number gives a int, not a torch.nn.Module\n"
+
+
+@pytest.mark.parametrize(
+    ("ops", "where"),
+    [
+        # a's value meets b's twice: in c and in d
+        ([("a", (0,)), ("b", (0,)), ("c", (1, 2)), ("d", (1, 3))], "a"),
+        # b reads x and a, c reads a and b: a's value meets x's twice
+        ([("a", (0,)), ("b", (0, 1)), ("c", (1, 2))], "a"),
+        # three branches, one joining the others' merge late
+        ([("a", (0,)), ("b", (0,)), ("c", (0,)), ("d", (1, 2)), ("e", (4, 3))], "d"),
+        # a branch that starts with a merge of the fork's value and another branch's
+        ([("a", (0,)), ("b", (0, 1)), ("c", (0,)), ("d", (2, 3))], "b"),
+    ],
+)
+def test_graphs_that_are_not_series_parallel_name_where(ops: list[tuple[str, tuple[int, ...]]], where: str) -> None:
+    made = [(n, inputs, None if len(inputs) > 1 else CONV4, "add" if len(inputs) > 1 else None) for n, inputs in ops]
+    with pytest.raises(ModelError, match=rf"the graph is not series-parallel at {where} \(\w+, inputs [\w, ]+\): its"):
+        import_graph(_graph(*made), "net")
+
+
+def test_numbers_that_are_not_whole_stay_in_a_block() -> None:
+    from convcalc.bridges.importer import blocks  # noqa: PLC0415
+
+    assert blocks._skeleton({"dropout": 0.2, "x": None}) == {"dropout": 0.2, "x": None}  # noqa: SLF001
+    assert blocks._numbers({"dropout": 0.2, "x": None}) == []  # noqa: SLF001
+
+
+def _onnx_graph(tmp_path: Path, nodes: list[Any], inits: list[Any], inputs: list[Any], output: Any) -> Path:
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper  # noqa: PLC0415
+
+    path = tmp_path / "g.onnx"
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", inputs, [output], inits)), str(path))
+    return path
+
+
+def test_onnx_kinds_and_what_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    def value(name: str, *dims: int | str) -> Any:
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(dims))
+
+    def weight(name: str, *dims: int) -> Any:
+        size = 1
+        for d in dims:
+            size *= d
+        return helper.make_tensor(name, TensorProto.FLOAT, dims, [0.0] * size)
+
+    nodes = [
+        helper.make_node(
+            "Conv", ["x", "w"], ["c"], "/conv/Conv", kernel_shape=[3, 3], dilations=[2, 2], pads=[2, 2, 2, 2]
+        ),
+        helper.make_node("LRN", ["c"], ["l"], "/lrn/LRN", size=3),
+        helper.make_node("Dropout", ["l"], ["d"], "/drop/Dropout"),
+        helper.make_node("Identity", ["d"], ["i"], "/Identity"),
+        helper.make_node("ConvTranspose", ["i", "t"], ["u"], "/up/ConvTranspose", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["u", "w2"], ["y"], "/odd/Conv", kernel_shape=[2, 2], pads=[0, 0, 1, 1]),
+    ]
+    inits = [weight("w", 4, 3, 3, 3), weight("t", 4, 2, 2, 2), weight("w2", 2, 2, 2, 2)]
+    path = _onnx_graph(tmp_path, nodes, inits, [value("x", "N", 3, "H", "W")], value("y", "N", 2, "H2", "W2"))
+    runner = CliRunner()
+    unfixed = runner.invoke(main, ["import", str(path)])
+    assert unfixed.exit_code == 2
+    assert unfixed.output == f"error: {path}: the input's volume is not fixed; give it with --input HxWxD\n"
+    refused = runner.invoke(main, ["import", str(path), "--input", "8x8x3"])
+    assert refused.exit_code == 1
+    assert "  odd (Conv): reads up, gives 1x2x16x16\n" in refused.output  # uneven pads: no `pad`
+    written = runner.invoke(main, ["import", str(path), "--input", "8x8x3", "--opaque"])
+    assert written.exit_code == 0, written.output
+    spec = yaml.safe_load(written.stdout)
+    assert spec["layers"][:4] == [
+        {"layer": "conv3-4 p2 d2", "name": "conv"},
+        {"lrn": {"size": 3}, "name": "lrn"},
+        {"layer": "dropout", "name": "drop"},
+        {"deconv": {"filters": 2, "size": 2, "stride": 2, "bias": False}, "name": "up"},
+    ]
+
+
+def test_an_onnx_file_with_two_inputs_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    a, b, y = (helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 4]) for n in "aby")
+    path = _onnx_graph(tmp_path, [helper.make_node("Add", ["a", "b"], ["y"], "/Add")], [], [a, b], y)
+    result = CliRunner().invoke(main, ["import", str(path)])
+    assert result.exit_code == 2
+    assert result.output == f"error: {path} has 2 inputs; a spec has one\n"
+
+
+def test_without_onnx_the_message_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    result = CliRunner().invoke(main, ["import", "model.onnx"])
+    assert result.exit_code == 2
+    assert result.output == "error: reading an ONNX file needs the onnx package (pip install onnx)\n"
