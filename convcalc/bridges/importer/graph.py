@@ -127,7 +127,7 @@ def _post_dominators(ops: list[Op]) -> dict[int, int | None]:
     return result
 
 
-def decompose(graph: Graph) -> list[Item]:  # noqa: C901 - one walk, its refusals inline
+def decompose(graph: Graph) -> list[Item]:
     """The graph as a sequence of ops and forks; ModelError where it is not series-parallel."""
     ops = {op.index: op for op in graph.ops}
     outputs = [op for op in graph.ops if not op.users]
