@@ -603,3 +603,13 @@ def test_without_onnx_the_message_says_what_to_install(monkeypatch: pytest.Monke
     result = CliRunner().invoke(main, ["import", "model.onnx"])
     assert result.exit_code == 2
     assert result.output == "error: reading an ONNX file needs the onnx package (pip install onnx)\n"
+
+
+def test_an_unsupported_op_that_reads_two_values_cannot_be_opaque() -> None:
+    graph = _graph(("a", (0,), CONV4, None), ("b", (0,), CONV4, None), ("mm", (1, 2), None, None))
+    with pytest.raises(
+        ModelError, match=r"^error: 1 operation convcalc has no layer kind for:\n  mm \(mm\): reads a, b"
+    ):
+        import_graph(graph, "net")
+    with pytest.raises(ModelError, match=r"mm \(mm\) reads 2 values: an opaque layer reads one, so it cannot stand in"):
+        import_graph(graph, "net", opaque=True)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from convcalc.bridges.importer.blocks import make_blocks
-from convcalc.bridges.importer.graph import Fork, Item, Op
+from convcalc.bridges.importer.graph import Fork, Item, ModelError, Op
 from convcalc.errors import Location
 from convcalc.kinds import registry
 from convcalc.spec import shorthand
@@ -101,7 +101,13 @@ def _long(op: Op) -> tuple[str, dict[str, Any]]:
 
 
 def _fork(out: list[Node], fork: Fork) -> None:
-    merge = fork.join.merge or "add"
+    if fork.join.merge is None:  # an op convcalc has no kind for, reading several values
+        msg = (
+            f"{fork.join.name} ({fork.join.op}) reads {len(fork.branches)} values: an opaque layer reads one, so "
+            "it cannot stand in for it"
+        )
+        raise ModelError(msg)
+    merge = fork.join.merge
     branches = [nodes(list(b)) for b in fork.branches]
     crop = [all(isinstance(i, Op) and i.crop for i in b) and bool(b) for b in fork.branches]
     if len(branches) == 2:  # noqa: PLR2004 - a body and a shortcut
