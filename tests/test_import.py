@@ -494,6 +494,7 @@ def test_every_pytorch_module_kind_is_read(tmp_path: Path) -> None:
     ]
     gate = {"conv": {"filters": 4, "size": 1, "activation": "sigmoid"}, "name": "gate"}
     assert layers[9] == {"residual": {"layers": ["gap", gate], "merge": "multiply"}}  # squeeze-excitation
+    assert layers[10] == {"dropout": {"p": 0.1}}  # F.dropout(x, 0.1, ...)
     model = sys.modules["kinds_net"].Kinds().eval()
     report = _report(text)
     assert report.totals.params == sum(p.numel() for p in model.parameters())

@@ -285,7 +285,8 @@ def _function(op: Op, node: Any) -> None:
         kind = "avg" if "avg" in name else "max"
         op.layer = {f"g{kind[0]}p": None} if size == 1 else {"adaptive_pool": {"type": kind, "output": size}}
     elif name == "dropout":
-        op.layer = {"dropout": None}
+        p = node.kwargs.get("p", args[1] if len(args) > 1 else 0.5)
+        op.layer = {"dropout": None if p == 0.5 else p}  # noqa: PLR2004 - PyTorch's default
     elif name in VIEWS:
         op.view = True
     elif name == "narrow":
