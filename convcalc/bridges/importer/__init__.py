@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convcalc.bridges.importer import write
+from convcalc.bridges.importer import text, write
 from convcalc.bridges.importer.graph import Graph, ModelError, decompose
 
 __all__ = ["Imported", "ModelError", "import_graph", "import_model"]
@@ -68,7 +68,7 @@ def import_graph(graph: Graph, name: str, *, opaque: bool = False) -> Imported:
     top: dict[str, Any] = {"name": name, "input": "x".join(map(str, first.shape)), "rounding": "floor"}
     if defaults:
         top["defaults"] = defaults
-    return Imported(write.dump(header, top, layers), name, tuple(graph.notes))
+    return Imported(text.dump(header, top, layers), name, tuple(graph.notes))
 
 
 def _unsupported(graph: Graph, ops: list[Any]) -> str:
