@@ -247,7 +247,18 @@ def test_shell_completion_of_builtin_names() -> None:
         assert [c.value for c in found if c.type == "plain"] == ["vgg11", "vgg13", "vgg16", "vgg19"]
         assert found[0].type == "file"  # and files, which the shell completes itself
     commands = complete.get_completions([], "")
-    assert [c.value for c in commands] == ["show", "check", "layer", "fit", "diff", "list", "export", "draw", "schema"]
+    assert [c.value for c in commands] == [
+        "show",
+        "check",
+        "layer",
+        "fit",
+        "diff",
+        "list",
+        "export",
+        "draw",
+        "schema",
+        "import",
+    ]
 
 
 def test_bash_completion_script() -> None:

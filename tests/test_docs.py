@@ -31,7 +31,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     assert isinstance(main, click.Group)
     ctx = click.Context(main)
     names = main.list_commands(ctx)
-    assert names == ["show", "check", "layer", "fit", "diff", "list", "export", "draw", "schema"]
+    assert names == ["show", "check", "layer", "fit", "diff", "list", "export", "draw", "schema", "import"]
     for name in names:
         command = main.get_command(ctx, name)
         assert command is not None

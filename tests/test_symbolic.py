@@ -345,8 +345,9 @@ LAYERS = {
     "flatten": st.just("flatten"),
     "upsample": st.builds(lambda n: f"upsample{n}", st.integers(1, 3)),
     "pixel_shuffle": st.just("pixel_shuffle2"),
+    "opaque": st.just("{opaque: {output: 5x5x4, op: Mystery, weights: 7}}"),
 }
-SPATIAL = [k for k in LAYERS if k not in {"global_pool", "adaptive_pool", "fc", "flatten"}]
+SPATIAL = [k for k in LAYERS if k not in {"global_pool", "adaptive_pool", "fc", "flatten", "opaque"}]
 
 
 @st.composite

@@ -29,6 +29,7 @@ _COMMANDS = {
     "export": ("export", "export"),
     "draw": ("draw", "draw"),
     "schema": ("schema", "schema"),
+    "import": ("importer", "import_"),
 }
 
 # An unexpected exception is a bug in convcalc, not a mistake of the user's: its code is none of

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.kinds import conv, pool, simple
+from convcalc.kinds import conv, opaque, pool, simple
 
 if TYPE_CHECKING:
     from convcalc.kinds.base import Kind
@@ -30,6 +30,7 @@ REGISTERED: tuple[Kind, ...] = (
     simple.Flatten(),
     simple.Upsample(),
     simple.PixelShuffle(),
+    opaque.Opaque(),
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in REGISTERED}

@@ -1,0 +1,183 @@
+"""A model's graph, whatever it came from, and its series-parallel decomposition.
+
+The PyTorch and ONNX readers give the same graph: one `Op` per operation, in an order where an
+op's inputs come before it, each with the layer convcalc writes for it (None when convcalc has
+no kind for it) and the volume the framework computed. `decompose` turns it into the nesting a
+spec writes: a sequence of layers and of merges of branches (`Fork`). A value used by several
+ops is a fork; its branches must meet again at one merge (its immediate post-dominator) and
+nowhere else, else the graph is not series-parallel and is reported, not mangled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from convcalc.errors import ConvcalcError
+
+
+class ModelError(ConvcalcError):
+    """The model was read but cannot be written as a spec (an unsupported op, a graph that is not series-parallel)."""
+
+
+@dataclass(slots=True)
+class Op:
+    """One operation of the model.
+
+    `layer` is the convcalc layer in long form ({"conv": {...}}), None for an op convcalc has no
+    kind for; `merge` is add, concat or multiply for an op that joins values; `view` an op that
+    passes its input on unchanged for convcalc (getitem of a single output, contiguous); `crop`
+    a slice of the spatial dims (U-Net's copy and crop).
+    """
+
+    index: int
+    name: str  # the model's own name: a module's path (layer1.0.conv1) or the op's node
+    op: str  # what the framework calls it: Conv2d, torch.flatten, Relu
+    inputs: tuple[int, ...]
+    shape: tuple[int, ...]  # convcalc's order: spatial dims, then channels; a vector (N,)
+    dims: tuple[int, ...] = ()  # the framework's order, for messages: 64x1x32 (L, N, E)
+    layer: dict[str, Any] | None = None
+    merge: str | None = None
+    view: bool = False
+    crop: bool = False
+    module: bool = False  # a named module (its name is a path), not a function call
+    weights: int = 0  # learnable values it holds (an opaque op's)
+    users: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Branches from one value, joined by a merge op (the branches in the merge's input order)."""
+
+    branches: tuple[tuple[Item, ...], ...]
+    join: Op
+
+
+Item = Union[Op, Fork]  # noqa: UP007 - a runtime alias on Python 3.10
+
+
+@dataclass(slots=True)
+class Graph:
+    """The ops in order (op 0 is the input), where the model came from, and what was noticed."""
+
+    ops: list[Op]
+    source: str
+    notes: list[str] = field(default_factory=list)
+    output: int | None = None  # the op whose value the model returns (None: the last)
+
+    def link(self) -> None:
+        """Fill in every op's users, after dropping the views (their users read their input)."""
+        alias: dict[int, int] = {}
+        kept: list[Op] = []
+        concats: dict[tuple[int, ...], int] = {}  # a concat's inputs -> the concat
+        for op in self.ops:
+            op.inputs = tuple(dict.fromkeys(alias.get(i, i) for i in op.inputs))
+            if op.merge == "concat":
+                # DenseNet's torch.cat of every earlier feature map: cat(a, b, c) is cat(cat(a, b), c),
+                # which nests where the flat form would not be series-parallel.
+                prefix = max((k for k in concats if op.inputs[: len(k)] == k), key=len, default=())
+                if len(prefix) > 1 and len(prefix) < len(op.inputs):
+                    op.inputs = (concats[prefix], *op.inputs[len(prefix) :])
+                concats[tuple(dict.fromkeys(alias.get(i, i) for i in self._flat(op, concats)))] = op.index
+            if (op.view or op.merge) and len(op.inputs) == 1:
+                alias[op.index] = op.inputs[0]
+            else:
+                kept.append(op)
+        by = {op.index: op for op in kept}
+        # Only what the output depends on: an output the model drops (attention's weights) is no layer.
+        needed = {alias.get(self.output, self.output) if self.output is not None else kept[-1].index}
+        for op in reversed(kept):
+            if op.index in needed:
+                needed.update(op.inputs)
+        self.ops = kept = [op for op in kept if op.index in needed]
+        for op in kept:
+            op.users = []
+        for op in kept:
+            for i in op.inputs:
+                by[i].users.append(op.index)
+
+    @staticmethod
+    def _flat(op: Op, concats: dict[tuple[int, ...], int]) -> tuple[int, ...]:
+        """A concat's inputs with the nested concats opened again."""
+        nested = {v: k for k, v in concats.items()}
+        flat: list[int] = []
+        for i in op.inputs:
+            flat += nested.get(i, (i,))
+        return tuple(flat)
+
+    def unsupported(self) -> list[Op]:
+        """The ops convcalc has no kind for."""
+        return [op for op in self.ops[1:] if op.layer is None and op.merge is None and not op.crop]
+
+
+def _post_dominators(ops: list[Op]) -> dict[int, int | None]:
+    """Each op's immediate post-dominator: the first op every path from it to the output goes through."""
+    sets: dict[int, frozenset[int]] = {}
+    for op in reversed(ops):
+        if not op.users:
+            sets[op.index] = frozenset({op.index})
+            continue
+        common = frozenset.intersection(*(sets[u] for u in op.users))
+        sets[op.index] = common | {op.index}
+    order = {op.index: n for n, op in enumerate(ops)}
+    result: dict[int, int | None] = {}
+    for op in ops:
+        later = [d for d in sets[op.index] if d != op.index]
+        result[op.index] = min(later, key=order.__getitem__) if later else None
+    return result
+
+
+def decompose(graph: Graph) -> list[Item]:
+    """The graph as a sequence of ops and forks; ModelError where it is not series-parallel."""
+    ops = {op.index: op for op in graph.ops}
+    outputs = [op for op in graph.ops if not op.users]
+    if len(outputs) != 1:
+        names = ", ".join(op.name for op in outputs)
+        msg = f"the model has {len(outputs)} outputs ({names}); a spec has one"
+        raise ModelError(msg)
+    ipdom = _post_dominators(graph.ops)
+
+    def chain(start: Op, stop: int | None) -> tuple[list[Item], Op]:
+        """The items after `start` up to (not including) `stop`, and the last op before it."""
+        items: list[Item] = []
+        at = start
+        while at.users and at.users != [stop]:
+            if len(at.users) == 1:
+                nxt = ops[at.users[0]]
+                if len(nxt.inputs) > 1:
+                    _not_series_parallel(nxt, ops)
+                items.append(nxt)
+                at = nxt
+                continue
+            join_index = ipdom[at.index]
+            if join_index is None or join_index == stop:
+                _not_series_parallel(at, ops)
+            join = ops[join_index]  # type: ignore[index]  # None is refused just above
+            ends: dict[int, tuple[Item, ...]] = {}
+            for user in at.users:
+                if user == join.index:
+                    ends[at.index] = ()
+                    continue
+                first = ops[user]
+                if len(first.inputs) > 1:
+                    _not_series_parallel(first, ops)
+                rest, last = chain(first, join.index)
+                ends[last.index] = (first, *rest)
+            # Each branch ends in an op whose only user is the join, and whatever else the join
+            # reads would be a fork of its own met first: so the ends are the join's inputs.
+            assert sorted(ends) == sorted(join.inputs)  # noqa: S101 - see above
+            items.append(Fork(tuple(ends[i] for i in join.inputs), join))
+            at = join
+        return items, at
+
+    items, _ = chain(graph.ops[0], None)
+    return items
+
+
+def _not_series_parallel(op: Op, ops: dict[int, Op]) -> None:
+    inputs = ", ".join(ops[i].name for i in op.inputs)
+    msg = (
+        f"the graph is not series-parallel at {op.name} ({op.op}, inputs {inputs}): its branches do not "
+        "meet in one merge, so it cannot be written as residual and parallel blocks"
+    )
+    raise ModelError(msg)

@@ -1,0 +1,266 @@
+"""The decomposed graph as a spec a person would write: shorthand, the model's names, repeats, residuals.
+
+Conv, deconv and fc take the activation that follows them (`activation: relu`, one row, as the
+built-in specs write it), an fc the flatten before it; a merge its activation; a run of ops
+convcalc has no kind for becomes one opaque layer with the volume the framework computed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from convcalc.bridges.importer.graph import Fork, Item, ModelError, Op
+from convcalc.kinds import registry
+
+FUSES = {"conv", "deconv", "fc"}  # kinds with an `activation:` key
+
+
+@dataclass(slots=True)
+class Leaf:
+    """One layer: its kind and the parameters written (the defaults left out)."""
+
+    kind: str
+    params: dict[str, Any]
+    name: str | None
+    overrides: bool = False  # sets what the spec's defaults set otherwise: long form
+
+
+@dataclass(slots=True)
+class Composite:
+    """residual, parallel or repeat, with its parts and the model's name for it."""
+
+    kind: str
+    parts: list[list[Node]]  # residual: body, shortcut; parallel: branches; repeat: one copy
+    options: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+
+Node = Leaf | Composite
+
+
+def nodes(items: list[Item]) -> list[Node]:
+    """The spec's layers for a sequence of items."""
+    out: list[Node] = []
+    run: list[Op] = []  # consecutive ops convcalc has no kind for
+    for item in [*items, None]:
+        if isinstance(item, Op) and item.layer is None and item.merge is None:  # a crop alone too
+            run.append(item)
+            continue
+        if run:
+            out.append(_opaque(run))
+            run = []
+        if item is None:
+            break
+        if isinstance(item, Fork):
+            _fork(out, item)
+            continue
+        kind, params = _long(item)
+        last = out[-1] if out else None
+        if kind in registry.ALIASES and registry.ALIASES[kind][0] == "activation" and isinstance(last, Leaf):
+            if last.kind in FUSES and "activation" not in last.params:
+                last.params["activation"] = kind
+                continue
+            if last.kind == "residual_merge":
+                last.params["activation"] = kind
+                continue
+        if kind == "fc" and isinstance(last, Leaf) and last.kind == "flatten":
+            out.pop()  # an fc flattens its input itself
+        out.append(Leaf(kind, params, item.name if item.module else None))
+    return out
+
+
+def _opaque(run: list[Op]) -> Leaf:
+    last = run[-1]
+    ops = ", ".join(dict.fromkeys(op.op for op in run))
+    params: dict[str, Any] = {"output": "x".join(map(str, last.shape)), "op": ops}
+    weights = sum(op.weights for op in run)
+    if weights:
+        params["weights"] = weights
+    modules = [op.name for op in run if op.module]
+    return Leaf("opaque", params, (modules[0] if len(modules) == 1 else _prefix(modules)) or None)
+
+
+def _long(op: Op) -> tuple[str, dict[str, Any]]:
+    assert op.layer is not None  # noqa: S101 - supported ops only
+    ((kind, value),) = op.layer.items()
+    if value is None:
+        return kind, {}
+    if not isinstance(value, dict):
+        resolved = registry.resolve(kind)
+        assert resolved is not None  # noqa: S101 - the readers write known names
+        primary = resolved[0].primary
+        return kind, {str(primary): value}
+    return kind, dict(value)
+
+
+def _fork(out: list[Node], fork: Fork) -> None:
+    if fork.join.merge is None:  # an op convcalc has no kind for, reading several values
+        msg = (
+            f"{fork.join.name} ({fork.join.op}) reads {len(fork.branches)} values: an opaque layer reads one, so "
+            "it cannot stand in for it"
+        )
+        raise ModelError(msg)
+    merge = fork.join.merge
+    branches = [nodes(list(b)) for b in fork.branches]
+    crop = [all(isinstance(i, Op) and i.crop for i in b) and bool(b) for b in fork.branches]
+    if len(branches) == 2:  # noqa: PLR2004 - a body and a shortcut
+        # convcalc's concat puts the shortcut first (DenseNet's old features, then the new ones).
+        order = [0, 1] if merge == "concat" else sorted([0, 1], key=lambda i: -len(fork.branches[i]))
+        short, body = (order[0], order[1]) if merge == "concat" else (order[1], order[0])
+        if crop[short] or not fork.branches[short] or merge != "concat":
+            options: dict[str, Any] = {}
+            if crop[short]:
+                options["shortcut"] = "crop"
+            if merge != "add":
+                options["merge"] = merge
+            shortcut = [] if crop[short] else branches[short]
+            out.append(Composite("residual", [branches[body], shortcut], options, None))
+            out.append(Leaf("residual_merge", {}, None))  # takes the activation after the merge
+            return
+    out.append(Composite("parallel", branches, {"merge": merge}))
+
+
+def finish(layers: list[Node]) -> list[Node]:
+    """Fold each residual's merge activation into it; find repeats."""
+    done: list[Node] = []
+    for node in layers:
+        if isinstance(node, Leaf) and node.kind == "residual_merge":
+            last = done[-1]
+            assert isinstance(last, Composite)  # noqa: S101 - it follows its residual
+            if "activation" in node.params:
+                last.options["activation"] = node.params["activation"]
+            continue
+        if isinstance(node, Composite):
+            node.parts = [finish(p) for p in node.parts]
+            names = [n for p in node.parts for n in _names(p)]
+            node.name = _prefix(names) or None
+        done.append(node)
+    return _repeats(done)
+
+
+def _names(layers: list[Node]) -> list[str]:
+    found: list[str] = []
+    for n in layers:
+        if n.name:
+            found.append(n.name)
+        if isinstance(n, Composite):
+            found += [m for p in n.parts for m in _names(p)]
+    return found
+
+
+def _prefix(names: list[str]) -> str:
+    """The dotted path every name starts with (layer1.0 for layer1.0.conv1, layer1.0.bn1)."""
+    if not names:
+        return ""
+    split = [n.split(".") for n in names]
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    if len(names) == 1:
+        common = common[:-1]
+    return ".".join(common)
+
+
+def signature(node: Node) -> str:
+    """What a layer computes, without its names: equal signatures repeat."""
+    if isinstance(node, Leaf):
+        return json.dumps([node.kind, node.params], sort_keys=True)
+    return json.dumps([node.kind, node.options, [[signature(n) for n in p] for p in node.parts]], sort_keys=True)
+
+
+def _repeats(layers: list[Node]) -> list[Node]:
+    """Runs of identical layers (or groups of up to 4) as `repeat:`, where that saves lines."""
+    sigs = [signature(n) for n in layers]
+    out: list[Node] = []
+    i = 0
+    while i < len(layers):
+        best = (1, 1)  # period, count
+        for period in range(1, 5):
+            count = 1
+            while sigs[i + count * period : i + (count + 1) * period] == sigs[i : i + period] and (
+                i + (count + 1) * period <= len(layers)
+            ):
+                count += 1
+            # A composite repeats from two copies; plain layers from three, and only unnamed ones
+            # (three named convs in a row read better as three lines, with their names).
+            group = layers[i : i + period * count]
+            worth = any(isinstance(n, Composite) for n in group) or (
+                count >= 3 and not any(n.name for n in group)  # noqa: PLR2004 - three plain layers
+            )
+            if count > 1 and worth and period * count > best[0] * best[1]:
+                best = (period, count)
+        period, count = best
+        if count == 1:
+            out.append(layers[i])
+            i += 1
+            continue
+        copies = [layers[i + c * period : i + (c + 1) * period] for c in range(count)]
+        out.append(_repeat(copies))
+        i += period * count
+    return out
+
+
+def _repeat(copies: list[list[Node]]) -> Composite:
+    name = _prefix([n for copy in copies for n in _names(copy)])
+    first = copies[0]
+    relative = [_relative(copy) for copy in copies]
+    if any(r != relative[0] for r in relative):
+        _strip(first, None)
+    else:
+        _strip(first, "keep")
+    return Composite("repeat", [first], {"count": len(copies)}, name or None)
+
+
+def _relative(copy: list[Node]) -> list[str]:
+    names = _names(copy)
+    prefix = _prefix(names)
+    return [n[len(prefix) + 1 :] if prefix else n for n in names]
+
+
+def _strip(copy: list[Node], mode: str | None) -> None:
+    """Names inside a repeat: relative to the copy's own prefix when every copy has the same, else none."""
+    prefix = _prefix(_names(copy))
+
+    def walk(layers: list[Node]) -> None:
+        for n in layers:
+            if isinstance(n, Composite):
+                n.name = None
+                for p in n.parts:
+                    walk(p)
+            elif mode is None or not n.name:
+                n.name = None
+            else:
+                n.name = n.name[len(prefix) + 1 :] if prefix else n.name
+
+    walk(copy)
+
+
+def leaves(layers: list[Node]) -> list[Leaf]:
+    """Every layer, composites opened."""
+    found: list[Leaf] = []
+    for n in layers:
+        if isinstance(n, Leaf):
+            found.append(n)
+        else:
+            for p in n.parts:
+                found += leaves(p)
+    return found
+
+
+def defaults(layers: list[Node]) -> dict[str, Any]:
+    """The conv settings most convs share, as `defaults:` (no bias before a batchnorm, a fused relu)."""
+    convs = [leaf for leaf in leaves(layers) if leaf.kind == "conv"]
+    found: dict[str, Any] = {}
+    for key, absent, value in (("bias", True, False), ("activation", "identity", "relu")):
+        if sum(leaf.params.get(key, absent) == value for leaf in convs) * 2 <= len(convs):
+            continue
+        found[key] = value
+        for leaf in convs:
+            if leaf.params.pop(key, absent) != value:
+                leaf.params[key] = absent
+                leaf.overrides = True
+    return {"conv": found} if found else {}

@@ -1,0 +1,44 @@
+"""`convcalc import`: a spec from a PyTorch module or an ONNX file (docs/import.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from convcalc.bridges.importer import ModelError, import_model
+from convcalc.cli.common import EXIT_DESIGN_ERROR, write_output
+
+
+@click.command("import", short_help="Write a spec from a PyTorch module or an ONNX file.")
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Write the spec to FILE (- for standard output, the default).",
+)
+@click.option("--input", "input_", metavar="HxWxD", help="The input volume to trace with (default 224x224x3).")
+@click.option("--opaque", is_flag=True, help="Write operations convcalc has no kind for as opaque layers.")
+def import_(source: str, output: Path | None, input_: str | None, *, opaque: bool) -> None:
+    """Write a spec from SOURCE: a PyTorch module, or an .onnx file (read with onnx).
+
+    SOURCE is package.module:attribute or file.py:Name (an nn.Module class, or a function that
+    returns one, traced with torch.fx), or an .onnx file.
+
+    The spec keeps the model's layer names and writes residual and parallel blocks and repeats.
+    An operation convcalc has no layer kind for is named with its place, and the command exits 1
+    writing nothing; `--opaque` writes it as a layer that keeps its volume and counts no MACs.
+    """
+    try:
+        imported = import_model(source, input_, opaque=opaque)
+    except ModelError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_DESIGN_ERROR)
+    if output is None or str(output) == "-":
+        click.echo(imported.text, nl=False)
+        return
+    write_output(output, imported.text)
+    click.echo(f"wrote {output}: `convcalc show {output}` shows it", err=True)
