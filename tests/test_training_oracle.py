@@ -36,8 +36,7 @@ WHICH = f"the rules were measured with torch 2.13.0; this is torch {torch.__vers
 
 
 # Past this many values in a forward pass (U-Net at batch 8: 1.5 G), the measurement runs in a
-# process of its own: the allocator keeps the freed gigabytes of this one's heap otherwise, and
-# the suite's process grew past 20 GB.
+# process of its own, so that its gigabytes leave with it rather than stay in this heap.
 IN_A_PROCESS = 500_000_000
 
 
@@ -62,7 +61,11 @@ def measure(spec: Spec) -> int:
         storage = t.untyped_storage()
         if storage.nbytes() and storage.data_ptr() not in own:
             kept[storage.data_ptr()] = storage.nbytes()
-        return t  # the graph holds it: no other tensor reuses its address while we count
+        # The graph holds it, so no other tensor reuses its address while we count. Detached: the
+        # tensor itself would be a reference cycle through autograd's C++ graph when it is the
+        # op's output (tensor -> grad_fn -> saved tensor), which Python's gc cannot see, and every
+        # measured forward pass would stay in memory (the suite's process passed 20 GB).
+        return t.detach()
 
     v = spec.input
     torch.manual_seed(0)
