@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from convcalc.report import Report
 
 pytestmark = pytest.mark.slow
+torch = pytest.importorskip("torch")  # the models are built and traced with PyTorch
 
 MODELS = ["resnet18", "resnet50", "densenet121", "vgg16", "alexnet", "mobilenet_v2", "squeezenet1_1"]
 # The kinds whose rows torchvision makes a module of, with the classes of those modules.
