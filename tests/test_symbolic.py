@@ -270,6 +270,9 @@ def assert_set_is_the_sweep(spec: Spec, limit: int, *, workers: int = 1) -> None
         assert swept == set(sets[0].members(limit)), f"{spec.name}, {spec.rounding.value}, the diagonal"
         return
     others = tuple(s.nearest(n, 1)[0] if not s.empty else n for s, n in zip(sets, spec.input.spatial, strict=True))
+    if joint:  # the tied conditions judged where the sweep holds the other axes
+        closed = analyze_closed(spec, every_axis=True, reference=dict(zip(closed.symbols, others, strict=True)))
+        sets = [closed.sets[s] for s in closed.symbols]
     for axis, found in enumerate(sets):
         swept = sweep(spec, axis, others, limit, workers=workers)
         assert swept == set(found.members(limit)), f"{spec.name}, {spec.rounding.value}, axis {axis}"
@@ -285,6 +288,9 @@ def assert_formulas_are_the_numbers(spec: Spec, samples: int) -> None:
     for sizes in zip(*members, strict=False):
         env = dict(zip(closed.symbols, sizes, strict=True))
         at = replace(spec, input=Volume(tuple(sizes), spec.input.depth), symbols=(), example=True, expectations=())
+        if first_problem(at) is not None:  # each size fits on its own axis, not together (a tied condition)
+            assert any(len(x.condition.expr.symbols()) > 1 for x in closed.limits), (spec.name, env)
+            continue
         report = analyze(at)
         assert len(report.rows) == len(data["rows"])
         for row, formula in zip(report.rows, data["rows"], strict=True):
