@@ -94,6 +94,8 @@ class Case:
         # PyTorch floors a stride that does not fit: convcalc does with `rounding: floor` (a
         # pool's own `rounding: ceil` stands for ceil_mode=True and overrides it).
         volume = "x".join(map(str, [*self.spatial, self.channels]))
+        if len(self.spatial) == 1:  # two numbers (100x16) are refused as ambiguous: 1-D is a mapping
+            volume = f"{{length: {self.spatial[0]}, depth: {self.channels}}}"
         return f"input: {volume}\nrounding: floor\nlayers:\n  - {json.dumps(self.layer)}\n"
 
     def __repr__(self) -> str:  # what hypothesis prints for a failing example: the spec to paste
