@@ -287,6 +287,25 @@ class Conv(Kind):
         return sliding_windows(p, x)
 
 
+def deconv_dims(p: Params, x: Volume | Shape) -> tuple[tuple[int, ...], ...]:
+    """A deconv's size, stride, padding, dilation and output padding per dim, checked as PyTorch checks them."""
+    need_spatial(x, "deconv")
+    if p["pad"] == "same":
+        msg = "pad: same is not defined for deconv; give the padding as a number"
+        raise LayerFailure("bad-padding", msg)
+    size = expand(p["size"], x, "size")
+    stride = expand(p["stride"], x, "stride")
+    dilation = expand(p["dilation"], x, "dilation")
+    extra = expand(p["output_padding"], x, "output_padding")
+    pad = (0,) * len(x.spatial) if p["pad"] == "valid" else expand(p["pad"], x, "pad")
+    for op, s, d in zip(extra, stride, dilation, strict=True):
+        # PyTorch: "output padding must be smaller than either stride or dilation".
+        if op >= max(s, d):
+            msg = f"output_padding {op} must be smaller than the stride {s} or the dilation {d}"
+            raise LayerFailure("bad-output-padding", msg)
+    return size, stride, pad, dilation, extra
+
+
 class Deconv(Kind):
     """A transposed convolution: W2 = (W1 - 1)*S - 2P + dilation*(F - 1) + output_padding + 1."""
 
@@ -336,20 +355,7 @@ class Deconv(Kind):
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         del ctx
         v = x.volume
-        need_spatial(v, "deconv")
-        if p["pad"] == "same":
-            msg = "pad: same is not defined for deconv; give the padding as a number"
-            raise LayerFailure("bad-padding", msg)
-        size = expand(p["size"], v, "size")
-        stride = expand(p["stride"], v, "stride")
-        dilation = expand(p["dilation"], v, "dilation")
-        extra = expand(p["output_padding"], v, "output_padding")
-        pad = [0] * len(v.spatial) if p["pad"] == "valid" else expand(p["pad"], v, "pad")
-        for op, s, d in zip(extra, stride, dilation, strict=True):
-            # PyTorch: "output padding must be smaller than either stride or dilation".
-            if op >= max(s, d):
-                msg = f"output_padding {op} must be smaller than the stride {s} or the dilation {d}"
-                raise LayerFailure("bad-output-padding", msg)
+        size, stride, pad, dilation, extra = deconv_dims(p, v)
         spatial = tuple(
             (w - 1) * s - 2 * q + d * (f - 1) + op + 1
             for w, s, q, d, f, op in zip(v.spatial, stride, pad, dilation, size, extra, strict=True)
@@ -378,19 +384,7 @@ class Deconv(Kind):
 
     def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
         del ctx
-        need_spatial(x, "deconv")
-        if p["pad"] == "same":
-            msg = "pad: same is not defined for deconv; give the padding as a number"
-            raise LayerFailure("bad-padding", msg)
-        size = expand(p["size"], x, "size")
-        stride = expand(p["stride"], x, "stride")
-        dilation = expand(p["dilation"], x, "dilation")
-        extra = expand(p["output_padding"], x, "output_padding")
-        pad = [0] * len(x.spatial) if p["pad"] == "valid" else expand(p["pad"], x, "pad")
-        for op, s, d in zip(extra, stride, dilation, strict=True):
-            if op >= max(s, d):
-                msg = f"output_padding {op} must be smaller than the stride {s} or the dilation {d}"
-                raise LayerFailure("bad-output-padding", msg)
+        size, stride, pad, dilation, extra = deconv_dims(p, x)
         spatial = tuple(
             (w - 1) * s - 2 * q + d * (f - 1) + op + 1
             for w, s, q, d, f, op in zip(x.spatial, stride, pad, dilation, size, extra, strict=True)
