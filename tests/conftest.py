@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,18 +42,52 @@ HYPOTHESIS_PROFILE = _hypothesis_profile()
 settings.load_profile(HYPOTHESIS_PROFILE)
 
 
+class _ModelsBuilt:
+    """Whether a test built a PyTorch model: a global hook of torch's, set once torch is imported.
+
+    A model's parameters and submodules are registered through `torch.nn.Module.__setattr__`,
+    which calls these hooks (torch.nn.modules.module.register_module_*_registration_hook); a test
+    that built none leaves the flag down and costs no collection.
+    """
+
+    def __init__(self) -> None:
+        self.hooked = False
+        self.built = False
+
+    def _seen(self, *_: object) -> None:
+        self.built = True
+
+    def take(self) -> bool:
+        """Whether a model was built since the last call (or torch arrived unhooked); hooks torch."""
+        torch = sys.modules.get("torch")
+        if torch is None:
+            return False
+        if not self.hooked:  # torch was imported during this test: nothing was watched
+            modules = torch.nn.modules.module
+            modules.register_module_parameter_registration_hook(self._seen)
+            modules.register_module_module_registration_hook(self._seen)
+            modules.register_module_buffer_registration_hook(self._seen)
+            self.hooked = True
+            return True
+        built, self.built = self.built, False
+        return built
+
+
+_MODELS = _ModelsBuilt()
+
+
 @pytest.fixture(autouse=True)
-def _collect_cycles(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After a test that builds PyTorch models, collect reference cycles at once.
+def _collect_cycles() -> Iterator[None]:
+    """After a test that built PyTorch models, collect reference cycles at once.
 
     A module run with runpy, a traced fx graph or a model in a closure sits in a reference cycle
     (its functions' globals hold it); Python's collector frees cycles by how many objects were
     made, not by their size, so hundreds of megabytes of weights per test waited, and the whole
-    suite's process passed 17 GB and was killed (VGG's 553 MB each time). Only for `torch` and
-    `slow` tests: a full collection per fast test would cost the inner loop seconds.
+    suite's process passed 17 GB and was killed (VGG's 553 MB each time). Only after a test that
+    built a model: a full collection after every test cost CI two minutes.
     """
     yield
-    if request.node.get_closest_marker("torch") or request.node.get_closest_marker("slow"):
+    if _MODELS.take():
         gc.collect()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from math import lcm
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -278,6 +279,21 @@ def assert_set_is_the_sweep(spec: Spec, limit: int, *, workers: int = 1) -> None
         assert swept == set(found.members(limit)), f"{spec.name}, {spec.rounding.value}, axis {axis}"
 
 
+def sweep_limit(spec: Spec) -> int:
+    """Where a sweep has seen everything the set says: each residue class 8 times past its last bound.
+
+    A set is, per residue class modulo its period, an interval of sizes; past the largest bound any
+    class has, a class's sizes repeat with the period. So a sweep to that bound plus 8 periods
+    meets every class's start, end and 8 of its sizes beyond; 512 at least, 4,096 at most (the
+    fixed limit it replaced).
+    """
+    closed = analyze_closed(spec, every_axis=True)
+    sets = [closed.sets[s] for s in closed.symbols]
+    edge = max((b for s in sets for _, lo, hi in s.pieces() for b in (lo, hi) if b is not None), default=1)
+    period = lcm(*(s.modulus for s in sets)) if sets else 1
+    return min(4096, max(512, edge + 8 * period))
+
+
 def assert_formulas_are_the_numbers(spec: Spec, samples: int) -> None:
     """Every figure of every row, as its JSON Python expression, equals the numeric row at sizes that fit."""
     closed = analyze_closed(spec, every_axis=True)
@@ -316,7 +332,7 @@ def test_alexnet_and_vgg16_sets_match_a_short_sweep() -> None:
 @pytest.mark.parametrize("rounding", list(Rounding), ids=lambda r: r.value)
 def test_every_builtin_set_equals_the_sweep_and_every_formula_the_numbers(name: str, rounding: Rounding) -> None:
     spec = replace(open_spec(name), rounding=rounding, expectations=())
-    assert_set_is_the_sweep(spec, 4096, workers=2)  # CI's two cores
+    assert_set_is_the_sweep(spec, sweep_limit(spec), workers=2)  # CI's two cores
     assert_formulas_are_the_numbers(spec, 50)
 
 
