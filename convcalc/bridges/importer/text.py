@@ -23,6 +23,7 @@ class _Flow(dict[str, Any]):
 # bytes, as Python's surrogateescape gives them), the byte-order mark and the noncharacters U+FFFE
 # and U+FFFF (YAML 1.2, 5.1 "Character Set": a stream holds printable characters only).
 _UNPRINTABLE = re.compile("[\ud800-\udfff\ufeff\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _unsafe(text: str) -> bool:
@@ -50,8 +51,16 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _string(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    """A name or an op from the model: in double quotes, with escapes, if it holds anything unsafe."""
+    r"""A name or an op from the model: in double quotes, with escapes, if it holds anything unsafe.
+
+    A surrogate has no YAML escape (libyaml refuses `"\udcff"`): it is written as its text, `\udcff`.
+    """
+    data = _SURROGATE.sub(_as_text, data)
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if _unsafe(data) else None)
+
+
+def _as_text(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 _Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
@@ -139,4 +148,4 @@ def dump(header: list[str], top: dict[str, Any], layers: list[Node]) -> str:
 
 def _comment(line: str) -> str:
     """A comment line's text, inert: a line feed in a file name cannot end the comment and start a key."""
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", inert(line))
+    return _UNPRINTABLE.sub(_as_text, inert(line))
