@@ -265,6 +265,7 @@ def test_one_tensor_returned_is_one_output(models: Path, name: str, depth: int) 
     model = getattr(sys.modules["refused_models"], name)().eval()
     report = analyze(load_spec("m.yaml", result.stdout))
     out = model(torch.zeros(1, 3, 8, 8))
+    assert report.totals.output is not None
     assert report.totals.output.depth == (out[0] if isinstance(out, tuple) else out).shape[1] == depth
     assert report.totals.params == model.conv.weight.numel() + model.conv.bias.numel()
 

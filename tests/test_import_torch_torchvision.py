@@ -151,7 +151,7 @@ def test_a_torchvision_that_does_not_load_even_bare_says_what_to_install(fake_to
     )
     assert result.output.endswith(
         f"`pip install --no-deps torchvision==0.{minor + 15}.0` installs the one made for torch "
-        f"{torch.__version__.split('+')[0]} (README, Import from PyTorch)\n"
+        f"{torch.__version__.split('+')[0]} (README, Set up)\n"
     )
     assert "\n" not in result.output.rstrip("\n")
 

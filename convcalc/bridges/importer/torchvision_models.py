@@ -133,7 +133,7 @@ def _install() -> str:
         return f"install the torchvision release made for torch {version}"
     return (
         f"`pip install --no-deps torchvision==0.{int(parts[2]) + 15}.0` installs the one made for torch {version} "
-        "(README, Import from PyTorch)"
+        "(README, Set up)"
     )
 
 
