@@ -126,16 +126,38 @@ def test_a_model_file_that_imports_a_torchvision_that_does_not_load(fake_torchvi
 
 def test_a_builders_own_mistake_is_its_own_message(fake_torchvision: Path, tmp_path: Path) -> None:
     del fake_torchvision
-    result = CliRunner().invoke(main, ["import", "torchvision.models:broken"])
-    assert result.exit_code == 2
-    assert result.output == "error: cannot build torchvision.models:broken: ValueError: a builder's own mistake\n"
     path = tmp_path / "mistaken.py"
     path.write_text("import torchvision.models\n\nraise NameError('a mistake of the file, not of torchvision')\n")
-    for _ in range(2):  # torchvision broken, then bare already: the file's own message both times
+    for _ in range(2):  # torchvision broken (imported bare, the file run again), then bare already
         result = CliRunner().invoke(main, ["import", f"{path}:Net"])
         assert result.exit_code == 2
         assert result.output.endswith("NameError: a mistake of the file, not of torchvision\n")
         assert "mistaken" not in sys.modules  # a module that failed is not kept
+        assert torchvision_models.is_bare()
+    result = CliRunner().invoke(main, ["import", "torchvision.models:broken"])
+    assert result.exit_code == 2
+    assert result.output == "error: cannot build torchvision.models:broken: ValueError: a builder's own mistake\n"
+
+
+def test_a_torchvision_that_loads_is_left_as_it_is(fake_torchvision: Path, tmp_path: Path) -> None:
+    (fake_torchvision / "__init__.py").write_text("from torchvision import extension\n")
+    assert [type(m).__name__ for m in fx.load("torchvision.models:tiny")] == ["Conv2d", "ReLU"]
+    assert not torchvision_models.is_bare()
+    path = tmp_path / "typo.py"
+    path.write_text("import torchvision.models\n\ntorchvision.models.tiny(3)\n")
+    result = CliRunner().invoke(main, ["import", f"{path}:Net"])
+    assert result.exit_code == 2
+    assert "TypeError: tiny() takes 0 positional arguments but 1 was given" in result.output
+    assert not torchvision_models.is_bare()
+
+
+def test_a_failed_file_named_as_a_module_leaves_that_module_be(tmp_path: Path) -> None:
+    path = tmp_path / "textwrap.py"  # the standard library's name
+    path.write_text("raise OSError('not this textwrap')\n")
+    result = CliRunner().invoke(main, ["import", f"{path}:Net"])
+    assert result.exit_code == 2
+    assert result.output == f"error: cannot build {path}:Net: OSError: not this textwrap\n"
+    assert sys.modules["textwrap"].dedent("  a") == "a"
 
 
 def test_a_torchvision_that_does_not_load_even_bare_says_what_to_install(fake_torchvision: Path) -> None:

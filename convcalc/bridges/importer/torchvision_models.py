@@ -55,14 +55,11 @@ def load(step: Callable[[], T], source: str) -> T:
             raise
         msg = f"cannot import {source}: torchvision is not installed; {_install()}"
         raise ConvcalcError(msg) from None
-    except Exception:
+    except Exception as exc:
         # torchvision in sys.modules imported (or is bare already): the failure is the source's own.
-        if PACKAGE in sys.modules or importlib.util.find_spec(PACKAGE) is None:
+        if PACKAGE in sys.modules or not _from_torchvision(exc):
             raise
-        _forget()
-        first = _broken()
-        if first is None:
-            raise
+        first = exc
     _forget()
     _bare()
     try:
@@ -82,19 +79,14 @@ def is_bare() -> bool:
     return bool(getattr(sys.modules.get(PACKAGE), BARE, False))
 
 
-def _broken() -> Exception | None:
-    """Why `import torchvision` fails (None where it imports)."""
-    try:
-        importlib.import_module(PACKAGE)
-    except Exception as exc:  # noqa: BLE001 - whatever its __init__ raises (RuntimeError, OSError, ImportError)
-        return exc
-    return None
-
-
 def _from_torchvision(exc: BaseException) -> bool:
-    """Whether the exception was raised in torchvision's own code (a frame of it in the traceback)."""
-    package = sys.modules.get(PACKAGE)
-    places = tuple(str(Path(p)) + os.sep for p in getattr(package, "__path__", ()))
+    """Whether the exception was raised in torchvision's own code (a frame of it in the traceback).
+
+    Raised while torchvision was imported and not in sys.modules: its `__init__` failed.
+    """
+    spec = importlib.util.find_spec(PACKAGE)
+    folders = spec.submodule_search_locations if spec is not None else None
+    places = tuple(str(Path(p)) + os.sep for p in folders or ())
     return bool(places) and any(f.filename.startswith(places) for f in traceback.extract_tb(exc.__traceback__))
 
 
