@@ -1,19 +1,14 @@
-"""torchvision's model builders for the tests, imported without torchvision's C extension.
+"""torchvision's model builders for the tests: convcalc's own import of them, or a skip saying why not.
 
-PyPI's torchvision wheel does not import beside the CPU build of torch: `import torchvision`
-loads its C extension, which needs torch's CUDA libraries, and fails with "operator
-torchvision::nms does not exist". `torchvision.models` is plain Python over torch.nn and needs
-none of those operators. So the package is put in sys.modules as a bare module (its path only,
-its `__init__` not run), and `torchvision.models` is imported from it. This is the one place the
-tests do it; `models()` skips the test, with the reason, where torch or torchvision is missing.
+PyPI's torchvision wheel does not import beside the CPU build of torch (its C extension needs
+torch's CUDA libraries: "operator torchvision::nms does not exist"); `convcalc import` then
+imports `torchvision.models` without the extension, and so do the tests, through the same code:
+convcalc/bridges/importer/torchvision_models.py, the one place it is done.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import sys
-import types
 from typing import Any
 
 import pytest
@@ -22,13 +17,8 @@ import pytest
 def models() -> Any:
     """The module `torchvision.models`, or a skip that says why it cannot be imported."""
     pytest.importorskip("torch")
-    if "torchvision.models" in sys.modules:
-        return sys.modules["torchvision.models"]
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None or spec.submodule_search_locations is None:
+    if importlib.util.find_spec("torchvision") is None:
         pytest.skip("torchvision is not installed (pip install --no-deps torchvision)")
-    if "torchvision" not in sys.modules:
-        package = types.ModuleType("torchvision")
-        package.__path__ = list(spec.submodule_search_locations)
-        sys.modules["torchvision"] = package
-    return importlib.import_module("torchvision.models")
+    from convcalc.bridges.importer import torchvision_models  # noqa: PLC0415 - after the skips
+
+    return torchvision_models.models()

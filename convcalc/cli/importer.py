@@ -9,6 +9,7 @@ import click
 
 from convcalc.bridges.importer import ModelError, import_model
 from convcalc.cli.common import EXIT_DESIGN_ERROR, write_output
+from convcalc.render.inert import inert_lines
 
 
 @click.command("import", short_help="Write a spec from a PyTorch module or an ONNX file.")
@@ -35,7 +36,7 @@ def import_(source: str, output: Path | None, input_: str | None, *, opaque: boo
     try:
         imported = import_model(source, input_, opaque=opaque)
     except ModelError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(inert_lines(f"error: {exc.message}"), err=True)  # the model's names, inert
         sys.exit(EXIT_DESIGN_ERROR)
     if output is None or str(output) == "-":
         click.echo(imported.text, nl=False)

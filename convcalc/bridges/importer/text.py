@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -10,6 +11,7 @@ from convcalc.bridges.importer.blocks import make_blocks
 from convcalc.bridges.importer.write import Leaf, Node
 from convcalc.errors import Location
 from convcalc.kinds import registry
+from convcalc.render.inert import inert
 from convcalc.spec import shorthand
 
 
@@ -17,13 +19,52 @@ class _Flow(dict[str, Any]):
     """A mapping written on one line: {layer: conv3-64 p1, name: conv1}."""
 
 
+# What YAML cannot hold beyond the controls `inert` escapes: surrogates (a file name's undecodable
+# bytes, as Python's surrogateescape gives them), the byte-order mark and the noncharacters U+FFFE
+# and U+FFFF (YAML 1.2, 5.1 "Character Set": a stream holds printable characters only).
+_UNPRINTABLE = re.compile("[\ud800-\udfff\ufeff\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unsafe(text: str) -> bool:
+    """Whether a string from the model holds a control, a line break or a character YAML cannot hold."""
+    return inert(text) != text or _UNPRINTABLE.search(text) is not None
+
+
 class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: FBT001, FBT002
         del indentless
         super().increase_indent(flow, indentless=False)
 
+    def write_double_quoted(self, text: str, split: bool = True) -> None:  # noqa: FBT001, FBT002 - PyYAML's
+        r"""A string with a control in it is written in ASCII, every other character as an escape (`\u202e`).
+
+        PyYAML escapes in double quotes what YAML cannot hold, NEL and the line separators, but
+        writes the bidirectional controls as they are where it may write Unicode.
+        """
+        unicode = self.allow_unicode
+        self.allow_unicode = unicode and not _unsafe(text)
+        try:
+            super().write_double_quoted(text, split)
+        finally:
+            self.allow_unicode = unicode
+
+
+def _string(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    r"""A name or an op from the model: in double quotes, with escapes, if it holds anything unsafe.
+
+    A surrogate has no YAML escape (libyaml refuses `"\udcff"`): it is written as its text, `\udcff`.
+    """
+    data = _SURROGATE.sub(_as_text, data)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"' if _unsafe(data) else None)
+
+
+def _as_text(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
 
 _Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))
+_Dumper.add_representer(str, _string)
 
 
 def text_of(layers: list[Node], parent: str = "") -> list[Any]:
@@ -102,4 +143,9 @@ def dump(header: list[str], top: dict[str, Any], layers: list[Node]) -> str:
         top = {**top, "defaults": {kind: _Flow(given) for kind, given in top["defaults"].items()}}
     data = {**top, **({"blocks": blocks} if blocks else {}), "layers": values}
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
-    return "".join(f"# {line}\n" for line in header) + body
+    return "".join(f"# {_comment(line)}\n" for line in header) + body
+
+
+def _comment(line: str) -> str:
+    """A comment line's text, inert: a line feed in a file name cannot end the comment and start a key."""
+    return _UNPRINTABLE.sub(_as_text, inert(line))
