@@ -31,7 +31,7 @@ def test_recording_the_table_in_a_kernel_displays_nothing(monkeypatch: pytest.Mo
     monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
     monkeypatch.setattr(rich.jupyter, "display", lambda *args, **_: displayed.append(args))
     report = convcalc.analyze("lenet5")
-    assert "Params" in report._repr_html_()  # noqa: SLF001 - what IPython calls
+    assert "Params" in report._repr_html_()
     assert displayed == []
 
 
