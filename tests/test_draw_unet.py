@@ -187,7 +187,7 @@ def test_two_us_in_a_row_with_forks_in_their_rows() -> None:
     first, second = nodes
     assert isinstance(first, U)
     assert isinstance(second, U)
-    assert len(first.bands) == 2  # noqa: PLR2004 - outer, inner
+    assert len(first.bands) == 2
     assert second.bands[0].encoder == []
     assert len(second.bands) == 1  # the residual after the upsample keeps the size: no level of the U
     assert count_boxes(nodes) == count_boxes(build(report)) == render_svg(report).volumes
