@@ -129,7 +129,7 @@ class _Recorder(BaseHTTPRequestHandler):
         """Quiet: the requests are recorded, not logged."""
 
 
-def page(body: str, title: str = "convcalc") -> str:
+def document(body: str, title: str = "convcalc") -> str:
     """An HTML document around `body`, with the canary and the probe in its head."""
     head = f'<meta charset="utf-8"><title>{title}</title>{_HEAD}'
     return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
@@ -138,7 +138,12 @@ def page(body: str, title: str = "convcalc") -> str:
 def visit(body: str, *, timeout: float = 60) -> Visit:
     """Load a page holding `body` in headless Chromium, served from 127.0.0.1; see the module."""
     browser = chromium_or_skip()
-    handler = type("Recorder", (_Recorder,), {"requests": [], "page": page(body).encode()})
+
+    class Recorder(_Recorder):
+        requests: ClassVar[list[tuple[str, str, str]]] = []
+        page: ClassVar[bytes] = document(body).encode()
+
+    handler = Recorder
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     handler.origin = f"127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -171,7 +176,9 @@ def visit(body: str, *, timeout: float = 60) -> Visit:
     found = _PROBE.search(done.stdout)
     assert found, f"chromium gave no probe (exit {done.returncode}): {done.stderr[-2000:]}"
     probe = json.loads(html.unescape(found.group(1)))
-    remote, background, local = [], [], []
+    remote: list[str] = []
+    background: list[str] = []
+    local: list[str] = []
     for method, path, host in handler.requests:
         if host == handler.origin and not path.startswith(("http:", "https:")):
             local.append(path)

@@ -46,7 +46,7 @@ ALLOWED = {"h3", "p", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "
 
 def _html(markdown: str) -> str:
     """Markdown as GitHub renders it before sanitising: CommonMark, tables, raw HTML passed."""
-    return MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    return str(MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown))
 
 
 def _spec(tmp_path: Path) -> Path:
