@@ -107,3 +107,20 @@ def test_show_markdown_in_chromium_runs_nothing_and_loads_nothing(tmp_path: Path
 def _text(text: str) -> str:
     """Text as Chromium's DOM dump writes it inside an element."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\xa0", "&nbsp;")
+
+
+@pytest.mark.slow
+def test_a_name_from_the_file_name_and_the_diagnostics_stay_text(tmp_path: Path) -> None:
+    """Without `name:` the title is the file's name: a file named as a payload runs nothing either."""
+    chromium_or_skip()
+    spec = tmp_path / "<img src=x onerror=ran()><svg onload=ran()>.yaml"
+    spec.write_text("input: 9x9x3\nlayers:\n  - {name: '<b onmouseover=ran()>x</b>', layer: conv3-8 s2}\n")
+    spec.write_text(spec.read_text() + "  - conv3-8 s2\n")  # 4 → 1.5: a diagnostic under the table
+    result = CliRunner().invoke(main, ["show", str(spec), "--format", "markdown"])
+    assert result.exit_code == 1, result.output
+    assert "**Diagnostics**" in result.stdout
+    seen = visit(_html(result.stdout))
+    assert seen.ran == 0, seen
+    assert seen.remote == [], seen
+    assert set(seen.probe["elements"]) <= ALLOWED, seen.probe["elements"]
+    assert "<h3>&lt;img src=x onerror=ran()&gt;&lt;svg onload=ran()&gt;</h3>" in seen.dom
