@@ -16,7 +16,8 @@ from convcalc.builtins import builtin_names, open_spec
 from convcalc.cli import main
 from convcalc.render import numbers
 from convcalc.render.diagram import Box, Fork, build, count_boxes, qualified_names
-from convcalc.render.svg import MAX_WIDTH, _Figure, render_svg
+from convcalc.render.svg import MAX_WIDTH, render_svg
+from convcalc.render.ushape import Figure, u_shaped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 SVG = "{http://www.w3.org/2000/svg}"
 ROOT = Path(__file__).parent.parent
-DOCS_IMAGES = ("vgg16", "googlenet", "resnet18")
+DOCS_IMAGES = ("vgg16", "googlenet", "resnet18", "unet")
 
 
 def run(*args: str) -> Result:
@@ -94,7 +95,7 @@ def test_every_builtin_draws_valid_svg(name: str) -> None:
     drawing = render_svg(report)
     root = assert_valid(report, drawing.svg)
     # A block is never cut in two (docs/draw.md): U-Net's outer copy-and-crop block alone is wider.
-    widest = max(_Figure(qualified_names(report)).measure(node).width for node in build(report))
+    widest = max(Figure(qualified_names(report)).measure(node).width for node in u_shaped(build(report)))
     assert float(root.get("width", "")) <= max(MAX_WIDTH, widest) + 100
     assert any(t.startswith(f"Params {numbers.precise(report.totals.params)}") for t in texts(root))
     assert drawing.volumes == count_boxes(build(report)) <= len(report.rows)

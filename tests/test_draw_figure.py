@@ -15,8 +15,9 @@ from convcalc import analyze
 from convcalc.builtins import builtin_names
 from convcalc.cli import main
 from convcalc.render import numbers
+from convcalc.render.figure import CHAR
 from convcalc.render.shapes import LEGEND, legend_fill
-from convcalc.render.svg import CHAR, FOLD_PAST, READABLE, render_readable, render_svg
+from convcalc.render.svg import FOLD_PAST, READABLE, render_readable, render_svg
 
 if TYPE_CHECKING:
     from collections.abc import Callable

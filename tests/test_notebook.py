@@ -1,8 +1,10 @@
-"""A real notebook, run by a real Jupyter kernel (nbclient and ipykernel): the table is displayed."""
+"""A real notebook, run by a real Jupyter kernel (nbclient and ipykernel): the table is displayed, once."""
 
 from __future__ import annotations
 
+import html as html_text
 import json
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,6 +15,14 @@ from convcalc.cli import main
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+AREA = 80  # Jupyter's output area before it scrolls
+
+
+def _html_lines(fragment: str) -> list[str]:
+    (pre,) = re.findall(r"<code>(.*)</code>", fragment, flags=re.DOTALL)
+    return html_text.unescape(re.sub(r"<[^>]+>", "", pre)).splitlines()
+
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -36,8 +46,13 @@ def test_a_notebook_displays_vgg16s_table(tmp_path: Path) -> None:
     executed = client.execute()
     table, printed = executed.cells
 
-    (result,) = [o for o in table.outputs if o.output_type == "execute_result"]
+    # Every output of the cell counts (display_data, stream, execute_result): rich's console once
+    # displayed the table it recorded, and the report showed twice.
+    assert [o.output_type for o in table.outputs] == ["execute_result"]
+    (result,) = table.outputs
     html = result.data["text/html"]
+    assert max(map(len, _html_lines(html))) <= AREA
+    assert max(map(len, result.data["text/plain"].splitlines())) <= AREA
     plain = result.data["text/plain"]
     report = analyze("vgg16", batch=8)
     for row in report.rows:
@@ -48,5 +63,6 @@ def test_a_notebook_displays_vgg16s_table(tmp_path: Path) -> None:
     assert plain == repr(report)
 
     (stream,) = printed.outputs
+    assert stream.output_type == "stream"
     shown = CliRunner().invoke(main, ["show", "vgg16", "--batch", "8", "--format", "json"])
     assert json.loads(stream.text) == json.loads(shown.stdout)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from convcalc.kinds.base import Category
-from convcalc.kinds.registry import REGISTERED
+from convcalc.kinds.registry import KINDS, REGISTERED
 
 if TYPE_CHECKING:
     from convcalc.report import Group, LayerRow, Report
@@ -48,7 +48,30 @@ class Fork:
         return self.kind == "residual" and "shortcut" not in self.lanes
 
 
-Node = Box | Fork
+@dataclass
+class Band:
+    """One level of a U: its encoder's row, the skip across the U, its decoder's row."""
+
+    encoder: list[Node]
+    skip: list[Node]  # the shortcut's layers (U-Net's crop); [] for the identity
+    decoder: list[Node]  # the merge box of the skip, then the layers after it
+
+
+@dataclass
+class U:
+    """Nested residuals whose bodies go down in size and back (U-Net), drawn as a U.
+
+    Band k holds level k's encoder (the body of the k-th residual before the next one; band 0:
+    the lane's layers before the outer residual), the skip of the residual below it, and that
+    residual's merge with the layers after it (band 0: the rest of the lane). The innermost
+    body, which holds no residual, is the bottom of the U.
+    """
+
+    bands: list[Band]
+    bottom: list[Node]
+
+
+Node = Box | Fork | U
 Lane = tuple[str, str]  # (fork path, lane name)
 
 
@@ -72,6 +95,8 @@ def _absorbs(items: list[Node], row: LayerRow) -> Box | None:
     if row.kind not in _ELEMENTWISE or not items or row.output is None or row.diagnostics:
         return None
     last = items[-1]
+    if isinstance(last, U):  # pragma: no cover - a U is made after the walk (u_shaped)
+        return None
     box = last.merge if isinstance(last, Fork) else last
     if box is None or box.row.kind == "input" or box.row.output != row.output:
         return None
@@ -134,7 +159,8 @@ def qualified_names(report: Report) -> dict[str, str]:
     path, then its own. A composite repeated by `repeat:` is numbered from 1 (torchvision's
     `denselayer3`, as `convcalc export` names it), and an unnamed layer in a residual's shortcut
     is `downsample.N`, torchvision ResNet's name for the projection (torchvision/models/resnet.py,
-    `downsample = nn.Sequential(conv1x1(...), norm_layer(...))`). Every box of a figure then
+    `downsample = nn.Sequential(conv1x1(...), norm_layer(...))`); a crop keeps its own name
+    (`level1.CROP`, U-Net's copy and crop). Every box of a figure then
     has its own label.
     """
     groups = {g.path: g for g in report.groups}
@@ -144,12 +170,18 @@ def qualified_names(report: Report) -> dict[str, str]:
         found = [_own(g.name, g.path, groups) for k in range(1, len(parts)) if (g := groups.get(".".join(parts[:k])))]
         if row.path in groups or row.kind in _COMPOSITES:  # a merge row, or a folded composite
             own = _own(row.name, row.path, groups)
-        elif len(parts) > 1 and parts[-2] == "shortcut" and row.name == row.label.split()[0].upper():
+        elif len(parts) > 1 and parts[-2] == "shortcut" and row.name == row.label.split()[0].upper() and _projects(row):
             own = f"downsample.{parts[-1]}"
         else:
             own = row.name
         names[row.path] = ".".join(p for p in [*found, own] if p)
     return names
+
+
+def _projects(row: LayerRow) -> bool:
+    """A layer torchvision's `downsample` holds: a conv, a pool or a norm (not U-Net's crop, a shortcut of its own)."""
+    kind = KINDS.get(row.kind)
+    return kind is not None and kind.category in {Category.CONV, Category.POOL, Category.ELEMENTWISE}
 
 
 def _own(name: str, path: str, groups: dict[str, Group]) -> str:
@@ -171,8 +203,12 @@ def count_boxes(nodes: list[Node]) -> int:
         node = stack.pop()
         if isinstance(node, Box):
             total += 1
-        else:
+        elif isinstance(node, Fork):
             total += node.merge is not None
             for lane in node.lanes.values():
                 stack.extend(lane)
+        else:
+            stack += node.bottom
+            for band in node.bands:
+                stack += [*band.encoder, *band.skip, *band.decoder]
     return total

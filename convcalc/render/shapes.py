@@ -110,6 +110,8 @@ def category(row: LayerRow) -> str:
         name = "merge"
     elif row.kind == "input":
         name = "input"
+    elif row.kind == "crop":  # a residual's `shortcut: crop` (U-Net's copy and crop): a reshape
+        name = "other"
     elif row.kind in _COMPOSITES or kind is None:  # a folded composite: its kind is no layer kind
         name = "block"
     else:
