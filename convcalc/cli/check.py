@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 
 from convcalc import __version__
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec
+from convcalc.cli.files import expand
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
-from convcalc.engine.checks import causes
+from convcalc.engine.checks import ANSWERED, causes
 from convcalc.errors import ConvcalcError, Location
 from convcalc.render import checks as check_text
 from convcalc.render.caps import Cap
@@ -24,20 +23,6 @@ from convcalc.render.inert import inert
 from convcalc.render.json import check as check_json
 from convcalc.render.json import diagnostic as diagnostic_json
 from convcalc.report import Diagnostic, Report, Severity
-
-
-def _expand(args: tuple[str, ...]) -> list[str]:
-    """Paths, folders (their YAML files), built-in names, and globs (for shells that do not expand them)."""
-    out: list[str] = []
-    for arg in args:
-        if Path(arg).is_dir():
-            out += sorted(str(p) for p in Path(arg).iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
-        elif any(c in arg for c in "*?[") and not Path(arg).exists():
-            matches = sorted(glob.glob(arg))  # noqa: PTH207 - a user's pattern, any folder
-            out += matches or [arg]
-        else:
-            out.append(arg)
-    return out
 
 
 def _run(arg: str) -> Result:
@@ -54,7 +39,8 @@ def _where(file: str, line: int | None, column: int | None) -> str:
 def _shown(report: Report) -> tuple[list[Diagnostic], list[str]]:
     """The diagnostics to print (not the notes; the first SHOWN of each kind), and the count of the rest."""
     cap = Cap()
-    shown = list(cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE))
+    # Notes are left out, but the one that says a `fits: false` answered a stride error (its error, gone).
+    shown = list(cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE or d.code == ANSWERED))
     return shown, cap.more()
 
 
@@ -170,7 +156,7 @@ def _json(results: list[Result]) -> str:
 
 
 @click.command(short_help="Check the answers and budgets under expect:, and every stride.")
-@click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
+@click.argument("specs", nargs=-1, shell_complete=complete_spec)
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json", "github", "csv")), default="text", show_default=True,
     help="text for people, json for tools, github for GitHub Actions annotations; csv for a grade sheet (--key).",
@@ -180,25 +166,34 @@ def _json(results: list[Result]) -> str:
     "--key", metavar="KEY", shell_complete=complete_spec,
     help="Grade each SPEC (a student's answers) against KEY, a spec with the network and the answers.",
 )  # fmt: skip
-def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None) -> None:  # noqa: FBT001 - a click flag
+@click.option("--blank", is_flag=True, help="With --key: write the students' answer sheet (the questions, answers blank).")
+def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None, blank: bool) -> None:  # noqa: FBT001
     """Check the answers and budgets (`expect:`) and the design of each SPEC (files, folders, globs, built-ins).
 
     Exits 0 when everything holds, 1 when a check fails or a design has an error, 2 when a spec
     cannot be read. With --key, prints a grade sheet (text, csv or json): exits 0 once every
     student is graded, 1 when the key's own answers do not hold, 2 when a file cannot be read.
+    With --key KEY --blank: writes the answer sheet to hand out (KEY's layers and questions).
     """
+    if blank and (key is None or specs):
+        msg = "--blank writes the answer sheet of a key: convcalc check --key KEY --blank (and no SPEC)"
+        raise click.UsageError(msg)
+    if not specs and not blank:
+        msg = "Missing argument 'SPECS...': the specs to check (files, folders, globs or built-in names)"
+        raise click.UsageError(msg)
     if key is not None:
         if fmt == "github":
             msg = "--key prints a grade sheet: --format text, csv or json"
             raise click.UsageError(msg)
         from convcalc.cli.grade import grade_class  # noqa: PLC0415 - only for a class
 
-        grade_class(key, _expand(specs), fmt)
+        grade_class(key, expand(specs, skip=key), fmt, template=blank)
         return
     if fmt == "csv":
         msg = "--format csv is for grade sheets (--key); for one spec's rows: convcalc show SPEC --format csv"
         raise click.UsageError(msg)
-    results = [_run(arg) for arg in _expand(specs)]
+    files = expand(specs)
+    results = [Result(arg, error=files.broken[arg]) if arg in files.broken else _run(arg) for arg in files.paths]
     summary = _summary(results)
     if fmt == "json":
         echo_data(_json(results), "json")

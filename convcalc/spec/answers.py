@@ -11,6 +11,10 @@ for the whole network:
 
 or a whole spec with `expect:` answers (the network of the exercise, written out): its answers
 are addressed by their layers' places, and graded against the key's network, not the student's.
+
+In a file of answers, each answer is read on its own: one convcalc cannot read (`output: none`,
+`activations: about 800K`) is kept as unreadable, with its message, and costs only that answer;
+one left blank (`params:`) is not answered.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from convcalc.errors import Location, SpecError
+from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds.params import describe, text
-from convcalc.spec.common import check_keys
-from convcalc.spec.expect import parse_expect
+from convcalc.spec.common import check_keys, suggest
+from convcalc.spec.expect import KEYS as ASKED
+from convcalc.spec.expect import parse_expect, parse_one
 from convcalc.spec.loader import load_spec, read_text
 from convcalc.spec.yamlpos import PosMap, parse_yaml
 
@@ -45,6 +50,73 @@ class Answers:
     expectations: tuple[Expectation, ...]
     unknown: tuple[SpecError, ...] = ()  # answers addressed to no layer of the key's network
     spec: Spec | None = None
+    unreadable: tuple[Unreadable, ...] = ()  # answers to a question that could not be read
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An answer that could not be read: the question it answers (`path`, `key`) and why."""
+
+    path: str
+    key: str
+    error: SpecError
+
+
+def _split_number(answer: PosMap, keys: list[object], k: int) -> int:
+    """How many entries after `keys[k]` YAML split off its number at commas (`params: 73,856` in `{…}`)."""
+    n = 0
+    while k + n + 1 < len(keys):
+        nxt = keys[k + n + 1]
+        digits = isinstance(nxt, int) and not isinstance(nxt, bool) and 0 <= nxt < 1000  # noqa: PLR2004
+        if not digits or answer[nxt] is not None:
+            break
+        n += 1
+    return n
+
+
+def read_answer(value: object, path: str, at: Location) -> tuple[list[Expectation], list[Unreadable], list[SpecError]]:
+    """One address's answers, each on its own: read, unreadable (a known question), or unknown."""
+    if not isinstance(value, PosMap):
+        return list(parse_expect(value, path, at)), [], []  # not a mapping: the message says what goes there
+    found: list[Expectation] = []
+    unreadable: list[Unreadable] = []
+    unknown: list[SpecError] = []
+    keys = list(value)
+    k = 0
+    while k < len(keys):
+        key, item = keys[k], value[keys[k]]
+        split = _split_number(value, keys, k) if isinstance(item, int) and not isinstance(item, bool) else 0
+        k += 1 + split
+        if key not in ASKED:
+            msg = f"cannot expect '{key}'; {suggest(str(key), ASKED)}expectations are about: {', '.join(ASKED)}"
+            unknown.append(SpecError(msg, value.key_at[key]))
+            continue
+        if item is None:
+            continue  # left blank: not answered
+        if split:
+            written = ",".join([str(item), *(f"{n:03d}" for n in keys[k - split : k])])
+            msg = (
+                f"`{key}: {written}` inside {{…}}: YAML splits it at the comma ({key} {item}, then `{keys[k - split]}`); "
+                f"write {written.replace(',', '')} or quote it: '{written}'"
+            )
+            unreadable.append(Unreadable(path, str(key), SpecError(msg, value.at(key))))
+            continue
+        try:
+            found.append(parse_one(str(key), item, path, value.at(key)))
+        except SpecError as exc:
+            unreadable.append(Unreadable(path, str(key), exc))
+    return found, unreadable, unknown
+
+
+def student_name(source: str) -> str:
+    """The `student:` of a file that could not be graded, if it can be read at all; else the file's stem."""
+    stem = os.path.splitext(os.path.basename(source))[0]  # noqa: PTH119, PTH122 - paths stay strings (builtins.py)
+    try:
+        data = parse_yaml(read_text(source, source), source)
+    except ConvcalcError:
+        return stem
+    name = data.get("student") if isinstance(data, PosMap) else None
+    return name if isinstance(name, str) and name.strip() else stem
 
 
 def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> Answers:
@@ -59,13 +131,15 @@ def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> 
         msg = "a student's file maps `answers:` to layer names or indices (or is a spec with `expect:`)"
         raise SpecError(msg, data.here if isinstance(data, PosMap) else Location(source, 1, 1))
     check_keys(data, KEYS, "a student's file")
-    student = text("student")(data.get("student", stem), data.at("student"))
+    named = data.get("student")
+    student = stem if named is None else text("student")(named, data.at("student"))  # blank: the file's
     answers = data["answers"]
     if not isinstance(answers, PosMap):
         msg = f"`answers:` maps a layer's name or index (or `{WHOLE}`) to its answers, not {describe(answers)}"
         raise SpecError(msg, data.at("answers"))
     found: list[Expectation] = []
     unknown: list[SpecError] = []
+    unreadable: list[Unreadable] = []
     for address, value in answers.items():
         at = answers.key_at[address]
         try:
@@ -73,5 +147,10 @@ def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> 
         except SpecError as exc:
             unknown.append(exc)
             continue
-        found += parse_expect(value, path, answers.at(address))
-    return Answers(source, student, tuple(found), tuple(unknown))
+        if value is None:
+            continue  # a layer left blank (the template of `--blank`)
+        read, bad, unasked = read_answer(value, path, answers.at(address))
+        found += read
+        unreadable += bad
+        unknown += unasked
+    return Answers(source, student, tuple(found), tuple(unknown), unreadable=tuple(unreadable))

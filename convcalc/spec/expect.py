@@ -2,11 +2,13 @@
 
     expect: {output: 55x55x96, params: 34944}     exact
     expect: {params: 138M, memory: 61MB}          rounded: holds when the true value, rounded to
-                                                  the digits written, equals it
+                                                  the last significant digit written, equals it
+    expect: {activations: 800K}                   a whole number's trailing zeros past its second
+                                                  digit only hold places: 800K is rounded to tens
+                                                  of thousands (802,816 is 800K, 780,000 is not)
+    expect: {activations: ~800K}                  the same (the lecture's "about"; `~760` rounds a
+                                                  number that has no unit: 755 to 764)
     expect: {params: "<= 10M"}                    a bound (<, <=, >, >=)
-    expect: {activations: ~800K}                  about: holds when the true value, rounded to
-                                                  the significant digits written (never fewer
-                                                  than two), equals it: 802,816 is ~800K
     expect: {fits: false}                         the stride does not fit (a worksheet's answer)
 
 k/M/G/T are powers of 1000; kB/MB/GB/TB bytes are powers of 1000, KiB/MiB/GiB/TiB of 1024.
@@ -36,25 +38,25 @@ BYTE_UNITS = {
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
 }  # fmt: skip
 VALUE = re.compile(r"(<=|>=|<|>|=|==|~)?\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)")
-# "About" keeps at least two significant digits: the lecture's 800K for 802,816 values and 25K for
-# 25,088 hold, while ~800K for 780,000 does not (it is ~780K).
-ABOUT_FIGURES = 2
+# A whole number's trailing zeros are ambiguous (800 may have one, two or three significant
+# digits). They are read as significant up to the second digit, the precision of the lecture's
+# slides (3.2M, 1.6M, 25K): 800K holds for 802,816 values and 100K for 100,352, while 800K for
+# 780,000 does not (that is 780K). To mean one digit, write it with a point: 0.8M.
+PLACEHOLDER_AFTER = 2
 
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """One expected value: `op` is =, ~ (rounded), about, <, <=, > or >=."""
+    """One expected value: `op` is =, ~ (rounded), <, <=, > or >=."""
 
     path: str  # "" for the whole spec
     key: str
     text: str  # as written
     op: str
     number: Fraction  # for numeric keys, in base units (values, bytes)
-    decimals: int  # for ~: the digits written after the point
-    scale: int  # for ~: the unit written
+    step: Fraction  # for ~: the place of the last significant digit written, in base units
     shape: tuple[int, ...]  # for output and rf
     at: Location
-    figures: int = 0  # for about: the significant digits written
 
     def holds(self, actual: int | tuple[Exact, ...]) -> bool:
         """Whether the true value satisfies this expectation."""
@@ -62,13 +64,10 @@ class Expectation:
             want = self.shape * len(actual) if self.key == "rf" and len(self.shape) == 1 else self.shape
             return actual == want
         value = Fraction(actual)
-        if self.op == "about":
-            return about(value, self.figures) == self.number
         if self.op == "~":
-            # Round half up to the digits written: 138,357,544 is 138M; 60,950,432 B is 61MB.
-            shift = 10**self.decimals
-            rounded = Fraction(int(value / self.scale * shift + Fraction(1, 2)), shift)
-            return rounded * self.scale == self.number
+            # Round half up to the last significant digit written: 138,357,544 is 138M; 60,950,432 B
+            # is 61MB (not 93MB); 802,816 is 800K (to tens of thousands) and 933,130 is 0.9M.
+            return rounded(value, self.step) == self.number
         return {
             "=": value == self.number,
             "<": value < self.number,
@@ -79,19 +78,28 @@ class Expectation:
 
 
 def significant(digits: str) -> int:
-    """The significant digits of a number as written: 800 has one, 3.2 two, 3.20 three, 0.05 one."""
-    whole, _, frac = digits.partition(".")
-    written = (whole + frac).lstrip("0")
-    return max(len(written if frac else written.rstrip("0")), 1)
+    """The significant digits of a number as written: 3.2 has two, 3.20 three, 0.05 one, 25 two.
+
+    A whole number's trailing zeros count up to its second digit: 800 and 80 have two, 8 one.
+    """
+    whole, point, frac = digits.partition(".")
+    if point:
+        return max(len((whole + frac).lstrip("0")), 1)
+    whole = whole.lstrip("0") or "0"
+    return max(len(whole.rstrip("0")), min(PLACEHOLDER_AFTER, len(whole)))
 
 
-def about(value: Fraction, figures: int) -> Fraction:
-    """`value` rounded half up to `figures` significant digits, but never fewer than two."""
-    if value <= 0:
-        return value
-    figures = max(figures, ABOUT_FIGURES)
-    magnitude = len(str(int(value))) if value >= 1 else 0  # digits before the point
-    step = Fraction(10) ** (magnitude - figures)
+def step_of(digits: str) -> Fraction:
+    """The place of the last significant digit written: 1/10 for 3.2, 10 for 800, 1 for 25."""
+    whole, point, frac = digits.partition(".")
+    if point:
+        return Fraction(1, 10 ** len(frac))
+    whole = whole.lstrip("0") or "0"
+    return Fraction(10 ** (len(whole) - significant(whole)))
+
+
+def rounded(value: Fraction, step: Fraction) -> Fraction:
+    """`value` rounded half up to a multiple of `step`: 802,816 to 10,000 is 800,000."""
     return int(value / step + Fraction(1, 2)) * step
 
 
@@ -99,7 +107,7 @@ def _fits(value: Any, path: str, at: Location) -> Expectation:
     if not isinstance(value, bool):
         msg = f"expected fits must be true or false (false: the stride does not fit), not {describe(value)}"
         raise SpecError(msg, at)
-    return Expectation(path, "fits", str(value).lower(), "=", Fraction(int(value)), 0, 1, (), at)
+    return Expectation(path, "fits", str(value).lower(), "=", Fraction(int(value)), Fraction(1), (), at)
 
 
 def _shape(value: Any, key: str, at: Location) -> tuple[int, ...]:
@@ -119,7 +127,7 @@ def parse_one(key: str, value: Any, path: str, at: Location) -> Expectation:
     if key == "fits":
         return _fits(value, path, at)
     if key in {"output", "rf"}:
-        return Expectation(path, key, text, "=", Fraction(0), 0, 1, _shape(value, key, at), at)
+        return Expectation(path, key, text, "=", Fraction(0), Fraction(1), _shape(value, key, at), at)
     if isinstance(value, bool) or not isinstance(value, (int, str, float)):
         msg = f"expected {key} must be a number such as 760, 138M or '<= 10M', not {describe(value)}"
         raise SpecError(msg, at)
@@ -133,12 +141,9 @@ def parse_one(key: str, value: Any, path: str, at: Location) -> Expectation:
     digits = digits.replace(",", "").replace("_", "")
     scale = units[unit]
     number = Fraction(Decimal(digits)) * scale
-    decimals = len(digits.split(".")[1]) if "." in digits else 0
-    if op == "~":
-        return Expectation(path, key, text, "about", number, decimals, scale, (), at, significant(digits))
     if op in {None, "=", "=="}:
-        op = "=" if unit in {"", "B"} and decimals == 0 else "~"
-    return Expectation(path, key, text, op, number, decimals, scale, (), at)
+        op = "=" if unit in {"", "B"} and "." not in digits else "~"
+    return Expectation(path, key, text, op, number, step_of(digits) * scale, (), at)
 
 
 def parse_expect(value: Any, path: str, at: Location) -> tuple[Expectation, ...]:
