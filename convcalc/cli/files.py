@@ -59,21 +59,24 @@ def expand(args: tuple[str, ...] | list[str], skip: str | None = None) -> Files:
         else:
             found.append(arg)
     skipped = _where(skip) if skip is not None else None
-    seen: set[str] = set()
+    real = {path: _where(path) for path in found}
+    chosen: dict[str, str] = {}  # a file reached several ways: its own name, else the first link
+    for path in found:
+        r = real[path]
+        if r is not None and (r not in chosen or (Path(chosen[r]).is_symlink() and not Path(path).is_symlink())):
+            chosen[r] = path
     out: list[str] = []
     broken: dict[str, ConvcalcError] = {}
     left_out: list[str] = []
     for path in found:
-        real = _where(path)
-        if real is None and Path(path).is_symlink():
+        r = real[path]
+        if r is None and Path(path).is_symlink():
             msg = f"a link that leads nowhere ({os.readlink(path)})"
             broken[path] = SpecError(msg, Location(path))
-        elif real is not None and real == skipped:
+        elif r is not None and r == skipped:
             left_out.append(path)
             continue
-        elif real is not None and real in seen:
+        elif r is not None and (chosen[r] != path or path in out):
             continue  # the same file again, through a link or a second argument
-        if real is not None:
-            seen.add(real)
         out.append(path)
     return Files(out, broken, left_out)

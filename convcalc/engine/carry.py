@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from convcalc.spec.expect import Expectation
     from convcalc.spec.model import Spec
 
-# What a layer's input size decides (`rf` starts over, `fits` and `biases` do not follow from it).
-CARRIED = frozenset({"output", "params", "weights", "activations", "memory", "macs", "flops"})
+# What a layer's input size decides (`rf` starts over from the answered output; `biases` do not depend on it).
+CARRIED = frozenset({"output", "params", "weights", "activations", "memory", "macs", "flops", "fits"})
 
 
 class Sources:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc import __version__
 from convcalc.render import checks as check_text
+from convcalc.render import numbers
 from convcalc.render.csv import text as cell
 from convcalc.render.inert import inert
 from convcalc.render.json import check as check_json
@@ -36,7 +37,8 @@ def _key_answer(question: Check) -> str:
     actual = question.actual
     if question.key == "fits" or not isinstance(actual, int) or question.expected.replace(",", "") == str(actual):
         return question.expected
-    return f"{question.expected} (= {check_text.value_text(question.key, actual)})"
+    exact = f"{numbers.grouped(actual)} B" if question.key == "memory" else numbers.grouped(actual)
+    return f"{question.expected} (= {exact})"
 
 
 def wrong_line(mark: Mark, key: Report) -> str:

@@ -135,6 +135,9 @@ def parse_one(key: str, value: Any, path: str, at: Location) -> Expectation:
     units = BYTE_UNITS if key == "memory" else COUNT_UNITS
     if match is None or match.group(3) not in units:
         hint = "bytes, e.g. 61MB, 58MiB or '<= 100MB'" if key == "memory" else "e.g. 760, 138M, 15.47G or '<= 10M'"
+        about = re.fullmatch(r"(?:about|approx\.?|approximately|ca\.?|≈)\s*(\S.*)", text, flags=re.IGNORECASE)
+        if about:  # the words of the slide: the rounded form says it (800K holds for 802,816)
+            hint = f"{about.group(1)} or ~{about.group(1)} (a rounded value is read as about)"
         msg = f"cannot read expected {key} {describe(value)}: write {hint}"
         raise SpecError(msg, at)
     op, digits, unit = match.groups()
