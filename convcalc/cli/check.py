@@ -22,7 +22,7 @@ from convcalc.render.github import Result, github_lines, step_summary
 from convcalc.render.inert import inert
 from convcalc.render.json import check as check_json
 from convcalc.render.json import diagnostic as diagnostic_json
-from convcalc.report import Diagnostic, Report, Severity
+from convcalc.report import Check, Diagnostic, Report, Severity
 
 
 def _run(arg: str) -> Result:
@@ -50,12 +50,24 @@ def _knock_on(d: Diagnostic, report: Report, roots: dict[str, str]) -> str:
     return "" if root == d.path else f" (a knock-on error of {check_text.subject_name(root, report)})"
 
 
+def _bound(check: Check) -> bool:
+    """A budget (`<= 10M`), not an answer."""
+    return check.expected.lstrip().startswith(("<", ">"))
+
+
 def _score(report: Report) -> str:
-    """'specs/x.yaml: score 8/10 (2 wrong, 1 of them knock-on)'."""
+    """'specs/x.yaml: score 8/10 (2 wrong, 1 of them knock-on)' for a worksheet (answers about its layers).
+
+    A spec whose checks are budgets, or answers about the whole network only (a CI file), gets
+    'FILE: 3/4 checks hold (1 fails)': it is not marked.
+    """
     checks = report.checks
     wrong = [c for c in checks if not c.ok]
     knock = sum(1 for c in wrong if c.knock_on)
     extra = f", {knock} of them knock-on" if knock else ""
+    if not any(c.path and not _bound(c) for c in checks):
+        fails = f"{len(wrong)} fail{'s' * (len(wrong) == 1)}{extra}"
+        return f"{report.source}: {len(checks) - len(wrong)}/{len(checks)} checks hold ({fails})"
     return f"{report.source}: score {len(checks) - len(wrong)}/{len(checks)} ({len(wrong)} wrong{extra})"
 
 
