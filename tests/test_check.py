@@ -314,6 +314,14 @@ def test_a_budget_file_is_not_scored(tmp_path: Path) -> None:
     path = worksheet(tmp_path, budget.replace('params: "<= 100k"', 'params: "<= 40k"'))
     result = run("check", path)
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[1:] == [f"{path}: 3/4 checks hold (1 fails)", "4 checks in 1 file: 3 passed, 1 failed"]
-    both = worksheet(tmp_path, budget.replace('params: "<= 100k"', 'params: "<= 40k"').replace("  - fc-10", "  - layer: fc-10\n    expect: {params: 1}"))
+    assert result.stdout.splitlines()[1:] == [
+        f"{path}: 3/4 checks hold (1 fails)",
+        "4 checks in 1 file: 3 passed, 1 failed",
+    ]
+    both = worksheet(
+        tmp_path,
+        budget.replace('params: "<= 100k"', 'params: "<= 40k"').replace(
+            "  - fc-10", "  - layer: fc-10\n    expect: {params: 1}"
+        ),
+    )
     assert run("check", both).stdout.splitlines()[-2] == f"{both}: score 3/5 (2 wrong)"  # an answer about a layer

@@ -103,13 +103,18 @@ def test_rounding_is_half_up() -> None:
 # Issue 24: a bound holds exactly on its boundary or not, by its operator (`<=` turned into `<`
 # must fail a test), for counts and for bytes.
 @pytest.mark.parametrize(
-    ("op", "below", "on", "above"),
-    [("<=", True, True, False), ("<", True, False, False), (">=", False, True, True), (">", False, False, True)],
+    ("op", "holds"),  # below, on and above the boundary
+    [
+        ("<=", (True, True, False)),
+        ("<", (True, False, False)),
+        (">=", (False, True, True)),
+        (">", (False, False, True)),
+    ],
 )
 @pytest.mark.parametrize(("bound", "value", "key"), [("10M", 10**7, "params"), ("61MB", 61 * 10**6, "memory")])
-def test_bounds_on_the_boundary(op: str, bound: str, value: int, key: str, *, below: bool, on: bool, above: bool) -> None:
+def test_bounds_on_the_boundary(op: str, holds: tuple[bool, bool, bool], bound: str, value: int, key: str) -> None:
     e = parse_one(key, f"{op} {bound}", "", AT)
-    assert (e.op, e.holds(value - 1), e.holds(value), e.holds(value + 1)) == (op, below, on, above)
+    assert (e.op, e.holds(value - 1), e.holds(value), e.holds(value + 1)) == (op, *holds)
 
 
 @pytest.mark.parametrize(("value", "holds_for"), [(False, 0), (True, 1)])

@@ -113,7 +113,9 @@ def test_text_sheet(klass: tuple[str, str]) -> None:
     )
     assert "  ✗ CONV1 params: answered 750, key 760 (params = (5·5·3 + 1)·10 = 760)" in lines
     # Asked whether CONV2's stride fits, Bob gave a size: that says it fits, and it does not.
-    assert any(line.startswith("  ✗ CONV2 fits: answered 7x7x20 (an output size: it fits), key false") for line in lines)
+    assert any(
+        line.startswith("  ✗ CONV2 fits: answered 7x7x20 (an output size: it fits), key false") for line in lines
+    )
     # 9000 follows from nothing: wrong, and no knock-on error of CONV2 (only a size rounded up would be).
     assert "  ✗ FC params: answered 9000, key 9810 (params = 7·7·20·10 + 10 = 9,810)" in lines
     assert "  – Homework 2 output: not answered" in lines
@@ -136,7 +138,9 @@ def test_csv_sheet(klass: tuple[str, str]) -> None:
     key, folder = klass
     result = run("check", "--key", key, folder, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [(r["student"], r["points"], r["out_of"], r["wrong"], r["carried_forward"], r["knock_on"]) for r in rows] == [
+    assert [
+        (r["student"], r["points"], r["out_of"], r["wrong"], r["carried_forward"], r["knock_on"]) for r in rows
+    ] == [
         ("Ada", "6", "6", "0", "0", "0"),
         ("Bob", "1", "6", "4", "0", "0"),
         ("Carl", "", "6", "", "", ""),

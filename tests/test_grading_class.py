@@ -9,7 +9,6 @@ a folder whose links and suffixes are counted once each.
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -79,7 +78,9 @@ STUDENTS = {
         CONV3="{fits: true, output: 55x55x128}",
     ),
     "fay.yaml": answers("Fay", FC="{params: 3872000}"),  # a slip of her own: wrong, carried from nothing
-    "gus.yaml": answers('"Gus\\e[2J\\e]0;pwned\\a\\e[8m\\n  Ada 9/9"', FC="{params: 1}"),  # escapes and a line feed in a name
+    "gus.yaml": answers(
+        '"Gus\\e[2J\\e]0;pwned\\a\\e[8m\\n  Ada 9/9"', FC="{params: 1}"
+    ),  # escapes and a line feed in a name
     "hal.yaml": answers(POOL1="", CONV2="", CONV3="", FC=""),  # no `student:`: named after the file
     "IVY.YML": answers("Ivy", CONV1="{output: 224x224x64, params: 1728}"),  # weights only
     "jo.yaml": "student: Jo\nanswers: {CONV1: [1792]}\n",  # not a mapping of answers: the file is unreadable
@@ -214,7 +215,9 @@ def test_knock_on_only_where_the_stride_is_the_cause(tmp_path: Path, answer: str
     key = tmp_path / "key.yaml"
     key.write_text(KNOCK_KEY, encoding="utf-8")
     student = tmp_path / "s.yaml"
-    student.write_text(f"student: S\nanswers:\n  CONV2: {{fits: false}}\n  FC: {{params: {answer}}}\n", encoding="utf-8")
+    student.write_text(
+        f"student: S\nanswers:\n  CONV2: {{fits: false}}\n  FC: {{params: {answer}}}\n", encoding="utf-8"
+    )
     s = sheet(key, student)["S"]
     (w,) = s["wrong"]  # type: ignore[misc]
     assert (w["knock_on"], s["knock_on"], s["points"]) == (knock_on, int(knock_on), 1)
@@ -265,8 +268,8 @@ def test_a_blank_sheet_names_layers_that_share_a_name_by_row(tmp_path: Path) -> 
     key = tmp_path / "key.yaml"
     key.write_text(
         "input: 8x8x1\nlayers:\n  - {layer: conv3-2 p1, name: 'on', expect: {params: 20}}\n  - relu\n"
-        "  - {layer: conv3-2 p1, expect: {params: 38}}\n  - relu\n  - {layer: fc-2, name: \"a\\nb\", expect: {params: 258}}\n"
-        "expect: {output: 2}\n",
+        "  - {layer: conv3-2 p1, expect: {params: 38}}\n  - relu\n"
+        '  - {layer: fc-2, name: "a\\nb", expect: {params: 258}}\nexpect: {output: 2}\n',
         encoding="utf-8",
     )
     result = run("check", "--key", str(key), "--blank")
@@ -298,9 +301,9 @@ def test_a_folder_of_students(klass: tuple[Path, Path]) -> None:
     key, folder = klass
     (folder / "notes.txt").write_text("not a student", encoding="utf-8")
     (folder / "._ada.yaml").write_bytes(b"\x00\x05\x16\x07")  # an archive's leftovers
-    os.symlink(folder / "ada.yaml", folder / "ada-again.yaml")  # the same file twice
-    os.symlink(key, folder / "key.yaml")  # the key, in the students' folder
-    os.symlink(folder / "gone.yaml", folder / "zed.yaml")  # a link that leads nowhere
+    (folder / "ada-again.yaml").symlink_to(folder / "ada.yaml")  # the same file twice
+    (folder / "key.yaml").symlink_to(key)  # the key, in the students' folder
+    (folder / "zed.yaml").symlink_to(folder / "gone.yaml")  # a link that leads nowhere
     result = run("check", "--key", str(key), str(folder), str(folder / "ada.yaml"), "--format", "json")
     assert result.exit_code == 2  # jo's file and the broken link cannot be read
     students = json.loads(result.stdout)["students"]
@@ -318,10 +321,10 @@ def test_a_folder_of_students(klass: tuple[Path, Path]) -> None:
 def test_check_counts_a_file_once_and_reports_a_broken_link(tmp_path: Path) -> None:
     spec = tmp_path / "a.yml"
     spec.write_text("input: 8x8x1\nlayers: [conv3-2 p1]\n", encoding="utf-8")
-    os.symlink(spec, tmp_path / "b.YAML")
+    (tmp_path / "b.YAML").symlink_to(spec)
     result = run("check", str(tmp_path))
     assert (result.exit_code, result.stdout) == (0, "0 checks in 1 file: 0 passed, 0 failed\n")
-    os.symlink(tmp_path / "nowhere", tmp_path / "c.yaml")
+    (tmp_path / "c.yaml").symlink_to(tmp_path / "nowhere")
     broken = run("check", str(tmp_path))
     assert broken.exit_code == 2
     assert f"{tmp_path}/c.yaml: error: a link that leads nowhere ({tmp_path}/nowhere)" in broken.stdout
@@ -340,8 +343,10 @@ def test_a_right_does_not_fit_answer_exits_0(tmp_path: Path, beside: str, top: s
     assert result.exit_code == 0, result.stdout
     assert "error:" not in result.stdout
     assert result.stdout.splitlines() == [
-        f"{path}:3:5: note: (7 − 3)/3 + 1 = 2.33: the stride does not fit, as the answer `fits: false` says "
-        "(the design error is the answer)",
+        (
+            f"{path}:3:5: note: (7 − 3)/3 + 1 = 2.33: the stride does not fit, as the answer `fits: false` says "
+            "(the design error is the answer)"
+        ),
         "1 check in 1 file: 1 passed, 0 failed",
     ]
 

@@ -22,7 +22,8 @@ def blocks() -> list[str]:
 def test_the_files_shown_are_the_example_class() -> None:
     shown = {b.split("\n", 1)[0][2:]: b for b in blocks() if b.startswith("# examples/grading/")}
     assert sorted(shown) == [
-        "examples/grading/key.yaml", *(f"examples/grading/students/{n}.yaml" for n in ("ada", "bob", "carl", "dora"))
+        "examples/grading/key.yaml",
+        *(f"examples/grading/students/{n}.yaml" for n in ("ada", "bob", "carl", "dora")),
     ]
     for path, text in shown.items():
         assert (ROOT / path).read_text(encoding="utf-8") == text

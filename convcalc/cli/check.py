@@ -167,6 +167,22 @@ def _json(results: list[Result]) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
+def _usage(specs: tuple[str, ...], fmt: str, key: str | None, *, blank: bool) -> None:
+    """The options that do not go together."""
+    if blank and (key is None or specs):
+        msg = "--blank writes the answer sheet of a key: convcalc check --key KEY --blank (and no SPEC)"
+        raise click.UsageError(msg)
+    if not specs and not blank:
+        msg = "Missing argument 'SPECS...': the specs to check (files, folders, globs or built-in names)"
+        raise click.UsageError(msg)
+    if key is not None and fmt == "github":
+        msg = "--key prints a grade sheet: --format text, csv or json"
+        raise click.UsageError(msg)
+    if key is None and fmt == "csv":
+        msg = "--format csv is for grade sheets (--key); for one spec's rows: convcalc show SPEC --format csv"
+        raise click.UsageError(msg)
+
+
 @click.command(short_help="Check the answers and budgets under expect:, and every stride.")
 @click.argument("specs", nargs=-1, shell_complete=complete_spec)
 @click.option(
@@ -178,7 +194,9 @@ def _json(results: list[Result]) -> str:
     "--key", metavar="KEY", shell_complete=complete_spec,
     help="Grade each SPEC (a student's answers) against KEY, a spec with the network and the answers.",
 )  # fmt: skip
-@click.option("--blank", is_flag=True, help="With --key: write the students' answer sheet (the questions, answers blank).")
+@click.option(
+    "--blank", is_flag=True, help="With --key: write the students' answer sheet (the questions, answers blank)."
+)
 def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None, blank: bool) -> None:  # noqa: FBT001
     """Check the answers and budgets (`expect:`) and the design of each SPEC (files, folders, globs, built-ins).
 
@@ -187,23 +205,12 @@ def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None, blan
     student is graded, 1 when the key's own answers do not hold, 2 when a file cannot be read.
     With --key KEY --blank: writes the answer sheet to hand out (KEY's layers and questions).
     """
-    if blank and (key is None or specs):
-        msg = "--blank writes the answer sheet of a key: convcalc check --key KEY --blank (and no SPEC)"
-        raise click.UsageError(msg)
-    if not specs and not blank:
-        msg = "Missing argument 'SPECS...': the specs to check (files, folders, globs or built-in names)"
-        raise click.UsageError(msg)
+    _usage(specs, fmt, key, blank=blank)
     if key is not None:
-        if fmt == "github":
-            msg = "--key prints a grade sheet: --format text, csv or json"
-            raise click.UsageError(msg)
         from convcalc.cli.grade import grade_class  # noqa: PLC0415 - only for a class
 
         grade_class(key, expand(specs, skip=key), fmt, template=blank)
         return
-    if fmt == "csv":
-        msg = "--format csv is for grade sheets (--key); for one spec's rows: convcalc show SPEC --format csv"
-        raise click.UsageError(msg)
     files = expand(specs)
     results = [Result(arg, error=files.broken[arg]) if arg in files.broken else _run(arg) for arg in files.paths]
     summary = _summary(results)

@@ -71,7 +71,7 @@ def expand(args: tuple[str, ...] | list[str], skip: str | None = None) -> Files:
     for path in found:
         r = real[path]
         if r is None and Path(path).is_symlink():
-            msg = f"a link that leads nowhere ({os.readlink(path)})"
+            msg = f"a link that leads nowhere ({Path(path).readlink()})"
             broken[path] = SpecError(msg, Location(path))
         elif r is not None and r == skipped:
             left_out.append(path)

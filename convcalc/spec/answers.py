@@ -96,8 +96,8 @@ def read_answer(value: object, path: str, at: Location) -> tuple[list[Expectatio
         if split:
             written = ",".join([str(item), *(f"{n:03d}" for n in keys[k - split : k])])
             msg = (
-                f"`{key}: {written}` inside {{…}}: YAML splits it at the comma ({key} {item}, then `{keys[k - split]}`); "
-                f"write {written.replace(',', '')} or quote it: '{written}'"
+                f"`{key}: {written}` inside {{…}}: YAML splits it at the comma ({key} {item}, "
+                f"then `{keys[k - split]}`); write {written.replace(',', '')} or quote it: '{written}'"
             )
             unreadable.append(Unreadable(path, str(key), SpecError(msg, value.at(key))))
             continue
