@@ -9,7 +9,7 @@ a folder whose links and suffixes are counted once each.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner
@@ -104,13 +104,9 @@ def klass(tmp_path: Path) -> tuple[Path, Path]:
     return key, folder
 
 
-def sheet(key: Path, *students: str | Path) -> dict[str, dict[str, object]]:
+def sheet(key: Path, *students: str | Path) -> dict[str, Any]:
     result = run("check", "--key", str(key), *map(str, students), "--format", "json")
     return {s["student"]: s for s in json.loads(result.stdout)["students"]}
-
-
-def marks(student: dict[str, object]) -> set[tuple[str, str]]:
-    return {(str(w["name"]), str(w["key"])) for w in student["wrong"]}  # type: ignore[attr-defined]
 
 
 def test_each_question_is_one_point(klass: tuple[Path, Path]) -> None:
@@ -120,15 +116,15 @@ def test_each_question_is_one_point(klass: tuple[Path, Path]) -> None:
     # Asked both whether CONV3's stride fits and its floored size, one answer earns one point.
     for name in ("Bob", "Cy"):
         assert (graded[name]["points"], graded[name]["wrong"]) == (QUESTIONS - 1, [])
-    assert [(u["name"], u["key"]) for u in graded["Bob"]["unanswered"]] == [("CONV3", "output")]  # type: ignore[index]
-    assert [(u["name"], u["key"]) for u in graded["Cy"]["unanswered"]] == [("CONV3", "fits")]  # type: ignore[index]
+    assert [(u["name"], u["key"]) for u in graded["Bob"]["unanswered"]] == [("CONV3", "output")]
+    assert [(u["name"], u["key"]) for u in graded["Cy"]["unanswered"]] == [("CONV3", "fits")]
 
 
 def test_an_unreadable_answer_costs_only_itself(klass: tuple[Path, Path]) -> None:
     key, folder = klass
     dan = sheet(key, folder)["Dan"]
     assert dan["points"] == QUESTIONS - 3
-    wrong = {(w["name"], w["key"]): w for w in dan["wrong"]}  # type: ignore[attr-defined]
+    wrong = {(w["name"], w["key"]): w for w in dan["wrong"]}
     assert set(wrong) == {("POOL1", "activations"), ("CONV2", "output"), ("CONV2", "params")}
     assert "write 800K or ~800K" in wrong["POOL1", "activations"]["unreadable"]
     assert "must be a volume such as 55x55x96" in wrong["CONV2", "output"]["unreadable"]
@@ -153,14 +149,14 @@ def test_the_sheet_says_answered_and_key(klass: tuple[Path, Path]) -> None:
     assert "  ✗ FC params: answered 3872000, key 3872010 (params = 55·55·128·10 + 10 = 3,872,010)" in lines
     assert "  ✗ CONV1 params: answered 1728, key 1792 (params = (3·3·3 + 1)·64 = 1,792)" in lines
     ivy = sheet(key, folder / "IVY.YML")["Ivy"]
-    (w,) = ivy["wrong"]  # type: ignore[misc]
+    (w,) = ivy["wrong"]
     assert (w["answered"], w["key_answer"], w["value"], w["carried_from"]) == ("1728", "1792", 1792, "")
 
 
 def test_answers_consistent_with_an_earlier_mistake_are_carried_forward(klass: tuple[Path, Path]) -> None:
     key, folder = klass
     eve = sheet(key, folder)["Eve"]
-    carried = {(w["name"], w["key"]): w["carried_from"] for w in eve["wrong"]}  # type: ignore[attr-defined]
+    carried = {(w["name"], w["key"]): w["carried_from"] for w in eve["wrong"]}
     assert carried == {
         ("CONV1", "output"): "",  # the mistake itself
         ("POOL1", "output"): "CONV1 output 222x222x64",
@@ -183,7 +179,7 @@ def test_a_wrong_answer_after_a_consistent_one_is_not_carried(tmp_path: Path) ->
     key.write_text(KEY, encoding="utf-8")
     student = tmp_path / "s.yaml"
     student.write_text(answers("S", POOL1="{output: 111x111x64}", CONV2="{output: 110x110x128}"), encoding="utf-8")
-    wrong = {(w["name"], w["key"]): w["carried_from"] for w in sheet(key, student)["S"]["wrong"]}  # type: ignore[attr-defined]
+    wrong = {(w["name"], w["key"]): w["carried_from"] for w in sheet(key, student)["S"]["wrong"]}
     assert wrong == {("POOL1", "output"): "", ("CONV2", "output"): ""}
 
 
@@ -219,7 +215,7 @@ def test_knock_on_only_where_the_stride_is_the_cause(tmp_path: Path, answer: str
         f"student: S\nanswers:\n  CONV2: {{fits: false}}\n  FC: {{params: {answer}}}\n", encoding="utf-8"
     )
     s = sheet(key, student)["S"]
-    (w,) = s["wrong"]  # type: ignore[misc]
+    (w,) = s["wrong"]
     assert (w["knock_on"], s["knock_on"], s["points"]) == (knock_on, int(knock_on), 1)
     line = run("check", "--key", str(key), str(student)).stdout
     assert ("a knock-on error: it follows from CONV2, whose stride does not fit" in line) is knock_on
@@ -244,7 +240,7 @@ def test_the_blank_sheet_to_hand_out(klass: tuple[Path, Path], tmp_path: Path) -
     blank = tmp_path / "hal.yaml"
     blank.write_text(result.stdout, encoding="utf-8")
     hal = sheet(key, blank)["hal"]
-    assert (hal["points"], len(hal["unanswered"]), hal["wrong"]) == (0, QUESTIONS, [])  # type: ignore[arg-type]
+    assert (hal["points"], len(hal["unanswered"]), hal["wrong"]) == (0, QUESTIONS, [])
     filled = result.stdout.replace("    params:        # a number", "    params: 1792", 1)
     blank.write_text(filled.replace("student:", "student: Hal", 1), encoding="utf-8")
     assert sheet(key, blank)["Hal"]["points"] == 1

@@ -43,10 +43,8 @@ def _questions(keys: list[str]) -> list[str]:
 def blank(key: Report) -> str:
     """The answer template of a key: its layers, its questions, the answers left blank."""
     asked: dict[str, list[str]] = {}
-    for q in key.checks:
-        keys = asked.setdefault(q.path, [])
-        if q.key not in keys:
-            keys.append(q.key)
+    for q in key.checks:  # one question per key of a place: an `expect:` is a mapping
+        asked.setdefault(q.path, []).append(q.key)
     groups = {g.path: g for g in key.groups}
     # As the resolver reads them: a composite by its name, a merge row through its composite's.
     names = [g.name.casefold() for g in key.groups] + [r.name.casefold() for r in key.rows if r.path not in groups]

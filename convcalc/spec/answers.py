@@ -20,6 +20,7 @@ one left blank (`params:`) is not answered.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,29 @@ def read_answer(value: object, path: str, at: Location) -> tuple[list[Expectatio
     return found, unreadable, unknown
 
 
+_GROUPED = re.compile(r"(\w+):\s*(\d{1,3}(?:,\d{3})*,)$")  # `params: 2,` before a group that starts with 0
+
+
+def _parse(content: str, source: str) -> object:
+    """The file's YAML; a number written with commas inside `{…}` named as such where YAML refuses its part."""
+    try:
+        return parse_yaml(content, source)
+    except SpecError as exc:
+        at = exc.location
+        if at is None or at.line is None or at.column is None or "leading zero" not in exc.message:
+            raise
+        line = content.splitlines()[at.line - 1]
+        before, group = _GROUPED.search(line[: at.column - 1]), re.match(r"\d+", line[at.column - 1 :])
+        if before is None or group is None:
+            raise
+        written = before.group(2) + group.group()
+        msg = (
+            f"`{before.group(1)}: {written}` inside {{…}}: YAML splits it at the comma (and refuses "
+            f"'{group.group()}'); write {written.replace(',', '')} or quote it: '{written}'"
+        )
+        raise SpecError(msg, Location(source, at.line, line.index(before.group(1)) + 1)) from None
+
+
 def student_name(source: str) -> str:
     """The `student:` of a file that could not be graded, if it can be read at all; else the file's stem."""
     stem = os.path.splitext(os.path.basename(source))[0]  # noqa: PTH119, PTH122 - paths stay strings (builtins.py)
@@ -123,7 +147,7 @@ def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> 
     """Read a student's file; each answer's address resolved to a path of the key's network."""
     stem = os.path.splitext(os.path.basename(source))[0]  # noqa: PTH119, PTH122 - paths stay strings (builtins.py)
     content = read_text(source, source)
-    data = parse_yaml(content, source)
+    data = _parse(content, source)
     if isinstance(data, PosMap) and "layers" in data:
         spec = load_spec(source, content)
         return Answers(source, stem, spec.expectations, spec=spec)
