@@ -314,12 +314,12 @@ def test_a_folder_of_students(klass: tuple[Path, Path]) -> None:
     assert text[-1] == "11 students, 9 questions: 1 with full marks, mean 6.8; 2 files could not be read"
 
 
-def test_check_counts_a_file_once_and_reports_a_broken_link(tmp_path: Path) -> None:
+def test_check_reads_any_yaml_suffix_and_reports_a_broken_link(tmp_path: Path) -> None:
     spec = tmp_path / "a.yml"
     spec.write_text("input: 8x8x1\nlayers: [conv3-2 p1]\n", encoding="utf-8")
     (tmp_path / "b.YAML").symlink_to(spec)
-    result = run("check", str(tmp_path))
-    assert (result.exit_code, result.stdout) == (0, "0 checks in 1 file: 0 passed, 0 failed\n")
+    result = run("check", str(tmp_path))  # check takes what it is given: the file and its link
+    assert (result.exit_code, result.stdout) == (0, "0 checks in 2 files: 0 passed, 0 failed\n")
     (tmp_path / "c.yaml").symlink_to(tmp_path / "nowhere")
     broken = run("check", str(tmp_path))
     assert broken.exit_code == 2

@@ -132,3 +132,14 @@ def test_a_group_of_zeros_after_a_comma(tmp_path: Path) -> None:
     student.write_text("answers:\n  FC: {params: 012}\n", encoding="utf-8")  # a leading zero of its own
     result = CliRunner().invoke(main, ["check", "--key", str(key), str(student)])
     assert "has a leading zero" in result.stdout
+
+
+def test_broken_yaml_is_unreadable_as_yaml(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    key.write_text(KEY, encoding="utf-8")
+    student = tmp_path / "s.yaml"
+    student.write_text("answers:\n  FC: {params: [}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--key", str(key), str(student)])
+    assert result.exit_code == 2
+    assert f"  could not be read: {student}:2:" in result.stdout
+    assert "error: YAML:" in result.stdout

@@ -211,7 +211,7 @@ def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None, blan
 
         grade_class(key, expand(specs, skip=key), fmt, template=blank)
         return
-    files = expand(specs)
+    files = expand(specs, once=False)
     results = [Result(arg, error=files.broken[arg]) if arg in files.broken else _run(arg) for arg in files.paths]
     summary = _summary(results)
     if fmt == "json":

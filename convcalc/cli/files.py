@@ -2,8 +2,9 @@
 
 A folder stands for its YAML files: the names that end in `.yaml` or `.yml` in any case
 (`ADA.YAML` is one), not those that start with a dot (`._ada.yaml`, an archive's leftovers), not
-its subfolders, in name order. Each file is counted once, however it is reached (two links to it,
-or a folder and its own name); a link in a folder that leads nowhere is reported, not skipped.
+its subfolders, in name order. A link in a folder that leads nowhere is reported, not skipped.
+For a class (`--key`) each file is graded once, however it is reached (two links to it, or a
+folder and its own name); `check` checks what it is given, a file named twice twice.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ class Files:
     skipped: list[str]  # the `skip` file, reached under another name
 
 
-def expand(args: tuple[str, ...] | list[str], skip: str | None = None) -> Files:
+def expand(args: tuple[str, ...] | list[str], skip: str | None = None, *, once: bool = True) -> Files:
     """The files the arguments name, each once, and the ones that cannot be read as such (a broken link).
 
     `skip` is a file that is not one of them (the answer key, reached through a link in the
     students' folder). Built-in names and paths that do not exist pass through: reading them
-    says what they are.
+    says what they are. `once`: a file reached several ways is kept once (its own name before a link).
     """
     found: list[str] = []
     for arg in args:
@@ -76,7 +77,7 @@ def expand(args: tuple[str, ...] | list[str], skip: str | None = None) -> Files:
         elif r is not None and r == skipped:
             left_out.append(path)
             continue
-        elif r is not None and (chosen[r] != path or path in out):
+        elif once and r is not None and (chosen[r] != path or path in out):
             continue  # the same file again, through a link or a second argument
         out.append(path)
     return Files(out, broken, left_out)
