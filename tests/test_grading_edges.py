@@ -9,8 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc.cli import main
-from convcalc.errors import Location
-from convcalc.spec.answers import read_answer
+from convcalc.spec.expect import read_each
 from convcalc.spec.yamlpos import PosMap, parse_yaml
 
 if TYPE_CHECKING:
@@ -99,10 +98,11 @@ def test_a_layer_left_blank_is_not_answered(tmp_path: Path) -> None:
 def test_numbers_split_at_commas(text: str, read: list[str], bad: list[str]) -> None:
     data = parse_yaml(f"a: {text}\n", "s.yaml")
     assert isinstance(data, PosMap)
-    found, unreadable, _ = read_answer(data["a"], "1", Location("s.yaml", 1, 4))
+    found, unreadable = read_each(data["a"], "1", blank=True)
     assert [e.key for e in found] == read
-    assert len(unreadable) == len(bad)
-    for u, start in zip(unreadable, bad, strict=True):
+    questions = [u for u in unreadable if u.key]  # `856: 1` is a key of its own: no question
+    assert len(questions) == len(bad)
+    for u, start in zip(questions, bad, strict=True):
         assert u.error.message.startswith(start)
 
 
@@ -143,3 +143,29 @@ def test_broken_yaml_is_unreadable_as_yaml(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"  could not be read: {student}:2:" in result.stdout
     assert "error: YAML:" in result.stdout
+
+
+def test_a_whole_spec_with_an_unreadable_answer(tmp_path: Path) -> None:
+    # The worksheet form (a spec with `expect:`): each answer read on its own too.
+    s = grade_spec(
+        tmp_path,
+        "input: 32x32x3\nlayers:\n  - layer: conv5-10 p2\n    expect: {output: none, params: 760}\n"
+        "  - layer: maxpool\n    expect: {output: 16x16x10, paramz: 0}\nexpect: {params: 12,390}\n",
+    )
+    assert s["points"] == 1  # POOL1's output (the key does not ask CONV1's params)
+    assert {k: w["unreadable"].split(":")[0] for k, w in wrong(s).items()} == {
+        ("CONV1", "output"): "expected output must be a volume such as 55x55x96 (or 1000), not 'none'",
+        ("K", "params"): "`params",
+    }
+    assert wrong(s)["K", "params"]["unreadable"].startswith("`params: 12,390` inside {…}: YAML splits it")
+    assert s["unknown"][0]["message"].startswith("cannot expect 'paramz'; did you mean 'params'?")
+
+
+def grade_spec(tmp_path: Path, text: str) -> Any:
+    key = tmp_path / "key.yaml"
+    key.write_text(KEY, encoding="utf-8")
+    student = tmp_path / "s.yaml"
+    student.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--key", str(key), str(student), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["students"][0]

@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING
 
 from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds.params import describe, text
-from convcalc.spec.common import check_keys, suggest
-from convcalc.spec.expect import KEYS as ASKED
-from convcalc.spec.expect import parse_expect, parse_one
+from convcalc.spec.common import check_keys
+from convcalc.spec.expect import Unreadable, lenient, parse_expect, read_each
 from convcalc.spec.loader import load_spec, read_text
 from convcalc.spec.yamlpos import PosMap, parse_yaml
 
@@ -52,61 +51,6 @@ class Answers:
     unknown: tuple[SpecError, ...] = ()  # answers addressed to no layer of the key's network
     spec: Spec | None = None
     unreadable: tuple[Unreadable, ...] = ()  # answers to a question that could not be read
-
-
-@dataclass(frozen=True, slots=True)
-class Unreadable:
-    """An answer that could not be read: the question it answers (`path`, `key`) and why."""
-
-    path: str
-    key: str
-    error: SpecError
-
-
-def _split_number(answer: PosMap, keys: list[object], k: int) -> int:
-    """How many entries after `keys[k]` YAML split off its number at commas (`params: 73,856` in `{…}`)."""
-    n = 0
-    while k + n + 1 < len(keys):
-        nxt = keys[k + n + 1]
-        digits = isinstance(nxt, int) and not isinstance(nxt, bool) and 0 <= nxt < 1000  # noqa: PLR2004
-        if not digits or answer[nxt] is not None:
-            break
-        n += 1
-    return n
-
-
-def read_answer(value: object, path: str, at: Location) -> tuple[list[Expectation], list[Unreadable], list[SpecError]]:
-    """One address's answers, each on its own: read, unreadable (a known question), or unknown."""
-    if not isinstance(value, PosMap):
-        return list(parse_expect(value, path, at)), [], []  # not a mapping: the message says what goes there
-    found: list[Expectation] = []
-    unreadable: list[Unreadable] = []
-    unknown: list[SpecError] = []
-    keys = list(value)
-    k = 0
-    while k < len(keys):
-        key, item = keys[k], value[keys[k]]
-        split = _split_number(value, keys, k) if isinstance(item, int) and not isinstance(item, bool) else 0
-        k += 1 + split
-        if key not in ASKED:
-            msg = f"cannot expect '{key}'; {suggest(str(key), ASKED)}expectations are about: {', '.join(ASKED)}"
-            unknown.append(SpecError(msg, value.key_at[key]))
-            continue
-        if item is None:
-            continue  # left blank: not answered
-        if split:
-            written = ",".join([str(item), *(f"{n:03d}" for n in keys[k - split : k])])
-            msg = (
-                f"`{key}: {written}` inside {{…}}: YAML splits it at the comma ({key} {item}, "
-                f"then `{keys[k - split]}`); write {written.replace(',', '')} or quote it: '{written}'"
-            )
-            unreadable.append(Unreadable(path, str(key), SpecError(msg, value.at(key))))
-            continue
-        try:
-            found.append(parse_one(str(key), item, path, value.at(key)))
-        except SpecError as exc:
-            unreadable.append(Unreadable(path, str(key), exc))
-    return found, unreadable, unknown
 
 
 _GROUPED = re.compile(r"(\w+):\s*(\d{1,3}(?:,\d{3})*,)$")  # `params: 2,` before a group that starts with 0
@@ -149,8 +93,10 @@ def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> 
     content = read_text(source, source)
     data = _parse(content, source)
     if isinstance(data, PosMap) and "layers" in data:
-        spec = load_spec(source, content)
-        return Answers(source, stem, spec.expectations, spec=spec)
+        with lenient() as bad:
+            spec = load_spec(source, content)
+        unknown = tuple(u.error for u in bad if not u.key)
+        return Answers(source, stem, spec.expectations, unknown, spec, tuple(u for u in bad if u.key))
     if not isinstance(data, PosMap) or "answers" not in data:
         msg = "a student's file maps `answers:` to layer names or indices (or is a spec with `expect:`)"
         raise SpecError(msg, data.here if isinstance(data, PosMap) else Location(source, 1, 1))
@@ -173,8 +119,10 @@ def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> 
             continue
         if value is None:
             continue  # a layer left blank (the template of `--blank`)
-        read, bad, unasked = read_answer(value, path, answers.at(address))
+        if not isinstance(value, PosMap):
+            parse_expect(value, path, answers.at(address))  # not a mapping: the message says what goes there
+        read, bad = read_each(value, path, blank=True)
         found += read
-        unreadable += bad
-        unknown += unasked
+        unreadable += [u for u in bad if u.key]
+        unknown += [u.error for u in bad if not u.key]
     return Answers(source, student, tuple(found), tuple(unknown), unreadable=tuple(unreadable))
