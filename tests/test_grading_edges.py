@@ -169,3 +169,14 @@ def grade_spec(tmp_path: Path, text: str) -> Any:
     result = CliRunner().invoke(main, ["check", "--key", str(key), str(student), "--format", "json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)["students"][0]
+
+
+def test_check_names_a_number_split_at_its_commas(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text("input: 8x8x1\nlayers:\n  - layer: fc-10\n    expect: {params: 6,410}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout.splitlines()[0] == (
+        f"{path}:4:22: error: `params: 6,410` inside {{…}}: YAML splits it at the comma (params 6, then `410`); "
+        "write 6410 or quote it: '6,410'"
+    )
