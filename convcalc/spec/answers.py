@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds.params import describe, text
 from convcalc.spec.common import check_keys
-from convcalc.spec.expect import Unreadable, lenient, parse_expect, read_each
+from convcalc.spec.expect import Unreadable, lenient, mapping, read_each
 from convcalc.spec.loader import load_spec, read_text
 from convcalc.spec.yamlpos import PosMap, parse_yaml
 
@@ -87,16 +87,21 @@ def student_name(source: str) -> str:
     return name if isinstance(name, str) and name.strip() else stem
 
 
+def _from_spec(source: str, stem: str, content: str) -> Answers:
+    """A student's whole spec: its `expect:` answers, each read on its own, and its network."""
+    with lenient() as bad:
+        spec = load_spec(source, content)
+    unknown = tuple(u.error for u in bad if not u.key)
+    return Answers(source, stem, spec.expectations, unknown, spec, tuple(u for u in bad if u.key))
+
+
 def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> Answers:
     """Read a student's file; each answer's address resolved to a path of the key's network."""
     stem = os.path.splitext(os.path.basename(source))[0]  # noqa: PTH119, PTH122 - paths stay strings (builtins.py)
     content = read_text(source, source)
     data = _parse(content, source)
     if isinstance(data, PosMap) and "layers" in data:
-        with lenient() as bad:
-            spec = load_spec(source, content)
-        unknown = tuple(u.error for u in bad if not u.key)
-        return Answers(source, stem, spec.expectations, unknown, spec, tuple(u for u in bad if u.key))
+        return _from_spec(source, stem, content)
     if not isinstance(data, PosMap) or "answers" not in data:
         msg = "a student's file maps `answers:` to layer names or indices (or is a spec with `expect:`)"
         raise SpecError(msg, data.here if isinstance(data, PosMap) else Location(source, 1, 1))
@@ -119,9 +124,7 @@ def load_answers(source: str, resolve: Callable[[str | int, Location], str]) -> 
             continue
         if value is None:
             continue  # a layer left blank (the template of `--blank`)
-        if not isinstance(value, PosMap):
-            parse_expect(value, path, answers.at(address))  # not a mapping: the message says what goes there
-        read, bad = read_each(value, path, blank=True)
+        read, bad = read_each(mapping(value, answers.at(address)), path, blank=True)
         found += read
         unreadable += [u for u in bad if u.key]
         unknown += [u.error for u in bad if not u.key]

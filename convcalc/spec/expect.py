@@ -221,13 +221,18 @@ def read_each(value: PosMap, path: str, *, blank: bool) -> tuple[list[Expectatio
     return found, bad
 
 
-def parse_expect(value: Any, path: str, at: Location) -> tuple[Expectation, ...]:
-    """An `expect:` mapping: its first unreadable answer is an error (kept, while reading `lenient`)."""
+def mapping(value: Any, at: Location) -> PosMap:
+    """An `expect:` (or a student's answers to one layer), which must be a mapping."""
     if not isinstance(value, PosMap):
         msg = f"`expect:` maps what to check ({', '.join(KEYS)}) to its expected value"
         raise SpecError(msg, at)
+    return value
+
+
+def parse_expect(value: Any, path: str, at: Location) -> tuple[Expectation, ...]:
+    """An `expect:` mapping: its first unreadable answer is an error (kept, while reading `lenient`)."""
     kept = _LENIENT.get()
-    found, bad = read_each(value, path, blank=kept is not None)
+    found, bad = read_each(mapping(value, at), path, blank=kept is not None)
     if kept is None and bad:
         raise bad[0].error
     if kept is not None:
