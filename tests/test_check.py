@@ -87,7 +87,7 @@ def test_the_lectures_93mb_does_not_hold(tmp_path: Path) -> None:
     result = run("check", path)
     assert result.exit_code == 1
     (line, score, summary) = result.stdout.splitlines()
-    assert score == f"{path}: score 6/7 (1 wrong)"
+    assert score == f"{path}: 6/7 checks hold (1 fails)"  # answers about the whole network: not a worksheet
     assert line.endswith(
         "error: check failed: VGG16 memory: expected 93MB, got 60,950,432 B (60.95 MB) (15,237,608 values × 4 B × 1)"
     )
@@ -306,3 +306,22 @@ def test_every_mistake_of_an_unreadable_file_is_annotated(tmp_path: Path) -> Non
     data = json.loads(run("check", str(path), "--format", "json").stdout)
     assert [(e["line"], e["column"]) for e in data["files"][0]["errors"]] == [(3, 5), (4, 21)]
     assert data["files"][0]["error"] == data["files"][0]["errors"][0]
+
+
+def test_a_budget_file_is_not_scored(tmp_path: Path) -> None:
+    # A CI file's budgets are not a worksheet's answers: its line says what holds, not a score.
+    budget = (ROOT / "examples" / "ci" / "budget.yaml").read_text(encoding="utf-8")
+    path = worksheet(tmp_path, budget.replace('params: "<= 100k"', 'params: "<= 40k"'))
+    result = run("check", path)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1:] == [
+        f"{path}: 3/4 checks hold (1 fails)",
+        "4 checks in 1 file: 3 passed, 1 failed",
+    ]
+    both = worksheet(
+        tmp_path,
+        budget.replace('params: "<= 100k"', 'params: "<= 40k"').replace(
+            "  - fc-10", "  - layer: fc-10\n    expect: {params: 1}"
+        ),
+    )
+    assert run("check", both).stdout.splitlines()[-2] == f"{both}: score 3/5 (2 wrong)"  # an answer about a layer

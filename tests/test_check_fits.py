@@ -138,8 +138,11 @@ def test_the_slides_memory_column_as_a_worksheet(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stdout
     assert result.stdout == "21 checks in 1 file: 21 passed, 0 failed\n"
     path.write_text(f"input: 224x224x3\nlayers:\n{layers.replace('~', '')}", encoding="utf-8")
-    exact = run("check", str(path))  # as rounded answers, 800K is three digits: 802,816 is not it
-    assert exact.stdout.splitlines()[-1] == "21 checks in 1 file: 12 passed, 9 failed"  # 800K, 400K, 200K
+    plain = run("check", str(path))  # without the tilde the same: 800K is two digits, 802,816 is 800K
+    assert (plain.exit_code, plain.stdout) == (0, "21 checks in 1 file: 21 passed, 0 failed\n")
+    wrong = layers.replace("~800K", "~810K", 1).replace("~25K", "~26K")  # wrong at the slide's two digits
+    path.write_text(f"input: 224x224x3\nlayers:\n{wrong}", encoding="utf-8")
+    assert run("check", str(path)).stdout.splitlines()[-1] == "21 checks in 1 file: 19 passed, 2 failed"
 
 
 def test_layer_says_there_is_no_output() -> None:

@@ -57,10 +57,10 @@ answers:
   FC: {params: 9000}
   CONV9: {params: 1}
 """,
-    # Unreadable: a list where a number goes.
+    # Unreadable: a list where the answers go (the sheet still names Carl by his `student:`).
     "carl": """\
-answers:
-  CONV1: {params: [760]}
+student: Carl
+answers: [760]
 """,
     # A network of their own (no pad on CONV1), with answers that fit it.
     "dora": """\
@@ -101,28 +101,32 @@ def test_text_sheet(klass: tuple[str, str]) -> None:
     assert lines[0] == f"Grade sheet — key {key} (Homework 2): 6 questions, 1 point each"
     table = [line.split() for line in lines[3:7]]
     assert table == [
-        ["Ada", "6/6", "0", "0", "0"],
-        ["Bob", "1/6", "4", "1", "1"],
-        ["carl", "—", "unreadable"],
-        ["dora", "1/6", "2", "0", "3", "other", "network"],
+        ["Ada", "6/6", "0", "0", "0", "0"],
+        ["Bob", "1/6", "4", "0", "0", "1"],
+        ["Carl", "—", "unreadable"],
+        ["dora", "1/6", "2", "1", "0", "3", "other", "network"],
     ]
     text = "\n".join(lines)
     assert f"Bob ({folder}/bob.yaml): 1/6" in text
     assert (
-        "  ✗ CONV1 output: expected 28x28x10, got 32x32x10 (H2 = W2 = (32 − 5 + 2·2)/1 + 1 = 32; D2 = K = 10)" in lines
+        "  ✗ CONV1 output: answered 28x28x10, key 32x32x10 (H2 = W2 = (32 − 5 + 2·2)/1 + 1 = 32; D2 = K = 10)" in lines
     )
-    assert "  ✗ CONV1 params: expected 750, got 760 (params = (5·5·3 + 1)·10 = 760)" in lines
+    assert "  ✗ CONV1 params: answered 750, key 760 (params = (5·5·3 + 1)·10 = 760)" in lines
     # Asked whether CONV2's stride fits, Bob gave a size: that says it fits, and it does not.
     assert any(
-        line.startswith("  ✗ CONV2 output: expected 7x7x20, but there is none (answer `fits: false`)") for line in lines
+        line.startswith("  ✗ CONV2 fits: answered 7x7x20 (an output size: it fits), key false") for line in lines
     )
-    assert (
-        "  ✗ FC params: expected 9000, got 9,810 (params = 7·7·20·10 + 10 = 9,810); "
-        "a knock-on error: it follows from CONV2, whose stride does not fit"
-    ) in lines
+    # 9000 follows from nothing: wrong, and no knock-on error of CONV2 (only a size rounded up would be).
+    assert "  ✗ FC params: answered 9000, key 9810 (params = 7·7·20·10 + 10 = 9,810)" in lines
     assert "  – Homework 2 output: not answered" in lines
     assert f"  ? {folder}/bob.yaml:7:3: error: no layer named 'CONV9' in the key's network; " in text
-    assert f"  could not be read: {folder}/carl.yaml:2:19: error: expected params must be a number" in text
+    assert f"Carl ({folder}/carl.yaml): —" in lines
+    assert f"  could not be read: {folder}/carl.yaml:2:10: error: `answers:` maps a layer's name" in text
+    # dora forgot the pad: her 14x14x10 is right for her own 28x28x10.
+    assert (
+        "  ✗ POOL1 output: answered 14x14x10, key 16x16x10 (H2 = W2 = (32 − 2)/2 + 1 = 16; D2 = D1 = 10); "
+        "carried forward from CONV1 output 28x28x10"
+    ) in lines
     assert (
         "  ! the file's own network departs from the key's at row #1: conv5-10 → 28x28x10, "
         "the key's conv5-10 p2 → 32x32x10; answers graded on the key's"
@@ -134,37 +138,43 @@ def test_csv_sheet(klass: tuple[str, str]) -> None:
     key, folder = klass
     result = run("check", "--key", key, folder, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [(r["student"], r["points"], r["out_of"], r["wrong"], r["knock_on"]) for r in rows] == [
-        ("Ada", "6", "6", "0", "0"),
-        ("Bob", "1", "6", "4", "1"),
-        ("carl", "", "6", "", ""),
-        ("dora", "1", "6", "2", "0"),
+    assert [
+        (r["student"], r["points"], r["out_of"], r["wrong"], r["carried_forward"], r["knock_on"]) for r in rows
+    ] == [
+        ("Ada", "6", "6", "0", "0", "0"),
+        ("Bob", "1", "6", "4", "0", "0"),
+        ("Carl", "", "6", "", "", ""),
+        ("dora", "1", "6", "2", "1", "0"),
     ]
     assert rows[0]["details"] == ""
-    assert "✗ CONV1 params: expected 750, got 760 (params = (5·5·3 + 1)·10 = 760)" in rows[1]["details"].split(" | ")
-    assert rows[2]["error"].startswith(f"{folder}/carl.yaml:2:19: error: expected params must be a number")
+    assert "✗ CONV1 params: answered 750, key 760 (params = (5·5·3 + 1)·10 = 760)" in rows[1]["details"].split(" | ")
+    assert rows[2]["error"].startswith(f"{folder}/carl.yaml:2:10: error: `answers:` maps")
     assert rows[3]["network"] == "row #1: conv5-10 → 28x28x10, the key's conv5-10 p2 → 32x32x10"
 
 
 def test_json_sheet(klass: tuple[str, str]) -> None:
     key, folder = klass
     data = json.loads(run("check", "--key", key, folder, "--format", "json").stdout)
+    assert data["schema_version"] == 2
     assert data["summary"] == {
-        "students": 4, "questions": 6, "full_marks": 1, "points": 8, "knock_on": 1, "unreadable": 1,
+        "students": 4, "questions": 6, "full_marks": 1, "points": 8, "knock_on": 0, "carried_forward": 1,
+        "unreadable_answers": 0, "unreadable": 1,
     }  # fmt: skip
     assert [q["name"] for q in data["key"]["questions"]] == ["CONV1", "CONV1", "POOL1", "CONV2", "FC", "Homework 2"]
     ada, bob, carl, dora = data["students"]
     assert (ada["points"], ada["wrong"], ada["unanswered"]) == (6, [], [])
     wrong = {(w["name"], w["key"]): w for w in bob["wrong"]}
     assert wrong["CONV1", "params"]["arithmetic"] == ["params = (5·5·3 + 1)·10 = 760"]
-    assert (wrong["CONV1", "params"]["expected"], wrong["CONV1", "params"]["actual"]) == ("750", 760)
-    assert (wrong["FC", "params"]["knock_on"], wrong["FC", "params"]["cause"]) == (True, "3")
+    got = wrong["CONV1", "params"]
+    assert (got["answered"], got["key_answer"], got["value"], got["line"]) == ("750", "760", 760, 3)
+    assert (wrong["FC", "params"]["knock_on"], wrong["FC", "params"]["carried_from"]) == (False, "")
     assert bob["unknown"][0]["line"] == 7
-    assert carl["points"] is None
-    assert carl["errors"][0]["line"] == 2
+    assert (carl["student"], carl["points"], carl["errors"][0]["line"]) == ("Carl", None, 2)
     assert dora["network"].startswith("row #1")
     assert [u["name"] for u in dora["unanswered"]] == ["CONV2", "FC", "Homework 2"]
-    assert [(w["name"], w["expected"]) for w in dora["wrong"]] == [("CONV1", "28x28x10"), ("POOL1", "14x14x10")]
+    assert [(w["name"], w["answered"], w["carried_from"]) for w in dora["wrong"]] == [
+        ("CONV1", "28x28x10", ""), ("POOL1", "14x14x10", "CONV1 output 28x28x10"),
+    ]  # fmt: skip
 
 
 def test_a_wrong_key_is_refused(tmp_path: Path) -> None:

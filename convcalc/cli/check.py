@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 
 from convcalc import __version__
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec
+from convcalc.cli.files import expand
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
-from convcalc.engine.checks import causes
+from convcalc.engine.checks import ANSWERED, causes
 from convcalc.errors import ConvcalcError, Location
 from convcalc.render import checks as check_text
 from convcalc.render.caps import Cap
@@ -23,21 +22,7 @@ from convcalc.render.github import Result, github_lines, step_summary
 from convcalc.render.inert import inert
 from convcalc.render.json import check as check_json
 from convcalc.render.json import diagnostic as diagnostic_json
-from convcalc.report import Diagnostic, Report, Severity
-
-
-def _expand(args: tuple[str, ...]) -> list[str]:
-    """Paths, folders (their YAML files), built-in names, and globs (for shells that do not expand them)."""
-    out: list[str] = []
-    for arg in args:
-        if Path(arg).is_dir():
-            out += sorted(str(p) for p in Path(arg).iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
-        elif any(c in arg for c in "*?[") and not Path(arg).exists():
-            matches = sorted(glob.glob(arg))  # noqa: PTH207 - a user's pattern, any folder
-            out += matches or [arg]
-        else:
-            out.append(arg)
-    return out
+from convcalc.report import Check, Diagnostic, Report, Severity
 
 
 def _run(arg: str) -> Result:
@@ -54,7 +39,8 @@ def _where(file: str, line: int | None, column: int | None) -> str:
 def _shown(report: Report) -> tuple[list[Diagnostic], list[str]]:
     """The diagnostics to print (not the notes; the first SHOWN of each kind), and the count of the rest."""
     cap = Cap()
-    shown = list(cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE))
+    # Notes are left out, but the one that says a `fits: false` answered a stride error (its error, gone).
+    shown = list(cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE or d.code == ANSWERED))
     return shown, cap.more()
 
 
@@ -64,12 +50,24 @@ def _knock_on(d: Diagnostic, report: Report, roots: dict[str, str]) -> str:
     return "" if root == d.path else f" (a knock-on error of {check_text.subject_name(root, report)})"
 
 
+def _bound(check: Check) -> bool:
+    """A budget (`<= 10M`), not an answer."""
+    return check.expected.lstrip().startswith(("<", ">"))
+
+
 def _score(report: Report) -> str:
-    """'specs/x.yaml: score 8/10 (2 wrong, 1 of them knock-on)'."""
+    """'specs/x.yaml: score 8/10 (2 wrong, 1 of them knock-on)' for a worksheet (answers about its layers).
+
+    A spec whose checks are budgets, or answers about the whole network only (a CI file), gets
+    'FILE: 3/4 checks hold (1 fails)': it is not marked.
+    """
     checks = report.checks
     wrong = [c for c in checks if not c.ok]
     knock = sum(1 for c in wrong if c.knock_on)
     extra = f", {knock} of them knock-on" if knock else ""
+    if not any(c.path and not _bound(c) for c in checks):
+        fails = f"{len(wrong)} fail{'s' * (len(wrong) == 1)}{extra}"
+        return f"{report.source}: {len(checks) - len(wrong)}/{len(checks)} checks hold ({fails})"
     return f"{report.source}: score {len(checks) - len(wrong)}/{len(checks)} ({len(wrong)} wrong{extra})"
 
 
@@ -169,8 +167,24 @@ def _json(results: list[Result]) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
+def _usage(specs: tuple[str, ...], fmt: str, key: str | None, *, blank: bool) -> None:
+    """The options that do not go together."""
+    if blank and (key is None or specs):
+        msg = "--blank writes the answer sheet of a key: convcalc check --key KEY --blank (and no SPEC)"
+        raise click.UsageError(msg)
+    if not specs and not blank:
+        msg = "Missing argument 'SPECS...': the specs to check (files, folders, globs or built-in names)"
+        raise click.UsageError(msg)
+    if key is not None and fmt == "github":
+        msg = "--key prints a grade sheet: --format text, csv or json"
+        raise click.UsageError(msg)
+    if key is None and fmt == "csv":
+        msg = "--format csv is for grade sheets (--key); for one spec's rows: convcalc show SPEC --format csv"
+        raise click.UsageError(msg)
+
+
 @click.command(short_help="Check the answers and budgets under expect:, and every stride.")
-@click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
+@click.argument("specs", nargs=-1, shell_complete=complete_spec)
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json", "github", "csv")), default="text", show_default=True,
     help="text for people, json for tools, github for GitHub Actions annotations; csv for a grade sheet (--key).",
@@ -180,25 +194,25 @@ def _json(results: list[Result]) -> str:
     "--key", metavar="KEY", shell_complete=complete_spec,
     help="Grade each SPEC (a student's answers) against KEY, a spec with the network and the answers.",
 )  # fmt: skip
-def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None) -> None:  # noqa: FBT001 - a click flag
+@click.option(
+    "--blank", is_flag=True, help="With --key: write the students' answer sheet (the questions, answers blank)."
+)
+def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None, blank: bool) -> None:  # noqa: FBT001
     """Check the answers and budgets (`expect:`) and the design of each SPEC (files, folders, globs, built-ins).
 
     Exits 0 when everything holds, 1 when a check fails or a design has an error, 2 when a spec
     cannot be read. With --key, prints a grade sheet (text, csv or json): exits 0 once every
     student is graded, 1 when the key's own answers do not hold, 2 when a file cannot be read.
+    With --key KEY --blank: writes the answer sheet to hand out (KEY's layers and questions).
     """
+    _usage(specs, fmt, key, blank=blank)
     if key is not None:
-        if fmt == "github":
-            msg = "--key prints a grade sheet: --format text, csv or json"
-            raise click.UsageError(msg)
         from convcalc.cli.grade import grade_class  # noqa: PLC0415 - only for a class
 
-        grade_class(key, _expand(specs), fmt)
+        grade_class(key, expand(specs, skip=key), fmt, template=blank)
         return
-    if fmt == "csv":
-        msg = "--format csv is for grade sheets (--key); for one spec's rows: convcalc show SPEC --format csv"
-        raise click.UsageError(msg)
-    results = [_run(arg) for arg in _expand(specs)]
+    files = expand(specs, once=False)
+    results = [Result(arg, error=files.broken[arg]) if arg in files.broken else _run(arg) for arg in files.paths]
     summary = _summary(results)
     if fmt == "json":
         echo_data(_json(results), "json")

@@ -13,7 +13,7 @@ from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from convcalc.engine.checks import evaluate
+from convcalc.engine.checks import acknowledge, evaluate
 from convcalc.engine.merge import crop, crop_start, merge
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, Outcome, Problem, State
@@ -290,4 +290,4 @@ def analyze(spec: Spec) -> Report:
         groups=tuple(walker.groups),
         rounding=spec.rounding.value,
     )
-    return replace(report, checks=evaluate(spec.expectations, report))
+    return acknowledge(replace(report, checks=evaluate(spec.expectations, report)))

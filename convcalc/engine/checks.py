@@ -8,12 +8,13 @@ knock-on error of that layer (`Check.cause`), counted apart.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from convcalc.fold import fold_rows
 from convcalc.kinds.base import LayerFailure
 from convcalc.kinds.registry import KINDS
-from convcalc.report import Check, Exact, LayerRow, Report, Severity
+from convcalc.report import Check, Diagnostic, Exact, LayerRow, Report, Severity
 
 if TYPE_CHECKING:
     from convcalc.spec.expect import Expectation
@@ -36,9 +37,15 @@ def fits(row: LayerRow) -> bool:
     return not any(w.remainder for w in windows or ())
 
 
+ANSWERED = "stride-does-not-fit-answered"  # the error, acknowledged by a `fits: false` that holds: a note
+
+
 def unfit(row: LayerRow) -> bool:
     """The row's stride does not fit and strict rounding made it an error: its sizes are floor's stand-ins."""
-    return any(d.code == "stride-does-not-fit" and d.severity is Severity.ERROR for d in row.diagnostics)
+    return any(
+        (d.code == "stride-does-not-fit" and d.severity is Severity.ERROR) or d.code == ANSWERED
+        for d in row.diagnostics
+    )
 
 
 def downstream(source: str, path: str) -> bool:
@@ -134,3 +141,28 @@ def evaluate(expectations: tuple[Expectation, ...], report: Report) -> tuple[Che
             cause = next((root for s, root in roots.items() if s != e.path and downstream(s, e.path)), "")
         checks.append(Check(e.path, e.key, e.text, actual, ok, e.at.file, e.at.line, e.at.column, name, cause))
     return tuple(checks)
+
+
+def acknowledge(report: Report) -> Report:
+    """A stride that does not fit, answered by a `fits: false` that holds: a note, not an error.
+
+    The lecture's own question (7x7 input, 3x3 filter, stride 3) is a worksheet whose right answer
+    is that the stride does not fit: `check` exits 0 for it. The `fits: false` of a layer answers
+    its row, of a composite the rows under it, of the network every row. The sizes after it are
+    still floor's stand-ins (a later answer that rests on them is still a knock-on error).
+    """
+    answered = [c.path for c in report.checks if c.key == "fits" and c.ok and c.actual is False]
+    if not answered:
+        return report
+
+    def covered(path: str) -> bool:
+        return any(a in {"", path} or path.startswith(f"{a}.") for a in answered)
+
+    def note(d: Diagnostic) -> Diagnostic:
+        if d.code != "stride-does-not-fit" or d.severity is not Severity.ERROR or not covered(d.path):
+            return d
+        message = f"{d.message.split('; ', 1)[0]}, as the answer `fits: false` says (the design error is the answer)"
+        return replace(d, severity=Severity.NOTE, code=ANSWERED, message=message)
+
+    rows = tuple(replace(r, diagnostics=tuple(map(note, r.diagnostics))) for r in report.rows)
+    return replace(report, rows=rows, diagnostics=tuple(d for r in rows for d in r.diagnostics))
