@@ -173,7 +173,7 @@ def test_a_hard_link_is_not_split(tmp_path: Path, args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "-o", str(second)])
     assert result.exit_code == 0, result.output
     assert first.stat().st_ino == second.stat().st_ino
-    assert first.stat().st_nlink == 2  # noqa: PLR2004
+    assert first.stat().st_nlink == 2
     assert first.read_bytes() == _stdout(args)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "second"]
 

@@ -6,9 +6,10 @@ ASCII forms of convcalc.render.fallback instead, for click.echo, rich and sys.st
 
 Standard output also writes every byte or raises: unbuffered (PYTHONUNBUFFERED=1, set in many
 containers and CI images), Python's stdout takes a short write (`| head -1` closing the pipe in
-the middle of one) as done and drops the rest without an error, so the command ended with 0. And a descriptor that was closed (`>&-`) is given /dev/null, so that
-no file opened later takes its number: standard input and output read-only (writing to a closed
-stdout fails with EBADF: "standard output is closed"), standard error write-only.
+the middle of one) as done and drops the rest without an error, so the command ended with 0.
+And a descriptor that was closed (`>&-`) is given /dev/null, so that no file opened later takes
+its number: standard input and output read-only (writing to a closed stdout fails with EBADF:
+"standard output is closed"), standard error write-only.
 """
 
 from __future__ import annotations
