@@ -265,9 +265,9 @@ def test_stdout_on_a_descriptor_is_made_to_write_whole(monkeypatch: pytest.Monke
     old.write("before ")
     streams._whole_stdout()  # noqa: SLF001
     new = sys.stdout
+    assert isinstance(new, io.TextIOWrapper)
     try:
         assert new is not old
-        assert isinstance(new, io.TextIOWrapper)
         assert (new.encoding, new.errors) == ("latin-1", "strict")
         new.write("after")
         new.flush()
