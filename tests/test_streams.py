@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc.cli import main, streams
-from convcalc.errors import SpecError
+from convcalc.errors import OutputError, SpecError
 from convcalc.spec.loader import MAX_FILE_BYTES, read_stdin
 
 ENV = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "100"}
@@ -172,7 +172,7 @@ def test_help_and_version_into_a_closed_pipe_give_141(args: list[str]) -> None:
 # In-process: the branches, with the failure planted ------------------------------------------------
 
 
-def _failing(error: OSError) -> object:
+def _failing(error: Exception) -> object:
     def fail(*_: object, **__: object) -> NoReturn:
         raise error
 
@@ -400,3 +400,11 @@ def test_a_step_summary_path_is_named_inert(tmp_path: Path) -> None:
     assert code == 2
     shown = f"{tmp_path}/a\\x1b[2J\\nb"
     assert err == f"error: cannot write the step summary (GITHUB_STEP_SUMMARY={shown}): Is a directory\n"
+
+
+def test_a_message_that_meets_a_closed_pipe_on_standard_error_ends_as_141(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`2>&1 | head`: the error line itself cannot be written."""
+    monkeypatch.setattr("convcalc.cli.schema.schema_json", _failing(OutputError("cannot write x: a test")))
+    monkeypatch.setattr("convcalc.cli.common.click.echo", _failing(BrokenPipeError(errno.EPIPE, "Broken pipe")))
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 141

@@ -282,3 +282,12 @@ def test_a_folder_or_a_socket_is_one_line_and_exit_2(tmp_path: Path) -> None:
     finally:
         server.close()
     assert stat.S_ISSOCK(sock.stat().st_mode)
+
+
+def test_a_new_file_beside_the_spec_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("net.yaml").write_text(SPEC, encoding="utf-8")
+    result = CliRunner().invoke(main, ["export", "net.yaml", "-o", "sub/net.py"])
+    assert result.exit_code == 0, result.output
+    assert Path("sub/net.py").read_text(encoding="utf-8").startswith('"""')
+    assert Path("net.yaml").read_text(encoding="utf-8") == SPEC

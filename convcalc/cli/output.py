@@ -85,9 +85,7 @@ def refuse_an_input(path: Path) -> None:
 def _write(path: str, data: bytes) -> None:
     if match := _DESCRIPTOR.fullmatch(path):
         fd = 1 if match["std"] == "stdout" else 2 if match["std"] else int(match["n"] or match["p"])
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()  # what was printed before comes first
+        sys.stdout.flush()  # what was printed before comes first (click.echo flushes standard error)
         write_all(fd, data)
         return
     try:
