@@ -7,11 +7,10 @@ twentieth of the start-up time of `convcalc show` (docs/performance.md).
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING
 
 from convcalc.errors import Location, SpecNotFoundError
-from convcalc.spec.loader import decode, load_spec, read_text
+from convcalc.spec.loader import load_spec, read_stdin, read_text
 
 if TYPE_CHECKING:
     from convcalc.spec.model import Spec
@@ -33,7 +32,7 @@ def builtin_names() -> list[str]:
 def open_spec(arg: str) -> Spec:
     """Load SPEC: a path, `-` for standard input, or the name of a built-in spec."""
     if arg == "-":
-        return load_spec("<stdin>", decode(sys.stdin.buffer.read(), "<stdin>"))
+        return load_spec("<stdin>", read_stdin())  # capped as a file is
     if os.path.exists(arg):  # noqa: PTH110
         return load_spec(arg)
     builtin = os.path.join(specs_dir(), f"{arg}.yaml")  # noqa: PTH118

@@ -58,6 +58,10 @@ class SpecNotFoundError(ConvcalcError):
     """The SPEC argument names neither a file nor a built-in spec."""
 
 
+class OutputError(ConvcalcError):
+    """An output (a `-o` file, standard output, the step summary) cannot be written."""
+
+
 def cut(text: str, limit: int = 60) -> str:
     """User text as a message quotes it: at most `limit` characters, the cut marked with '...'."""
     return text if len(text) <= limit else f"{text[: limit - 3]}..."

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc.cli import main
-from convcalc.cli.common import replace_file
+from convcalc.cli.output import replace_file
 
 SPEC = "input: 8x8x3\nlayers:\n  - conv3-4 p1\n  - relu\n"
 

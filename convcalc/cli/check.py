@@ -32,6 +32,17 @@ def _run(arg: str) -> Result:
         return Result(arg, error=exc)
 
 
+def _append_summary(path: str, text: str) -> None:
+    """Append to the job's step summary, or exit 2 with one line: the log above is already printed."""
+    try:
+        with open(path, "a", encoding="utf-8") as out:  # noqa: PTH123 - appended, as GitHub asks
+            out.write(text)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        click.echo(inert(f"error: cannot write the step summary (GITHUB_STEP_SUMMARY={path}): {why}"), err=True)
+        sys.exit(EXIT_UNREADABLE)
+
+
 def _where(file: str, line: int | None, column: int | None) -> str:
     return str(Location(file, line, column))
 
@@ -222,8 +233,7 @@ def check(specs: tuple[str, ...], fmt: str, verbose: bool, key: str | None, blan
             click.echo(inert(line))  # a name, a path or a message from a spec, on its line
         click.echo(_summary_text(summary))
         if fmt == "github" and (summary_file := os.environ.get("GITHUB_STEP_SUMMARY")):
-            with open(summary_file, "a", encoding="utf-8") as out:  # noqa: PTH123 - appended, as GitHub asks
-                out.write(step_summary(results, _summary_text(summary), base))
+            _append_summary(summary_file, step_summary(results, _summary_text(summary), base))
     if summary["unreadable"]:
         sys.exit(EXIT_UNREADABLE)
     if any(r.report is not None and not r.report.ok for r in results):

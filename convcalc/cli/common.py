@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import gc
 import os
-import stat
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -22,8 +20,6 @@ from convcalc.report import Report, Severity
 from convcalc.spec.loader import read_input
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from click.shell_completion import CompletionItem
     from rich.console import Console
 
@@ -38,8 +34,9 @@ EXIT_UNREADABLE = 2
 EXIT_INTERRUPTED = 130
 EXIT_CLOSED_PIPE = 141
 
-# What writing to standard output can fail with: a closed pipe, a full disk or quota, a file too big.
-_OUTPUT_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+# What writing to standard output can fail with: a closed pipe, a full disk or quota, a file too
+# big, and a closed descriptor (`>&-`: convcalc.cli.streams gives it /dev/null read-only).
+_OUTPUT_ERRORS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
 
 
 class Group(click.Group):
@@ -57,9 +54,18 @@ class Group(click.Group):
         except SystemExit:
             try:
                 sys.stdout.flush()
-            except BrokenPipeError:
-                _closed_pipe()
+            except OSError as exc:
+                _output_failed(exc)
             raise
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        """The group's own options: `convcalc --help | head -1` and `convcalc --version >&-` too."""
+        try:
+            return super().make_context(*args, **kwargs)
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRORS:
+                raise
+            _output_failed(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -80,15 +86,21 @@ class Group(click.Group):
             click.echo(inert_lines(str(exc)), err=True)
             sys.exit(EXIT_UNREADABLE)
         except OSError as exc:
-            if exc.errno not in _OUTPUT_ERRORS:  # a path the user gave: name it
-                where = f"{exc.filename}: " if exc.filename else ""
-                click.echo(inert(f"{where}error: {exc.strerror or exc}"), err=True)
-                sys.exit(EXIT_UNREADABLE)
-            if isinstance(exc, BrokenPipeError):  # `| head` closing early is no news
-                raise
-            _to_nowhere()
-            click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+            if exc.errno in _OUTPUT_ERRORS and not exc.filename:
+                _output_failed(exc)
+            where = f"{exc.filename}: " if exc.filename else ""  # a path the user gave: name it
+            click.echo(inert(f"{where}error: {exc.strerror or exc}"), err=True)
             sys.exit(EXIT_UNREADABLE)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """Standard output cannot be written: quietly 141 for a reader that went away, else a line and 2."""
+    if isinstance(exc, BrokenPipeError):
+        _closed_pipe()
+    _to_nowhere()
+    why = "standard output is closed" if exc.errno == errno.EBADF else exc.strerror or str(exc)
+    click.echo(f"error: cannot write the output: {why}", err=True)
+    sys.exit(EXIT_UNREADABLE)
 
 
 def _to_nowhere() -> None:
@@ -96,8 +108,13 @@ def _to_nowhere() -> None:
 
     The recipe of Python's signal documentation for EPIPE.
     """
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a descriptor (a test's stream): nothing is kept
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fileno)
+    os.close(devnull)
 
 
 def _closed_pipe() -> NoReturn:
@@ -204,67 +221,3 @@ def spec_options(command: Any) -> Any:
     ):
         command = option(command)
     return command
-
-
-def write_output(path: Path, text: str) -> None:
-    """Write a command's output file (its folder made if need be), or exit 2 saying why not.
-
-    The text goes to a temporary file beside it, which then replaces it (os.replace, atomic on
-    POSIX and Windows): a write that fails half-way (a full disk, a quota, Ctrl-C) leaves the
-    previous file as it was, and a reader never sees half a file. The file may not be the
-    command's SPEC: `export net.yaml -o net.yaml` would replace the spec with Python.
-    """
-    _not_the_spec(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        replace_file(path, text.encode("utf-8"))
-    except OSError as exc:
-        click.echo(inert(f"error: cannot write {path}: {exc.strerror or exc}"), err=True)
-        sys.exit(EXIT_UNREADABLE)
-
-
-def _not_the_spec(path: Path) -> None:
-    """Exit 2 when `path` is the file the command reads its SPEC from."""
-    ctx = click.get_current_context(silent=True)
-    spec = ctx.params.get("spec") if ctx is not None else None
-    if not isinstance(spec, str) or spec == "-" or not os.path.isfile(spec):  # noqa: PTH113 - a built-in name or stdin
-        return
-    try:
-        same = path.exists() and path.samefile(spec)
-    except OSError:
-        same = False
-    if same or os.path.realpath(spec) == os.path.realpath(path):
-        click.echo(
-            inert(f"error: cannot write {path}: it is the spec being read ({spec}); choose another file"), err=True
-        )
-        sys.exit(EXIT_UNREADABLE)
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then move it into place (or remove it and raise)."""
-    target = os.path.realpath(path)  # through a symbolic link, as writing to it would
-    folder, name = os.path.split(target)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)  # noqa: PTH116 - the file's own permissions kept
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask  # what open() would have given a new file
-    import tempfile  # noqa: PLC0415 - only when a file is written, to keep start-up short
-
-    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if hasattr(os, "fchmod"):  # POSIX; on Windows the new file's mode is the default
-                os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, target)  # noqa: PTH105 - no pathlib on the way of a command (start-up)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)  # noqa: PTH108
-        raise

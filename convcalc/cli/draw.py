@@ -14,8 +14,8 @@ from convcalc.cli.common import (
     echo_diagnostics,
     override,
     spec_options,
-    write_output,
 )
+from convcalc.cli.output import output_file, write_output
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.fold import fold
@@ -60,7 +60,7 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
         drawing = render_svg(report)
     else:
         drawing = render_readable(report)
-    if output is None or str(output) == "-":
+    if (output := output_file(output)) is None:
         echo_data(drawing.svg, "xml", nl=False)
     else:
         write_output(output, drawing.svg)

@@ -10,11 +10,13 @@ import click
 from convcalc import __version__
 from convcalc.builtins import open_spec
 from convcalc.cli import streams
-from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, echo_diagnostics, override, write_output
+from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, echo_diagnostics, override
+from convcalc.cli.output import output_file, write_output
 from convcalc.engine.analyze import analyze
 from convcalc.export import class_name, export_pytorch
 from convcalc.options import Rounding
 from convcalc.render import fallback
+from convcalc.render.inert import inert
 from convcalc.report import Severity
 
 
@@ -46,7 +48,7 @@ def export(spec: str, target: str, output: Path | None, input_: str | None, roun
         click.echo(f"error: nothing exported: the design has an error (`convcalc show` explains it){hint}", err=True)
         sys.exit(EXIT_DESIGN_ERROR)
     exported = export_pytorch(loaded, report, __version__)
-    if output is None or str(output) == "-":
+    if (output := output_file(output)) is None:
         text, encoding = exported.text, streams.stdout_encoding()
         if not text.isascii() and not fallback.is_utf(encoding):
             # Python reads a file as UTF-8 unless its first line says otherwise (PEP 263): say what
@@ -57,8 +59,8 @@ def export(spec: str, target: str, output: Path | None, input_: str | None, roun
         return
     write_output(output, exported.text)
     layers = exported.modules  # one attribute per layer with parameters or state
-    click.echo(
+    wrote = (
         f"wrote {output}: class {class_name(loaded.name)}, {layers} layer{'s' * (layers != 1)}, "
-        f"{report.totals.params:,} params; `python {output}` prints {report.totals.output}",
-        err=True,
+        f"{report.totals.params:,} params; `python {output}` prints {report.totals.output}"
     )
+    click.echo(inert(wrote), err=True)  # the path as given: a line feed in it stays on the line

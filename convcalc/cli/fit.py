@@ -59,6 +59,9 @@ def fit(spec: str, input_: str | None, rounding: str | None, fmt: str, sweep: bo
     input. Exits 1 when the spec's own input does not fit. `--list` instead tries each square size
     from --min to --max with the numeric engine (the old way; its JSON is the list).
     """
+    if sweep and low > high:  # an empty range is no sweep: "0 of 0 sizes fit" would read as an answer
+        msg = f"--min {low} is over --max {high}: there is no size to try"
+        raise click.UsageError(msg)
     loaded = override(open_spec(spec), input_=input_, rounding=rounding, quiet=True)  # fit never checks answers
     if not loaded.input.spatial:
         _say(f"{loaded.name}'s input {loaded.input} is a vector: there are no strides to fit")

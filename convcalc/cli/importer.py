@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from convcalc.bridges.importer import ModelError, import_model
-from convcalc.cli.common import EXIT_DESIGN_ERROR, write_output
-from convcalc.render.inert import inert_lines
+from convcalc.cli.common import EXIT_DESIGN_ERROR
+from convcalc.cli.output import output_file, refuse_an_input, write_output
+from convcalc.render.inert import inert, inert_lines
 
 
 @click.command("import", short_help="Write a spec from a PyTorch module or an ONNX file.")
@@ -33,13 +34,15 @@ def import_(source: str, output: Path | None, input_: str | None, *, opaque: boo
     An operation convcalc has no layer kind for is named with its place, and the command exits 1
     writing nothing; `--opaque` writes it as a layer that keeps its volume and counts no MACs.
     """
+    if (file := output_file(output)) is not None:
+        refuse_an_input(file)  # before the model's code runs: `import net.py:Net -o net.py`
     try:
         imported = import_model(source, input_, opaque=opaque)
     except ModelError as exc:
         click.echo(inert_lines(f"error: {exc.message}"), err=True)  # the model's names, inert
         sys.exit(EXIT_DESIGN_ERROR)
-    if output is None or str(output) == "-":
+    if (output := output_file(output)) is None:
         click.echo(imported.text, nl=False)
         return
     write_output(output, imported.text)
-    click.echo(f"wrote {output}: `convcalc show {output}` shows it", err=True)
+    click.echo(inert(f"wrote {output}: `convcalc show {output}` shows it"), err=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from convcalc.cli.common import write_output
+from convcalc.cli.output import output_file, write_output
 from convcalc.cli.streams import echo_data
 from convcalc.schema import schema_json
 
@@ -16,7 +16,8 @@ from convcalc.schema import schema_json
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the schema to this file instead of printing it.",
+    metavar="FILE",
+    help="Write the schema to FILE (- for standard output, the default).",
 )
 def schema(output: Path | None) -> None:
     """Print a JSON Schema (draft 2020-12) of the spec format.
@@ -26,7 +27,7 @@ def schema(output: Path | None) -> None:
     arithmetic: a stride that does not fit is for `convcalc check` to find.
     """
     text = schema_json()
-    if output is None:
+    if (output := output_file(output)) is None:
         echo_data(text, "json", nl=False)
         return
     write_output(output, text)

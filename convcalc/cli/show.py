@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "csv", "markdown")
 _SIZE = re.compile(r"\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+# --max-batch's ceiling: 1,000 TB, past the memory of any machine a batch is planned for; beyond
+# it the sizes printed would be floats' artefacts (99999999999999996863366107917975552.00 TB).
+MAX_LIMIT = 10**15
 
 
 def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[Column, ...] | None:
@@ -48,7 +51,16 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
         msg = f"cannot read {value!r} as a size: write a number and a unit ({units}), e.g. 16GB or 24GiB"
         raise click.BadParameter(msg)
     number = Decimal(match.group(1).replace(",", "").replace("_", ""))  # the pattern's digits always read
-    return int(number * BYTE_UNITS[match.group(2)])
+    size = number * BYTE_UNITS[match.group(2)]
+    if size != size.to_integral_value():
+        msg = f"{value!r} is {size.normalize():f} bytes: a size is a whole number of bytes"
+    elif size == 0:
+        msg = f"{value!r} is 0 bytes, in which no batch fits: give a size from 1 B to 1,000 TB"
+    elif size > MAX_LIMIT:
+        msg = f"{value!r} is over 1,000 TB ({MAX_LIMIT:,} B), the most --max-batch plans for"
+    else:
+        return int(size)
+    raise click.BadParameter(msg)
 
 
 @click.command(short_help="Every layer of SPEC: volume, params, memory, MACs, RF.")

@@ -1,8 +1,15 @@
-"""Standard output and error that never fail on their encoding (docs/limits.md, "Encodings").
+"""Standard streams that never fail on their encoding, and never lose a write (docs/limits.md).
 
 Python writes to a cp1252, latin-1 or ASCII stream with errors="strict": the first ✗ or → of a
 table raised UnicodeEncodeError. The streams are set to write what their encoding lacks in the
 ASCII forms of convcalc.render.fallback instead, for click.echo, rich and sys.stdout alike.
+
+Standard output also writes every byte or raises: unbuffered (PYTHONUNBUFFERED=1, set in many
+containers and CI images), Python's stdout takes a short write (`| head -1` closing the pipe in
+the middle of one) as done and drops the rest without an error, so the command ended with 0.
+And a descriptor that was closed (`>&-`) is given /dev/null, so that no file opened later takes
+its number: standard input and output read-only (writing to a closed stdout fails with EBADF:
+"standard output is closed"), standard error write-only.
 """
 
 from __future__ import annotations
@@ -10,7 +17,10 @@ from __future__ import annotations
 import codecs
 import encodings.ascii
 import functools
+import io
+import os
 import sys
+from typing import Any
 
 import click
 
@@ -44,9 +54,72 @@ def _register() -> None:
     codecs.register(_search)
 
 
+class _WholeWrites(io.RawIOBase):
+    """A descriptor that writes all it is given, or raises (BrokenPipeError for a reader that went away)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        size = len(view)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        return size
+
+
+def _occupy_closed() -> None:
+    """Give each closed standard descriptor /dev/null, so that a file opened later does not become it."""
+    for fd, flags in ((0, os.O_RDONLY), (1, os.O_RDONLY), (2, os.O_WRONLY)):
+        if _closed(fd):
+            os.open(os.devnull, flags)  # the lowest free number, fd itself: those below are open by now
+
+
+def _closed(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
+def _whole_stdout() -> None:
+    """sys.stdout on fd 1, writing every byte (see the module's docstring); a test's stream is left alone."""
+    old = sys.stdout
+    if old is None:  # fd 1 was closed: it is /dev/null read-only now, and each write says so
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites(1)), errors="strict")
+        return
+    if type(old) is not io.TextIOWrapper:
+        return
+    unbuffered = isinstance(old.buffer, io.FileIO)  # python -u, PYTHONUNBUFFERED
+    if not unbuffered and not isinstance(getattr(old.buffer, "raw", None), io.FileIO):
+        return
+    old.flush()
+    whole = _WholeWrites(old.fileno())
+    sys.stdout = io.TextIOWrapper(
+        whole if unbuffered else io.BufferedWriter(whole),
+        encoding=old.encoding,
+        errors=old.errors,
+        line_buffering=old.line_buffering,
+        write_through=old.write_through,
+    )
+
+
 def install() -> None:
     """Make sys.stdout and sys.stderr write, in place of what their encoding lacks, its ASCII forms."""
     _register()
+    _occupy_closed()
+    _whole_stdout()
     for stream in (sys.stdout, sys.stderr):
         encoding = getattr(stream, "encoding", None)
         reconfigure = getattr(stream, "reconfigure", None)  # io.TextIOWrapper's; not on every stand-in

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -57,11 +58,25 @@ def read_text(path: str, shown_as: str) -> str:
     return decode(data, shown_as)
 
 
+def read_stdin() -> str:
+    """Standard input's text, read as a file is: no more than the limit (`cat /dev/zero | convcalc show -`)."""
+    stream = sys.stdin
+    if stream is None:  # closed (`<&-`); convcalc.cli.streams gives fd 0 /dev/null for later opens
+        raise SpecError("standard input is closed", Location("<stdin>"))
+    try:
+        data = stream.buffer.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        msg = f"cannot read standard input: {exc.strerror or exc}"
+        raise SpecError(msg, Location("<stdin>")) from None
+    return decode(data, "<stdin>")
+
+
 def decode(data: bytes, shown_as: str) -> str:
     """Bytes to text: UTF-8 only, no binary files, nothing absurdly large."""
     at = Location(shown_as)
     if len(data) > MAX_FILE_BYTES:
-        msg = f"the file is over {MAX_FILE_BYTES:,} bytes, the limit for a spec (docs/limits.md)"
+        what = "standard input" if shown_as == "<stdin>" else "the file"
+        msg = f"{what} is over {MAX_FILE_BYTES:,} bytes, the limit for a spec (docs/limits.md)"
         raise SpecError(msg, at)
     if b"\0" in data:
         raise SpecError("this is a binary file, not a YAML spec", at)
