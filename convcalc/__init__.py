@@ -26,7 +26,19 @@ if TYPE_CHECKING:
     from convcalc.spec.model import LayerSpec, Spec
     from convcalc.volume import Volume
 
+from convcalc.views import VIEWS
+
 __version__ = "0.1.0"
+
+# What a Report looks like (convcalc.views): the renderers, imported when a report is first shown.
+VIEWS.update(
+    {
+        "document": ("convcalc.render.json", "document"),
+        "repr": ("convcalc.render.html", "report_repr"),
+        "html": ("convcalc.render.html", "report_html"),
+        "rich": ("convcalc.render.html", "RichReport"),
+    }
+)
 
 _WHERE = {
     "analyze": "convcalc.api",

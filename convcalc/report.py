@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
 
+from convcalc.views import view
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from fractions import Fraction
@@ -209,22 +211,14 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of `convcalc show --format json`, as Python values."""
-        from convcalc import __version__  # noqa: PLC0415 - the renderers are imported when used
-        from convcalc.render.json import report_dict  # noqa: PLC0415
-
-        return report_dict(self, __version__)
+        document: dict[str, Any] = view("document", self)
+        return document
 
     def __repr__(self) -> str:
-        from convcalc.render.html import report_repr  # noqa: PLC0415
-
-        return report_repr(self)
+        return str(view("repr", self))
 
     def _repr_html_(self) -> str:
-        from convcalc.render.html import report_html  # noqa: PLC0415
-
-        return report_html(self)
+        return str(view("html", self))
 
     def __rich__(self) -> object:
-        from convcalc.render.html import RichReport  # noqa: PLC0415
-
-        return RichReport(self)
+        return view("rich", self)

@@ -104,6 +104,13 @@ def training(t: Training, limit: int | None) -> dict[str, Any]:
     return data
 
 
+def document(report: Report) -> dict[str, Any]:
+    """`Report.to_dict()`: the document of `show --format json`, with this convcalc's version."""
+    from convcalc import __version__  # noqa: PLC0415 - the package is loaded before any report exists
+
+    return report_dict(report, __version__)
+
+
 def report_dict(report: Report, version: str, *, limit: int | None = None) -> dict[str, Any]:
     """The whole report as plain data (with `training` when it was computed)."""
     t = report.totals
