@@ -118,6 +118,8 @@ def test_each_precision_is_labelled_with_what_it_counts() -> None:
         kind = "float32" if precision == "amp" else "float16"
         assert f"weights {numbers.size(weights, binary=False)} ({kind})" in out
         assert f"gradients {numbers.size(weights, binary=False)} ({kind})" in out
-        data = json.loads(CliRunner().invoke(main, ["show", "lenet5", "--precision", precision, "--format", "json"]).stdout)
+        data = json.loads(
+            CliRunner().invoke(main, ["show", "lenet5", "--precision", precision, "--format", "json"]).stdout
+        )
         assert data["training"]["counts"] == PRECISIONS[precision]
         assert data["training"]["precision"] == precision
