@@ -8,6 +8,7 @@ CPU autocast.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +19,9 @@ from convcalc.cli import main
 from convcalc.engine.training import Device, Optimizer, Precision, training
 from convcalc.render import numbers
 from convcalc.render.training import PRECISIONS
-from convcalc.report import Training
+
+if TYPE_CHECKING:
+    from convcalc.report import Training
 
 
 def _block(text: str, **options: object) -> Training:
@@ -123,3 +126,15 @@ def test_each_precision_is_labelled_with_what_it_counts() -> None:
         )
         assert data["training"]["counts"] == PRECISIONS[precision]
         assert data["training"]["precision"] == precision
+
+
+def test_an_fc_on_the_input_keeps_no_weight_copy_and_cuda_runs_softmax_in_float32() -> None:
+    # The fc's input needs no gradient: linear keeps its input's 16-bit copy (4·4·2 = 32 values) only.
+    first = _block("input: 4x4x2\nlayers: [fc-3]", precision=Precision.AMP)
+    assert (first.saved_per_image, first.saved_fixed) == (32 * 2, 0)
+    # A softmax row of its own on CUDA: float32, it keeps its float32 output (3 values).
+    text = "input: 4x4x2\nlayers: [fc-3, softmax]"
+    cuda = _block(text, precision=Precision.AMP, device=Device.CUDA)
+    cpu = _block(text, precision=Precision.AMP)
+    assert cuda.saved_per_image == 32 * 2 + 3 * 4
+    assert cpu.saved_per_image == 32 * 2 + 3 * 2

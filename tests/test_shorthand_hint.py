@@ -46,6 +46,7 @@ def test_the_kinds_own_grammar_and_no_guess_when_nothing_is_near() -> None:
     assert (
         "; conv is written conv<F>-<K> [s<S>] [p<P>|psame|pvalid] [d<D>] [g<G>|gdw], then floor|ceil|strict" in message
     )
+    assert "did you mean" not in _error("conv3-8 dilationx")  # a long name with no value: nothing near
     assert "relu takes no options" in _error("relu x")
     assert "did you mean" not in _error("relu x")
     assert "maxpool is written maxpool|avgpool[<F>]" in _error("maxpool3 x")

@@ -42,7 +42,7 @@ def test_unknown_keys_fields_and_layers_at_once() -> None:
     assert any(p.startswith("net.yaml:5:8: batch must be positive") for p in places)
     assert any(p.startswith("net.yaml:6:8: ") and "float99" in p for p in places)
     assert any(p.startswith("net.yaml:7:") for p in places)
-    assert len(places) == 8  # noqa: PLR2004
+    assert len(places) == 8
 
 
 def test_a_misspelt_layers_key_is_said_once() -> None:
@@ -66,6 +66,20 @@ def test_check_prints_every_mistake(tmp_path: Path) -> None:
     path = tmp_path / "net.yaml"
     path.write_text("input: 32x32x3\nlayr: 1\nlayers: [conv3-8 q4, maxpol]\nbatch: 0\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["check", str(path)])
-    assert result.exit_code == 2  # noqa: PLR2004
+    assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if ": error: " in line]
     assert [line.split(": error: ")[0].rsplit(":", 2)[1] for line in errors] == ["2", "3", "3", "4"]  # the file's order
+
+
+def test_mistakes_without_a_place_come_first_and_each_is_said_once() -> None:
+    from convcalc.errors import Location  # noqa: PLC0415
+    from convcalc.spec.common import Mistakes  # noqa: PLC0415
+
+    found = Mistakes()
+    found.add(SpecError("later", Location("f", 3, 1)))
+    found.add(SpecError("later", Location("f", 3, 1)))
+    found.add(SpecError("nowhere"))
+    with pytest.raises(SpecError) as caught:
+        found.raise_them()
+    assert [e.message for e in caught.value.all] == ["nowhere", "later"]
+    Mistakes().raise_them()  # none: nothing raised

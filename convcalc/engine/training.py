@@ -80,7 +80,7 @@ _CUDA_MASK = 1  # CUDA's fused dropout keeps a bool mask (PyTorch's native_dropo
 
 
 class _Tensor:
-    """A tensor of the forward pass: its values per image, its bytes per value, whether it needs a gradient, its maker."""
+    """A tensor of the forward pass: values per image, bytes per value, whether it needs a gradient, its maker."""
 
     __slots__ = ("grad", "row", "size", "values")
 

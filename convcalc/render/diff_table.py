@@ -16,7 +16,6 @@ from rich.text import Text
 from convcalc.diff import Status
 from convcalc.render import numbers
 from convcalc.render.diff import (
-    ARROW,
     CHANGE,
     HEADERS,
     TITLES,
@@ -88,8 +87,8 @@ def _totals(diff: Diff, show: Callable[[str], str], *, binary: bool) -> Table:
     name_a, name_b = sides(diff)
     grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0))
     grid.add_column("", no_wrap=True)
-    for title in (name_a, name_b, "Change"):
-        grid.add_column(Text(show(title)), justify="right", no_wrap=True, header_style="bold")
+    for heading in (name_a, name_b, "Change"):
+        grid.add_column(Text(show(heading)), justify="right", no_wrap=True, header_style="bold")
     for t in totals_shown(diff):
         a, b = amount(t.metric, t.a, binary=binary), amount(t.metric, t.b, binary=binary)
         grid.add_row(Text(TITLES[t.metric], style="bold"), show(a), show(b), show(change(t, binary=binary)))
