@@ -6,7 +6,7 @@ import pytest
 
 from convcalc import load_spec
 from convcalc.errors import SpecError
-from convcalc.spec.shorthand import GRAMMAR, closest
+from convcalc.spec.shorthand import GRAMMAR, WHERE, closest
 
 
 def _error(layer: str) -> str:
@@ -47,6 +47,8 @@ def test_the_kinds_own_grammar_and_no_guess_when_nothing_is_near() -> None:
         "; conv is written conv<F>-<K> [s<S>] [p<P>|psame|pvalid] [d<D>] [g<G>|gdw], then floor|ceil|strict" in message
     )
     assert "did you mean" not in _error("conv3-8 dilationx")  # a long name with no value: nothing near
+    unknown = _error("nosuchkind s2x")  # no kind of that name: the token's hint and where to read
+    assert unknown.endswith(f"unknown token 's2x' in 'nosuchkind s2x'; did you mean 's2'? ({WHERE})")
     assert "relu takes no options" in _error("relu x")
     assert "did you mean" not in _error("relu x")
     assert "maxpool is written maxpool|avgpool[<F>]" in _error("maxpool3 x")
