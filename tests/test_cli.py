@@ -122,7 +122,7 @@ def test_json_diagnostics_also_on_stderr() -> None:
         ),
         (
             "input: 32x32x3\nlayers:\n  - conv3-8 q4\n",
-            "3:5: error: unknown token 'q4' in 'conv3-8 q4'; the shorthand is: conv<F>-<K>",
+            "3:5: error: unknown token 'q4' in 'conv3-8 q4'; did you mean 's4'? conv is written conv<F>-<K>",
         ),
         (
             "input: 32x32x3\nlayer:\n  - conv3-8\n",

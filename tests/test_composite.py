@@ -125,7 +125,7 @@ def test_parallel_concat_add_and_broadcast_multiply() -> None:
     got = shapes(report)
     assert got["1"] == [28, 28, 256]
     assert got["2"] == [28, 28, 256]
-    assert report.rows[-1].rf[0] == 5 + 27  # the squeeze branch saw everything the 5x5 branch saw, 28 wide
+    assert report.rows[-1].rf[0] == 28  # the squeeze branch sees the whole input (its global pool), the widest
 
 
 def test_concat_of_different_sizes_is_an_error() -> None:

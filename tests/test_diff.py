@@ -194,7 +194,8 @@ def test_a_spec_against_itself_has_no_changes() -> None:
     result = run("vgg16", "vgg16", "--fail-on", "params>+0%,params<-0%")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[:4] == ["VGG16 → VGG16", "specs/vgg16.yaml → specs/vgg16.yaml · batch 1 · float32", "", lines[3]]
+    # The same name on both sides: the title is the files' (issue 23), and the line under it is the setting.
+    assert lines[:4] == ["specs/vgg16.yaml → specs/vgg16.yaml", "batch 1 · float32", "", lines[3]]
     assert lines[3] == "0 added, 0 removed, 0 changed, 22 unchanged (--all shows them)"
     assert "                          A               B     Change" in lines  # one name for both sides
     assert "Params          138,357,544     138,357,544  no change" in lines
@@ -208,7 +209,7 @@ def test_all_shows_unchanged_rows() -> None:
     plain = run("vgg16", "vgg19").stdout
     everything = run("vgg16", "vgg19", "--all").stdout
     assert "   1   CONV3-64" not in plain
-    assert "        1   CONV3-64    224x224x64      1792    87M" in everything
+    assert "        1   CONV3-64    224x224x64      1.8K    87M" in everything
     assert "    9→9  " not in everything
     assert "    10→11   MAXPOOL2    28x28x256          0      0" in everything
     assert "+      10   CONV3-256   56x56x256       590K   1.8G\n            conv3-256 p1\n" in everything
@@ -249,7 +250,7 @@ def test_a_renamed_shorthand_layer_is_changed_not_replaced() -> None:
     conv = diff.rows[3]
     assert conv.changed == ("name", "filters", "output", "params", "activations", "memory", "macs", "flops")
     markdown = render_markdown(diff)
-    assert "| ~ | 3 | CONV3-32 → CONV3-64 | filters 32 → 64 | 32x32x32 → 32x32x64 | 4640 → 9280 |" in markdown
+    assert "| ~ | 3 | CONV3-32 → CONV3-64 | filters 32 → 64 | 32x32x32 → 32x32x64 | 4.6K → 9.3K |" in markdown
 
 
 @pytest.mark.parametrize(
@@ -487,4 +488,4 @@ def test_a_name_cut_to_fit_is_given_in_full_beneath(
     render_table(compare(analyze(load_spec(a)), analyze(load_spec(b)), ()), console)
     text = " ".join(out.getvalue().split())
     assert "…" in text
-    assert f"{'x' * 40} → {'y' * 40}: filters 64 → 128" in text
+    assert f"{'y' * 40}: renamed from {'x' * 40}; filters 64 → 128" in text

@@ -82,7 +82,7 @@ def test_lecture_7x7_stride_3_does_not_fit() -> None:
     (d,) = row.diagnostics
     assert d.severity is Severity.ERROR
     assert d.message.startswith("(7 − 3)/3 + 1 = 2.33: the stride does not fit; the last row and column are never")
-    assert "An input of 6 or 9 (not 7) would fit" in d.message
+    assert "An input of 6 or 9 (not 7) would fit this layer" in d.message
 
 
 def test_one_position_is_said_in_the_singular() -> None:

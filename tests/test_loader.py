@@ -183,7 +183,8 @@ def test_every_mistake_in_the_layers_is_reported(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="unknown layer kind 'convo3-4'") as caught:
         load_spec(source)
     lines = str(caught.value).splitlines()
-    assert [line.split(": error: ")[0] for line in lines] == [f"{source}:6:5", f"{source}:4:14", f"{source}:13:21"]
+    # In the file's order: the block's mistake (at its definition, said once) first.
+    assert [line.split(": error: ")[0] for line in lines] == [f"{source}:4:14", f"{source}:6:5", f"{source}:13:21"]
     assert "size must be positive, got 0" in lines[2]
 
 

@@ -12,6 +12,7 @@ from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_
 from convcalc.cli.streams import echo_data
 from convcalc.diff import Budget, BudgetError, compare, parse_budgets
 from convcalc.engine.analyze import analyze
+from convcalc.fold import fold
 
 FORMATS = ("table", "json", "markdown")
 
@@ -39,6 +40,9 @@ def _budgets(ctx: click.Context, param: click.Parameter, value: tuple[str, ...])
 )
 @click.option("--all", "everything", is_flag=True, help="Show the rows that did not change as well.")
 @click.option("--binary", is_flag=True, help="Print memory in KiB/MiB/GiB instead of kB/MB/GB.")
+@click.option(
+    "--depth", type=click.IntRange(1), help="Fold layers nested deeper than N into one row per block, then compare."
+)
 def diff(  # noqa: PLR0913, PLR0917 - click passes each option
     a: str,
     b: str,
@@ -46,6 +50,7 @@ def diff(  # noqa: PLR0913, PLR0917 - click passes each option
     budgets: tuple[Budget, ...],
     everything: bool,  # noqa: FBT001
     binary: bool,  # noqa: FBT001
+    depth: int | None,
 ) -> None:
     """Compare network A with network B (each a file, - for stdin, or a built-in name such as vgg16).
 
@@ -61,6 +66,8 @@ def diff(  # noqa: PLR0913, PLR0917 - click passes each option
     report_a, report_b = analyze(open_spec(a)), analyze(open_spec(b))
     for report in (report_a, report_b):
         echo_diagnostics(report)
+    if depth is not None:  # as `show --depth`: a block's rows summed into one; the totals do not change
+        report_a, report_b = fold(report_a, depth), fold(report_b, depth)
     result = compare(report_a, report_b, budgets)
     if fmt == "table":
         from convcalc.render.diff_table import render_table  # noqa: PLC0415 - rich only for tables

@@ -85,7 +85,7 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
 @click.option(
     "--precision",
     type=click.Choice([p.value for p in Precision]),
-    help="Training precision (implies --train; default fp32).",
+    help="Training precision (implies --train; default fp32): fp16-mixed is ZeRO's, amp torch.amp autocast's.",
 )
 @click.option(
     "--device", type=click.Choice([d.value for d in Device]), help="Where training runs (implies --train; default cpu)."

@@ -19,6 +19,7 @@ from dataclasses import replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from convcalc.engine import autocast
 from convcalc.engine.merge import product_values
 from convcalc.engine.merge import saved as merge_saved
 from convcalc.kinds.registry import KINDS
@@ -52,6 +53,7 @@ class Precision(str, Enum):
     FP32 = "fp32"
     BF16 = "bf16"  # everything in bfloat16 (weights, gradients, state, activations)
     FP16_MIXED = "fp16-mixed"  # 16-bit activations, weights and gradients; float32 master weights and state
+    AMP = "amp"  # torch.amp autocast: float32 weights, gradients and state; 16-bit where autocast casts
 
 
 class Device(str, Enum):
@@ -68,6 +70,7 @@ _BYTES = {
     Precision.FP32: (4, 4, 4, 4, 0),
     Precision.BF16: (2, 2, 2, 2, 0),
     Precision.FP16_MIXED: (2, 2, 2, 4, 4),
+    Precision.AMP: (2, 4, 4, 4, 0),  # activations: per op (convcalc.engine.autocast)
 }
 _INDEX = 8  # a max pool's indices are int64
 _STAT = 4  # normalisation statistics are float32 (PyTorch's accumulate type)
@@ -77,12 +80,13 @@ _CUDA_MASK = 1  # CUDA's fused dropout keeps a bool mask (PyTorch's native_dropo
 
 
 class _Tensor:
-    """A tensor of the forward pass: its values per image, whether it needs a gradient, its maker."""
+    """A tensor of the forward pass: values per image, bytes per value, whether it needs a gradient, its maker."""
 
-    __slots__ = ("grad", "row", "values")
+    __slots__ = ("grad", "row", "size", "values")
 
-    def __init__(self, values: int, *, grad: bool, row: str) -> None:
+    def __init__(self, values: int, size: int, *, grad: bool, row: str) -> None:
         self.values = values
+        self.size = size
         self.grad = grad
         self.row = row
 
@@ -92,7 +96,8 @@ class _Walk:
         self.rows = {r.path: r for r in report.rows}
         self.rounding = Rounding(report.rounding)
         self.act = _BYTES[precision][0]
-        self.mask = _CUDA_MASK if device is Device.CUDA else self.act
+        self.amp = precision is Precision.AMP
+        self.cuda = device is Device.CUDA
         self.kept: dict[int, _Tensor] = {}
         self.per_image: dict[str, int] = dict.fromkeys(self.rows, 0)
         self.fixed: dict[str, int] = dict.fromkeys(self.rows, 0)
@@ -100,13 +105,12 @@ class _Walk:
     def keep(self, t: _Tensor) -> None:
         if id(t) not in self.kept:
             self.kept[id(t)] = t
-            self.per_image[t.row] += t.values * self.act
+            self.per_image[t.row] += t.values * t.size
 
-    def more(self, row: str, keep: Keep) -> None:
-        """The bytes a rule names beside its input and output: this row's own."""
-        self.per_image[row] += (
-            keep.values * self.act + keep.indices * _INDEX + keep.masks * self.mask + keep.stats * _STAT
-        )
+    def more(self, row: str, keep: Keep, size: int) -> None:
+        """The bytes a rule names beside its input and output, `values` of `size` bytes: this row's own."""
+        mask = _CUDA_MASK if self.cuda else size
+        self.per_image[row] += keep.values * size + keep.indices * _INDEX + keep.masks * mask + keep.stats * _STAT
         self.fixed[row] += keep.fixed_stats * _STAT
 
     def nodes(self, nodes: tuple[Node, ...], x: _Tensor) -> _Tensor:
@@ -127,14 +131,29 @@ class _Walk:
         assert row.output is not None  # noqa: S101 - training() walks computed reports only
         keep = KINDS[row.kind].saved(row.config, row, self.rounding)
         grad = x.grad or row.params > 0
-        out = x if keep.view else _Tensor(row.output.values, grad=grad, row=row.path)
+        size = autocast.op_type(row, x.size, cuda=self.cuda) if self.amp else x.size
+        then = self.then_type(row, size)
+        out = x if keep.view else _Tensor(row.output.values, then, grad=grad, row=row.path)
         if grad:  # else autograd records nothing
-            if keep.input:
+            if keep.input and size == x.size:
                 self.keep(x)
+            elif keep.input:  # autocast's cast of the input: a copy of this row's own
+                self.per_image[row.path] += x.values * size
             if keep.output:
                 self.keep(out)
-            self.more(row.path, keep)
+            # A fused activation autocast runs in float32 keeps its input as a float32 copy.
+            pre = fused(Keep(), row.config.get("activation"), row.output.values).values if then != size else 0
+            self.more(row.path, replace(keep, values=keep.values - pre), size)
+            self.per_image[row.path] += pre * then
+            if self.amp:
+                self.fixed[row.path] += autocast.weight_copy(row, input_grad=x.grad)
         return out
+
+    def then_type(self, row: LayerRow, size: int) -> int:
+        """The type of the row's output: its op's, or a fused activation's that autocast runs in float32."""
+        if not self.amp or row.kind not in autocast.LOWER:
+            return size
+        return autocast.activation_type(row.config.get("activation"), cuda=self.cuda) or size
 
     def residual(self, n: Residual, x: _Tensor) -> _Tensor:
         body = self.nodes(n.layers, x)
@@ -157,16 +176,19 @@ class _Walk:
             if what == "operand":
                 self.keep(parts[i])
             else:  # a product of the first operands: a tensor of this row's own
-                self.more(row.path, Keep(values=product_values(volumes[: i + 1])))
+                self.more(row.path, Keep(values=product_values(volumes[: i + 1])), max(t.size for t in parts[: i + 1]))
         grad = any(t.grad for t in parts)
-        joined = _Tensor(row.output.values, grad=grad, row=row.path)
+        size = max(t.size for t in parts)  # the widest type: a merge promotes
+        joined = _Tensor(row.output.values, size, grad=grad, row=row.path)
         then = fused(Keep(), activation, row.output.values)
         if then == Keep() or not grad:
             return joined
-        out = _Tensor(row.output.values, grad=grad, row=row.path)
+        if self.amp:
+            size = autocast.activation_type(activation, cuda=self.cuda) or size
+        out = _Tensor(row.output.values, size, grad=grad, row=row.path)
         if then.output:
             self.keep(out)
-        self.more(row.path, then)
+        self.more(row.path, then, size)
         return out
 
     def volumes(self, merge: Merge, parts: list[_Tensor]) -> list[Volume]:
@@ -193,7 +215,8 @@ def training(  # noqa: PLR0913 - the spec, its report, and the three options of 
     if report.totals.output is None:
         return report
     walk = _Walk(report, precision, device)
-    walk.nodes(spec.layers, _Tensor(spec.input.values, grad=False, row="input"))
+    first = 4 if precision is Precision.AMP else walk.act  # autocast's input is float32
+    walk.nodes(spec.layers, _Tensor(spec.input.values, first, grad=False, row="input"))
     _, weight, grad, state, master = _BYTES[precision]
     params = report.totals.params
     tensors = sum((r.weights > 0) + (r.biases > 0) for r in report.rows)

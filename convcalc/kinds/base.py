@@ -331,7 +331,9 @@ def _stride_problems(
         lo, hi = first.fitting_sizes()
         sizes_that_fit = f"{lo} or {hi}" if lo >= first.kernel else str(hi)
         advice = (
-            f"An input of {sizes_that_fit} (not {first.size}) would fit; "
+            # Of this layer only: a size that fits here may fail later (AlexNet's 223 at MAX POOL1).
+            f"An input of {sizes_that_fit} (not {first.size}) would fit this layer (`convcalc fit` finds the "
+            "sizes the whole network fits); "
             f"or set `rounding: floor` to drop {'them' if tails.endswith('are') else 'it'}, as PyTorch does."
         )
     msg = f"{formula}: the stride does not fit; {tails} never covered. {advice}"

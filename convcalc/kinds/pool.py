@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from convcalc.kinds.window import Window
-    from convcalc.report import LayerRow
+    from convcalc.report import Exact, LayerRow
 
 
 class Pool(Kind):
@@ -182,12 +182,15 @@ class GlobalPool(Kind):
         return Plan((ModuleStep(cls, (1,), stem=f"{p['type'].value}pool"),))
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del p, ctx
+        del p
         v = x.volume
         need_spatial(v, "global_pool")
-        rf = tuple(r + (w - 1) * j for r, j, w in zip(x.rf, x.jump, v.spatial, strict=True))
-        jump = tuple(j * w for j, w in zip(x.jump, v.spatial, strict=True))
-        return Outcome(output=Volume((1,) * len(v.spatial), v.depth), rf=rf, jump=jump)
+        # It sees the whole input: its receptive field is the input's extent (DESIGN §4, issue 25),
+        # not a sum over the padding the layers before it add. Its one position has no neighbour,
+        # so the jump stays its input's: a squeeze-excitation's broadcast multiply (whose merge
+        # takes the largest jump) does not compound it block after block.
+        rf: tuple[Exact, ...] = ctx.input_spatial
+        return Outcome(output=Volume((1,) * len(v.spatial), v.depth), rf=rf, jump=x.jump)
 
     def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
         del p, ctx

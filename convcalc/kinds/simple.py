@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from convcalc.options import Rounding
-    from convcalc.report import LayerRow
+    from convcalc.report import Exact, LayerRow
 
 
 def unchanged(x: State, *, in_place: bool = False) -> Outcome:
@@ -78,8 +78,8 @@ class FullyConnected(Kind):
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         units: int = p["units"]
         inputs = x.volume.values
-        # An fc unit sees the whole input image (and whatever its input already saw).
-        rf = tuple(max(r, w) for r, w in zip(x.rf, ctx.input_spatial, strict=True))
+        # An fc unit sees the whole input: its receptive field is the input's extent (DESIGN §4).
+        rf: tuple[Exact, ...] = ctx.input_spatial
         return Outcome(
             output=Volume((), units),
             rf=rf,

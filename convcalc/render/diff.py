@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from enum import Enum
 from fractions import Fraction
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from convcalc.diff import Alignment, Diff, Metric, RowDiff, Status, TotalChange
 from convcalc.render import numbers
-from convcalc.render.markdown import escape
+from convcalc.render.mdescape import md_escape
 from convcalc.report import Severity
 
 if TYPE_CHECKING:
@@ -22,9 +23,12 @@ if TYPE_CHECKING:
     from convcalc.report import LayerRow, Report
 
 ARROW = " → "
+_THOUSAND = 1000
+_TEN_THOUSAND = 10_000
 MARKS = {Status.ADDED: "+", Status.REMOVED: "-", Status.CHANGED: "~", Status.SAME: ""}
 HEADERS = ("", "#", "Layer", "Change", "Output", "Params", "MACs")
 CHANGE = 3  # the column a table prints beneath its row
+_FROM_SPEC = {2, CHANGE}  # the name and the change: text from the specs
 # The totals a table shows; buffers only when a side has some. JSON has every Metric.
 SHOWN = (Metric.PARAMS, Metric.BUFFERS, Metric.ACTIVATIONS, Metric.MEMORY, Metric.MACS, Metric.FLOPS)
 TITLES = {
@@ -101,12 +105,39 @@ def _pair(rd: RowDiff, text: Callable[[LayerRow], str]) -> str:
     return sides[0] if len(set(sides)) == 1 else ARROW.join(sides)
 
 
-def _name(rd: RowDiff) -> str:
-    """The name, indented by nesting depth; `CONV1 → CONV1-4` when the sides differ."""
+def renamed(rd: RowDiff) -> str | None:
+    """A's name when the pair's names differ."""
+    return rd.a.name if rd.a is not None and rd.b is not None and rd.a.name != rd.b.name else None
+
+
+def _name(rd: RowDiff, *, both: bool) -> str:
+    """The name, indented by nesting depth; `CONV1 → CONV1-4` when the sides differ and `both`."""
     text = numbers.display_name(rd.row)
-    if rd.a is not None and rd.b is not None and rd.a.name != rd.b.name:
-        text = text.replace(rd.b.name, rd.a.name + ARROW + rd.b.name, 1)
+    old = renamed(rd)
+    if both and old is not None:
+        text = text.replace(rd.row.name, old + ARROW + rd.row.name, 1)
     return text
+
+
+def short(n: int) -> str:
+    """A count in a row: 512, 1.3K, 9.4K, 21K, 138M: one style from a thousand up (numbers.compact above 10K)."""
+    if abs(n) < _THOUSAND:
+        return str(n)
+    if abs(n) >= _TEN_THOUSAND:
+        return numbers.compact(n)
+    text = f"{n / _THOUSAND:.1f}"
+    return ("10" if abs(float(text)) >= 10 else text) + "K"  # noqa: PLR2004 - 9,960 reads 10K
+
+
+def _counts(rd: RowDiff, value: Callable[[LayerRow], int]) -> str:
+    """`a → b` in the rows' style; in full (1,296 → 1,300) when the style would show the two alike."""
+    values = [value(r) for r in (rd.a, rd.b) if r is not None]
+    texts = [short(v) for v in values]
+    if len(set(values)) == 1:
+        return texts[0]
+    if len(set(texts)) == 1:
+        texts = [numbers.grouped(v) for v in values]
+    return ARROW.join(texts)
 
 
 def index(rd: RowDiff) -> str:
@@ -114,16 +145,24 @@ def index(rd: RowDiff) -> str:
     return _pair(rd, lambda r: str(r.index)).replace(ARROW, "→")
 
 
-def cells(rd: RowDiff) -> tuple[str, ...]:
-    """A row of the diff, as HEADERS lists the columns (a table puts the change beneath)."""
+def cells(rd: RowDiff, *, beneath: bool = False) -> tuple[str, ...]:
+    """A row of the diff, as HEADERS lists the columns.
+
+    `beneath` (a table, which prints the change beneath its row): the name column has B's name
+    only, and the change says what A called it, so that a rename does not crowd the column out.
+    """
+    change = hyperparameters(rd)
+    old = renamed(rd)
+    if beneath and old is not None:
+        change = f"renamed from {old}" + (f"; {change}" if change else "")
     return (
         MARKS[rd.status],
         index(rd),
-        _name(rd),
-        hyperparameters(rd),
+        _name(rd, both=not beneath),
+        change,
         _pair(rd, lambda r: numbers.volume(r.output)),
-        _pair(rd, lambda r: numbers.compact(r.params)),
-        _pair(rd, lambda r: numbers.compact(r.macs)),
+        _counts(rd, lambda r: r.params),
+        _counts(rd, lambda r: r.macs),
     )
 
 
@@ -156,9 +195,30 @@ def totals_shown(diff: Diff) -> list[TotalChange]:
 
 
 def sides(diff: Diff) -> tuple[str, str]:
-    """What to call A and B: their names, or A and B when the names are the same."""
+    """What to call A and B: their names; their files' names when the names are the same; else A and B."""
     a, b = diff.a.name, diff.b.name
-    return (a, b) if a != b else ("A", "B")
+    if a != b:
+        return a, b
+    files = _files(diff)
+    return files if files[0] != files[1] else ("A", "B")
+
+
+def _files(diff: Diff) -> tuple[str, str]:
+    """The files' names (net.yaml), or their paths when the names are the same."""
+    a, b = (PurePath(r.source).name for r in (diff.a, diff.b))
+    return (a, b) if a != b else (diff.a.source, diff.b.source)
+
+
+def origin(diff: Diff) -> str:
+    """The line under the title: the two sources (unless the title is them), the batch and the type."""
+    sources = diff.a.source + ARROW + diff.b.source
+    return setting(diff.a, diff.b) if title(diff) == sources else f"{sources} · {setting(diff.a, diff.b)}"
+
+
+def title(diff: Diff) -> str:
+    """`AlexNet → ZFNet`; `before.yaml → net.yaml` when both networks have the same name."""
+    a, b = (diff.a.name, diff.b.name) if diff.a.name != diff.b.name else _files(diff)
+    return a + ARROW + b
 
 
 def setting(a: Report, b: Report) -> str:
@@ -205,19 +265,24 @@ def notes(diff: Diff) -> list[str]:
 def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = False) -> str:
     """The diff as GitHub-flavoured Markdown, for a pull-request comment."""
     name_a, name_b = sides(diff)
+    # Every text from a spec or a file name through md_escape: no HTML, link or image (issue 22, D14).
     lines = [
-        f"### {escape(diff.a.name)}{ARROW}{escape(diff.b.name)}",
+        f"### {md_escape(title(diff))}",
         "",
-        f"`{diff.a.source}`{ARROW}`{diff.b.source}` · {setting(diff.a, diff.b)}",
+        md_escape(origin(diff)),
         "",
     ]
     rows = shown_rows(diff, everything=everything)
     if rows:
         lines += ["| " + " | ".join(HEADERS) + " |", "|:-:|--:|:--|:--|:--|--:|--:|"]
-        lines += ["| " + " | ".join(escape(c) for c in cells(r)) + " |" for r in rows]
+        # The name and the change come from the specs; the rest is convcalc's own numbers and marks.
+        lines += [
+            "| " + " | ".join(md_escape(c) if i in _FROM_SPEC else c for i, c in enumerate(cells(r))) + " |"
+            for r in rows
+        ]
         lines.append("")
     lines += [summary(diff, everything=everything), ""]
-    lines += [f"| Total | {escape(name_a)} | {escape(name_b)} | Change |", "|:--|--:|--:|--:|"]
+    lines += [f"| Total | {md_escape(name_a)} | {md_escape(name_b)} | Change |", "|:--|--:|--:|--:|"]
     for t in totals_shown(diff):
         a, b = amount(t.metric, t.a, binary=binary), amount(t.metric, t.b, binary=binary)
         lines.append(f"| {TITLES[t.metric]} | {a} | {b} | {change(t, binary=binary)} |")
@@ -228,5 +293,5 @@ def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = Fals
         lines += [f"- {budget_line(r, binary=binary, quote='`')}" for r in diff.budgets]
     extra = notes(diff)
     if extra:
-        lines += ["", *(f"> {escape(n)}" for n in extra)]
+        lines += ["", *(f"> {md_escape(n)}" for n in extra)]
     return "\n".join(lines) + "\n"

@@ -16,7 +16,6 @@ from rich.text import Text
 from convcalc.diff import Status
 from convcalc.render import numbers
 from convcalc.render.diff import (
-    ARROW,
     CHANGE,
     HEADERS,
     TITLES,
@@ -25,10 +24,11 @@ from convcalc.render.diff import (
     cells,
     change,
     notes,
-    setting,
+    origin,
     shown_rows,
     sides,
     summary,
+    title,
     totals_shown,
 )
 from convcalc.render.layout import (
@@ -61,7 +61,7 @@ def _rows(diff: Diff, console: Console, width: int, *, everything: bool) -> Iter
     """The rows, laid out by convcalc.render.layout rather than by rich's Table (too slow: see there)."""
     rows = shown_rows(diff, everything=everything)
     show = shown(console)
-    texts = [tuple(map(show, cells(rd))) for rd in rows]
+    texts = [tuple(map(show, cells(rd, beneath=True))) for rd in rows]
     table_cells = [t[:CHANGE] + t[CHANGE + 1 :] for t in texts]
     sizes = measure(table_cells)
     widths = column_widths(_HEADERS, sizes, width, give_way=_NAME, minimum=_MIN_NAME)
@@ -87,8 +87,8 @@ def _totals(diff: Diff, show: Callable[[str], str], *, binary: bool) -> Table:
     name_a, name_b = sides(diff)
     grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0))
     grid.add_column("", no_wrap=True)
-    for title in (name_a, name_b, "Change"):
-        grid.add_column(Text(show(title)), justify="right", no_wrap=True, header_style="bold")
+    for heading in (name_a, name_b, "Change"):
+        grid.add_column(Text(show(heading)), justify="right", no_wrap=True, header_style="bold")
     for t in totals_shown(diff):
         a, b = amount(t.metric, t.a, binary=binary), amount(t.metric, t.b, binary=binary)
         grid.add_row(Text(TITLES[t.metric], style="bold"), show(a), show(b), show(change(t, binary=binary)))
@@ -100,8 +100,8 @@ def _totals(diff: Diff, show: Callable[[str], str], *, binary: bool) -> Table:
 def render_table(diff: Diff, console: Console, *, everything: bool = False, binary: bool = False) -> None:
     """Print the diff on `console`."""
     show = shown(console)
-    console.print(Text(show(f"{diff.a.name}{ARROW}{diff.b.name}"), style="bold"))
-    console.print(Text(show(f"{diff.a.source}{ARROW}{diff.b.source} · {setting(diff.a, diff.b)}"), style="dim"))
+    console.print(Text(show(title(diff)), style="bold"))
+    console.print(Text(show(origin(diff)), style="dim"))
     console.print()
     if shown_rows(diff, everything=everything):
         # Every line is already cut or wrapped to the width: rich need not crop them again.

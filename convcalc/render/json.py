@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from convcalc.render.training import PRECISIONS
+
 if TYPE_CHECKING:
     from convcalc.report import Check, Diagnostic, Exact, LayerRow, Report, Training
     from convcalc.volume import Volume
@@ -87,6 +89,7 @@ def training(t: Training, limit: int | None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "optimizer": t.optimizer,
         "precision": t.precision,
+        "counts": PRECISIONS[t.precision],
         "device": t.device,
         "batch": t.batch,
         "weights": t.weights,

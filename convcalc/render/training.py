@@ -16,6 +16,21 @@ _STATE = {
     "adamw": "exp_avg and exp_avg_sq per param",
 }
 
+# What each precision counts (convcalc.engine.training; docs/training-memory.md), shown and in the JSON.
+PRECISIONS = {
+    "fp32": "float32 weights, gradients, optimizer state and activations",
+    "bf16": "bfloat16 weights, gradients, optimizer state and activations",
+    "fp16-mixed": (
+        "ZeRO's mixed precision: float16 weights, gradients and activations; float32 master weights and optimizer state"
+    ),
+    "amp": (
+        "torch.amp autocast: float32 weights, gradients and optimizer state; conv, deconv and fc in 16 bits"
+        " (float16 on CUDA, bfloat16 on CPU), keeping 16-bit copies of their inputs and weights;"
+        " other ops in their input's type"
+    ),
+}
+_VALUE = {"fp32": "float32", "bf16": "bfloat16", "fp16-mixed": "float16", "amp": "float32"}
+
 
 def backward_text(report: Report, *, binary: bool) -> str:
     """The lecture's ×2, labelled as its rule of thumb, beside what autograd keeps when computed."""
@@ -51,12 +66,13 @@ def training_lines(report: Report, *, binary: bool, limit: int | None = None) ->
     setup = f"{t.precision}, {t.optimizer}, {t.device}, batch {t.batch}"
     lines = [
         ("Training", f"{size(t.total)} in all, a lower bound of the peak ({setup})"),
-        ("  weights", size(t.weights)),
+        ("  precision", f"{t.precision}: {PRECISIONS[t.precision]}"),
+        ("  weights", f"{size(t.weights)} ({_VALUE[t.precision]})"),
     ]
     if t.buffers:
         lines.append(("  buffers", f"{size(t.buffers)} (batchnorm's running statistics)"))
     lines += [
-        ("  gradients", size(t.gradients)),
+        ("  gradients", f"{size(t.gradients)} ({_VALUE[t.precision]})"),
         ("  optimizer", f"{size(t.optimizer_state)} ({_STATE[t.optimizer]}{_master(t)})"),
         ("  saved", f"{size(t.saved)} kept by autograd for backward"),
     ]

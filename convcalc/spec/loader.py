@@ -12,10 +12,10 @@ import yaml
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.params import choice, integer, positive, text
 from convcalc.options import DType, Rounding
-from convcalc.spec.common import check_keys
+from convcalc.spec.common import Mistakes, check_keys
 from convcalc.spec.composite import NodeReader
 from convcalc.spec.expect import parse_expect
-from convcalc.spec.model import Spec
+from convcalc.spec.model import Node, Spec
 from convcalc.spec.yamlpos import PosMap, parse_yaml
 from convcalc.volume import Volume
 
@@ -216,28 +216,41 @@ def _input(data: PosMap) -> dict[str, Any]:
 
 
 def _spec(data: PosMap, source: str) -> Spec:
-    check_keys(data, TOP_KEYS, "the spec")
+    """The spec, every part read in one pass: the mistakes of all of them are raised together.
+
+    Each part (the top-level keys, each field, `defaults:`, `blocks:`, the layers, `expect:`) is
+    read even when another failed, as the editor's schema shows them all at once; the layers are
+    not read when `blocks:` failed, as they may call a block it would have defined.
+    """
+    found = Mistakes()
+    found.attempt(lambda: check_keys(data, TOP_KEYS, "the spec"))
     for key in ("input", "layers"):
-        if key not in data:
-            msg = f"the spec has no `{key}:`"
-            raise SpecError(msg, data.here)
+        misspelt = any(f"did you mean '{key}'" in e.message for e in found.errors)  # said once is enough
+        if key not in data and not misspelt:
+            found.add(SpecError(f"the spec has no `{key}:`", data.here))
+    stem = os.path.splitext(os.path.basename(source))[0] if source != "<stdin>" else "spec"  # noqa: PTH119, PTH122
+    fields = {
+        "name": lambda: text("name")(data.get("name", stem), data.at("name")),
+        "description": lambda: text("description")(data.get("description", ""), data.at("description")),
+        "batch": lambda: positive("batch")(data.get("batch", 1), data.at("batch")),
+        "dtype": lambda: choice(DType, "dtype")(data.get("dtype", "float32"), data.at("dtype")),
+        "rounding": lambda: choice(Rounding, "rounding")(data.get("rounding", "strict"), data.at("rounding")),
+    }
+    given = found.attempt(lambda: _input(data)) if "input" in data else {}
+    values = {key: found.attempt(read) for key, read in fields.items()}
     reader = NodeReader(source)
     if "defaults" in data:
-        reader.read_defaults(data["defaults"], data.at("defaults"))
+        found.attempt(lambda: reader.read_defaults(data["defaults"], data.at("defaults")))
+    before = len(found.errors)
     if "blocks" in data:
-        reader.read_blocks(data["blocks"], data.at("blocks"))
-    stem = os.path.splitext(os.path.basename(source))[0] if source != "<stdin>" else "spec"  # noqa: PTH119, PTH122
-    layers = reader.nodes(data["layers"], data.at("layers"), "`layers:`", lambda i: str(i + 1))
+        found.attempt(lambda: reader.read_blocks(data["blocks"], data.at("blocks")))
+    blocks = len(found.errors) == before  # they read, or there are none
+    layers: tuple[Node, ...] = ()
+    if "layers" in data and blocks:
+        layers = found.attempt(
+            lambda: reader.nodes(data["layers"], data.at("layers"), "`layers:`", lambda i: str(i + 1))
+        )
     if "expect" in data:
-        reader.expectations += parse_expect(data["expect"], "", data.at("expect"))
-    return Spec(
-        name=text("name")(data.get("name", stem), data.at("name")),
-        description=text("description")(data.get("description", ""), data.at("description")),
-        source=source,
-        **_input(data),
-        batch=positive("batch")(data.get("batch", 1), data.at("batch")),
-        dtype=choice(DType, "dtype")(data.get("dtype", "float32"), data.at("dtype")),
-        rounding=choice(Rounding, "rounding")(data.get("rounding", "strict"), data.at("rounding")),
-        layers=layers,
-        expectations=tuple(reader.expectations),
-    )
+        found.attempt(lambda: reader.expectations.extend(parse_expect(data["expect"], "", data.at("expect"))))
+    found.raise_them()
+    return Spec(source=source, **given, **values, layers=layers, expectations=tuple(reader.expectations))
