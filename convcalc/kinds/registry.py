@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.kinds import conv, opaque, pool, simple
+from convcalc.kinds import conv, dense, norm, opaque, pool, resample, simple
 
 if TYPE_CHECKING:
     from convcalc.kinds.base import Kind
@@ -20,16 +20,16 @@ REGISTERED: tuple[Kind, ...] = (
     pool.Pool(),
     pool.GlobalPool(),
     pool.AdaptivePool(),
-    simple.FullyConnected(),
-    simple.BatchNorm(),
-    simple.LayerNorm(),
-    simple.GroupNorm(),
-    simple.LocalResponseNorm(),
+    dense.FullyConnected(),
+    norm.BatchNorm(),
+    norm.LayerNorm(),
+    norm.GroupNorm(),
+    norm.LocalResponseNorm(),
     simple.Activation(),
     simple.Dropout(),
     simple.Flatten(),
-    simple.Upsample(),
-    simple.PixelShuffle(),
+    resample.Upsample(),
+    resample.PixelShuffle(),
     opaque.Opaque(),
 )
 
