@@ -22,18 +22,18 @@ from convcalc.kinds.base import (
     window_dims,
 )
 from convcalc.kinds.closed import Closed, Condition, Expr, Shape, residue
-from convcalc.kinds.conv import (
-    _options,
+from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
+from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
+from convcalc.kinds.saved import Keep
+from convcalc.kinds.sliding import (
     closed_windows,
     dims_text,
     framework_pads,
     kept_input,
+    options_text,
     sliding_windows,
     window_working,
 )
-from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
-from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
-from convcalc.kinds.saved import Keep
 from convcalc.options import PoolType, Rounding
 from convcalc.volume import Volume
 
@@ -74,9 +74,8 @@ class Pool(Kind):
 
     def label(self, p: Params) -> str:
         stride = p["size"] if p["stride"] is None else p["stride"]
-        return (
-            f"{p['type'].value}pool{dims_text(p['size'])}{_options({**p, 'stride': stride}, stride_default=p['size'])}"
-        )
+        options = options_text({**p, "stride": stride}, stride_default=p["size"])
+        return f"{p['type'].value}pool{dims_text(p['size'])}{options}"
 
     def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
         rounding = p["rounding"] or rounding

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convcalc.kinds import conv, dense, norm, opaque, pool, resample, simple
+from convcalc.kinds import conv, deconv, dense, norm, opaque, pool, resample, simple
 
 if TYPE_CHECKING:
     from convcalc.kinds.base import Kind
 
 REGISTERED: tuple[Kind, ...] = (
     conv.Conv(),
-    conv.Deconv(),
+    deconv.Deconv(),
     pool.Pool(),
     pool.GlobalPool(),
     pool.AdaptivePool(),

@@ -22,10 +22,10 @@ from convcalc.kinds.base import (
     whole,
 )
 from convcalc.kinds.closed import Closed, Expr, Shape
-from convcalc.kinds.conv import dims_text
 from convcalc.kinds.params import DIMS, Param, per_dim, positive
 from convcalc.kinds.plan import ModuleStep, Plan
 from convcalc.kinds.saved import Keep
+from convcalc.kinds.sliding import dims_text
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
