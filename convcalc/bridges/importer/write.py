@@ -175,21 +175,29 @@ def signature(node: Node) -> str:
 def _repeats(layers: list[Node]) -> list[Node]:
     """Runs of identical layers (or groups of up to 4) as `repeat:`, where that saves lines."""
     sigs = [signature(n) for n in layers]
+    n_layers = len(layers)
+    # runs[p][i]: how many copies of layers[i : i + p] follow one another from i, counted once
+    # from the end (one scan per period: a long run costs its length, not its square).
+    runs = {p: [1] * (n_layers + 1) for p in range(1, 5)}
+    for p, run in runs.items():
+        for i in range(n_layers - 2 * p, -1, -1):
+            if sigs[i : i + p] == sigs[i + p : i + 2 * p]:
+                run[i] = run[i + p] + 1
+    named, composites = [0], [0]  # how many of layers[:k] have a name, are composites
+    for n in layers:
+        named.append(named[-1] + bool(n.name))
+        composites.append(composites[-1] + isinstance(n, Composite))
     out: list[Node] = []
     i = 0
-    while i < len(layers):
+    while i < n_layers:
         best = (1, 1)  # period, count
         for period in range(1, 5):
-            count = 1
-            while sigs[i + count * period : i + (count + 1) * period] == sigs[i : i + period] and (
-                i + (count + 1) * period <= len(layers)
-            ):
-                count += 1
+            count = runs[period][i]
+            end = min(i + period * count, n_layers)
             # A composite repeats from two copies; plain layers from three, and only unnamed ones
             # (three named convs in a row read better as three lines, with their names).
-            group = layers[i : i + period * count]
-            worth = any(isinstance(n, Composite) for n in group) or (
-                count >= 3 and not any(n.name for n in group)  # noqa: PLR2004 - three plain layers
+            worth = composites[end] > composites[i] or (
+                count >= 3 and named[end] == named[i]  # noqa: PLR2004 - three plain layers
             )
             if count > 1 and worth and period * count > best[0] * best[1]:
                 best = (period, count)
