@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from convcalc.errors import ConvcalcError
+from convcalc.spec.composite import MAX_NESTING
 
 
 class ModelError(ConvcalcError):
@@ -154,8 +155,15 @@ def decompose(graph: Graph) -> list[Item]:
         raise ModelError(msg)
     ipdom = _post_dominators(graph.ops)
 
-    def chain(start: Op, stop: int | None) -> tuple[list[Item], Op]:
+    def chain(start: Op, stop: int | None, depth: int = 0) -> tuple[list[Item], Op]:
         """The items after `start` up to (not including) `stop`, and the last op before it."""
+        # A spec could not hold it (its layers are one level deeper), and the recursion stays short.
+        if depth >= MAX_NESTING:
+            msg = (
+                f"the graph nests its branches {MAX_NESTING} levels deep at {start.name} ({start.op}), "
+                "convcalc's limit for nested blocks"
+            )
+            raise ModelError(msg)
         items: list[Item] = []
         at = start
         while at.users and at.users != [stop]:
@@ -178,7 +186,7 @@ def decompose(graph: Graph) -> list[Item]:
                 first = ops[user]
                 if len(first.inputs) > 1:
                     _not_series_parallel(first, ops)
-                rest, last = chain(first, join.index)
+                rest, last = chain(first, join.index, depth + 1)
                 ends[last.index] = (first, *rest)
             # Each branch ends in an op whose only user is the join, and whatever else the join
             # reads would be a fork of its own met first: so the ends are the join's inputs.

@@ -167,9 +167,14 @@ def _prefix(names: list[str]) -> str:
 
 def signature(node: Node) -> str:
     """What a layer computes, without its names: equal signatures repeat."""
+    return json.dumps(_signature(node), sort_keys=True)
+
+
+def _signature(node: Node) -> list[Any]:
+    # One dump of the nested lists: a dump of dumps escapes its quotes again at every level (2^depth).
     if isinstance(node, Leaf):
-        return json.dumps([node.kind, node.params], sort_keys=True)
-    return json.dumps([node.kind, node.options, [[signature(n) for n in p] for p in node.parts]], sort_keys=True)
+        return [node.kind, node.params]
+    return [node.kind, node.options, [[_signature(n) for n in p] for p in node.parts]]
 
 
 def _repeats(layers: list[Node]) -> list[Node]:
