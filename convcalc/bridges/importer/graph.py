@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from convcalc.errors import ConvcalcError
+from convcalc.render.inert import inert
 from convcalc.spec.composite import MAX_NESTING
 
 
@@ -150,20 +151,14 @@ def decompose(graph: Graph) -> list[Item]:
     ops = {op.index: op for op in graph.ops}
     outputs = [op for op in graph.ops if not op.users]
     if len(outputs) != 1:
-        names = ", ".join(op.name for op in outputs)
+        names = ", ".join(inert(op.name) for op in outputs)
         msg = f"the model has {len(outputs)} outputs ({names}); a spec has one"
         raise ModelError(msg)
     ipdom = _post_dominators(graph.ops)
 
     def chain(start: Op, stop: int | None, depth: int = 0) -> tuple[list[Item], Op]:
         """The items after `start` up to (not including) `stop`, and the last op before it."""
-        # A spec could not hold it (its layers are one level deeper), and the recursion stays short.
-        if depth >= MAX_NESTING:
-            msg = (
-                f"the graph nests its branches {MAX_NESTING} levels deep at {start.name} ({start.op}), "
-                "convcalc's limit for nested blocks"
-            )
-            raise ModelError(msg)
+        _depth(start, depth)
         items: list[Item] = []
         at = start
         while at.users and at.users != [stop]:
@@ -199,10 +194,20 @@ def decompose(graph: Graph) -> list[Item]:
     return items
 
 
+def _depth(start: Op, depth: int) -> None:
+    """Refuse branches nested as deep as a spec's limit: a spec could not hold them (its layers are a level deeper)."""
+    if depth >= MAX_NESTING:  # and the recursion of `chain` stays short
+        msg = (
+            f"the graph nests its branches {MAX_NESTING} levels deep at {inert(start.name)} ({inert(start.op)}), "
+            "convcalc's limit for nested blocks"
+        )
+        raise ModelError(msg)
+
+
 def _not_series_parallel(op: Op, ops: dict[int, Op]) -> None:
-    inputs = ", ".join(ops[i].name for i in op.inputs)
+    inputs = ", ".join(inert(ops[i].name) for i in op.inputs)
     msg = (
-        f"the graph is not series-parallel at {op.name} ({op.op}, inputs {inputs}): its branches do not "
+        f"the graph is not series-parallel at {inert(op.name)} ({inert(op.op)}, inputs {inputs}): its branches do not "
         "meet in one merge, so it cannot be written as residual and parallel blocks"
     )
     raise ModelError(msg)
