@@ -240,9 +240,10 @@ def _folded(nodes: Any, weights: dict[str, Any]) -> str | None:
     if not count:
         return None
     less = f", less {added:,} of the biases the exporter gave those convs" if added else ""
+    convs = f"{count} conv{'s' * (count != 1)}"
     return (
-        f"BatchNorm folded into {count} conv{'s' * (count != 1)} by the exporter: the model has {lost - added:,} params more than "
-        f"this spec ({lost:,} of the batchnorms' weights and biases{less})"
+        f"BatchNorm folded into {convs} by the exporter: the model has {lost - added:,} params more than this spec "
+        f"({lost:,} of the batchnorms' weights and biases{less})"
     )
 
 

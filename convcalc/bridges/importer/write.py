@@ -13,6 +13,7 @@ from typing import Any
 
 from convcalc.bridges.importer.graph import Fork, Item, ModelError, Op
 from convcalc.kinds import registry
+from convcalc.render.inert import inert
 
 FUSES = {"conv", "deconv", "fc"}  # kinds with an `activation:` key
 
@@ -98,8 +99,8 @@ def _long(op: Op) -> tuple[str, dict[str, Any]]:
 def _fork(out: list[Node], fork: Fork) -> None:
     if fork.join.merge is None:  # an op convcalc has no kind for, reading several values
         msg = (
-            f"{fork.join.name} ({fork.join.op}) reads {len(fork.branches)} values: an opaque layer reads one, so "
-            "it cannot stand in for it"
+            f"{inert(fork.join.name)} ({inert(fork.join.op)}) reads {len(fork.branches)} values: an opaque layer "
+            "reads one, so it cannot stand in for it"
         )
         raise ModelError(msg)
     merge = fork.join.merge
