@@ -66,7 +66,9 @@ def _save(nodes: list[object], first: str, last: str, path: Path) -> None:
 
 def sequential(n: int, path: Path) -> str:
     """A Python file whose `chain()` returns nn.Sequential of N ReLU; its last layer's name."""
-    path.write_text(f"from torch import nn\n\n\ndef chain():\n    return nn.Sequential(*[nn.ReLU() for _ in range({n})])\n")
+    path.write_text(
+        f"from torch import nn\n\n\ndef chain():\n    return nn.Sequential(*[nn.ReLU() for _ in range({n})])\n"
+    )
     return f"name: '{n - 1}'"  # named layers stay one a line
 
 
