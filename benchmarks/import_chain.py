@@ -76,7 +76,7 @@ def run(source: str, out: Path, expect: str) -> tuple[float, float]:
     """Seconds and peak megabytes of one `convcalc import` in a child process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    child = subprocess.Popen(  # noqa: S603 - our own interpreter, our own arguments
+    child = subprocess.Popen(
         [sys.executable, "-m", "convcalc", "import", source, "-o", str(out)],
         env=env,
         stdout=subprocess.DEVNULL,

@@ -69,8 +69,9 @@ def refused(path: Path, *more: str) -> str:
     result = run(str(path), *more)
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1, result.output
-    assert result.output.startswith("error: ")
-    return result.output.strip()
+    output: str = result.output
+    assert output.startswith("error: ")
+    return output.strip()
 
 
 def conv(name: str, x: str, w: str, y: str, **attrs: Any) -> Any:
@@ -511,3 +512,56 @@ def test_weights_beside_the_file_are_not_needed(tmp_path: Path) -> None:
     result = run(str(path))
     assert result.exit_code == 0, result.output
     assert yaml.safe_load(result.stdout)["layers"] == [{"layer": "conv3-4", "name": "conv"}]
+
+
+def test_what_is_read_as_no_layer_and_what_is_read_as_one(tmp_path: Path) -> None:
+    lo, hi = (
+        helper.make_node("Constant", [], [n], value=helper.make_tensor(n, TensorProto.FLOAT, [], [v]))
+        for n, v in [("lo", 0.0), ("hi", 6.0)]
+    )
+    bad = helper.make_tensor("bad", TensorProto.FLOAT, [1], [0.0])
+    bad.dims[0] = 2  # two values declared, one given: no value to read
+    nodes = [
+        lo,
+        hi,
+        helper.make_node("Clip", ["x", "lo", "hi"], ["c"], "/six/Clip"),  # bounds from Constant nodes: ReLU6
+        helper.make_node("Conv", ["c", "dw"], ["d"], "/dw/Conv", group=3),
+        helper.make_node("MaxPool", ["d"], ["p", ""], "/pool/MaxPool", kernel_shape=[2, 2], ceil_mode=1),
+        helper.make_node("Relu", ["p"], ["y"], "/relu/Relu"),
+    ]
+    result = run(str(save(tmp_path, nodes, [weight("dw", 3, 1, 3, 3), bad])))
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(result.stdout)["layers"] == [
+        {"layer": "relu6", "name": "six"},
+        {"layer": "conv3-3 gdw", "name": "dw"},
+        {"layer": "maxpool2 s1 ceil", "name": "pool"},  # ONNX strides default to 1
+        {"layer": "relu", "name": "relu"},
+    ]
+    unsupported = [
+        helper.make_node("Relu", ["x"], ["r"], "/r/Relu"),
+        helper.make_node("Conv", ["x", "r"], ["a"], "/runtime/Conv"),  # a weight computed at run time
+        helper.make_node("MaxPool", ["a"], ["b"], "/uneven/MaxPool", kernel_shape=[2, 2], pads=[0, 0, 1, 1]),
+        helper.make_node("Flatten", ["b"], ["f"], "/Flatten"),
+        helper.make_node("Gemm", ["f", "w"], ["g"], "/notrans/Gemm"),  # transB=0: no fc
+        helper.make_node("Clip", ["g", "bad", "bad"], ["k"], "/clip/Clip"),  # bounds that are no values
+        helper.make_node("ReduceMean", ["k"], ["m"], "/mean/ReduceMean"),  # every axis: no pool
+        helper.make_node("Concat", ["m", "m"], ["y"], "/Concat", axis=0),
+    ]
+    refused = run(str(save(tmp_path, unsupported, [weight("w", 12, 4), bad])), "--input", "5x5x3")
+    assert refused.exit_code == 1, refused.output
+    kinds = [line.split("(")[1].split(")")[0] for line in refused.output.splitlines()[1:-1]]
+    assert kinds == ["Conv", "MaxPool", "Gemm", "Clip", "ReduceMean", "Concat"]
+
+
+def test_a_shape_inference_that_fails_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"], "r")])
+
+    def fails(_: Any) -> Any:
+        msg = "[ShapeInferenceError] (op_type:Relu, node name: r): wrong\n\x1b[2J"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(onnx.shape_inference, "infer_shapes", fails)
+    assert refused(path) == (
+        "error: ONNX's shape inference fails on the graph: [ShapeInferenceError] (op_type:Relu, node name: r): "
+        "wrong \\x1b[2J"
+    )
