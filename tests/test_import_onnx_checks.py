@@ -8,6 +8,7 @@ torchvision's models with both of PyTorch's exporters (slow).
 
 from __future__ import annotations
 
+import contextlib
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ SHAPE = [1, 3, 8, 8]
 
 def weight(name: str, *dims: int) -> Any:
     """An initializer of zeros; its values are never read, only its dims (a huge one holds no data)."""
-    if prod(dims) > 10_000 or min(dims) < 0:
+    if prod(dims) > 10_000 or min(dims, default=0) < 0:
         t = helper.make_tensor(name, TensorProto.FLOAT, [], [0.0])
         del t.dims[:]
         t.dims.extend(dims)
@@ -565,3 +566,96 @@ def test_a_shape_inference_that_fails_says_so(tmp_path: Path, monkeypatch: pytes
         "error: ONNX's shape inference fails on the graph: [ShapeInferenceError] (op_type:Relu, node name: r): "
         "wrong \\x1b[2J"
     )
+
+
+def test_axes_that_are_no_list_are_refused_by_node(tmp_path: Path) -> None:
+    model = helper.make_model(
+        helper.make_graph(
+            [helper.make_node("ReduceMean", ["x"], ["y"], "m", axes=5)],  # one number where ONNX has a list
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        ),
+        opset_imports=[helper.make_opsetid("", 13)],
+    )
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    assert refused(path) == "error: node m (ReduceMean) is malformed: axes 5 must be whole numbers, the dims it reduces"
+
+
+def test_a_node_no_check_foresaw_is_still_refused_by_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcalc.bridges.importer import onnxfile  # noqa: PLC0415
+
+    def fails(*_: Any) -> None:
+        msg = "list index out of range"  # what an unforeseen attribute would do
+        raise IndexError(msg)
+
+    monkeypatch.setattr(onnxfile, "to_layer", fails)
+    path = save(tmp_path, [helper.make_node("Relu", ["x"], ["y"], "r")])
+    assert refused(path) == "error: node r (Relu) is malformed: IndexError: list index out of range"
+
+
+OPS = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "Gemm", "BatchNormalization", "LRN", "Relu", "Clip"]
+OPS += ["Flatten", "Reshape", "ReduceMean", "Concat", "Add", "Mul", "GlobalAveragePool", "Identity", "Constant"]
+ATTRIBUTES = ["kernel_shape", "pads", "strides", "dilations", "group", "axis", "size", "transB", "axes", "ceil_mode"]
+ATTRIBUTES += ["output_padding", "auto_pad", "min", "max"]
+
+
+def _random_model(rng: Any) -> Any:
+    """A small graph of random nodes, mostly well-formed, with odd inputs, dims and attributes here and there."""
+
+    def value() -> Any:
+        return rng.choice(
+            [
+                rng.randint(-1, 3),
+                [rng.randint(-1, 3) for _ in range(rng.choice([1, 2, 2, 4, 4, 5]))],
+                rng.random(),
+                b"SAME_UPPER",
+                [rng.random()],
+            ]
+        )
+
+    def dim() -> int:
+        return rng.choice([1, 2, 3, 3, 4, 8, 8, 0, -1]) if rng.random() < 0.1 else rng.choice([1, 3, 4, 8])
+
+    names, inits, nodes = ["x"], [], []
+    for k in range(rng.randint(1, 6)):
+        op = rng.choice(OPS)
+        inputs = [rng.choice(names)]
+        for j in range(rng.randint(0, 4)):
+            r = rng.random()
+            if r < 0.6:
+                inits.append(weight(f"w{k}_{j}", *[dim() for _ in range(rng.choice([0, 1, 2, 4, 4, 4]))]))
+                inputs.append(inits[-1].name)
+            else:
+                inputs.append(rng.choice(names) if r < 0.95 else rng.choice(["", "nowhere"]))
+        attrs = {a: value() for a in rng.sample(ATTRIBUTES, rng.randint(0, 3))}
+        nodes.append(helper.make_node(op, inputs, [f"v{k}"], f"/n{k}/{op}", **attrs))
+        names.append(f"v{k}")
+    if rng.random() < 0.2:
+        rng.shuffle(nodes)
+    dims = [1, 3, 8, 8] if rng.random() < 0.8 else [dim() for _ in range(rng.choice([2, 3, 5]))]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info(names[-1], TensorProto.FLOAT, None)],
+        inits,
+    )
+    return helper.make_model(graph)
+
+
+@pytest.mark.slow
+def test_no_random_graph_ends_in_an_internal_error(tmp_path: Path) -> None:
+    import random  # noqa: PLC0415
+
+    from convcalc.bridges.importer import import_model  # noqa: PLC0415
+    from convcalc.errors import ConvcalcError  # noqa: PLC0415
+
+    rng = random.Random(22)  # noqa: S311 - a fuzzer's choices, reproducible
+    path = tmp_path / "r.onnx"
+    for _ in range(500):
+        onnx.save(_random_model(rng), str(path))
+        for volume in (None, "8x8x3"):
+            with contextlib.suppress(ConvcalcError):  # a message, exit 1 or 2: what a malformed file gets
+                import_model(str(path), volume)

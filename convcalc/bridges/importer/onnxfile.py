@@ -132,7 +132,11 @@ class _Read:
         values = {i: self.small[i] for i in node.input if i in self.small}
         in_dims = self.shapes.get(node.input[0], ()) if node.input else ()
         node_ = Node(node, _attributes(self.onnx, node), sizes, values, in_dims, dims, _zero_bias(node))
-        to_layer(op, node_)
+        try:
+            to_layer(op, node_)
+        except (TypeError, ValueError, IndexError, KeyError) as exc:  # an attribute of a type no check foresaw
+            msg = f"{label(node)} is malformed: {said(f'{type(exc).__name__}: {exc}')}"
+            raise OnnxError(msg) from None
         op.weights = sum(prod(s) for s in sizes if s)
         return op
 

@@ -83,7 +83,7 @@ def _window(node: Node, n: int, *, default_stride: Any = 1) -> dict[str, Any] | 
         found["stride"] = strides
     pads = node.ints("pads", 2 * n, 0, 0)
     dilations = _one(node.ints("dilations", n, 1, 1))
-    if pads[:n] != pads[n:] or node.attrs.get("auto_pad", b"NOTSET") not in {b"NOTSET", "NOTSET"}:
+    if pads[:n] != pads[n:] or node.attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
         return None  # uneven or automatic padding: not one `pad`
     if any(pads):
         found["pad"] = _one(pads[:n])
@@ -193,6 +193,9 @@ def _reduce(op: Op, node: Node) -> None:
         axes = node.values.get(node.proto.input[1])
         axes = None if axes is None else [int(a) for a in axes.reshape(-1)]
     rank = len(node.dims)
+    if axes is not None and (not isinstance(axes, list) or not all(isinstance(a, int) for a in axes)):
+        msg = f"axes {axes!r} must be whole numbers, the dims it reduces"
+        raise node.bad(msg)
     if axes is None or rank < 3:  # noqa: PLR2004 - N, C and a spatial dim
         return
     if sorted(a % rank for a in axes) == list(range(2, rank)):
@@ -243,7 +246,8 @@ def to_layer(op: Op, node: Node) -> None:  # noqa: C901, PLR0912 - one branch pe
     elif (t == "Flatten" and node.attrs.get("axis", 1) == 1) or (t == "Reshape" and _flattens(node)):
         op.layer = {"flatten": None}
     elif t in MERGES and (len(op.inputs) > 1 or t == "Concat"):  # a Concat of one value is that value
-        if t != "Concat" or node.attrs.get("axis") in {1, -len(node.dims) + 1 if node.dims else -3}:
+        axis = node.attrs.get("axis")
+        if t != "Concat" or (isinstance(axis, int) and axis in {1, -len(node.dims) + 1 if node.dims else -3}):
             op.merge = MERGES[t]
     elif t == "Identity":
         op.view = True
