@@ -616,7 +616,9 @@ def _random_model(rng: Any) -> Any:
         )
 
     def dim() -> int:
-        return rng.choice([1, 2, 3, 3, 4, 8, 8, 0, -1]) if rng.random() < 0.1 else rng.choice([1, 3, 4, 8])
+        sizes = [1, 2, 3, 3, 4, 8, 8, 0, -1] if rng.random() < 0.1 else [1, 3, 4, 8]  # noqa: PLR2004 - a few odd
+        size: int = rng.choice(sizes)
+        return size
 
     names, inits, nodes = ["x"], [], []
     for k in range(rng.randint(1, 6)):
