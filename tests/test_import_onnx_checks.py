@@ -616,7 +616,7 @@ def _random_model(rng: Any) -> Any:
         )
 
     def dim() -> int:
-        sizes = [1, 2, 3, 3, 4, 8, 8, 0, -1] if rng.random() < 0.1 else [1, 3, 4, 8]  # noqa: PLR2004 - a few odd
+        sizes = [1, 2, 3, 3, 4, 8, 8, 0, -1] if rng.random() < 0.1 else [1, 3, 4, 8]
         size: int = rng.choice(sizes)
         return size
 
