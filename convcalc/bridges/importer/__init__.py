@@ -2,8 +2,8 @@
 
     text = import_model("torchvision.models:resnet18").text
 
-The readers (fx.py; onnxfile.py, with onnxcheck.py, onnxops.py and onnxnames.py) give one graph (graph.py); its series-parallel decomposition
-becomes residual and parallel blocks; write.py makes the layers a person would write (fused
+The readers (fx.py; onnxfile.py, with onnxcheck.py, onnxops.py and onnxnames.py) give one
+graph (graph.py); its series-parallel decomposition becomes residual and parallel blocks; write.py makes the layers a person would write (fused
 activations, repeats, defaults), blocks.py the `blocks:`, and text.py the YAML.
 """
 
