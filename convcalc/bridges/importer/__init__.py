@@ -3,8 +3,9 @@
     text = import_model("torchvision.models:resnet18").text
 
 The readers (fx.py; onnxfile.py, with onnxcheck.py, onnxops.py and onnxnames.py) give one
-graph (graph.py); its series-parallel decomposition becomes residual and parallel blocks; write.py makes the layers a person would write (fused
-activations, repeats, defaults), blocks.py the `blocks:`, and text.py the YAML.
+graph (graph.py); its series-parallel decomposition becomes residual and parallel blocks;
+write.py makes the layers a person would write (fused activations, repeats, defaults),
+blocks.py the `blocks:`, and text.py the YAML.
 """
 
 from __future__ import annotations
