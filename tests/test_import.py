@@ -398,7 +398,10 @@ def test_an_onnx_file_gives_the_same_structure(tmp_path: Path) -> None:
 
 def test_an_onnx_file_with_batchnorm_folded_says_so(tmp_path: Path) -> None:
     text = import_model(str(_onnx_model(tmp_path, folded=True)), "8x8x4").text
-    assert "# BatchNorm folded into the convs by the exporter (1 convs" in text
+    assert (
+        "# BatchNorm folded into 1 conv by the exporter: the model has 4 params more than this spec (8 of the "
+        "batchnorms' weights and biases, less 4 of the biases the exporter gave those convs)"
+    ) in text
     assert _report(text).totals.params == 4 * 4 * 9 + 4 + 80 + 10
 
 

@@ -2,9 +2,10 @@
 
     text = import_model("torchvision.models:resnet18").text
 
-The readers (fx.py, onnxfile.py) give one graph (graph.py); its series-parallel decomposition
-becomes residual and parallel blocks; write.py makes the layers a person would write (fused
-activations, repeats, defaults), blocks.py the `blocks:`, and text.py the YAML.
+The readers (fx.py; onnxfile.py, with onnxcheck.py, onnxops.py and onnxnames.py) give one
+graph (graph.py); its series-parallel decomposition becomes residual and parallel blocks;
+write.py makes the layers a person would write (fused activations, repeats, defaults),
+blocks.py the `blocks:`, and text.py the YAML.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from convcalc.bridges.importer import text, write
 from convcalc.bridges.importer.graph import Graph, ModelError, decompose
+from convcalc.render.inert import inert
 
 __all__ = ["Imported", "ModelError", "import_graph", "import_model"]
 
@@ -64,7 +66,7 @@ def import_graph(graph: Graph, name: str, *, opaque: bool = False) -> Imported:
     header = [f"Imported by `convcalc import` from {graph.source}, input {'x'.join(map(str, first.shape))}."]
     header += graph.notes
     if unsupported:
-        ops = ", ".join(dict.fromkeys(op.op for op in unsupported))
+        ops = ", ".join(dict.fromkeys(inert(op.op) for op in unsupported))  # a comment line stays one line
         header.append(f"Opaque layers keep the volume the framework computed and count no MACs: {ops}.")
     top: dict[str, Any] = {"name": name, "input": "x".join(map(str, first.shape)), "rounding": "floor"}
     if defaults:
@@ -74,12 +76,13 @@ def import_graph(graph: Graph, name: str, *, opaque: bool = False) -> Imported:
 
 def _unsupported(graph: Graph, ops: list[Any]) -> str:
     """Every unsupported op by name and place: what it reads, what it gives (in the framework's order)."""
-    names = {op.index: op.name for op in graph.ops}
+    # Names and op types from the file, inert: no escape or line feed of theirs reaches the terminal or a log.
+    names = {op.index: inert(op.name) for op in graph.ops}
     lines = []
     for op in ops:
         reads = ", ".join(names[i] for i in op.inputs) or "nothing"
         shape = "x".join(map(str, op.dims)) or "no tensor"
-        lines.append(f"  {op.name} ({op.op}): reads {reads}, gives {shape}")
+        lines.append(f"  {names[op.index]} ({inert(op.op)}): reads {reads}, gives {shape}")
     return (
         f"{len(ops)} operation{'s' * (len(ops) != 1)} convcalc has no layer kind for:\n"
         + "\n".join(lines)

@@ -6,38 +6,30 @@ Only the `onnx` package is needed (no torch, no runtime): the volumes are what
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any
 
 from convcalc.bridges.importer.graph import Graph, Op
+from convcalc.bridges.importer.onnxcheck import (
+    OnnxError,
+    check_dims,
+    check_input,
+    check_weights,
+    dims_of,
+    label,
+    ordered,
+    said,
+)
+from convcalc.bridges.importer.onnxnames import folded, names, zero_bias
+from convcalc.bridges.importer.onnxops import Node, to_layer
 from convcalc.errors import ConvcalcError, Location
+from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-# ONNX operators (onnx.ai/onnx/operators) that are one of convcalc's activations.
-ACTIVATIONS = {
-    "Relu": "relu",
-    "LeakyRelu": "leaky_relu",
-    "Elu": "elu",
-    "Selu": "selu",
-    "Celu": "celu",
-    "Gelu": "gelu",
-    "Mish": "mish",
-    "Sigmoid": "sigmoid",
-    "HardSigmoid": "hardsigmoid",
-    "Tanh": "tanh",
-    "HardSwish": "hardswish",
-    "Softplus": "softplus",
-    "Softsign": "softsign",
-    "Softmax": "softmax",
-    "LogSoftmax": "log_softmax",
-}
-MERGES = {"Add": "add", "Concat": "concat", "Mul": "multiply"}
-
-
-SMALL = 8  # a constant this small is read (Clip's bounds); a weight only counted
-INPUTS_WITH_BIAS = 3  # Conv's and Gemm's inputs: X, W and B
+SMALL = 8  # a constant this small is read (Clip's bounds, ReduceMean's axes); a weight only counted
 
 
 def read(path: Path, input_: str | None) -> Graph:
@@ -45,57 +37,137 @@ def read(path: Path, input_: str | None) -> Graph:
     onnx, model = _load(path)
     g = model.graph
     weights = {t.name: t for t in g.initializer}
-    inputs = [i for i in g.input if i.name not in weights]
-    if len(inputs) != 1:
-        msg = f"{path} has {len(inputs)} inputs; a spec has one"
-        raise ConvcalcError(msg)
-    if input_:
-        _set_input(inputs[0], input_)
-    small = {k: onnx.numpy_helper.to_array(t) for k, t in weights.items() if prod(t.dims) <= SMALL}
-    for t in g.initializer:  # only their sizes count: inference then copies no weights (resnet50: 520 → 5 ms)
-        if prod(t.dims) > SMALL:
-            t.ClearField("raw_data")
-            t.ClearField("float_data")
-    inferred = onnx.shape_inference.infer_shapes(model).graph
-    shapes = {v.name: _dims(v) for v in [*inferred.value_info, *inferred.input, *inferred.output]}
-    first = inputs[0].name
-    if not shapes.get(first) or 0 in shapes[first]:
-        msg = f"{path}: the input's volume is not fixed; give it with --input HxWxD"
-        raise ConvcalcError(msg)
+    first, shapes, small = _prepare(onnx, model, weights, path, input_)
+    read = _Read(onnx, weights, shapes, small)
     ops = [Op(0, first, "input", (), _order(shapes[first]), shapes[first])]
     producer = {first: 0}
     constants = set(weights)
     for node in g.node:
         if all(i in constants or not i for i in node.input):
             constants.update(node.output)  # Identity of a weight, Constant: no op of the network
-            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                small[node.output[0]] = onnx.numpy_helper.to_array(node.attribute[0].t)
+            _constant(onnx, node, small)  # its value, where a later node reads it
             continue
-        out = node.output[0]
-        inputs_of = tuple(producer[i] for i in node.input if i in producer)
-        op = Op(
-            len(ops), _name(node.name) or out, node.op_type, inputs_of, _order(shapes.get(out, ())), shapes.get(out, ())
-        )
-        sizes = [list(weights[i].dims) if i in weights else None for i in node.input]
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        _map(op, node, attrs, sizes, {i: small[i] for i in node.input if i in small})
-        op.weights = sum(prod(s) for s in sizes if s)
-        producer[out] = op.index
+        op = read.op(node, len(ops), producer)
+        producer.update((o, op.index) for o in node.output if o)
         ops.append(op)
-    graph = Graph(ops, str(path), output=producer.get(g.output[0].name) if g.output else None)
-    folded = [n for n in g.node if n.op_type == "Conv" and len(n.input) >= INPUTS_WITH_BIAS and _made(n.input[1])]
-    if folded:
+    output = g.output[0].name
+    if output not in producer:
+        given = "a constant" if output in constants else "given by no node"
+        msg = f"{inert(str(path))}: the graph's output {said(output)} is {given}"
+        raise OnnxError(msg)
+    graph = Graph(ops, str(path), output=producer[output])
+    note = folded(g.node, weights)
+    if note:
+        graph.notes.append(note)
+    kept = sum(zero_bias(n) for n in g.node)
+    if kept:
         graph.notes.append(
-            f"BatchNorm folded into the convs by the exporter ({len(folded)} convs with weights it made and a "
-            "bias): the batchnorms after them and their params are gone, and each of those convs has a bias"
+            f"Biases the exporter removed because they were zero are kept ({kept}): the model has them, as the "
+            "torch.fx calls the file records say"
         )
     graph.link()
     return graph
 
 
-def _made(weight: str) -> bool:
-    """A weight PyTorch's exporter made by folding (onnx::Conv_193), not a module's (layer1.0.conv1.weight)."""
-    return weight.startswith("onnx::")
+def _prepare(
+    onnx: Any, model: Any, weights: dict[str, Any], path: Path, input_: str | None
+) -> tuple[str, dict[str, tuple[int, ...]], dict[str, Any]]:
+    """Check the graph, order its nodes, infer its shapes: the input's name, every value's dims, the small constants."""
+    g = model.graph
+    check_weights(list(g.initializer))
+    inputs = [i for i in g.input if i.name not in weights]
+    where = inert(str(path))
+    if len(inputs) != 1:
+        msg = f"{where} has {len(inputs)} inputs; a spec has one"
+        raise OnnxError(msg)
+    if len(g.output) != 1:
+        names = ", ".join(said(o.name) for o in g.output)
+        msg = f"{where} has {len(g.output)} outputs{f' ({names})' if names else ''}; a spec has one"
+        raise OnnxError(msg)
+    first = inputs[0].name
+    if input_:
+        _set_input(inputs[0], input_)
+    check_input(first, dims_of(inputs[0]), where)
+    nodes = ordered(list(g.node), {first, *weights})
+    del g.node[:]
+    g.node.extend(nodes)  # shape inference reads them in order: a file listed backwards is inferred too
+    small = {k: _array(onnx, t) for k, t in weights.items() if prod(t.dims) <= SMALL and not _external(t)}
+    for t in g.initializer:  # only their sizes count: inference then copies no weights (resnet50: 520 → 5 ms)
+        if prod(t.dims) > SMALL:
+            t.ClearField("raw_data")
+            t.ClearField("float_data")
+    inferred = _infer(onnx, model).graph
+    shapes = {v.name: dims_of(v) for v in [*inferred.value_info, *inferred.input, *inferred.output]}
+    shapes[first] = dims_of(inputs[0])
+    return first, shapes, small
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What the nodes are read with: onnx, the weights, every value's dims, the small constants."""
+
+    onnx: Any
+    weights: dict[str, Any]
+    shapes: dict[str, tuple[int, ...]]
+    small: dict[str, Any]
+
+    def op(self, node: Any, index: int, producer: dict[str, int]) -> Op:
+        """The op of one node: what it reads, the volume it gives, its layer."""
+        out = next(o for o in node.output if o)
+        dims = self.shapes.get(out, ())
+        check_dims(f"the output of {label(node)}", dims)
+        name, module = names(node, self.weights)
+        inputs = tuple(dict.fromkeys(producer[i] for i in node.input if i in producer))
+        op = Op(index, name or out, node.op_type, inputs, _order(dims), dims, module=module)
+        sizes = [list(self.weights[i].dims) if i in self.weights else None for i in node.input]
+        values = {i: self.small[i] for i in node.input if i in self.small}
+        in_dims = self.shapes.get(node.input[0], ()) if node.input else ()
+        node_ = Node(node, _attributes(self.onnx, node), sizes, values, in_dims, dims, zero_bias(node))
+        try:
+            to_layer(op, node_)
+        except (TypeError, ValueError, IndexError, KeyError) as exc:  # an attribute of a type no check foresaw
+            msg = f"{label(node)} is malformed: {said(f'{type(exc).__name__}: {exc}')}"
+            raise OnnxError(msg) from None
+        op.weights = sum(prod(s) for s in sizes if s)
+        return op
+
+
+def _infer(onnx: Any, model: Any) -> Any:
+    """ONNX's shape inference (not strict: an op it does not know leaves its output's dims unknown)."""
+    try:
+        return onnx.shape_inference.infer_shapes(model)
+    except Exception as exc:  # noqa: BLE001 - onnx's own message names the node
+        msg = f"ONNX's shape inference fails on the graph: {said(' '.join(str(exc).split()))}"
+        raise OnnxError(msg) from None
+
+
+def _external(t: Any) -> bool:
+    """A weight whose values are in a file beside the model (the dynamo exporter's .onnx.data)."""
+    return bool(t.data_location == 1)  # TensorProto.EXTERNAL
+
+
+def _array(onnx: Any, t: Any) -> Any:
+    """A small constant's values; None where the file's are not values (a wrong count for its dims)."""
+    try:
+        return onnx.numpy_helper.to_array(t)
+    except Exception:  # noqa: BLE001 - a malformed constant is read as no value
+        return None
+
+
+def _constant(onnx: Any, node: Any, small: dict[str, Any]) -> None:
+    """A Constant node's value, where it is small (ReLU6's bounds, a reshape's shape)."""
+    for a in node.attribute:
+        if node.op_type == "Constant" and a.name == "value" and a.HasField("t") and prod(a.t.dims) <= SMALL:
+            small[node.output[0]] = _array(onnx, a.t)
+
+
+def _attributes(onnx: Any, node: Any) -> dict[str, Any]:
+    """A node's attributes as Python values; a malformed one is refused with the node's name."""
+    try:
+        return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    except Exception as exc:  # noqa: BLE001 - onnx says which attribute, in its words
+        msg = f"{label(node)} is malformed: an attribute cannot be read ({said(str(exc))})"
+        raise OnnxError(msg) from None
 
 
 def _load(path: Path) -> tuple[Any, Any]:
@@ -108,9 +180,11 @@ def _load(path: Path) -> tuple[Any, Any]:
         msg = "reading an ONNX file needs the onnx package (pip install onnx)"
         raise ConvcalcError(msg) from None
     try:
-        return onnx, onnx.load(str(path))
+        # The weights' values are not read (only their dims count): a file whose weights are in
+        # a .onnx.data beside it, as the dynamo exporter writes it, is read without that file.
+        return onnx, onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - a missing or broken file: say which and why
-        msg = f"cannot read {path} as ONNX: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        msg = f"cannot read {inert(str(path))} as ONNX: {type(exc).__name__}: {said(' '.join(str(exc).split()))}"
         raise ConvcalcError(msg) from None
 
 
@@ -119,14 +193,21 @@ def _set_input(value: Any, input_: str) -> None:
     from convcalc.spec.loader import parse_input  # noqa: PLC0415 - only with --input
 
     volume = parse_input(input_, Location("--input"))
-    for d, size in zip(value.type.tensor_type.shape.dim, [1, volume.depth, *volume.spatial], strict=False):
+    sizes = [1, volume.depth, *volume.spatial]
+    dims = value.type.tensor_type.shape.dim
+    if not dims:  # an input of no declared shape takes the volume's
+        for _ in sizes:
+            dims.add()
+    if len(dims) != len(sizes):
+        have = len(dims) - 2
+        msg = (
+            f"--input {inert(input_)} has {len(volume.spatial)} spatial dim{'s' * (len(volume.spatial) != 1)}; "
+            f"the graph's input {said(value.name)} has {have} (N x C x {'x'.join(['?'] * have) or 'nothing'})"
+        )
+        raise OnnxError(msg)
+    for d, size in zip(dims, sizes, strict=True):
         d.ClearField("dim_param")
         d.dim_value = size
-
-
-def _dims(value: Any) -> tuple[int, ...]:
-    shape = value.type.tensor_type.shape
-    return tuple(d.dim_value if d.HasField("dim_value") else 0 for d in shape.dim)
 
 
 def _order(dims: tuple[int, ...]) -> tuple[int, ...]:
@@ -134,94 +215,3 @@ def _order(dims: tuple[int, ...]) -> tuple[int, ...]:
     if len(dims) < 2:  # noqa: PLR2004 - N and C
         return dims
     return (*dims[2:], dims[1])
-
-
-def _name(node: str) -> str:
-    """The module path in a node name of PyTorch's exporter: /layer1/layer1.0/conv1/Conv is layer1.0.conv1."""
-    parts = [p for p in node.split("/") if p][:-1]
-    path = ""
-    for p in parts:
-        head, _, tail = p.rpartition(".")
-        # A part of a Sequential is written with its container's name: layer1 then layer1.0.
-        if head and (path == head or path.endswith(f".{head}")):
-            path = f"{path}.{tail}"
-        else:
-            path = f"{path}.{p}" if path else p
-    return path
-
-
-def _one(value: Any) -> Any:
-    """One number when every dim has the same, else a list."""
-    values = [int(v) for v in value]
-    return values[0] if len(set(values)) == 1 else values
-
-
-def _window(attrs: dict[str, Any], size: Any, *, default_stride: Any = 1) -> dict[str, Any] | None:
-    """stride, pad, dilation from ONNX's strides, pads (begins then ends) and dilations; None if uneven."""
-    found: dict[str, Any] = {}
-    n = len(attrs.get("kernel_shape", ())) or 1
-    strides = _one(attrs.get("strides", [1] * n))
-    if strides != default_stride:
-        found["stride"] = strides
-    pads = list(attrs.get("pads", [0] * 2 * n))
-    if pads[:n] != pads[n:] or attrs.get("auto_pad", b"NOTSET") not in {b"NOTSET", "NOTSET"}:
-        return None  # uneven or automatic padding: not one `pad`
-    if any(pads):
-        found["pad"] = _one(pads[:n])
-    dilations = _one(attrs.get("dilations", [1] * n))
-    if dilations != 1:
-        found["dilation"] = dilations
-    del size
-    return found
-
-
-def _map(op: Op, node: Any, attrs: dict[str, Any], sizes: list[Any], values: dict[str, Any]) -> None:  # noqa: C901, PLR0912 - one branch per operator
-    t = node.op_type
-    # A node in a module's scope (/layer1/layer1.0/conv1/Conv) is that module; /Flatten is a function.
-    op.module = "/" in node.name.strip("/") and t not in MERGES and t not in {"Flatten", "Reshape", "Identity"}
-    if t in {"Conv", "ConvTranspose"} and sizes[1]:
-        w = sizes[1]
-        group = attrs.get("group", 1)
-        filters = w[0] if t == "Conv" else w[1] * group
-        window = _window(attrs, w[2:])
-        if window is None or (t == "ConvTranspose" and any(attrs.get("output_padding", []))):
-            return
-        conv: dict[str, Any] = {"filters": filters, "size": _one(w[2:]), **window}
-        if group != 1:
-            depth = w[1] * group if t == "Conv" else w[0]
-            conv["groups"] = "depthwise" if group == depth == filters else group
-        if len(node.input) < INPUTS_WITH_BIAS or not node.input[2]:
-            conv["bias"] = False
-        op.layer = {"conv" if t == "Conv" else "deconv": conv}
-    elif t in {"MaxPool", "AveragePool"}:
-        size = _one(attrs["kernel_shape"])
-        window = _window(attrs, attrs["kernel_shape"], default_stride=size)
-        if window is None:
-            return
-        pool: dict[str, Any] = {"size": size, **window}
-        if attrs.get("ceil_mode"):
-            pool["rounding"] = "ceil"
-        op.layer = {"maxpool" if t == "MaxPool" else "avgpool": pool}
-    elif t in {"GlobalAveragePool", "GlobalMaxPool"}:
-        op.layer = {"gap" if "Average" in t else "gmp": None}
-    elif t == "Gemm" and attrs.get("transB") == 1 and sizes[1] and not attrs.get("transA"):
-        op.layer = {"fc": {"units": sizes[1][0], **({} if len(node.input) >= INPUTS_WITH_BIAS else {"bias": False})}}
-    elif t == "BatchNormalization":
-        op.layer = {"bn": None}
-    elif t == "LRN":
-        op.layer = {"lrn": attrs["size"]}
-    elif t in ACTIVATIONS:
-        op.layer = {ACTIVATIONS[t]: None}
-    elif t == "Clip":  # ReLU6 is Clip(0, 6); other bounds are no activation convcalc has
-        bounds = [float(values[i]) if i in values else None for i in node.input[1:3]]
-        if bounds == [0.0, 6.0] or (attrs.get("min"), attrs.get("max")) == (0.0, 6.0):
-            op.layer = {"relu6": None}
-    elif t == "Dropout":
-        op.layer = {"dropout": None}
-    elif t == "Flatten" and attrs.get("axis", 1) == 1:
-        op.layer = {"flatten": None}
-    elif t in MERGES and (len(op.inputs) > 1 or t == "Concat"):  # a Concat of one value is that value
-        if t != "Concat" or attrs.get("axis") in {1, -3}:
-            op.merge = MERGES[t]
-    elif t == "Identity":
-        op.view = True

@@ -13,6 +13,7 @@ from typing import Any
 
 from convcalc.bridges.importer.graph import Fork, Item, ModelError, Op
 from convcalc.kinds import registry
+from convcalc.render.inert import inert
 
 FUSES = {"conv", "deconv", "fc"}  # kinds with an `activation:` key
 
@@ -98,8 +99,8 @@ def _long(op: Op) -> tuple[str, dict[str, Any]]:
 def _fork(out: list[Node], fork: Fork) -> None:
     if fork.join.merge is None:  # an op convcalc has no kind for, reading several values
         msg = (
-            f"{fork.join.name} ({fork.join.op}) reads {len(fork.branches)} values: an opaque layer reads one, so "
-            "it cannot stand in for it"
+            f"{inert(fork.join.name)} ({inert(fork.join.op)}) reads {len(fork.branches)} values: an opaque layer "
+            "reads one, so it cannot stand in for it"
         )
         raise ModelError(msg)
     merge = fork.join.merge
@@ -167,29 +168,42 @@ def _prefix(names: list[str]) -> str:
 
 def signature(node: Node) -> str:
     """What a layer computes, without its names: equal signatures repeat."""
+    return json.dumps(_signature(node), sort_keys=True)
+
+
+def _signature(node: Node) -> list[Any]:
+    # One dump of the nested lists: a dump of dumps escapes its quotes again at every level (2^depth).
     if isinstance(node, Leaf):
-        return json.dumps([node.kind, node.params], sort_keys=True)
-    return json.dumps([node.kind, node.options, [[signature(n) for n in p] for p in node.parts]], sort_keys=True)
+        return [node.kind, node.params]
+    return [node.kind, node.options, [[_signature(n) for n in p] for p in node.parts]]
 
 
 def _repeats(layers: list[Node]) -> list[Node]:
     """Runs of identical layers (or groups of up to 4) as `repeat:`, where that saves lines."""
     sigs = [signature(n) for n in layers]
+    n_layers = len(layers)
+    # runs[p][i]: how many copies of layers[i : i + p] follow one another from i, counted once
+    # from the end (one scan per period: a long run costs its length, not its square).
+    runs = {p: [1] * (n_layers + 1) for p in range(1, 5)}
+    for p, run in runs.items():
+        for i in range(n_layers - 2 * p, -1, -1):
+            if sigs[i : i + p] == sigs[i + p : i + 2 * p]:
+                run[i] = run[i + p] + 1
+    named, composites = [0], [0]  # how many of layers[:k] have a name, are composites
+    for n in layers:
+        named.append(named[-1] + bool(n.name))
+        composites.append(composites[-1] + isinstance(n, Composite))
     out: list[Node] = []
     i = 0
-    while i < len(layers):
+    while i < n_layers:
         best = (1, 1)  # period, count
         for period in range(1, 5):
-            count = 1
-            while sigs[i + count * period : i + (count + 1) * period] == sigs[i : i + period] and (
-                i + (count + 1) * period <= len(layers)
-            ):
-                count += 1
+            count = runs[period][i]
+            end = min(i + period * count, n_layers)
             # A composite repeats from two copies; plain layers from three, and only unnamed ones
             # (three named convs in a row read better as three lines, with their names).
-            group = layers[i : i + period * count]
-            worth = any(isinstance(n, Composite) for n in group) or (
-                count >= 3 and not any(n.name for n in group)  # noqa: PLR2004 - three plain layers
+            worth = composites[end] > composites[i] or (
+                count >= 3 and named[end] == named[i]  # noqa: PLR2004 - three plain layers
             )
             if count > 1 and worth and period * count > best[0] * best[1]:
                 best = (period, count)
