@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from test_symbolic import assert_formulas_are_the_numbers, assert_set_is_the_sweep
+from test_symbolic import assert_formulas_are_the_numbers, assert_set_is_the_sweep  # type: ignore[import-not-found]
 
 from convcalc.kinds.registry import REGISTERED
 from convcalc.options import Rounding

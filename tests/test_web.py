@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
-from browser import _BACKGROUND, _QUIET, chromium_or_skip
+from browser import _BACKGROUND, _QUIET, chromium_or_skip  # type: ignore[import-not-found]  # tests/ is on sys.path
 from click.testing import CliRunner
 
 from convcalc.builtins import builtin_names, specs_dir
