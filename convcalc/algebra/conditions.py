@@ -60,6 +60,15 @@ class Condition:
     relation: Relation
     modulus: int = 1
     allowed: frozenset[int] = frozenset({0})
+    # ZERO only: or one of these = 0 (a multiply's sizes agree, or one of them is 1)
+    alternatives: tuple[Expr, ...] = ()
+
+    def symbols(self) -> set[str]:
+        """The symbols the condition reads."""
+        out = self.expr.symbols()
+        for alt in self.alternatives:
+            out |= alt.symbols()
+        return out
 
     def holds(self, env: Mapping[str, int]) -> bool:
         """Whether the condition holds at the given sizes."""
@@ -67,8 +76,16 @@ class Condition:
         if self.relation is Relation.AT_LEAST:
             return value >= 0
         if self.relation is Relation.ZERO:
-            return value == 0
+            return value == 0 or any(alt.evaluate(env) == 0 for alt in self.alternatives)
         return value % self.modulus in self.allowed
+
+    def python(self) -> str:
+        """The condition as a Python boolean expression of the symbols."""
+        if self.relation is Relation.AT_LEAST:
+            return f"{self.expr.python()} >= 0"
+        if self.relation is Relation.ZERO:
+            return " or ".join(f"{e.python()} == 0" for e in (self.expr, *self.alternatives))
+        return f"({self.expr.python()}) % {self.modulus} in {sorted(self.allowed)}"
 
     def text(self) -> str:
         """H − 11 ≡ 0 (mod 4); ⌊(H + 1)/4⌋ ≥ 3; ⌊H/2⌋ − ⌊(H + 1)/2⌋ = 0."""
@@ -83,7 +100,12 @@ class Condition:
             return f"{self.expr.text()} mod {self.modulus} ∈ {{{', '.join(map(str, allowed))}}}"
         if self.relation is Relation.AT_LEAST:
             return f"{body.text()} ≥ {-c:,}"
-        return f"{body.text()} = {-c:,}"
+        return " or ".join(_zero_text(e) for e in (self.expr, *self.alternatives))
+
+
+def _zero_text(e: Expr) -> str:
+    c = e.terms.get(ONE, 0)
+    return f"{(e - c).text()} = {-c:,}"
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from math import lcm
 from typing import TYPE_CHECKING
 
-from convcalc.kinds.closed import NotClosed
+from convcalc.algebra.expr import NotClosed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -131,7 +131,14 @@ class SizeSet:
         if m > MAX_MODULUS:
             msg = f"the sizes that fit repeat only every {m:,} (over convcalc's limit of {MAX_MODULUS:,})"
             raise NotClosed(msg)
-        return _reduced(m, _joined(_lift(self, m), _lift(other, m)))
+        while True:
+            try:
+                return _reduced(m, _joined(_lift(self, m), _lift(other, m)))
+            except _Gap as gap:  # a finer modulus puts the two intervals in classes of their own
+                m *= gap.factor
+            if m > MAX_MODULUS:
+                msg = "the sizes that fit are not one interval per residue class at any modulus convcalc allows"
+                raise NotClosed(msg)
 
     def issubset(self, other: SizeSet) -> bool:
         """Whether every size of self is in other."""
@@ -180,6 +187,14 @@ class SizeSet:
         for run in self.runs:
             found.update(_near(run, self.modulus, n, count))
         return sorted(found, key=lambda c: (abs(c - n), c))[:count]
+
+
+class _Gap(Exception):  # noqa: N818 - control flow within this module
+    """Two intervals of one class with a gap: a modulus `factor` times finer joins them."""
+
+    def __init__(self, factor: int) -> None:
+        super().__init__(factor)
+        self.factor = factor
 
 
 def _merge(runs: Iterable[Run]) -> tuple[Run, ...]:
@@ -282,8 +297,7 @@ def _joined(x: list[Run], y: list[Run]) -> list[Run]:
         (k1, k2), rest = got[0], got[1:]
         for n1, n2 in rest:
             if k2 is not None and n1 > k2 + 1:
-                msg = "the sizes that fit are not one interval per residue class (a multiply whose branch becomes 1)"
-                raise NotClosed(msg)
+                raise _Gap(n1 - k1)
             k2 = None if k2 is None or n2 is None else max(k2, n2)
         out.append((s, e - 1, k1, k2))
     return list(_merge(out))

@@ -16,13 +16,12 @@ from __future__ import annotations
 from math import gcd, lcm
 from typing import TYPE_CHECKING
 
+from convcalc.algebra.conditions import Condition, Relation
+from convcalc.algebra.expr import Expr, Floor, NotClosed, Sym
 from convcalc.engine.runs import MAX_MODULUS, MAX_RUNS, Run, SizeSet, Summary
-from convcalc.kinds.closed import Expr, Floor, NotClosed, Relation, Sym
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from convcalc.kinds.closed import Condition
 
 # The most residue classes a condition is solved over one by one (a floor of a floor, or H beside
 # a floor); past it the condition is refused, as a set past MAX_MODULUS is.
@@ -33,6 +32,11 @@ __all__ = ["ENUMERATED", "MAX_MODULUS", "SizeSet", "Summary", "binding", "solve"
 
 def solve(condition: Condition, sym: str, others: Mapping[str, int]) -> SizeSet:
     """The sizes of `sym` for which the condition holds, the other symbols at the given values."""
+    if condition.alternatives:  # any of them = 0: the union of their sets
+        out = SizeSet(1)
+        for e in (condition.expr, *condition.alternatives):
+            out = out.union(solve(Condition(condition.code, e, Relation.ZERO), sym, others))
+        return out
     expr = condition.expr.substitute({k: v for k, v in others.items() if k != sym})
     if expr.symbols() - {sym}:
         missing = ", ".join(sorted(expr.symbols() - {sym}))

@@ -77,13 +77,7 @@ def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
 
 
 def _python(limit: Limit) -> str:
-    c = limit.condition
-    expr = c.expr.python()
-    if c.relation.value == "≥":
-        return f"{expr} >= 0"
-    if c.relation.value == "=":
-        return f"{expr} == 0"
-    return f"({expr}) % {c.modulus} in {sorted(c.allowed)}"
+    return limit.condition.python()
 
 
 def set_text(sym: str, s: Summary, found: SizeSet) -> str:
