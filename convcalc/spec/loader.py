@@ -89,7 +89,7 @@ def load_spec(source: str | os.PathLike[str], text_: str | None = None) -> Spec:
 
 
 # A symbolic input dim: a name (H, W, side); the letter x separates dims, so a name has none.
-SYMBOL = re.compile(r"[A-Za-wyzA-WYZ_][A-Za-wyzA-WYZ0-9_]*")  # _ first: refused with a reason (_symbol)
+SYMBOL = re.compile(r"[A-WYZa-wyz_][A-WYZa-wyz0-9_]*")  # _ first: refused with a reason (_symbol)
 
 
 def parse_input(value: Any, at: Location) -> Volume:
