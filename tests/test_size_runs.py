@@ -78,7 +78,7 @@ def test_summary_and_pieces_describe_the_set(s: SizeSet) -> None:
 
 @given(size_sets(), st.integers(1, BOUND), st.integers(1, 4))
 def test_nearest_are_the_nearest(s: SizeSet, n: int, count: int) -> None:
-    mine = sorted(listed(s) | {m for m in s.members(BOUND + 40)}, key=lambda m: (abs(m - n), m))
+    mine = sorted(listed(s) | set(s.members(BOUND + 40)), key=lambda m: (abs(m - n), m))
     assert s.nearest(n, count) == mine[:count]
 
 
@@ -108,7 +108,7 @@ def test_a_chain_of_prime_strides_is_one_run() -> None:
 def _fits_the_chain(n: int) -> bool:
     """conv3 with strides 2, 3, ..., 17, strict: every window lands on the last row."""
     for s in (2, 3, 5, 7, 11, 13, 17):
-        if n < 3 or (n - 3) % s:  # noqa: PLR2004 - the window
+        if n < 3 or (n - 3) % s:
             return False
         n = (n - 3) // s + 1
     return True
@@ -127,6 +127,8 @@ def test_limits_are_refused_with_a_message() -> None:
     with pytest.raises(NotClosed, match="repeat only every"):
         big.union(SizeSet(3, runs=[(1, 1, 0, None)]))
     with pytest.raises(NotClosed, match="pieces"):
-        SizeSet(2, runs=[(1, 1, 0, None)]).intersect(SizeSet(3 * runs.MAX_RUNS, runs=[(0, 3 * runs.MAX_RUNS - 1, 1, 5)]))
+        SizeSet(2, runs=[(1, 1, 0, None)]).intersect(
+            SizeSet(3 * runs.MAX_RUNS, runs=[(0, 3 * runs.MAX_RUNS - 1, 1, 5)])
+        )
     with pytest.raises(NotClosed, match="at any modulus"):
         SizeSet(1, runs=[(0, 0, 1, 1)]).union(SizeSet(1, runs=[(0, 0, 2**41, None)]))

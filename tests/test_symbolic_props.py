@@ -107,10 +107,7 @@ def assert_rows(spec: Spec, data: dict[str, Any], env: dict[str, int], sizes: tu
 
 D4 = "input: HxWx3\nlayers: [conv3-4, layernorm]\n"
 D4_GROUPS = "input: HxWx3\nlayers: [conv3-8, {groupnorm: 8}]\n"
-D5 = (
-    "input: HxWx8\nlayers:\n"
-    "  - parallel: {merge: multiply, branches: [[], [gap, fc-2, relu, fc-8, sigmoid]]}\n"
-)
+D5 = "input: HxWx8\nlayers:\n  - parallel: {merge: multiply, branches: [[], [gap, fc-2, relu, fc-8, sigmoid]]}\n"
 D10 = (
     "input: HxWx3\nrounding: floor\nlayers:\n"
     "  - parallel: {merge: add, branches: [[conv2-4 s2 p1, upsample3], [conv1-4 p50]]}\n"
@@ -129,7 +126,7 @@ def test_layernorm_without_an_example_fits_where_its_conv_does() -> None:
     assert describe(closed, spec, axis_report(closed, spec))[1] == "height (H): H ≥ 3: 3, 4, 5, 6, 7, 8, …"
     groups = analyze_closed(load_spec("net.yaml", D4_GROUPS))
     # (H − 2)(W − 2) ≥ 2 with W at its least, 3: H ≥ 4, what a sweep of H at W = 3 finds
-    assert next(groups.sets["H"].ascending()) == 4  # noqa: PLR2004
+    assert next(groups.sets["H"].ascending()) == 4
 
 
 def test_squeeze_excitation_fits_symbolically_as_numerically() -> None:
@@ -164,9 +161,7 @@ def test_a_multiply_whose_widest_branch_is_1_where_another_is_not_is_refused() -
 # --- random specs, in the slow tier ------------------------------------------------------------
 
 TRUNK = st.one_of(
-    st.builds(
-        lambda k, s, p: f"conv{k}-8 s{s} p{p}", st.integers(1, 5), st.integers(1, 3), st.integers(0, 2)
-    ),
+    st.builds(lambda k, s, p: f"conv{k}-8 s{s} p{p}", st.integers(1, 5), st.integers(1, 3), st.integers(0, 2)),
     st.builds(lambda k, s: f"maxpool{k} s{s}", st.integers(2, 3), st.integers(1, 3)),
     st.just("relu"),
 )
@@ -186,14 +181,16 @@ def with_multiplies(draw: st.DrawFn) -> str:
     body = draw(st.lists(TRUNK, max_size=2))
     k, s, p = draw(st.integers(1, 5)), draw(st.integers(1, 3)), draw(st.integers(0, 3))
     branches = draw(
-        st.sampled_from([
-            "[[], [gap, fc-2, relu, fc-8, sigmoid]]",
-            "[[gap, fc-8, sigmoid], []]",
-            "[[], [gap]]",
-            f"[[conv{k}-8 s{s} p{p}], [conv1-8]]",
-            f"[[conv1-8], [conv{k}-8 s{s} p{p}]]",
-            f"[[conv{k}-8 s{s} p{p}], [gap], []]",
-        ])
+        st.sampled_from(
+            [
+                "[[], [gap, fc-2, relu, fc-8, sigmoid]]",
+                "[[gap, fc-8, sigmoid], []]",
+                "[[], [gap]]",
+                f"[[conv{k}-8 s{s} p{p}], [conv1-8]]",
+                f"[[conv1-8], [conv{k}-8 s{s} p{p}]]",
+                f"[[conv{k}-8 s{s} p{p}], [gap], []]",
+            ]
+        )
     )
     body.append(f"{{parallel: {{merge: multiply, branches: {branches}}}}}")
     return f"input: HxWx8\nrounding: {draw(ROUNDING)}\nlayers: [{', '.join(body)}]\n"
@@ -204,7 +201,8 @@ def far_apart(draw: st.DrawFn) -> str:
     s, u, p = draw(st.integers(2, 3)), draw(st.integers(2, 4)), draw(st.integers(0, 30))
     merge = draw(st.sampled_from(["add", "concat"]))
     branches = f"[[conv{s}-4 s{s} p1, upsample{u}], [conv1-4 p{p}]]"
-    return f"input: HxWx3\nrounding: {draw(ROUNDING)}\nlayers:\n  - {{parallel: {{merge: {merge}, branches: {branches}}}}}\n"
+    layer = f"{{parallel: {{merge: {merge}, branches: {branches}}}}}"
+    return f"input: HxWx3\nrounding: {draw(ROUNDING)}\nlayers:\n  - {layer}\n"
 
 
 @pytest.mark.slow  # each example sweeps both axes with the numeric engine: about half a minute
@@ -236,7 +234,7 @@ def test_seven_prime_strides_are_one_class_found_at_once() -> None:
     spec = load_spec("net.yaml", PRIMES)
     assert first_problem(at(spec, (65179, 65179))) is None
     assert first_problem(at(spec, (65181, 65179))) is not None
-    assert seconds < 5  # noqa: PLR2004 - it took 6.8 s listing 510,510 classes; it takes a few ms
+    assert seconds < 5
 
 
 def test_twenty_ceil_pools_are_one_bound() -> None:
@@ -245,12 +243,12 @@ def test_twenty_ceil_pools_are_one_bound() -> None:
     spec = load_spec("net.yaml", POOLS)
     assert first_problem(at(spec, (2**20, 2**20))) is None
     assert first_problem(at(spec, (2**20 - 1, 2**20))) is not None
-    assert seconds < 5  # noqa: PLR2004 - it took 57 s and 1 GB
+    assert seconds < 5
 
 
 def test_many_residues_are_summarised_in_the_text_and_exact_in_json() -> None:
     lines, _ = fit_text(FLOOR)
-    assert max(map(len, lines)) < 300  # noqa: PLR2004 - it was a line of 158 KB
+    assert max(map(len, lines)) < 300
     assert "residues in" in lines[1]
     data = json.loads(CliRunner().invoke(main, ["fit", "-", "--format", "json"], input=FLOOR).stdout)
     height = data["height"]
@@ -274,10 +272,12 @@ def test_fit_list_to_100000_reads_the_set() -> None:
     assert len(listed) == (100_000 - 67) // 32 + 1
     spec = open_spec("alexnet")
     assert [n for n in range(1, 300) if first_problem(at(spec, (n, n))) is None] == [n for n in listed if n < 300]
-    assert seconds < 10  # noqa: PLR2004 - it took 210 s trying each size
+    assert seconds < 10
 
 
 def test_fit_list_tries_sizes_where_a_layer_has_no_closed_form() -> None:
     text = "input: 8x8x3\nlayers: [conv3-8, flatten, {groupnorm: 2}]\n"
     result = CliRunner().invoke(main, ["fit", "-", "--list", "--max", "12", "--format", "json"], input=text)
-    assert json.loads(result.stdout) == [n for n in range(1, 13) if first_problem(at(load_spec("n", text), (n, n))) is None]
+    assert json.loads(result.stdout) == [
+        n for n in range(1, 13) if first_problem(at(load_spec("n", text), (n, n))) is None
+    ]

@@ -32,9 +32,7 @@ def refused(name: str) -> bool:
 
 
 @pytest.mark.parametrize("name", ["True", "False", "None", "lambda", "if", "__import__", "_", "_H", "k", "mod"])
-def test_a_keyword_constant_dunder_or_the_formulas_own_letter_is_refused_where_it_is(
-    tmp_path: Path, name: str
-) -> None:
+def test_a_keyword_constant_dunder_or_the_formulas_own_letter_is_refused_where_it_is(tmp_path: Path, name: str) -> None:
     path = tmp_path / "net.yaml"
     path.write_text(SPEC.format(h=name, w="W"), encoding="utf-8")
     result = CliRunner().invoke(main, ["fit", str(path)])

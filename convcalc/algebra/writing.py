@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def python_atom(atom: Atom) -> str:
+    """A symbol, or a floor as `((num)//den)`."""
     if isinstance(atom, Sym):
         return atom.name
     num = atom.num.python()
@@ -20,6 +21,7 @@ def python_atom(atom: Atom) -> str:
 
 
 def text_atom(atom: Atom, exact: Collection[Floor] = ()) -> str:
+    """A symbol, or a floor as ⌊num/den⌋ (⌈H/S⌉ where it is one; (num/den) where it divides exactly)."""
     if isinstance(atom, Sym):
         return atom.name
     num = atom.num

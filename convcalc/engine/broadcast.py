@@ -66,8 +66,9 @@ def _multiply(parts: list[Shape]) -> tuple[Shape, list[Condition], list[Broadcas
         widest = max(wide, key=_growth)
         others = tuple(s for s in wide if s != widest)
         alternatives = (widest - 1,) if len(widest.symbols()) == 1 else ()
-        for s in others:
-            conditions.append(Condition("merge-mismatch", s - widest, Relation.ZERO, alternatives=(s - 1, *alternatives)))
+        conditions += [
+            Condition("merge-mismatch", s - widest, Relation.ZERO, alternatives=(s - 1, *alternatives)) for s in others
+        ]
         if others and alternatives:
             checks.append(Broadcast(widest, others))
         out.append(widest)
@@ -96,6 +97,4 @@ def widest_jump(parts: list[Shape]) -> tuple[Fraction | int | None, ...]:
     jumps = [p.jump for p in parts if p.jump]
     if not jumps:
         return ()
-    return tuple(
-        None if None in dim else max(d for d in dim if d is not None) for dim in zip(*jumps, strict=True)
-    )
+    return tuple(None if None in dim else max(d for d in dim if d is not None) for dim in zip(*jumps, strict=True))

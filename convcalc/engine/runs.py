@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import pairwise
 from math import lcm
 from typing import TYPE_CHECKING
 
@@ -225,8 +226,10 @@ def _positive(runs: Iterable[Run]) -> Iterator[Run]:
 def _clip(run: Run, lo: int, hi: int | None, m: int) -> Iterator[Run]:
     """The run's sizes within lo..hi: k ≥ ⌈(lo − r)/m⌉ changes once across the run, as does the top."""
     a, b, k1, k2 = run
-    cuts = sorted({a, b + 1, *(c for c in (lo % m, None if hi is None else hi % m + 1) if c is not None and a < c <= b)})
-    for s, e in zip(cuts, cuts[1:], strict=False):
+    cuts = sorted(
+        {a, b + 1, *(c for c in (lo % m, None if hi is None else hi % m + 1) if c is not None and a < c <= b)}
+    )
+    for s, e in pairwise(cuts):
         low = max(k1, _cdiv(lo - s, m))
         top = k2 if hi is None else (hi - s) // m if k2 is None else min(k2, (hi - s) // m)
         if top is None or low <= top:
@@ -241,7 +244,7 @@ def _lift(s: SizeSet, m: int) -> list[Run]:
     out: list[Run] = []
     for a, b, k1, k2 in s.runs:
         cuts = sorted({0, f, k1 % f, *(() if k2 is None else (k2 % f + 1,))})
-        for j0, j1 in zip(cuts, cuts[1:], strict=False):
+        for j0, j1 in pairwise(cuts):
             if j0 >= j1 or j1 > f:
                 continue
             low = _cdiv(k1 - j0, f)
@@ -289,7 +292,7 @@ def _joined(x: list[Run], y: list[Run]) -> list[Run]:
     cuts = sorted({c for a, b, *_ in (*x, *y) for c in (a, b + 1)})
     indexed = [(runs, [a for a, *_ in runs]) for runs in (x, y)]
     out: list[Run] = []
-    for s, e in zip(cuts, cuts[1:], strict=False):
+    for s, e in pairwise(cuts):
         got = [kk for runs, firsts in indexed for kk in _at(runs, firsts, s)]
         if not got:
             continue
@@ -341,20 +344,16 @@ def _pattern(runs: tuple[Run, ...]) -> tuple[tuple[int, int], ...]:
 def _period(m: int, pattern: tuple[tuple[int, int], ...]) -> int:
     """The smallest divisor d of m for which the residue pattern repeats every d."""
     count = sum(b - a + 1 for a, b in pattern)
-    firsts = [a for a, _ in pattern]
-
-    def inside(r: int) -> bool:
-        i = bisect_right(firsts, r % m) - 1
-        return i >= 0 and pattern[i][1] >= r % m
-
-    sample = pattern[:16]
+    ends = dict(pattern)
+    step = max(len(pattern) // 64, 1)
+    sample = [(a, b) for a, b in pattern[::step] if a > 0 and b < m - 1]
     for d in _divisors(m):
         if d == m:
             return m
         if count % (m // d):
             continue
-        # A few runs first: their ends, moved by d, must be ends again (most d fail here).
-        if not all(inside(a + d) and inside(b + d) and not inside(b + 1 + d) for a, b in sample if b + 1 < m):
+        # Some runs first, spread over the pattern: moved by d, each must be a run again.
+        if not all(ends.get((a + d) % m) == (a + d) % m + b - a for a, b in sample if (a + d) % m + b - a < m - 1):
             continue
         if _shifted(pattern, d, m) == pattern:
             return d

@@ -13,6 +13,7 @@ floor of a floor, or with H beside its floors, is solved class by class, up to E
 
 from __future__ import annotations
 
+from itertools import pairwise
 from math import gcd, lcm
 from typing import TYPE_CHECKING
 
@@ -78,11 +79,13 @@ def _by_steps(condition: Condition, expr: Expr, sym: str, floors: list[tuple[int
         copies = condition.modulus // gcd(grow, condition.modulus)
     modulus = period * copies
     if modulus > MAX_MODULUS or (len(cuts) - 1) * copies > MAX_RUNS:
-        msg = f"the condition {condition.text()} repeats only every {modulus:,} sizes (convcalc's limit: {MAX_MODULUS:,})"
+        msg = (
+            f"the condition {condition.text()} repeats only every {modulus:,} sizes (convcalc's limit: {MAX_MODULUS:,})"
+        )
         raise NotClosed(msg)
     e0 = expr.terms.get((), 0)
     runs: list[Run] = []
-    for s, e in zip(cuts, cuts[1:], strict=False):
+    for s, e in pairwise(cuts):
         value = e0 + sum(c * ((s + a) // d) for c, a, d in floors)
         for j in range(copies):
             t_lo, t_hi = _interval(condition, grow * copies, value + j * grow)

@@ -69,14 +69,16 @@ def solve_sets(
             syms = limit.condition.symbols()
             if sym not in syms:
                 continue
-            if syms - {sym} <= set(values):
-                mine.append((limit, solver.one(limit, sym, values)))
-            else:  # another symbol no size of which fits: neither does this one
-                mine.append((limit, SizeSet(1)))
+            mine.append((limit, _tied(limit, sym, syms, values, solver)))
             if not syms - {sym} <= set(given):
                 found = found.intersect(mine[-1][1])
         sets[sym] = found
     return sets, solved
+
+
+def _tied(limit: Limit, sym: str, syms: set[str], values: Mapping[str, int], solver: Solver) -> SizeSet:
+    """The condition's set, the others at their values; none where another has no size that fits."""
+    return solver.one(limit, sym, values) if syms - {sym} <= set(values) else SizeSet(1)
 
 
 def check_broadcasts(checks: list[tuple[Limit, Broadcast]], sets: Mapping[str, SizeSet], solver: Solver) -> None:

@@ -82,8 +82,8 @@ def _python(limit: Limit) -> str:
 
 def set_text(sym: str, s: Summary, found: SizeSet) -> str:
     """H = 32k + 3, k ≥ 2; H ≥ 223; H ≡ 0, 29, 30 or 31 (mod 32), H ≥ 29; no size."""
-    if s.least is None:
-        return "no size fits"
+    if s.least is None or s.least == s.most:
+        return "no size fits" if s.least is None else f"{sym} = {s.least:,}"
     if not s.exact:
         pieces = found.pieces()
         parts = [_piece_text(sym, found.modulus, piece) for piece in pieces[:_TEXT_RUNS]]
@@ -99,14 +99,17 @@ def set_text(sym: str, s: Summary, found: SizeSet) -> str:
         k0 = (s.least - r) // s.modulus
         form = f"{s.modulus}k" + (f" + {r}" if r else "")
         return f"{sym} = {form}, k ≥ {k0}{top}"
+    return f"{sym} ≡ {_residues_text(s)} (mod {s.modulus:,}), {sym} ≥ {s.least:,}{top}"
+
+
+def _residues_text(s: Summary) -> str:
+    """0, 29, 30 or 31; past a few, the first runs and how many residues in all."""
     if s.count <= _TEXT_RUNS:
         rs = [str(r) for r in s.residues]
-        listed = ", ".join(rs[:-1]) + f" or {rs[-1]}"
-    else:  # a summary: the first runs, then how many residues in all
-        runs = [str(a) if a == b else f"{a}–{b}" for a, b in s.runs[:_TEXT_RUNS]]
-        tail = ", …" if len(s.runs) > _TEXT_RUNS else ""
-        listed = f"{', '.join(runs)}{tail} ({s.count:,} residues in {len(s.runs):,} runs)"
-    return f"{sym} ≡ {listed} (mod {s.modulus:,}), {sym} ≥ {s.least:,}{top}"
+        return ", ".join(rs[:-1]) + f" or {rs[-1]}"
+    runs = [str(a) if a == b else f"{a}–{b}" for a, b in s.runs[:_TEXT_RUNS]]
+    tail = ", …" if len(s.runs) > _TEXT_RUNS else ""
+    return f"{', '.join(runs)}{tail} ({s.count:,} residues in {len(s.runs):,} runs)"
 
 
 def _piece_text(sym: str, modulus: int, piece: tuple[int, int, int, int | None]) -> str:
