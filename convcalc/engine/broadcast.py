@@ -52,9 +52,6 @@ def merged(kind: Merge, parts: list[Shape]) -> tuple[Shape, list[Condition], lis
 def _multiply(parts: list[Shape]) -> tuple[Shape, list[Condition], list[Broadcast]]:
     n = max(len(p.spatial) for p in parts)
     grids = [p.spatial or (ONE,) * n for p in parts]  # a vector broadcasts as 1x1xC
-    if any(len(g) != n for g in grids):
-        msg = "the branches have different numbers of dims"
-        raise MergeFailure(msg)
     out: list[Expr] = []
     conditions: list[Condition] = []
     checks: list[Broadcast] = []
@@ -94,7 +91,7 @@ def _refuse_numbers(kind: Merge, parts: list[Shape], conditions: list[Condition]
 
 def widest_jump(parts: list[Shape]) -> tuple[Fraction | int | None, ...]:
     """A merge's jump: the largest of its branches' (None when one is not a number)."""
-    jumps = [p.jump for p in parts if p.jump]
-    if not jumps:
-        return ()
-    return tuple(None if None in dim else max(d for d in dim if d is not None) for dim in zip(*jumps, strict=True))
+    return tuple(
+        None if None in dim else max(d for d in dim if d is not None)
+        for dim in zip(*(p.jump for p in parts), strict=True)
+    )

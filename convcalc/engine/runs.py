@@ -104,7 +104,7 @@ class SizeSet:
         m = lcm(self.modulus, other.modulus)
         return _merge(_lift(self, m)) == _merge(_lift(other, m))
 
-    __hash__ = None  # type: ignore[assignment] - compared by value, never a key
+    __hash__ = None  # type: ignore[assignment]  # compared by value, never a key
 
     @property
     def empty(self) -> bool:

@@ -46,7 +46,23 @@ def solve(condition: Condition, sym: str, others: Mapping[str, int]) -> SizeSet:
     floors = _floors_of(expr, sym)
     if floors is not None:
         return _by_steps(condition, expr, sym, floors)
+    slope = expr.terms.get(((Sym(sym), 1),), 0)
+    if condition.relation is Relation.RESIDUE and slope and (expr - Expr.symbol(sym) * slope).constant is not None:
+        return _affine_residue(condition, slope, expr.terms.get((), 0))
     return _by_classes(condition, expr, sym)
+
+
+def _affine_residue(condition: Condition, c: int, e: int) -> SizeSet:
+    """(c·H + e) mod S in the allowed set: for each allowed a, c·H ≡ a − e (mod S) is one class of H."""
+    s = condition.modulus
+    g = gcd(c, s)
+    m = s // g
+    runs: list[Run] = []
+    for a in condition.allowed:
+        if (a - e) % g == 0:
+            r = ((a - e) // g * pow(c // g, -1, m)) % m
+            runs.append((r, r, 0, None))
+    return SizeSet.of_runs(m, sorted(set(runs)))
 
 
 def _floors_of(expr: Expr, sym: str) -> list[tuple[int, int, int]] | None:

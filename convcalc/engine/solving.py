@@ -43,6 +43,13 @@ class Solver:
                 raise self.error(limit, str(e)) from None
         return self.cache[key]
 
+    def meet(self, found: SizeSet, other: SizeSet, limit: Limit) -> SizeSet:
+        """The sizes in both, a set past convcalc's limits refused at the condition that made it."""
+        try:
+            return found.intersect(other)
+        except NotClosed as e:
+            raise self.error(limit, str(e)) from None
+
 
 def solve_sets(
     limits: list[Limit], named: tuple[str, ...], given: Mapping[str, int], solver: Solver, *, fits: bool
@@ -55,7 +62,7 @@ def solve_sets(
         for limit in limits:
             syms = limit.condition.symbols()
             if sym in syms and syms - {sym} <= set(given):
-                found = found.intersect(solver.one(limit, sym, given))
+                found = solver.meet(found, solver.one(limit, sym, given), limit)
         own[sym] = found
     values = dict(given)
     for sym in named:
@@ -71,7 +78,7 @@ def solve_sets(
                 continue
             mine.append((limit, _tied(limit, sym, syms, values, solver)))
             if not syms - {sym} <= set(given):
-                found = found.intersect(mine[-1][1])
+                found = solver.meet(found, mine[-1][1], limit)
         sets[sym] = found
     return sets, solved
 
