@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from convcalc.algebra.conditions import Condition, Relation
 from convcalc.algebra.expr import Expr, NotClosed
-from convcalc.engine import runs
+from convcalc.engine import runlist
 from convcalc.engine.sizes import SizeSet, solve
 
 BOUND = 400  # past every bounded part below (k ≤ 12, modulus ≤ 12), and three periods more
@@ -84,7 +84,7 @@ def test_nearest_are_the_nearest(s: SizeSet, n: int, count: int) -> None:
 
 @given(size_sets(), st.integers(1, 60))
 def test_a_set_equals_itself_written_with_a_larger_modulus(s: SizeSet, factor: int) -> None:
-    wider = SizeSet(s.modulus * factor, runs=runs._lift(s, s.modulus * factor))  # noqa: SLF001 - the lift itself
+    wider = SizeSet(s.modulus * factor, runs=runlist.lift(s.modulus, s.runs, s.modulus * factor))
     assert wider == s
     assert listed(wider) == listed(s)
     assert SizeSet.everything(6) == SizeSet.everything()
@@ -128,7 +128,7 @@ def test_limits_are_refused_with_a_message() -> None:
         big.union(SizeSet(3, runs=[(1, 1, 0, None)]))
     with pytest.raises(NotClosed, match="pieces"):
         SizeSet(2, runs=[(1, 1, 0, None)]).intersect(
-            SizeSet(3 * runs.MAX_RUNS, runs=[(0, 3 * runs.MAX_RUNS - 1, 1, 5)])
+            SizeSet(3 * runlist.MAX_RUNS, runs=[(0, 3 * runlist.MAX_RUNS - 1, 1, 5)])
         )
     with pytest.raises(NotClosed, match="at any modulus"):
         SizeSet(1, runs=[(0, 0, 1, 1)]).union(SizeSet(1, runs=[(0, 0, 2**41, None)]))

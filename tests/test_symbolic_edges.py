@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from convcalc.algebra.conditions import Condition, Relation
 from convcalc.algebra.expr import Expr, NotClosed
 from convcalc.cli import main
-from convcalc.engine import runs
+from convcalc.engine import runlist
 from convcalc.engine.analyze import first_problem
 from convcalc.engine.broadcast import Broadcast
 from convcalc.engine.sizes import SizeSet, solve
@@ -148,4 +148,4 @@ def test_runs_edges() -> None:
     assert s.nearest(0, 2) == [1, 2]
     assert SizeSet(3, runs=[(2, 2, 1, 1)]).nearest(5, 1) == [5]
     with pytest.raises(NotClosed, match="pieces"):
-        runs._lift(SizeSet(2, runs=[(1, 1, 0, None)]), 2 * (runs.MAX_RUNS + 1))  # noqa: SLF001
+        runlist.lift(2, ((1, 1, 0, None),), 2 * (runlist.MAX_RUNS + 1))
