@@ -73,14 +73,18 @@ def _multiply(parts: list[Shape]) -> tuple[Shape, list[Condition], list[Broadcas
     return Shape(tuple(out[:-1]), out[-1], widest_jump(parts)), conditions, checks
 
 
-def _growth(e: Expr) -> tuple[int, Fraction]:
-    """How fast a size grows with the input: numbers first (they never become 1), then the steepest."""
+def _growth(e: Expr) -> tuple[int, Fraction, int]:
+    """How fast a size grows: numbers first (they never become 1), then the steepest, then the largest."""
     if e.constant is not None:
-        return (1, Fraction(0))
+        return (1, Fraction(0), 0)
+    far = e.evaluate(dict.fromkeys(e.symbols(), _FAR))  # of two as steep, the larger (H rather than H − 1)
     try:
-        return (0, sum((e.slope(s) for s in e.symbols()), Fraction(0)))
+        return (0, sum((e.slope(s) for s in e.symbols()), Fraction(0)), far)
     except NotClosed:  # a product of sizes (a flattened depth): as steep as can be
-        return (0, Fraction(10**9))
+        return (0, Fraction(10**9), far)
+
+
+_FAR = 10**6
 
 
 def _refuse_numbers(kind: Merge, parts: list[Shape], conditions: list[Condition]) -> None:
