@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from itertools import takewhile
 from typing import TYPE_CHECKING
 
 import click
@@ -46,7 +47,7 @@ def _say(line: str) -> None:
     help="Judge under this rounding instead of the spec's.",
 )
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-@click.option("--list", "sweep", is_flag=True, help="Try the square sizes from --min to --max one by one instead.")
+@click.option("--list", "sweep", is_flag=True, help="List the square sizes from --min to --max that fit instead.")
 @click.option("--min", "low", type=click.IntRange(1), default=1, show_default=True, help="With --list: smallest size.")
 @click.option(
     "--max", "high", type=click.IntRange(1, 100_000), default=1024, show_default=True, help="With --list: largest size."
@@ -56,8 +57,9 @@ def fit(spec: str, input_: str | None, rounding: str | None, fmt: str, sweep: bo
 
     The answer is a set {min ≤ H ≤ max, H mod M ∈ R}, found at once from each layer's closed form,
     with each condition and the layer that imposes it, then the sizes that fit nearest the spec's
-    input. Exits 1 when the spec's own input does not fit. `--list` instead tries each square size
-    from --min to --max with the numeric engine (the old way; its JSON is the list).
+    input. Exits 1 when the spec's own input does not fit. `--list` instead lists the square sizes
+    from --min to --max that fit (its JSON is the list), from the set of the square family SxSx3, or
+    tried one by one with the numeric engine where a layer has no closed form.
     """
     if sweep and low > high:  # an empty range is no sweep: "0 of 0 sizes fit" would read as an answer
         msg = f"--min {low} is over --max {high}: there is no size to try"
@@ -83,9 +85,27 @@ def fit(spec: str, input_: str | None, rounding: str | None, fmt: str, sweep: bo
         sys.exit(EXIT_DESIGN_ERROR)
 
 
+def _square_fits(loaded: Spec, low: int, high: int) -> list[int] | None:
+    """The square sizes that fit, read off the exact set of the square family SxSx3; None without one."""
+    from convcalc.engine.symbolic import ClosedFormError, analyze_closed  # noqa: PLC0415 - as fit's
+
+    rank = len(loaded.input.spatial)
+    family = replace(loaded, input=Volume((1,) * rank, loaded.input.depth), symbols=("S",) * rank, example=False)
+    try:
+        closed = analyze_closed(family)
+    except ClosedFormError:  # a layer without a closed form: the sizes are tried one by one
+        return None
+    if closed.failure is not None or closed.never:
+        return []
+    return list(takewhile(lambda n: n <= high, closed.sets["S"].ascending(low)))
+
+
 def _sweep(loaded: Spec, low: int, high: int, fmt: str) -> None:
     sizes = range(low, high + 1)
-    if sys.stderr.isatty():
+    fitting = _square_fits(loaded, low, high)
+    if fitting is not None:
+        pass
+    elif sys.stderr.isatty():
         with click.progressbar(sizes, label="trying sizes", file=sys.stderr) as bar:
             fitting = [n for n in bar if first_problem(_at(loaded, n)) is None]
     else:

@@ -4,162 +4,125 @@ Every condition a layer states (convcalc.kinds.closed) is, on a residue class H 
 a multiple of the floors' periods, affine in t: a·t + b ≥ 0, a·t + b = 0, or (a·t + b) mod S
 in a set, with a a multiple of S. So on each class the sizes that fit are an interval of t,
 and a network's set is, per residue class modulo the lcm of its periods, an interval of H.
+
+The classes are never listed one by one (issue 22, D7): a condition whose floors are of H alone,
+⌊(H + A)/M⌋, is constant between the points where one of its floors steps, so each stretch of
+residues between two steps is one run of the set (convcalc.engine.runs). Only a condition with a
+floor of a floor, or with H beside its floors, is solved class by class, up to ENUMERATED classes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from math import lcm
+from itertools import pairwise
+from math import gcd, lcm
 from typing import TYPE_CHECKING
 
-from convcalc.kinds.closed import NotClosed, Relation
+from convcalc.algebra.conditions import Condition, Relation
+from convcalc.algebra.expr import Expr, Floor, NotClosed, Sym
+from convcalc.engine.runs import MAX_MODULUS, MAX_RUNS, Run, SizeSet, Summary
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
-    from convcalc.kinds.closed import Condition
+# The most residue classes a condition is solved over one by one (a floor of a floor, or H beside
+# a floor); past it the condition is refused, as a set past MAX_MODULUS is.
+ENUMERATED = 1_048_576
 
-# Past this modulus the per-class work stops being instant; a network needs strides whose
-# product passes it (3^13, 2^20) to get there.
-MAX_MODULUS = 1_048_576
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """A size set in the issue's form, and whether that form is the whole truth."""
-
-    least: int | None  # None: the set is empty
-    most: int | None  # None: unbounded (or empty)
-    modulus: int
-    residues: tuple[int, ...]
-    exact: bool  # False: the classes have different bounds; SizeSet.pieces() gives them
-
-
-@dataclass(frozen=True, slots=True)
-class SizeSet:
-    """Positive sizes H with H mod modulus = r and lo ≤ H ≤ hi, per residue r it holds.
-
-    `classes` maps a residue to its (lo, hi), both ≡ r (hi None: unbounded); a residue not in it
-    holds no size.
-    """
-
-    modulus: int
-    classes: Mapping[int, tuple[int, int | None]]
-
-    @staticmethod
-    def everything(modulus: int = 1) -> SizeSet:
-        """Every positive size, written with the given modulus."""
-        return SizeSet(modulus, {r: (r or modulus, None) for r in range(modulus)})
-
-    def __contains__(self, n: object) -> bool:
-        if not isinstance(n, int):
-            return False
-        bounds = self.classes.get(n % self.modulus)
-        return bounds is not None and bounds[0] <= n and (bounds[1] is None or n <= bounds[1])
-
-    @property
-    def empty(self) -> bool:
-        return not self.classes
-
-    def intersect(self, other: SizeSet) -> SizeSet:
-        m = lcm(self.modulus, other.modulus)
-        if m > MAX_MODULUS:
-            msg = f"the sizes that fit repeat only every {m:,} (over convcalc's limit of {MAX_MODULUS:,})"
-            raise NotClosed(msg)
-        out: dict[int, tuple[int, int | None]] = {}
-        for r in range(m):
-            a = self.classes.get(r % self.modulus)
-            b = other.classes.get(r % other.modulus)
-            if a is None or b is None:
-                continue
-            lo = max(a[0], b[0])
-            his = [h for h in (a[1], b[1]) if h is not None]
-            hi = min(his) if his else None
-            snapped = _snap(lo, hi, m, r)
-            if snapped is not None:
-                out[r] = snapped
-        return SizeSet(m, out)
-
-    def issubset(self, other: SizeSet) -> bool:
-        """Whether every size of self is in other."""
-        return self.intersect(other) == self.intersect(SizeSet.everything(lcm(self.modulus, other.modulus)))
-
-    def summary(self) -> Summary:
-        """min, max, the smallest modulus and its residues; `exact` when they say it all."""
-        if not self.classes:
-            return Summary(None, None, 1, (), exact=True)
-        least = min(lo for lo, _ in self.classes.values())
-        his = [hi for _, hi in self.classes.values()]
-        most = None if None in his else max(h for h in his if h is not None)
-        for d in _divisors(self.modulus):
-            residues = {r % d for r in self.classes}
-            if all(
-                self.classes.get(r) == (_snap(least, most, self.modulus, r) if r % d in residues else None)
-                for r in range(self.modulus)
-            ):
-                return Summary(least, most, d, tuple(sorted(residues)), exact=True)
-        return Summary(least, most, self.modulus, tuple(sorted(self.classes)), exact=False)
-
-    def pieces(self) -> list[tuple[int, int, int | None]]:
-        """(residue, lo, hi) per class modulo the full modulus."""
-        return [(r, lo, hi) for r, (lo, hi) in sorted(self.classes.items())]
-
-    def members(self, limit: int) -> Iterator[int]:
-        """The sizes in the set up to `limit`, ascending."""
-        for n in range(1, limit + 1):
-            if n in self:
-                yield n
-
-    def nearest(self, n: int, count: int) -> list[int]:
-        """The `count` sizes of the set nearest n (ties: the smaller first)."""
-        found: set[int] = set()
-        for r, (lo, hi) in self.classes.items():
-            below = n - (n - r) % self.modulus
-            for c in (below, below + self.modulus, below - self.modulus, below + 2 * self.modulus):
-                if lo <= c and (hi is None or c <= hi):
-                    found.add(c)
-            found.add(lo)
-            if hi is not None:
-                found.add(hi)
-        return sorted(found, key=lambda c: (abs(c - n), c))[:count]
-
-
-def _snap(lo: int, hi: int | None, m: int, r: int) -> tuple[int, int | None] | None:
-    """[lo, hi] narrowed to the sizes ≡ r (mod m); None when none is left."""
-    first = lo + (r - lo) % m
-    last = None if hi is None else hi - (hi - r) % m
-    if last is not None and first > last:
-        return None
-    return first, last
-
-
-def _divisors(n: int) -> list[int]:
-    small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
-    return sorted({*small, *(n // d for d in small)})
+__all__ = ["ENUMERATED", "MAX_MODULUS", "SizeSet", "Summary", "binding", "solve"]
 
 
 def solve(condition: Condition, sym: str, others: Mapping[str, int]) -> SizeSet:
     """The sizes of `sym` for which the condition holds, the other symbols at the given values."""
+    if condition.alternatives:  # any of them = 0: the union of their sets
+        out = SizeSet(1)
+        for e in (condition.expr, *condition.alternatives):
+            out = out.union(solve(Condition(condition.code, e, Relation.ZERO), sym, others))
+        return out
     expr = condition.expr.substitute({k: v for k, v in others.items() if k != sym})
     if expr.symbols() - {sym}:
         missing = ", ".join(sorted(expr.symbols() - {sym}))
         msg = f"the condition {condition.text()} ties {sym} to {missing}, which has no value to judge it at"
         raise NotClosed(msg)
+    floors = _floors_of(expr, sym)
+    if floors is not None:
+        return _by_steps(condition, expr, sym, floors)
+    slope = expr.terms.get(((Sym(sym), 1),), 0)
+    if condition.relation is Relation.RESIDUE and slope and (expr - Expr.symbol(sym) * slope).constant is not None:
+        return _affine_residue(condition, slope, expr.terms.get((), 0))
+    return _by_classes(condition, expr, sym)
+
+
+def _affine_residue(condition: Condition, c: int, e: int) -> SizeSet:
+    """(c·H + e) mod S in the allowed set: for each allowed a, c·H ≡ a − e (mod S) is one class of H."""
+    s = condition.modulus
+    g = gcd(c, s)
+    m = s // g
+    runs: list[Run] = []
+    for a in condition.allowed:
+        if (a - e) % g == 0:
+            r = ((a - e) // g * pow(c // g, -1, m)) % m
+            runs.append((r, r, 0, None))
+    return SizeSet.of_runs(m, sorted(set(runs)))
+
+
+def _floors_of(expr: Expr, sym: str) -> list[tuple[int, int, int]] | None:
+    """(c, A, M) per term c·⌊(H + A)/M⌋ when the expression is such terms and a number; else None."""
+    out: list[tuple[int, int, int]] = []
+    for m, c in expr.terms.items():
+        if not m:
+            continue
+        if len(m) != 1 or m[0][1] != 1 or isinstance(m[0][0], Sym):
+            return None
+        atom = m[0][0]
+        assert isinstance(atom, Floor)  # noqa: S101 - an atom is a symbol or a floor
+        rest = atom.num - Expr.symbol(sym)
+        if rest.constant is None:
+            return None
+        out.append((c, rest.constant, atom.den))
+    return out
+
+
+def _by_steps(condition: Condition, expr: Expr, sym: str, floors: list[tuple[int, int, int]]) -> SizeSet:
+    """Between two steps of its floors the expression is a number: one run per stretch of residues."""
+    period = lcm(1, *(d for _, _, d in floors))
+    steps = sum(period // d for _, _, d in floors)
+    if period > MAX_MODULUS or steps > MAX_RUNS:
+        return _by_classes(condition, expr, sym)
+    grow = sum(c * (period // d) for c, _, d in floors)  # E(H + period) = E(H) + grow
+    cuts = sorted({0, period, *((-a) % d + j * d for _, a, d in floors for j in range(period // d))})
+    copies = 1
+    if condition.relation is Relation.RESIDUE:
+        copies = condition.modulus // gcd(grow, condition.modulus)
+    modulus = period * copies
+    if modulus > MAX_MODULUS or (len(cuts) - 1) * copies > MAX_RUNS:
+        msg = (
+            f"the condition {condition.text()} repeats only every {modulus:,} sizes (convcalc's limit: {MAX_MODULUS:,})"
+        )
+        raise NotClosed(msg)
+    e0 = expr.terms.get((), 0)
+    runs: list[Run] = []
+    for s, e in pairwise(cuts):
+        value = e0 + sum(c * ((s + a) // d) for c, a, d in floors)
+        for j in range(copies):
+            t_lo, t_hi = _interval(condition, grow * copies, value + j * grow)
+            runs.append((s + j * period, e - 1 + j * period, t_lo, t_hi))
+    return SizeSet.of_runs(modulus, runs)
+
+
+def _by_classes(condition: Condition, expr: Expr, sym: str) -> SizeSet:
+    """Class by class, on the classes modulo the expression's period (and the condition's)."""
     m = expr.period(sym)
     if condition.relation is Relation.RESIDUE:
         m = lcm(m, (expr.slope(sym) / condition.modulus).denominator)
-    if m > MAX_MODULUS:
-        msg = f"the condition {condition.text()} repeats only every {m:,} sizes (convcalc's limit: {MAX_MODULUS:,})"
+    if m > ENUMERATED:
+        msg = f"the condition {condition.text()} repeats only every {m:,} sizes (convcalc's limit: {ENUMERATED:,})"
         raise NotClosed(msg)
-    classes: dict[int, tuple[int, int | None]] = {}
+    runs: list[Run] = []
     for r in range(m):
         a, b = expr.on_class(sym, m, r)
         t_lo, t_hi = _interval(condition, a, b)
-        t_lo = max(t_lo, 0 if r >= 1 else 1)  # sizes start at 1
-        if t_hi is not None and t_lo > t_hi:
-            continue
-        classes[r] = (m * t_lo + r, None if t_hi is None else m * t_hi + r)
-    return SizeSet(m, classes)
+        runs.append((r, r, t_lo, t_hi))
+    return SizeSet.of_runs(m, runs)
 
 
 _NONE = (1, 0)  # an empty interval of t

@@ -12,16 +12,21 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from convcalc.engine.sizes import SizeSet, solve
+from convcalc.algebra.conditions import Closed, Shape, at_least
+from convcalc.algebra.expr import Expr, NotClosed, product
+from convcalc.engine.broadcast import Broadcast, MergeFailure, merged
+from convcalc.engine.solving import Solver, check_broadcasts, solve_sets
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, dim_names, formula_names
-from convcalc.kinds.closed import Closed, Condition, Expr, NotClosed, Shape, at_least, equal, product
 from convcalc.kinds.registry import KINDS, fill
 from convcalc.options import Rounding
 from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Shortcut, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from convcalc.algebra.conditions import Condition
+    from convcalc.engine.sizes import SizeSet
 
 
 class ClosedFormError(SpecError):
@@ -117,6 +122,7 @@ class _Walker:
     rows: list[ClosedRow] = field(default_factory=list)
     limits: list[Limit] = field(default_factory=list)
     never: list[Limit] = field(default_factory=list)  # conditions on numbers that do not hold
+    broadcasts: list[tuple[Limit, Broadcast]] = field(default_factory=list)  # multiplies to check
 
     def walk(self, nodes: tuple[Node, ...], x: Shape) -> Shape:
         for n in nodes:
@@ -193,18 +199,14 @@ class _Walker:
         )
 
     def merge(self, kind: Merge, parts: list[Shape], site: _Site) -> Shape:
-        first = parts[0]
-        conditions = _merge_conditions(kind, parts, site)
-        if kind is Merge.CONCAT:
-            out = Shape(first.spatial, sum((p.depth for p in parts), Expr.of(0)), _widest(parts))
-        elif kind is Merge.MULTIPLY:
-            dims = zip(*(p.spatial for p in parts), strict=True)
-            spatial = tuple(next((s for s in sizes if s != 1), sizes[0]) for sizes in dims)
-            depth = next((p.depth for p in parts if p.depth != 1), first.depth)
-            out = Shape(spatial, depth, _widest(parts))
-        else:
-            out = Shape(first.spatial, first.depth, _widest(parts))
+        try:
+            out, conditions, checks = merged(kind, parts)
+        except MergeFailure as e:
+            at = site.at
+            raise _Failed(Failure(site.path, site.name, "merge-mismatch", str(e), at.line, at.column)) from None
         self.add(site, Closed(output=out, conditions=conditions))
+        at = site.at
+        self.broadcasts += [(Limit(conditions[0], site.path, site.name, at.line, at.column), c) for c in checks]
         return out
 
     def add(self, site: _Site, out: Closed) -> None:
@@ -221,7 +223,7 @@ class _Walker:
         )  # fmt: skip
         for c in out.conditions:
             limit = Limit(c, site.path, site.name, at.line, at.column)
-            if c.expr.symbols() or c.holds({}):
+            if c.symbols() or c.holds({}):
                 self.limits.append(limit)
             elif c.code == "stride-does-not-fit":  # on sizes the spec gives: the walk goes on, as analyze's
                 self.never.append(limit)
@@ -230,40 +232,10 @@ class _Walker:
                 raise _Failed(Failure(site.path, site.name, c.code, message, at.line, at.column))
 
 
-def _merge_conditions(kind: Merge, parts: list[Shape], site: _Site) -> list[Condition]:
-    """What a merge needs: the same sizes (a multiply: or 1), the same depth (not a concat)."""
-    first = parts[0]
-
-    def failed(message: str) -> _Failed:
-        return _Failed(Failure(site.path, site.name, "merge-mismatch", message, site.at.line, site.at.column))
-
-    if any(len(p.spatial) != len(first.spatial) for p in parts):
-        raise failed("the branches have different numbers of dims")
-    conditions: list[Condition] = []
-    for p in parts[1:]:
-        for a, b in zip(first.spatial, p.spatial, strict=True):
-            if not (kind is Merge.MULTIPLY and (a == 1 or b == 1)):
-                conditions += equal("merge-mismatch", a, b)
-        if kind is not Merge.CONCAT and not (kind is Merge.MULTIPLY and 1 in (p.depth, first.depth)):
-            conditions += equal("merge-mismatch", first.depth, p.depth)
-    if any(c.expr.constant is not None for c in conditions):  # two numbers that differ: no size mends it
-        message = f"cannot {kind.value} volumes {' and '.join(map(str, parts))}"
-        raise failed(message)
-    return conditions
-
-
 class _Failed(Exception):  # noqa: N818 - control flow, never leaves this module
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.message)
         self.failure = failure
-
-
-def _widest(parts: list[Shape]) -> tuple[Fraction | int | None, ...]:
-    """A merge's jump: the largest of its branches' (None when one is not a number)."""
-    return tuple(
-        None if None in dim else max(d for d in dim if d is not None)
-        for dim in zip(*(p.jump for p in parts), strict=True)
-    )
 
 
 def symbols_of(spec: Spec, *, every_axis: bool) -> tuple[str | None, ...]:
@@ -306,31 +278,22 @@ def analyze_closed(spec: Spec, *, every_axis: bool = False, reference: Mapping[s
     except _Failed as failed:
         failure, output = failed.failure, None
     rows = tuple(walker.rows)
-    named = tuple(s for s in symbols if s)
-    given = {s: n for s, n in zip(symbols, spec.input.spatial, strict=True) if s and n}
-    others = dict(reference if reference is not None else given)
-    sets: dict[str, SizeSet] = {}
-    solved: dict[str, list[tuple[Limit, SizeSet]]] = {}
-    cache: dict[tuple[object, ...], SizeSet] = {}  # Inception's branches repeat their conditions
-    for sym in dict.fromkeys(named):
-        found = SizeSet.everything() if failure is None and not walker.never else SizeSet(1, {})
-        mine = solved.setdefault(sym, [])
-        met: set[tuple[object, ...]] = set()
-        for limit in walker.limits:
-            c = limit.condition
-            if sym not in c.expr.symbols():
-                continue
-            key = (sym, c.expr, c.relation, c.modulus, c.allowed)
-            if key not in cache:
-                try:
-                    cache[key] = solve(c, sym, others)
-                except NotClosed as e:
-                    raise ClosedFormError(str(e), limit.path, limit.name, _location(spec, limit)) from None
-            mine.append((limit, cache[key]))
-            if key not in met:
-                met.add(key)
-                found = found.intersect(cache[key])
-        sets[sym] = found
+    named = tuple(dict.fromkeys(s for s in symbols if s))
+    # The spec's own sizes: its numbers, and a symbol's where the spec gives an example (not the
+    # placeholder 1 a symbolic input holds without one: issue 22, D4).
+    own = spec.symbols or (None,) * len(symbols)
+    given = {
+        s: n for s, n, o in zip(symbols, spec.input.spatial, own, strict=True) if s and (o is None or spec.example)
+    }
+
+    def error(limit: Limit, message: str) -> Exception:
+        return ClosedFormError(message, limit.path, limit.name, _location(spec, limit))
+
+    solver = Solver(error)
+    values = dict(reference) if reference is not None else given
+    fits = failure is None and not walker.never
+    sets, solved = solve_sets(walker.limits, named, values, solver, fits=fits)
+    check_broadcasts(walker.broadcasts, sets, solver)
     return ClosedReport(
         name=spec.name,
         axes=dim_names(len(spatial)),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from math import lcm
 from typing import TYPE_CHECKING, Any
 
+from convcalc.engine.sizes import solve
 from convcalc.engine.symbolic import totals
-from convcalc.kinds.closed import Expr, Floor, floors
+from convcalc.kinds.closed import Condition, Expr, Floor, NotClosed, Relation, floors
 from convcalc.render.sizes import set_text
 
 if TYPE_CHECKING:
@@ -25,7 +25,9 @@ COUNTS = ("activations", "memory", "params", "weights", "biases", "buffers", "ma
 def exact_floors(report: ClosedReport) -> set[Floor]:
     """The floors that divide exactly at every size that fits: shown as H/32 rather than ⌊H/32⌋.
 
-    A floor of one symbol's expression is periodic: one period of the set's sizes decides it.
+    A floor of one symbol's expression divides exactly where its numerator ≡ 0 (mod its
+    denominator): a set of sizes like any condition's, and the floor is exact when the sizes that
+    fit lie inside it (every class of the set, wherever it starts: issue 22, D10).
     """
     exprs = [e for r in report.rows for e in (*r.output.spatial, r.output.depth, r.macs, r.params, r.activations)]
     out: set[Floor] = set()
@@ -37,11 +39,12 @@ def exact_floors(report: ClosedReport) -> set[Floor]:
         found = report.sets.get(sym)
         if found is None or found.empty:
             continue
-        period = lcm(found.modulus, atom.num.period(sym), atom.den)
-        start = found.summary().least or 1
-        sizes = [n for n in range(start, start + period) if n in found]
-        if sizes and all(atom.num.evaluate({sym: n}) % atom.den == 0 for n in sizes):
-            out.add(atom)
+        divides = Condition("exact", atom.num, Relation.RESIDUE, atom.den, frozenset({0}))
+        try:
+            if found.issubset(solve(divides, sym, {})):
+                out.add(atom)
+        except NotClosed:  # too many pieces to tell: the floor stays a floor, which is always true
+            continue
     return out
 
 

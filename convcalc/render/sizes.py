@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from convcalc.engine.sizes import SizeSet, binding
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
 
 _NEAREST = 3
 _SHOWN = 6  # members listed after the set's formula
+LISTED = 10_000  # residues listed one by one in JSON (past it, `residue_runs` alone)
+_TEXT_RUNS = 8  # residues or runs of them, and pieces, written out in the text
 
 
 def _own_sizes(closed: ClosedReport, spec: Spec) -> dict[str, int]:
@@ -43,11 +46,12 @@ def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
             "min": s.least,
             "max": s.most,
             "modulus": s.modulus,
-            "residues": list(s.residues),
+            "residues": list(s.residues) if s.count <= LISTED else None,
+            "residue_runs": [list(run) for run in s.runs],
             "exact": s.exact,
         }
         if not s.exact:
-            entry["pieces"] = [{"residue": r, "min": lo, "max": hi} for r, lo, hi in found.pieces()]
+            entry["pieces"] = [{"residues": [a, b], "min": lo, "max": hi} for a, b, lo, hi in found.pieces()]
             entry["pieces_modulus"] = found.modulus
         entry["conditions"] = [
             {
@@ -73,35 +77,45 @@ def axis_report(closed: ClosedReport, spec: Spec) -> dict[str, dict[str, Any]]:
 
 
 def _python(limit: Limit) -> str:
-    c = limit.condition
-    expr = c.expr.python()
-    if c.relation.value == "≥":
-        return f"{expr} >= 0"
-    if c.relation.value == "=":
-        return f"{expr} == 0"
-    return f"({expr}) % {c.modulus} in {sorted(c.allowed)}"
+    return limit.condition.python()
 
 
 def set_text(sym: str, s: Summary, found: SizeSet) -> str:
     """H = 32k + 3, k ≥ 2; H ≥ 223; H ≡ 0, 29, 30 or 31 (mod 32), H ≥ 29; no size."""
-    if s.least is None:
-        return "no size fits"
+    if s.least is None or s.least == s.most:
+        return "no size fits" if s.least is None else f"{sym} = {s.least:,}"
     if not s.exact:
-        parts = [f"{lo}{'…' if hi is None else '..' + str(hi)} step {found.modulus}" for _, lo, hi in found.pieces()]
-        return f"{sym} in " + "; ".join(parts)
+        pieces = found.pieces()
+        parts = [_piece_text(sym, found.modulus, piece) for piece in pieces[:_TEXT_RUNS]]
+        more = f"; … ({len(pieces) - _TEXT_RUNS:,} more pieces)" if len(pieces) > _TEXT_RUNS else ""
+        return f"{sym} in " + "; ".join(parts) + more
     top = "" if s.most is None else f", {sym} ≤ {s.most:,}"
     if s.modulus == 1:
         if s.most is None:
             return f"{sym} ≥ {s.least:,}" if s.least > 1 else f"any {sym}"
         return f"{s.least:,} ≤ {sym} ≤ {s.most:,}"
-    if len(s.residues) == 1:
-        r = s.residues[0]
+    if s.count == 1:
+        r = s.runs[0][0]
         k0 = (s.least - r) // s.modulus
         form = f"{s.modulus}k" + (f" + {r}" if r else "")
         return f"{sym} = {form}, k ≥ {k0}{top}"
-    rs = [str(r) for r in s.residues]
-    listed = ", ".join(rs[:-1]) + f" or {rs[-1]}"
-    return f"{sym} ≡ {listed} (mod {s.modulus}), {sym} ≥ {s.least:,}{top}"
+    return f"{sym} ≡ {_residues_text(s)} (mod {s.modulus:,}), {sym} ≥ {s.least:,}{top}"
+
+
+def _residues_text(s: Summary) -> str:
+    """0, 29, 30 or 31; past a few, the first runs and how many residues in all."""
+    if s.count <= _TEXT_RUNS:
+        rs = [str(r) for r in s.residues]
+        return ", ".join(rs[:-1]) + f" or {rs[-1]}"
+    runs = [str(a) if a == b else f"{a}–{b}" for a, b in s.runs[:_TEXT_RUNS]]
+    tail = ", …" if len(s.runs) > _TEXT_RUNS else ""
+    return f"{', '.join(runs)}{tail} ({s.count:,} residues in {len(s.runs):,} runs)"
+
+
+def _piece_text(sym: str, modulus: int, piece: tuple[int, int, int, int | None]) -> str:
+    a, b, lo, hi = piece
+    span = f"{lo}{'…' if hi is None else '..' + str(hi)}"
+    return f"{span} step {modulus}" if a == b else f"{span} with {sym} mod {modulus} in {a}..{b}"
 
 
 def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) -> list[str]:
@@ -140,16 +154,7 @@ def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) 
 
 
 def _first(found: SizeSet, count: int) -> list[int]:
-    s = found.summary()
-    if s.least is None:
-        return []
-    out: list[int] = []
-    n = s.least
-    while len(out) < count and (s.most is None or n <= s.most):
-        if n in found:
-            out.append(n)
-        n += 1
-    return out
+    return list(islice(found.ascending(), count))
 
 
 def _verdict(spec: Spec, axes: dict[str, dict[str, Any]]) -> str:

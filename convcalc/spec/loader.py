@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 import sys
@@ -103,7 +104,7 @@ def load_spec(source: str | os.PathLike[str], text_: str | None = None) -> Spec:
 
 
 # A symbolic input dim: a name (H, W, side); the letter x separates dims, so a name has none.
-SYMBOL = re.compile(r"[A-Za-wyzA-WYZ_][A-Za-wyzA-WYZ0-9_]*")
+SYMBOL = re.compile(r"[A-WYZa-wyz_][A-WYZa-wyz0-9_]*")  # _ first: refused with a reason (_symbol)
 
 
 def parse_input(value: Any, at: Location) -> Volume:
@@ -183,9 +184,25 @@ def _flow(text: str, at: Location) -> Any:
         raise SpecError(msg, at) from None
 
 
+# Names a symbol may not take: Python's keywords and constants (the `python` form of every
+# formula is evaluated with the symbols as variables, docs/symbolic.md), and the letters and
+# words the readable forms use themselves (`H = 32k + 3, k ≥ 2`, `H − 11 ≡ 0 (mod 4)`).
+RESERVED = {"k": "the sets' own index (H = 32k + 3)", "mod": "the conditions' word (mod 4)", "step": "the pieces' word"}
+
+
 def _symbol(value: Any, at: Location) -> str | None:
     if not isinstance(value, str) or re.fullmatch(r"\d+", value):
         return None
+    why = None
+    if keyword.iskeyword(value):
+        why = "a Python keyword or constant, and every formula's `python` form reads the symbols as variables"
+    elif value.startswith("_"):
+        why = "it starts with _ (a symbol starts with a letter)"
+    elif value in RESERVED:
+        why = f"the formulas use {value} themselves: {RESERVED[value]}"
+    if why is not None and SYMBOL.fullmatch(value):
+        msg = f"input dim '{value}' cannot be a symbol: {why}; name it otherwise, e.g. H, W or side"
+        raise SpecError(msg, at)
     if SYMBOL.fullmatch(value):
         return value
     msg = (
