@@ -10,53 +10,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import gcd, lcm
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
+
+from convcalc.algebra.atoms import ONE, Atom, Floor, Monomial, NotClosed, Sym
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
 
-
-class NotClosed(Exception):  # noqa: N818 - a property of the network, reported to the user
-    """A size that cannot be written as a closed form of the input's symbols."""
-
-
-class Sym:
-    """One symbolic input size: H, W."""
-
-    __slots__ = ("key", "name")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.key = (0, name)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sym) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-
-class Floor:
-    """⌊num/den⌋, with num an Expr and den > 1; made only by Expr.floordiv, which keeps it canonical."""
-
-    __slots__ = ("den", "key", "num")
-
-    def __init__(self, num: Expr, den: int) -> None:
-        self.num = num
-        self.den = den
-        self.key = (1, den, num.python())
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Floor) and other.key == self.key
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-
-Atom = Union[Sym, Floor]  # noqa: UP007 - a runtime alias
-# A product of atoms with their powers, in a canonical order.
-Monomial = tuple[tuple[Atom, int], ...]
-ONE: Monomial = ()
+__all__ = ["ONE", "Atom", "Expr", "Floor", "Monomial", "NotClosed", "Sym", "floors", "product"]
 
 
 def _times(a: Monomial, b: Monomial) -> Monomial:

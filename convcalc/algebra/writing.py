@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.algebra.expr import ONE, Sym
+from convcalc.algebra.atoms import ONE, Sym
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
 
-    from convcalc.algebra.expr import Atom, Floor, Monomial
+    from convcalc.algebra.atoms import Atom, Floor, Monomial
 
 
 def python_atom(atom: Atom) -> str:
