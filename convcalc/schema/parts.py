@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.kinds import registry
 from convcalc.kinds.params import MAX_VALUE
-from convcalc.spec import composite, expect
+from convcalc.spec import blocks, expect
 from convcalc.spec.loader import INPUT_KEYS
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def template() -> Schema:
     """A `${arg}` string inside a block."""
     return {
         "type": "string",
-        "pattern": composite.ARG.pattern,
+        "pattern": blocks.ARG.pattern,
         "description": "${name}: replaced by the value of the block's argument at each call.",
     }
 

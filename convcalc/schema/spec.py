@@ -21,7 +21,7 @@ from convcalc.schema.parts import (
     words_pattern,
 )
 from convcalc.schema.texts import BLOCK_HELP, NEEDS_PARAMS, TOP_HELP
-from convcalc.spec import composite
+from convcalc.spec import blocks, composite
 from convcalc.spec.layers import LAYER_KEYS
 from convcalc.spec.loader import TOP_KEYS
 
@@ -142,13 +142,13 @@ class SpecBuilder(Builder):
     def blocks(self) -> Schema:
         """`blocks:`, a name to its arguments and layers."""
         taken = [*self.known, *composite.COMPOSITES, "name"]
-        args = {"type": ["object", "null"], "propertyNames": {"pattern": f"^{composite.ARG_NAME}$"}}
+        args = {"type": ["object", "null"], "propertyNames": {"pattern": f"^{blocks.ARG_NAME}$"}}
         by_key = {
             "args": args,
             "layers": {"type": "array", "items": ref("block.layer")},
         }
         self.layers("block.", templated=True)
-        props = {key: {**by_key[key], "description": BLOCK_HELP[key]} for key in composite.BLOCK_KEYS}
+        props = {key: {**by_key[key], "description": BLOCK_HELP[key]} for key in blocks.BLOCK_KEYS}
         block = {"type": "object", "properties": props, "required": ["layers"], "additionalProperties": False}
         return {
             "type": "object",

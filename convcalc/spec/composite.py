@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from convcalc.errors import ConvcalcError, Location, SpecError, cut
+from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
+from convcalc.spec.blocks import Block, Built, read_block, substitute
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut
@@ -25,26 +26,9 @@ COMPOSITES = ("repeat", "residual", "parallel")
 REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module")
 RESIDUAL_KEYS = ("layers", "shortcut", "merge", "activation")
 PARALLEL_KEYS = ("branches", "merge")
-BLOCK_KEYS = ("args", "layers")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
 MAX_NESTING = 50
 MAX_ERRORS = 20  # mistakes reported from one file; more would bury the first ones
-# Text that `${...}` builds: one string, and all of a spec's calls together. A block that passes
-# `x: "${x}${x}"` to itself through 40 levels would otherwise double a string 40 times.
-MAX_BUILT = 10_000
-MAX_BUILT_TOTAL = 1_000_000
-ARG_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-ARG = re.compile(rf"\$\{{({ARG_NAME})\}}")
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """A block defined under `blocks:`: its arguments (None = required) and layers."""
-
-    name: str
-    args: dict[str, Any]
-    layers: PosList
-    at: Location
 
 
 class NodeReader(LayerReader):
@@ -56,7 +40,7 @@ class NodeReader(LayerReader):
         self.calls: list[str] = []
         self.nesting = 0
         self.sizes: dict[str, int] = {}
-        self.built = _Built()
+        self.built = Built()
 
     def read_blocks(self, value: Any, at: Location) -> None:
         """Keep the block definitions; their layers are read at each call."""
@@ -74,7 +58,7 @@ class NodeReader(LayerReader):
             if not isinstance(body, PosMap):
                 msg = f"block '{name}' must be a mapping with `layers:` (and `args:`)"
                 raise SpecError(msg, value.at(name))
-            self.blocks[name] = _block(name, body, where)
+            self.blocks[name] = read_block(name, body, where)
 
     def unknown(self, name: str) -> str:
         """The message for a layer word that names nothing, blocks included."""
@@ -273,25 +257,6 @@ def _raise(errors: _Errors) -> None:
         raise first
 
 
-def _block(name: str, body: PosMap, where: Location) -> Block:
-    """A block definition, checked: its arguments are words, its layers a list."""
-    check_keys(body, BLOCK_KEYS, f"block '{name}'")
-    args = body.get("args")
-    if args is None:
-        args = PosMap(body.here)
-    if not isinstance(args, PosMap):
-        raise SpecError("`args:` maps each argument to its default (null: required)", body.at("args"))
-    for arg in args:
-        if not isinstance(arg, str) or not ARG.fullmatch(f"${{{arg}}}"):
-            msg = f"argument name {describe(arg)} must be a word, as ${{name}} writes it"
-            raise SpecError(msg, args.key_at[arg])
-    layers = body.get("layers")
-    if not isinstance(layers, PosList):
-        msg = f"block '{name}' needs `layers:`, a list of layers"
-        raise SpecError(msg, body.at("layers"))
-    return Block(name, dict(args), layers, where)
-
-
 def _size(item: Any, size_of: Callable[[str], int]) -> int:
     """How many leaf layers an item of a block stands for, at least (unknown counts as 1)."""
     if isinstance(item, str):
@@ -316,57 +281,3 @@ def _size(item: Any, size_of: Callable[[str], int]) -> int:
 def under(prefix: str) -> Callable[[int], str]:
     """Paths of the layers in a list: prefix.0, prefix.1, ..."""
     return lambda i: f"{prefix}.{i}"
-
-
-@dataclass
-class _Built:
-    """How many characters `${...}` has built so far in a spec."""
-
-    total: int = 0
-
-
-def substitute(value: Any, at: Location, args: dict[str, Any], block: str, built: _Built | None = None) -> Any:
-    """A copy of a block's layers with `${name}` replaced; a string that is only `${name}` takes the value's type.
-
-    The length of every string to be built is known before it is built, and is checked then.
-    """
-    built = _Built() if built is None else built
-    if isinstance(value, PosMap):
-        out = PosMap(value.here)
-        for key, item in value.items():
-            out[key] = substitute(item, value.at(key), args, block, built)
-        out.key_at, out.value_at = value.key_at, value.value_at
-        return out
-    if isinstance(value, PosList):
-        seq = PosList(value.here)
-        seq.extend(
-            substitute(item, item_at, args, block, built) for item, item_at in zip(value, value.item_at, strict=True)
-        )
-        seq.item_at = value.item_at
-        return seq
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def lookup(name: str) -> Any:
-        if name not in args:
-            known = ", ".join(args) or "none"
-            msg = f"unknown argument ${{{cut(name)}}} in block '{block}'; its arguments: {cut(known)}"
-            raise SpecError(msg, at)
-        return args[name]
-
-    whole = ARG.fullmatch(value.strip())
-    if whole:
-        return lookup(whole.group(1))
-    parts = ARG.split(value)  # text, name, text, name, ..., text
-    texts = [str(lookup(p)) if i % 2 else p for i, p in enumerate(parts)]
-    length = sum(map(len, texts))
-    built.total += length
-    if length > MAX_BUILT or built.total > MAX_BUILT_TOTAL:
-        what = f"a string of {length:,} characters" if length > MAX_BUILT else f"{built.total:,} characters in all"
-        limit = MAX_BUILT if length > MAX_BUILT else MAX_BUILT_TOTAL
-        msg = (
-            f"block '{block}' builds {what} from {cut(value)}, beyond convcalc's limit of {limit:,} "
-            '(does an argument pass itself on twice, as x: "${x}${x}"?)'
-        )
-        raise SpecError(msg, at)
-    return "".join(texts)
