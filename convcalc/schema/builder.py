@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from convcalc.kinds import params, registry
 from convcalc.kinds.params import Choice, Flag, PerDim, Text, Whole
 from convcalc.options import ACTIVATIONS
+from convcalc.schema import texts
 from convcalc.schema.parts import (
     amount,
     any_case,
@@ -22,17 +23,6 @@ from convcalc.schema.parts import (
     whole,
     words,
     words_pattern,
-)
-from convcalc.schema.texts import (
-    CALL_TAKEN,
-    EXPECT_HELP,
-    LAYER_HELP,
-    NUMBER_HELP,
-    PARALLEL_HELP,
-    RESIDUAL_HELP,
-    SHORTHAND_EXAMPLES,
-    SHORTHAND_FORM,
-    SHORTHAND_KIND,
 )
 from convcalc.spec import composite, expect, shorthand
 from convcalc.spec.layers import LAYER_KEYS
@@ -152,7 +142,7 @@ class Builder:
                 else:
                     units = "bytes" if key == "memory" else "count"
                     schema = self.define(f"expect.{units}", partial(amount, bytes_=key == "memory"))
-                help_ = EXPECT_HELP.get(key) or f"The {key}: {NUMBER_HELP}."
+                help_ = texts.EXPECT_HELP.get(key) or f"The {key}: {texts.NUMBER_HELP}."
                 props[key] = self.template(schema, templated=templated, description=help_)
             return {"type": "object", "properties": props, "additionalProperties": False}
 
@@ -196,8 +186,8 @@ class Builder:
             "residual": self.define(f"{prefix}residual", lambda: self.residual(layers, templated=templated)),
             "parallel": self.define(f"{prefix}parallel", lambda: self.parallel(layers, templated=templated)),
         }
-        props = {key: t(by_key[key], LAYER_HELP[key]) for key in (*LAYER_KEYS, "layer", *composite.REPEAT_KEYS)}
-        props |= {key: t(by_key[key], LAYER_HELP[key]) for key in composite.COMPOSITES}
+        props = {key: t(by_key[key], texts.LAYER_HELP[key]) for key in (*LAYER_KEYS, "layer", *composite.REPEAT_KEYS)}
+        props |= {key: t(by_key[key], texts.LAYER_HELP[key]) for key in composite.COMPOSITES}
         props |= {word: self.body(word, templated=templated) for word in self.known}
         beside = {word: list(dict.fromkeys((word, *LAYER_KEYS))) for word in props if word not in LAYER_KEYS}
         beside["repeat"] = list(composite.REPEAT_KEYS)
@@ -228,7 +218,7 @@ class Builder:
             "activation": {"anyOf": [self.value(params.activation), falsy]},
         }
         props = {
-            key: self.template(by_key[key], templated=templated, description=RESIDUAL_HELP[key])
+            key: self.template(by_key[key], templated=templated, description=texts.RESIDUAL_HELP[key])
             for key in composite.RESIDUAL_KEYS
         }
         return {"type": "object", "properties": props, "required": ["layers"], "additionalProperties": False}
@@ -241,7 +231,7 @@ class Builder:
             "merge": self.value(params.choice(Merge, "")),
         }
         props = {
-            key: self.template(by_key[key], templated=templated, description=PARALLEL_HELP[key])
+            key: self.template(by_key[key], templated=templated, description=texts.PARALLEL_HELP[key])
             for key in composite.PARALLEL_KEYS
         }
         return {"type": "object", "properties": props, "required": ["branches"], "additionalProperties": False}
@@ -269,8 +259,8 @@ class Builder:
             "if": {"pattern": any_case(pattern)},
             "else": {
                 "if": {"pattern": kind_first},
-                "then": refuse(SHORTHAND_FORM, f"Not a layer in shorthand ({grammar})"),
-                "else": refuse(SHORTHAND_KIND, "Not a layer kind"),
+                "then": refuse(texts.SHORTHAND_FORM, f"Not a layer in shorthand ({grammar})"),
+                "else": refuse(texts.SHORTHAND_KIND, "Not a layer kind"),
             },
         }
         if not shown:
@@ -278,7 +268,7 @@ class Builder:
         return {
             **schema,
             # What editors offer as a layer is typed, and show on hover: a few, each once.
-            "examples": SHORTHAND_EXAMPLES,
+            "examples": texts.SHORTHAND_EXAMPLES,
             "description": f"A layer in shorthand: {shorthand.GRAMMAR}.",
         }
 
@@ -294,7 +284,7 @@ class Builder:
                 "type": "string",
                 "pattern": CALL_PATTERN,
                 "if": taken,
-                "then": refuse(CALL_TAKEN, "A layer kind's word"),
+                "then": refuse(texts.CALL_TAKEN, "A layer kind's word"),
                 "description": "A call of a block defined under blocks:.",
             }
 
