@@ -5,7 +5,9 @@ Each set is checked against the numeric engine or against the condition evaluate
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -23,6 +25,9 @@ from convcalc.errors import Location
 from convcalc.render.sizes import axis_report, describe, set_text
 from convcalc.spec.loader import load_spec
 from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 H = Expr.symbol("H")
 
@@ -149,3 +154,19 @@ def test_runs_edges() -> None:
     assert SizeSet(3, runs=[(2, 2, 1, 1)]).nearest(5, 1) == [5]
     with pytest.raises(NotClosed, match="pieces"):
         runlist.lift(2, ((1, 1, 0, None),), 2 * (runlist.MAX_RUNS + 1))
+
+
+def test_a_number_beside_a_symbol_is_judged_as_the_spec_s_own_size(tmp_path: Path) -> None:
+    # `32xWx3`: the height is the spec's own, and a stride that misses it is a design error (exit 1).
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("input: 32xWx3\nlayers: [conv3-4 s2]\n")
+    right = tmp_path / "right.yaml"
+    right.write_text("input: 33xWx3\nlayers: [conv3-4 s2]\n")
+    missed = CliRunner().invoke(main, ["fit", str(wrong)])
+    assert missed.exit_code == 1
+    assert "the input's own height 32 does not fit (nearest that fit: 31, 33, 29)." in missed.stdout
+    held = CliRunner().invoke(main, ["fit", str(right)])
+    assert held.exit_code == 0
+    assert "the input's own height 33 fits." in held.stdout
+    axes = json.loads(CliRunner().invoke(main, ["fit", str(wrong), "--format", "json"]).stdout)
+    assert (axes["height"]["size"], axes["height"]["fits"], axes["width"]["size"]) == (32, False, None)

@@ -81,7 +81,8 @@ def fit(spec: str, input_: str | None, rounding: str | None, fmt: str, sweep: bo
     else:
         for line in describe(closed, loaded, axes):
             _say(line)
-    if not own_fits and loaded.example:
+    given = any(a["size"] is not None for a in axes.values())  # 32xWx3 gives its height
+    if not own_fits and (loaded.example or given):
         sys.exit(EXIT_DESIGN_ERROR)
 
 

@@ -19,10 +19,17 @@ _TEXT_RUNS = 8  # residues or runs of them, and pieces, written out in the text
 
 
 def _own_sizes(closed: ClosedReport, spec: Spec) -> dict[str, int]:
-    """The spec's own (or example) size of each symbol, where it has one."""
-    if not spec.example:
-        return {}
-    return {s: n for s, n in zip(closed.symbols, spec.input.spatial, strict=True) if s}
+    """The spec's own (or example) size of each axis's symbol, where it has one.
+
+    With an example (or a numeric input) every axis has one; a symbolic input without one still
+    gives some axes as numbers (the 32 of `32xWx3`), and those are judged too.
+    """
+    given = spec.symbols or (None,) * len(spec.input.spatial)
+    return {
+        s: n
+        for s, n, g in zip(closed.symbols, spec.input.spatial, given, strict=True)
+        if s and (spec.example or g is None)
+    }
 
 
 def _limits(closed: ClosedReport, sym: str) -> list[tuple[Limit, bool]]:
@@ -150,11 +157,25 @@ def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) 
             lines.append(f"  ({implied} more condition{'s follow' if implied > 1 else ' follows'} from these)")
     if spec.example:
         lines.append(_verdict(spec, axes))
+    elif given := {axis: e for axis, e in axes.items() if e["size"] is not None}:
+        lines.append(_given_verdict(given))
     return lines
 
 
 def _first(found: SizeSet, count: int) -> list[int]:
     return list(islice(found.ascending(), count))
+
+
+def _given_verdict(given: dict[str, dict[str, Any]]) -> str:
+    """The sizes a symbolic input gives as numbers: `height 32 does not fit (nearest that fit: 31, 33)`."""
+    said = []
+    for axis, e in given.items():
+        if e["fits"]:
+            said.append(f"{axis} {e['size']} fits")
+        else:
+            near = ", ".join(map(str, e["nearest"])) or "none"
+            said.append(f"{axis} {e['size']} does not fit (nearest that fit: {near})")
+    return "the input's own " + "; ".join(said) + "."
 
 
 def _verdict(spec: Spec, axes: dict[str, dict[str, Any]]) -> str:
