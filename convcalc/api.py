@@ -187,13 +187,11 @@ class ShowOptions:
         return [name for name, value in given.items() if value is not None]
 
 
-def show_report(spec: Spec, options: ShowOptions) -> Report:
-    """The numeric report `convcalc show` prints: with training memory where asked, folded to `depth`."""
-    from convcalc.engine.analyze import analyze as analyze_spec  # noqa: PLC0415
+def show_report(spec: Spec, report: Report, options: ShowOptions) -> Report:
+    """The spec's report as `convcalc show` prints it: with training memory where asked, folded to `depth`."""
     from convcalc.engine.training import Device, Optimizer, Precision, training  # noqa: PLC0415
     from convcalc.fold import fold  # noqa: PLC0415
 
-    report = analyze_spec(spec)
     if options.training or options.per_row:  # the defaults: fp32, sgd, cpu
         report = training(
             spec,

@@ -109,7 +109,8 @@ def show(spec: str, **given: Any) -> None:
 
         show_closed(loaded, options)
         return
-    report = show_report(loaded, options)
+    report = analyze(loaded)
+    report = show_report(loaded, report, options)
     fmt, binary, limit = options.fmt, options.binary, options.limit
     if fmt == "table":
         from convcalc.render.table import render_table  # noqa: PLC0415 - rich only for tables
