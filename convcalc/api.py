@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from convcalc.errors import Location, SpecError
-from convcalc.report import Diagnostic, Severity
+from convcalc.report import Diagnostic, Report, Severity
 from convcalc.spec.model import Spec
 
 if TYPE_CHECKING:
+    from convcalc.engine.symbolic import ClosedReport
     from convcalc.options import DType, Rounding
     from convcalc.render.columns import Column
-    from convcalc.report import Report
     from convcalc.volume import Volume
 
 MAX_BATCH = 1_000_000  # as `--batch` (convcalc/cli/common.py)
@@ -206,19 +206,45 @@ def show_report(spec: Spec, report: Report, options: ShowOptions) -> Report:
     return report if options.depth is None else fold(report, options.depth)
 
 
-def symbolic_checks(spec: Spec) -> tuple[Report | None, tuple[Diagnostic, ...]]:
+def symbolic_checks(spec: Spec) -> Report | None:
     """A symbolic spec's `expect:` answers, checked at its `example:` size (docs/symbolic.md).
 
-    The numeric report at that size (its `checks`); None, and a note that says so, when the spec
-    has answers but names no example size (None and no note when it has no answers).
+    The numeric report at that size (its `checks`); None when the spec has no answers or names no
+    example size (`symbolic_diagnostics` then says they are not checked).
     """
-    if not spec.expectations:
-        return None, ()
-    if not spec.example:
-        at = spec.input_at or Location(spec.source)
-        msg = "the spec's expect: answers are not checked: give it `example: 224x224x3`, the size to check them at"
-        note = Diagnostic(Severity.NOTE, NOT_CHECKED, msg, "", at.file, at.line, at.column)
-        return None, (note,)
+    if not spec.expectations or not spec.example:
+        return None
     from convcalc.engine.analyze import analyze as analyze_spec  # noqa: PLC0415
 
-    return analyze_spec(spec), ()
+    return analyze_spec(spec)
+
+
+def symbolic_diagnostics(spec: Spec, closed: ClosedReport) -> tuple[Diagnostic, ...]:
+    """The symbolic report's errors (a layer with no closed form, a condition no size meets), and a
+    note where the spec's answers are not checked, for want of an `example:` size."""
+    out = []
+    if closed.failure is not None:
+        f = closed.failure
+        out.append(Diagnostic(Severity.ERROR, f.code, f"{f.name}: {f.message}", f.path, spec.source, f.line, f.column))
+    for limit in closed.never:
+        message = f"{limit.name}: {limit.condition.text()} is false: no size fits"
+        where = (limit.path, spec.source, limit.line, limit.column)
+        out.append(Diagnostic(Severity.ERROR, limit.condition.code, message, *where))
+    if spec.expectations and not spec.example:
+        at = spec.input_at or Location(spec.source)
+        msg = "the spec's expect: answers are not checked: give it `example: 224x224x3`, the size to check them at"
+        out.append(Diagnostic(Severity.NOTE, NOT_CHECKED, msg, "", at.file, at.line, at.column))
+    return tuple(out)
+
+
+def unchecked_report(spec: Spec) -> Report:
+    """A symbolic spec without `example:`, as `convcalc check` sees it: no rows, its design judged on
+    the formulas (`symbolic_diagnostics`), its answers not checked."""
+    from convcalc.engine.symbolic import analyze_closed  # noqa: PLC0415
+    from convcalc.report import Totals  # noqa: PLC0415
+
+    closed = analyze_closed(spec)
+    totals = Totals(0, 0, 0, 0, 0, 0, 0, 0, None)
+    bpv = spec.dtype.bytes
+    diagnostics = symbolic_diagnostics(spec, closed)
+    return Report(spec.name, spec.description, spec.source, spec.batch, spec.dtype.value, bpv, (), totals, diagnostics)

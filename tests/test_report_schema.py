@@ -294,3 +294,30 @@ def test_an_imported_models_spec(tmp_path: Path) -> None:
     assert data["totals"]["params"] == 4 * 27 + 4 + 10 * 64 + 10
     symbolic = run("show", str(spec), "--input", "HxWx3", "--format", "json")
     assert errors(symbolic, "report") == []
+
+
+def test_check_a_symbolic_spec_at_its_example_and_one_without(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    wrong, unnamed = tiny(tmp_path / "a", params=20714), tiny(tmp_path, example="", params=1)
+    result = CliRunner().invoke(main, ["check", str(wrong), str(unnamed)])
+    assert result.exit_code == 1
+    assert f"{wrong}:9:11: error: check failed: Tiny params: expected 20714, got 18,234" in result.stdout
+    assert f"{unnamed}:2:8: note: the spec's expect: answers are not checked" in result.stdout
+    assert result.stdout.endswith("2 checks in 2 files: 1 passed, 1 failed\n")
+    data = run("check", str(unnamed), "--format", "json")
+    assert errors(data, "check") == []
+    assert [d["code"] for d in data["files"][0]["diagnostics"]] == ["answers-not-checked"]
+    assert data["files"][0]["ok"] is True
+
+
+def test_check_judges_a_symbolic_spec_without_example_on_its_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "never.yaml"
+    path.write_text("input: 7xWx3\nlayers:\n  - conv: {filters: 4, size: 2, stride: 2}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:3:5: error: CONV2-4: 5 ≡ 0 (mod 2) is false: no size fits" in result.stdout
+    refused = tmp_path / "refused.yaml"
+    refused.write_text("input: HxWx3\nlayers:\n  - conv3-8\n  - flatten\n  - groupnorm: 2\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(refused)])
+    assert result.exit_code == 2
+    assert f"{refused}:5:5: error:" in result.stdout

@@ -125,13 +125,13 @@ def to_dict(  # noqa: PLR0913 - the document's parts, each from its own source
     *,
     spec: Spec | None = None,
     version: str = "",
-    checks: Sequence[Check] | None = None,
-    notes: Sequence[Diagnostic] = (),
+    checks: Sequence[Check] = (),
+    diagnostics: Sequence[Diagnostic] = (),
 ) -> dict[str, Any]:
     """The report document of docs/json.md (schema_version 2): each figure {"text": …, "python": …}.
 
     The keys are the numeric report's; `checks` are the spec's answers checked at its `example:`
-    size (None when they were not checked: `notes` then says why).
+    size, `diagnostics` the symbolic report's (`convcalc.api.symbolic_diagnostics`).
     """
     exact = exact_floors(report)
     t = totals(report)
@@ -155,9 +155,7 @@ def to_dict(  # noqa: PLR0913 - the document's parts, each from its own source
         }
         for r in report.rows
     ]
-    diagnostics = [*_errors(report, source), *(json_diagnostic(d) for d in notes)]
-    checked = [json_check(c) for c in checks or ()]
-    ok = not any(d["severity"] == "error" for d in diagnostics) and all(c["ok"] for c in checked)
+    ok = not any(d.severity.value == "error" for d in diagnostics) and all(c.ok for c in checks)
     return {
         "schema_version": SCHEMA_VERSION,
         "convcalc": version,
@@ -181,24 +179,10 @@ def to_dict(  # noqa: PLR0913 - the document's parts, each from its own source
             "params_bytes": both(report.bytes_per_value * t["params"]),
             "output": None if report.output is None else both_shape(report.output, exact),
         },
-        "diagnostics": diagnostics,
-        "checks": checked,
+        "diagnostics": [json_diagnostic(d) for d in diagnostics],
+        "checks": [json_check(c) for c in checks],
         "training": None,  # training memory has no symbolic form
     }
-
-
-def _errors(report: ClosedReport, source: str) -> list[dict[str, Any]]:
-    """The layer with no closed form, and the conditions on the spec's own numbers that no size meets."""
-    out = []
-    if report.failure is not None:
-        f = report.failure
-        where = {"path": f.path, "file": source, "line": f.line, "column": f.column}
-        out.append({"severity": "error", "code": f.code, "message": f"{f.name}: {f.message}", **where})
-    for limit in report.never:
-        message = f"{limit.name}: {limit.condition.text()} is false: no size fits"
-        where = {"path": limit.path, "file": source, "line": limit.line, "column": limit.column}
-        out.append({"severity": "error", "code": limit.condition.code, "message": message, **where})
-    return out
 
 
 def both_shape(s: Shape, exact: Collection[Floor]) -> dict[str, Any]:
