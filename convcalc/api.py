@@ -220,8 +220,11 @@ def symbolic_checks(spec: Spec) -> Report | None:
 
 
 def symbolic_diagnostics(spec: Spec, closed: ClosedReport) -> tuple[Diagnostic, ...]:
-    """The symbolic report's errors (a layer with no closed form, a condition no size meets), and a
-    note where the spec's answers are not checked, for want of an `example:` size."""
+    """The symbolic report's errors, and a note where the spec's answers are not checked.
+
+    The errors: a layer with no closed form, a condition no size meets. The note: the spec has
+    answers but no `example:` size to check them at.
+    """
     out = []
     if closed.failure is not None:
         f = closed.failure
@@ -238,8 +241,10 @@ def symbolic_diagnostics(spec: Spec, closed: ClosedReport) -> tuple[Diagnostic, 
 
 
 def unchecked_report(spec: Spec) -> Report:
-    """A symbolic spec without `example:`, as `convcalc check` sees it: no rows, its design judged on
-    the formulas (`symbolic_diagnostics`), its answers not checked."""
+    """A symbolic spec without `example:`, as `convcalc check` sees it.
+
+    No rows; its design judged on the formulas (`symbolic_diagnostics`); its answers not checked.
+    """
     from convcalc.engine.symbolic import analyze_closed  # noqa: PLC0415
     from convcalc.report import Totals  # noqa: PLC0415
 

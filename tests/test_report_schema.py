@@ -9,6 +9,7 @@ so that a document passing it says something.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 from pathlib import Path
@@ -111,7 +112,7 @@ def test_check_an_unreadable_file(tmp_path: Path) -> None:
     assert data["files"][0]["ok"] is False
 
 
-@pytest.mark.parametrize(("a", "b"), list(zip(BUILTINS, BUILTINS[1:], strict=False)))
+@pytest.mark.parametrize(("a", "b"), list(itertools.pairwise(BUILTINS)))
 def test_diff(a: str, b: str) -> None:
     data = run("diff", a, b, "--format", "json", code=None)
     assert errors(data, "diff") == []
@@ -192,9 +193,7 @@ def test_a_symbolic_design_error_is_a_diagnostic(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert errors(data, "report") == []
     assert data["ok"] is False
-    assert [(d["severity"], d["code"], d["line"]) for d in data["diagnostics"]] == [
-        ("error", "stride-does-not-fit", 3)
-    ]
+    assert [(d["severity"], d["code"], d["line"]) for d in data["diagnostics"]] == [("error", "stride-does-not-fit", 3)]
 
 
 # The schema refuses what it must: each of these is one change away from a valid document.

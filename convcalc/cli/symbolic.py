@@ -12,8 +12,8 @@ from convcalc.api import NOT_CHECKED, symbolic_checks, symbolic_diagnostics
 from convcalc.cli.common import EXIT_DESIGN_ERROR, console
 from convcalc.cli.streams import echo_data
 from convcalc.engine.symbolic import analyze_closed
-from convcalc.render import closed as render
 from convcalc.errors import Location
+from convcalc.render import closed as render
 from convcalc.render.checks import message
 from convcalc.render.inert import inert
 from convcalc.render.sizes import axis_report

@@ -140,7 +140,7 @@ def to_dict(  # noqa: PLR0913 - the document's parts, each from its own source
         return {"text": _count_text(e, exact), "python": e.python()}
 
     source = "" if spec is None else spec.source
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "index": r.index,
             "path": r.path,
