@@ -320,3 +320,16 @@ def test_check_judges_a_symbolic_spec_without_example_on_its_formulas(tmp_path: 
     result = CliRunner().invoke(main, ["check", str(refused)])
     assert result.exit_code == 2
     assert f"{refused}:5:5: error:" in result.stdout
+
+
+def test_a_layer_that_fails_whatever_the_size_is_an_error_in_the_document(tmp_path: Path) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text("input: HxWx3\nlayers:\n  - conv3-8 g2\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["show", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert errors(data, "report") == []
+    (error,) = data["diagnostics"]
+    assert (error["severity"], error["path"], error["line"], error["column"]) == ("error", "1", 3, 5)
+    assert error["message"].startswith("CONV3-8: groups 2 does not divide the 3 input channels")
+    assert "error: CONV3-8: groups 2 does not divide the 3 input channels" in result.stderr
