@@ -134,7 +134,7 @@ def test_squeeze_excitation_fits_symbolically_as_numerically() -> None:
     assert result.exit_code == 0
     assert "height (H): any H" in result.stdout
     shown = json.loads(CliRunner().invoke(main, ["show", "-", "--format", "json"], input=D5).stdout)
-    assert shown["output"]["python"] == ["H", "W", "8"]
+    assert shown["totals"]["output"]["python"] == ["H", "W", "8"]
 
 
 def test_the_far_apart_classes_give_the_numbers_at_both() -> None:
