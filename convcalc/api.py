@@ -10,15 +10,17 @@ string with a line break or a flow mapping, `"{input: 32x32x3, layers: [conv3-8]
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from convcalc.errors import Location, SpecError
+from convcalc.report import Diagnostic, Report, Severity
 from convcalc.spec.model import Spec
 
 if TYPE_CHECKING:
+    from convcalc.engine.symbolic import ClosedReport
     from convcalc.options import DType, Rounding
-    from convcalc.report import Report
+    from convcalc.render.columns import Column
     from convcalc.volume import Volume
 
 MAX_BATCH = 1_000_000  # as `--batch` (convcalc/cli/common.py)
@@ -119,3 +121,135 @@ def _member(enum: Any, value: Any, key: str) -> Any:
         choices = ", ".join(m.value for m in enum)
         msg = f"{key}={value!r}: not one of {choices}"
         raise SpecError(msg, _AT) from None
+
+
+FORMATS = ("table", "json", "csv", "markdown")
+NOT_CHECKED = "answers-not-checked"  # the code of the note for a symbolic spec without `example:`
+_SHOW = Location("show()")
+
+
+@dataclass(frozen=True, slots=True)
+class ShowOptions:
+    """`convcalc show`'s options beyond the overrides, and the rules of how they combine.
+
+    The names are the command's (`fmt` is `--format`, `limit` is `--max-batch`); the CLI only
+    wires them. Any of `optimizer`, `precision`, `device` or `limit` implies `train`.
+    """
+
+    fmt: str = "table"
+    binary: bool = False
+    depth: int | None = None
+    explain: bool = False
+    columns: tuple[Column, ...] | None = None
+    train: bool = False
+    optimizer: str | None = None
+    precision: str | None = None
+    device: str | None = None
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        """Each option checked as the CLI checks it: a `SpecError` at `show()` otherwise."""
+        from convcalc.engine.training import Device, Optimizer, Precision  # noqa: PLC0415
+
+        if self.fmt not in FORMATS:
+            msg = f"fmt={self.fmt!r}: not one of {', '.join(FORMATS)}"
+            raise SpecError(msg, _SHOW)
+        for name, value in (("depth", self.depth), ("limit", self.limit)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                msg = f"{name}={value!r}: give a whole number, at least 1"
+                raise SpecError(msg, _SHOW)
+        for enum, key in ((Optimizer, "optimizer"), (Precision, "precision"), (Device, "device")):
+            if getattr(self, key) is not None:
+                _member(enum, getattr(self, key), key)
+
+    @property
+    def training(self) -> bool:
+        """Whether the training block is asked for (`--train`, or an option that implies it)."""
+        return self.train or any(o is not None for o in (self.optimizer, self.precision, self.device, self.limit))
+
+    @property
+    def per_row(self) -> bool:
+        """Whether each row's saved bytes are computed: JSON always carries them; else the `saved` column."""
+        return self.fmt == "json" or (self.columns is not None and any(c.value == "saved" for c in self.columns))
+
+    def numeric_only(self) -> list[str]:
+        """The options given that have no symbolic form, as the command line spells them."""
+        given = {
+            "--depth": self.depth,
+            "--explain": self.explain or None,
+            "--columns": self.columns,
+            "--train": self.train or None,
+            "--optimizer": self.optimizer,
+            "--precision": self.precision,
+            "--device": self.device,
+            "--max-batch": self.limit,
+        }
+        return [name for name, value in given.items() if value is not None]
+
+
+def show_report(spec: Spec, report: Report, options: ShowOptions) -> Report:
+    """The spec's report as `convcalc show` prints it: with training memory where asked, folded to `depth`."""
+    from convcalc.engine.training import Device, Optimizer, Precision, training  # noqa: PLC0415
+    from convcalc.fold import fold  # noqa: PLC0415
+
+    if options.training or options.per_row:  # the defaults: fp32, sgd, cpu
+        report = training(
+            spec,
+            report,
+            optimizer=Optimizer(options.optimizer or "sgd"),
+            precision=Precision(options.precision or "fp32"),
+            device=Device(options.device or "cpu"),
+            per_row=options.per_row,
+        )
+        if not options.training and options.fmt != "json":
+            report = replace(report, training=None)  # the saved column only
+    return report if options.depth is None else fold(report, options.depth)
+
+
+def symbolic_checks(spec: Spec) -> Report | None:
+    """A symbolic spec's `expect:` answers, checked at its `example:` size (docs/symbolic.md).
+
+    The numeric report at that size (its `checks`); None when the spec has no answers or names no
+    example size (`symbolic_diagnostics` then says they are not checked).
+    """
+    if not spec.expectations or not spec.example:
+        return None
+    from convcalc.engine.analyze import analyze as analyze_spec  # noqa: PLC0415
+
+    return analyze_spec(spec)
+
+
+def symbolic_diagnostics(spec: Spec, closed: ClosedReport) -> tuple[Diagnostic, ...]:
+    """The symbolic report's errors, and a note where the spec's answers are not checked.
+
+    The errors: a layer with no closed form, a condition no size meets. The note: the spec has
+    answers but no `example:` size to check them at.
+    """
+    out = []
+    if closed.failure is not None:
+        f = closed.failure
+        out.append(Diagnostic(Severity.ERROR, f.code, f"{f.name}: {f.message}", f.path, spec.source, f.line, f.column))
+    for limit in closed.never:
+        message = f"{limit.name}: {limit.condition.text()} is false: no size fits"
+        where = (limit.path, spec.source, limit.line, limit.column)
+        out.append(Diagnostic(Severity.ERROR, limit.condition.code, message, *where))
+    if spec.expectations and not spec.example:
+        at = spec.input_at or Location(spec.source)
+        msg = "the spec's expect: answers are not checked: give it `example: 224x224x3`, the size to check them at"
+        out.append(Diagnostic(Severity.NOTE, NOT_CHECKED, msg, "", at.file, at.line, at.column))
+    return tuple(out)
+
+
+def unchecked_report(spec: Spec) -> Report:
+    """A symbolic spec without `example:`, as `convcalc check` sees it.
+
+    No rows; its design judged on the formulas (`symbolic_diagnostics`); its answers not checked.
+    """
+    from convcalc.engine.symbolic import analyze_closed  # noqa: PLC0415
+    from convcalc.report import Totals  # noqa: PLC0415
+
+    closed = analyze_closed(spec)
+    totals = Totals(0, 0, 0, 0, 0, 0, 0, 0, None)
+    bpv = spec.dtype.bytes
+    diagnostics = symbolic_diagnostics(spec, closed)
+    return Report(spec.name, spec.description, spec.source, spec.batch, spec.dtype.value, bpv, (), totals, diagnostics)

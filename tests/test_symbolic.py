@@ -135,10 +135,10 @@ def test_vgg16_first_fc_params_as_a_formula() -> None:
     result = run("show", "vgg16", "--input", "HxWx3", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    fc6 = next(r for r in data["rows"] if r["kind"] == "fc")
+    fc6 = next(r for r in data["layers"] if r["kind"] == "fc")
     assert fc6["params"]["text"] == "2,048·H·W + 4,096"
     assert eval(fc6["params"]["python"], {"H": 224, "W": 224}) == 102_764_544  # noqa: S307
-    conv = sum(eval(r["macs"]["python"], {"H": 32, "W": 32}) for r in data["rows"] if r["kind"] == "conv")  # noqa: S307
+    conv = sum(eval(r["macs"]["python"], {"H": 32, "W": 32}) for r in data["layers"] if r["kind"] == "conv")  # noqa: S307
     assert conv == 313_196_544  # the issue's 313,196,544·a·b at H = 32a, W = 32b
     table = run("show", "vgg16", "--input", "HxWx3")
     assert "H/32xW/32x512" in table.stdout
@@ -174,7 +174,7 @@ def test_a_spec_with_one_symbol_keeps_its_numbers(tmp_path: Path) -> None:
     assert shown.exit_code == 0
     data = json.loads(shown.stdout)
     assert set(data["sizes"]) == {"time"}
-    assert data["rows"][-1]["output"]["python"] == ["((T + 3)//4) - 1", "16", "16", "8"]
+    assert data["layers"][-1]["output"]["python"] == ["((T + 3)//4) - 1", "16", "16", "8"]
     path.write_text("input: Tx64x64x3\nlayers:\n  - conv3-8 s2 p1\n", encoding="utf-8")
     unfit = run("show", str(path))
     assert unfit.exit_code == 1
@@ -289,7 +289,7 @@ def sweep_limit(spec: Spec) -> int:
     """
     closed = analyze_closed(spec, every_axis=True)
     sets = [closed.sets[s] for s in closed.symbols]
-    edge = max((b for s in sets for _, lo, hi in s.pieces() for b in (lo, hi) if b is not None), default=1)
+    edge = max((b for s in sets for _, _, lo, hi in s.pieces() for b in (lo, hi) if b is not None), default=1)
     period = lcm(*(s.modulus for s in sets)) if sets else 1
     return min(4096, max(512, edge + 8 * period))
 
@@ -308,8 +308,8 @@ def assert_formulas_are_the_numbers(spec: Spec, samples: int) -> None:
             assert any(len(x.condition.expr.symbols()) > 1 for x in closed.limits), (spec.name, env)
             continue
         report = analyze(at)
-        assert len(report.rows) == len(data["rows"])
-        for row, formula in zip(report.rows, data["rows"], strict=True):
+        assert len(report.rows) == len(data["layers"])
+        for row, formula in zip(report.rows, data["layers"], strict=True):
             assert row.output is not None
             output = [eval(e, env) for e in formula["output"]["python"]]  # noqa: S307
             assert output == row.output.as_list(), (spec.name, row.name, env)

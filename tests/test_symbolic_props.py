@@ -86,8 +86,8 @@ def assert_matches_the_numeric_engine(text: str) -> None:
 
 def assert_rows(spec: Spec, data: dict[str, Any], env: dict[str, int], sizes: tuple[int, ...], text: str) -> None:
     report = analyze(at(spec, sizes))
-    assert len(report.rows) == len(data["rows"])
-    for row, formula in zip(report.rows, data["rows"], strict=True):
+    assert len(report.rows) == len(data["layers"])
+    for row, formula in zip(report.rows, data["layers"], strict=True):
         assert row.output is not None
         want = row.output.as_list()
         assert [eval(e, dict(env)) for e in formula["output"]["python"]] == want, (text, row.name, env)  # noqa: S307
@@ -134,7 +134,7 @@ def test_squeeze_excitation_fits_symbolically_as_numerically() -> None:
     assert result.exit_code == 0
     assert "height (H): any H" in result.stdout
     shown = json.loads(CliRunner().invoke(main, ["show", "-", "--format", "json"], input=D5).stdout)
-    assert shown["output"]["python"] == ["H", "W", "8"]
+    assert shown["totals"]["output"]["python"] == ["H", "W", "8"]
 
 
 def test_the_far_apart_classes_give_the_numbers_at_both() -> None:
@@ -145,7 +145,7 @@ def test_the_far_apart_classes_give_the_numbers_at_both() -> None:
     for n in (194, 197):
         report = analyze(at(spec, (n, n)))
         assert text_value(data["totals"]["macs"]["text"], {"H": n, "W": n}) == report.totals.macs
-        conv = data["rows"][1]["output"]["text"].split("x")[0]
+        conv = data["layers"][1]["output"]["text"].split("x")[0]
         assert text_value(conv, {"H": n, "W": n}) == report.rows[1].output.spatial[0]  # type: ignore[union-attr]
 
 

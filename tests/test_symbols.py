@@ -58,7 +58,7 @@ def test_every_name_the_grammar_reads_is_refused_or_computes(h: str, w: str) -> 
     result = CliRunner().invoke(main, ["show", "-", "--format", "json"], input=text)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    fc = data["rows"][-1]
+    fc = data["layers"][-1]
     numeric = analyze(load_spec("net.yaml", SPEC.format(h=6, w=10)))
     env = {h: 6, w: 10} if h != w else {h: 6}
     if h == w:  # one symbol for both dims: a square family

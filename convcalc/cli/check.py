@@ -9,6 +9,7 @@ import sys
 import click
 
 from convcalc import __version__
+from convcalc.api import NOT_CHECKED, unchecked_report
 from convcalc.builtins import open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, EXIT_UNREADABLE, complete_spec
 from convcalc.cli.files import expand
@@ -27,7 +28,10 @@ from convcalc.report import Check, Diagnostic, Report, Severity
 
 def _run(arg: str) -> Result:
     try:
-        return Result(arg, report=analyze(open_spec(arg)))
+        spec = open_spec(arg)
+        if spec.symbols and not spec.example:  # its answers are for a size it does not name: a note says so
+            return Result(arg, report=unchecked_report(spec))
+        return Result(arg, report=analyze(spec))
     except ConvcalcError as exc:
         return Result(arg, error=exc)
 
@@ -50,8 +54,10 @@ def _where(file: str, line: int | None, column: int | None) -> str:
 def _shown(report: Report) -> tuple[list[Diagnostic], list[str]]:
     """The diagnostics to print (not the notes; the first SHOWN of each kind), and the count of the rest."""
     cap = Cap()
-    # Notes are left out, but the one that says a `fits: false` answered a stride error (its error, gone).
-    shown = list(cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE or d.code == ANSWERED))
+    # Notes are left out, but those that say a `fits: false` answered a stride error (its error, gone)
+    # and that a symbolic spec's answers were not checked (it names no `example:` size).
+    told = {ANSWERED, NOT_CHECKED}  # the notes that say why an error is gone, or why answers were not checked
+    shown = list(cap.filter(d for d in report.diagnostics if d.severity is not Severity.NOTE or d.code in told))
     return shown, cap.more()
 
 

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from convcalc import __version__
+from convcalc.api import FORMATS, ShowOptions, show_report
 from convcalc.builtins import builtin_names, open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics, override, spec_options
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
-from convcalc.engine.training import Device, Optimizer, Precision, training
-from convcalc.fold import fold
+from convcalc.engine.training import Device, Optimizer, Precision
 from convcalc.render.columns import CSV_DEFAULT, DEFAULT, Column, UnknownColumnError, parse
 from convcalc.spec.expect import BYTE_UNITS
 
 if TYPE_CHECKING:
     from convcalc.report import Report
 
-FORMATS = ("table", "json", "csv", "markdown")
 _SIZE = re.compile(r"\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 # --max-batch's ceiling: 1,000 TB, past the memory of any machine a batch is planned for; beyond
 # it the sizes printed would be floats' artefacts (99999999999999996863366107917975552.00 TB).
@@ -97,68 +95,33 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
     metavar="SIZE",
     help="The largest batch whose training total fits in SIZE, e.g. 16GB (implies --train).",
 )
-def show(  # noqa: PLR0913, PLR0917 - click passes each option
-    spec: str,
-    fmt: str,
-    batch: int | None,
-    dtype: str | None,
-    input_: str | None,
-    rounding: str | None,
-    binary: bool,  # noqa: FBT001
-    depth: int | None,
-    explain: bool,  # noqa: FBT001
-    columns: tuple[Column, ...] | None,
-    train: bool,  # noqa: FBT001
-    optimizer: str | None,
-    precision: str | None,
-    device: str | None,
-    limit: int | None,
-) -> None:
+def show(spec: str, **given: Any) -> None:
     """Compute and show every layer of SPEC (a file, - for stdin, or a built-in name such as vgg16).
 
     Exits 1 when the design has an error (a stride that does not fit, say) or an expectation
     fails; the table is still shown, with the failing row flagged.
     """
-    loaded = override(open_spec(spec), batch=batch, dtype=dtype, input_=input_, rounding=rounding)
-    if loaded.symbols:  # a symbolic input: formulas (its `example:` serves `check`)
+    overrides = {name: given.pop(name) for name in ("batch", "dtype", "input_", "rounding")}
+    options = ShowOptions(**given)  # click has checked each; the rules of how they combine are the API's
+    loaded = override(open_spec(spec), **overrides)
+    if loaded.symbols:  # a symbolic input: formulas (its `example:` size checks its answers)
         from convcalc.cli.symbolic import show_closed  # noqa: PLC0415 - only symbolic specs need it
 
-        given: dict[str, object] = {
-            "--depth": depth,
-            "--explain": explain or None,
-            "--columns": columns,
-            "--train": train or None,
-        }
-        given |= {"--optimizer": optimizer, "--precision": precision, "--device": device, "--max-batch": limit}
-        show_closed(loaded, fmt, [name for name, value in given.items() if value is not None])
+        show_closed(loaded, options)
         return
     report = analyze(loaded)
-    train = train or any(o is not None for o in (optimizer, precision, device, limit))
-    # JSON always carries each row's saved bytes (the defaults: fp32, sgd, cpu); the others when asked.
-    per_row = fmt == "json" or (columns is not None and Column.SAVED in columns)
-    if train or per_row:
-        report = training(
-            loaded,
-            report,
-            optimizer=Optimizer(optimizer or "sgd"),
-            precision=Precision(precision or "fp32"),
-            device=Device(device or "cpu"),
-            per_row=per_row,
-        )
-        if not train and fmt != "json":
-            report = replace(report, training=None)  # the saved column only
-    if depth is not None:
-        report = fold(report, depth)
+    report = show_report(loaded, report, options)
+    fmt, binary, limit = options.fmt, options.binary, options.limit
     if fmt == "table":
         from convcalc.render.table import render_table  # noqa: PLC0415 - rich only for tables
 
-        shown = columns or DEFAULT
-        render_table(report, console(), binary=binary, explain=explain, columns=shown, max_batch=limit)
+        shown = options.columns or DEFAULT
+        render_table(report, console(), binary=binary, explain=options.explain, columns=shown, max_batch=limit)
     elif fmt == "json":
         echo_data(_render_text(report, fmt, binary=binary, limit=limit), "json", nl=False)
         echo_diagnostics(report)
     else:
-        click.echo(_render_text(report, fmt, binary=binary, columns=columns, limit=limit), nl=False)
+        click.echo(_render_text(report, fmt, binary=binary, columns=options.columns, limit=limit), nl=False)
         echo_diagnostics(report)
     if not report.ok:
         sys.exit(EXIT_DESIGN_ERROR)

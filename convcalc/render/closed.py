@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from convcalc.engine.sizes import solve
 from convcalc.engine.symbolic import totals
 from convcalc.kinds.closed import Condition, Expr, Floor, NotClosed, Relation, floors
+from convcalc.render.json import check as json_check
+from convcalc.render.json import diagnostic as json_diagnostic
+from convcalc.render.json import dumps
 from convcalc.render.sizes import set_text
 
+SCHEMA_VERSION = 2  # the symbolic report: its rows under `layers` since 0.2 (docs/json.md)
+
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Sequence
 
     from rich.console import Console
 
     from convcalc.engine.symbolic import ClosedReport, ClosedRow
     from convcalc.kinds.closed import Shape
+    from convcalc.report import Check, Diagnostic
+    from convcalc.spec.model import Spec
 
 COUNTS = ("activations", "memory", "params", "weights", "biases", "buffers", "macs", "flops")
 
@@ -113,41 +119,69 @@ def _count(row: ClosedRow, name: str) -> Expr:
     return value
 
 
-def to_dict(report: ClosedReport, axes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The JSON document: each figure readable ("text") and as a Python expression ("python")."""
+def to_dict(  # noqa: PLR0913 - the document's parts, each from its own source
+    report: ClosedReport,
+    axes: dict[str, dict[str, Any]],
+    *,
+    spec: Spec | None = None,
+    version: str = "",
+    checks: Sequence[Check] = (),
+    diagnostics: Sequence[Diagnostic] = (),
+) -> dict[str, Any]:
+    """The report document of docs/json.md (schema_version 2): each figure {"text": …, "python": …}.
+
+    The keys are the numeric report's; `checks` are the spec's answers checked at its `example:`
+    size, `diagnostics` the symbolic report's (`convcalc.api.symbolic_diagnostics`).
+    """
     exact = exact_floors(report)
     t = totals(report)
 
     def both(e: Expr) -> dict[str, str]:
         return {"text": _count_text(e, exact), "python": e.python()}
 
-    rows = [
+    source = "" if spec is None else spec.source
+    rows: list[dict[str, Any]] = [
         {
             "index": r.index,
             "path": r.path,
             "name": r.name,
             "kind": r.kind,
             "label": r.label,
-            "output": {
-                "text": _shape_text(r.output, exact),
-                "python": [e.python() for e in (*r.output.spatial, r.output.depth)],
-            },
+            "output": both_shape(r.output, exact),
             **{name: both(_count(r, name)) for name in COUNTS},
+            "line": r.line,
+            "column": r.column,
+            "diagnostics": [],
         }
         for r in report.rows
     ]
+    ok = not any(d.severity.value == "error" for d in diagnostics) and all(c.ok for c in checks)
     return {
+        "schema_version": SCHEMA_VERSION,
+        "convcalc": version,
         "name": report.name,
-        "symbols": sorted(set(filter(None, report.symbols))),
+        "description": "" if spec is None else spec.description,
+        "source": source,
         "batch": report.batch,
+        "dtype": "" if spec is None else spec.dtype.value,
         "bytes_per_value": report.bytes_per_value,
+        "ok": ok,
+        "symbols": sorted(set(filter(None, report.symbols))),
+        "example": None if spec is None or not spec.example else spec.input.as_list(),
         "sizes": axes,
-        "rows": rows,
-        "totals": {name: both(t[name]) for name in COUNTS},
-        "output": None if report.output is None else both_shape(report.output, exact),
-        "failure": None
-        if report.failure is None
-        else {"path": report.failure.path, "code": report.failure.code, "message": report.failure.message},
+        "layers": rows,
+        "totals": {
+            **{name: both(t[name]) for name in COUNTS},
+            "trainable": both(t["params"]),
+            "non_trainable": both(t["buffers"]),
+            "forward_bytes": both(t["memory"]),
+            "backward_bytes": both(2 * t["memory"]),
+            "params_bytes": both(report.bytes_per_value * t["params"]),
+            "output": None if report.output is None else both_shape(report.output, exact),
+        },
+        "diagnostics": [json_diagnostic(d) for d in diagnostics],
+        "checks": [json_check(c) for c in checks],
+        "training": None,  # training memory has no symbolic form
     }
 
 
@@ -156,9 +190,9 @@ def both_shape(s: Shape, exact: Collection[Floor]) -> dict[str, Any]:
     return {"text": _shape_text(s, exact), "python": [e.python() for e in (*s.spatial, s.depth)]}
 
 
-def render_json(report: ClosedReport, axes: dict[str, dict[str, Any]]) -> str:
-    """The JSON document as text."""
-    return json.dumps(to_dict(report, axes), indent=2, ensure_ascii=False) + "\n"
+def render_json(report: ClosedReport, axes: dict[str, dict[str, Any]], **parts: Any) -> str:
+    """The JSON document as text (sorted keys, one line per layer, as the numeric report)."""
+    return dumps(to_dict(report, axes, **parts), rows="layers")
 
 
 def render_table(report: ClosedReport, console: Console) -> None:

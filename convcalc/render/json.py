@@ -1,4 +1,8 @@
-"""The JSON report of DESIGN §6 (schema_version 1): plain data, keys sorted, no rich."""
+"""The JSON report of DESIGN §6 and docs/json.md: plain data, keys sorted, no rich.
+
+A numeric report is schema_version 1 (keys are only ever added to it); the symbolic report of
+`render/closed.py` has the same keys, with formulas for values, as schema_version 2.
+"""
 
 from __future__ import annotations
 
@@ -127,6 +131,9 @@ def report_dict(report: Report, version: str, *, limit: int | None = None) -> di
         "dtype": report.dtype,
         "bytes_per_value": report.bytes_per_value,
         "ok": report.ok,
+        "symbols": [],  # the symbolic report's: its names, the sizes it holds at, where it checks its answers
+        "example": None,
+        "sizes": None,
         "layers": [row(r) for r in report.rows],
         "totals": {
             "params": t.params,
