@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from convcalc.algebra.conditions import Closed, Condition, Shape, at_least, residue
 from convcalc.algebra.sizes import Size, as_expr, as_int, multiply
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 Jumps = tuple["Exact | None", ...]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: made per layer and per size, where a frozen dataclass's __init__ costs (never changed).
+@dataclass(slots=True)
 class Given:
     """A layer's input as its rule reads it: the same fields for a State and for a Shape."""
 
@@ -71,7 +72,7 @@ class Given:
         return str(self.source)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sizes:
     """What a rule computes: the output and the counts, as numbers or closed forms."""
 
@@ -168,15 +169,21 @@ def numeric(kind: Kind, p: Params, x: State, ctx: Context) -> Outcome:
     """`Kind.apply`: the rule over numbers."""
     need = Check()
     out = kind.rule(p, Given.of_state(x, ctx), need)
+    counts = (out.weights, out.biases, out.buffers, out.macs, out.bias_adds)
+    weights, biases, buffers, macs, bias_adds = (c if type(c) is int else as_int(c) for c in counts)
+    spatial = out.spatial if all(type(s) is int for s in out.spatial) else tuple(map(as_int, out.spatial))
+    if None in out.jump:  # pragma: no cover - a State's jumps are all numbers
+        msg = "a numeric jump is unknown"
+        raise ValueError(msg)
     return Outcome(
-        output=Volume(tuple(as_int(s) for s in out.spatial), as_int(out.depth)),
+        output=Volume(cast("tuple[int, ...]", spatial), as_int(out.depth)),
         rf=x.rf if out.rf is None else out.rf,
-        jump=tuple(known(j) for j in out.jump),
-        weights=as_int(out.weights),
-        biases=as_int(out.biases),
-        buffers=as_int(out.buffers),
-        macs=as_int(out.macs),
-        bias_adds=as_int(out.bias_adds),
+        jump=cast("tuple[Exact, ...]", out.jump),
+        weights=weights,
+        biases=biases,
+        buffers=buffers,
+        macs=macs,
+        bias_adds=bias_adds,
         in_place=out.in_place,
         problems=need.problems,
     )

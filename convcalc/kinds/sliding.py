@@ -50,7 +50,7 @@ def options_text(p: Params, *, stride_default: object = 1) -> str:
     return "".join(f" {o}" for o in out)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per layer and per size (never changed)
 class Slide:
     """A window layer's geometry per dim, from its parameters: F, S, dilation, F' and padding.
 
