@@ -1,7 +1,8 @@
 """Closed forms: a layer's sizes and counts as exact formulas of symbolic input sizes (H, W).
 
 The algebra lives in convcalc.algebra (expressions, their conditions, how they are written);
-this module is where the kinds take it from, beside their `apply`.
+this module names it for the symbolic engine and the renderers. The kinds' rules compute with it
+through convcalc.algebra.sizes and convcalc.kinds.rule (one rule for numbers and closed forms).
 """
 
 from __future__ import annotations

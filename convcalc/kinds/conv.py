@@ -5,22 +5,17 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING
 
+from convcalc.algebra.sizes import multiply
 from convcalc.kinds.base import (
     Category,
-    Context,
     Head,
     Kind,
     LayerFailure,
-    Outcome,
     Params,
-    State,
     Working,
-    expand,
     need_spatial,
     per,
-    window_dims,
 )
-from convcalc.kinds.closed import Closed, Expr, Shape, product
 from convcalc.kinds.params import (
     ACTIVATION,
     BIAS,
@@ -36,24 +31,25 @@ from convcalc.kinds.params import (
     stride,
 )
 from convcalc.kinds.plan import CEIL_CONV_NOTE, Plan, activation, changed, dims, spatial_class, windowed
+from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep, fused
-from convcalc.options import Rounding
-from convcalc.volume import Volume
-
-if TYPE_CHECKING:
-    from convcalc.kinds.window import Window
-    from convcalc.report import LayerRow
-
-
 from convcalc.kinds.sliding import (
-    closed_windows,
     dims_text,
     framework_pads,
     kept_input,
     options_text,
+    slide,
     sliding_windows,
+    window_rule,
     window_working,
 )
+from convcalc.options import Rounding
+
+if TYPE_CHECKING:
+    from convcalc.kinds.rule import Given, Need
+    from convcalc.kinds.window import Window
+    from convcalc.report import LayerRow
+    from convcalc.volume import Volume
 
 
 def resolve_groups(p: Params, depth: int, filters: int) -> int:
@@ -118,42 +114,24 @@ class Conv(Kind):
         notes = (CEIL_CONV_NOTE,) if rounding is Rounding.CEIL else ()
         return Plan(conv.steps + activation(p["activation"]), conv.notes + notes)
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        v = x.volume
-        need_spatial(v, "conv")
-        windows = sliding_windows(p, v)
-        size = expand(p["size"], v, "size")
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        need_spatial(x, "conv")
+        g = slide(p, x)
         filters: int = p["filters"]
-        g = resolve_groups(p, v.depth, filters)
-        rounding = p["rounding"] or ctx.rounding
-        spatial, rf, jump, problems = window_dims(windows, x, rounding, "conv", same=p["pad"] == "same")
-        positions = prod(spatial)
-        per_output = prod(size) * (v.depth // g)
-        return Outcome(
-            output=Volume(spatial, filters),
-            rf=rf,
-            jump=jump,
+        depth = x.static_depth("conv")
+        groups = resolve_groups(p, depth, filters)
+        spatial, rf, jump = window_rule(p, x, need, "conv", g)
+        positions = multiply(spatial)
+        per_output = prod(g.size) * (depth // groups)
+        return Sizes(
+            spatial,
+            filters,
+            jump,
+            rf,
             weights=per_output * filters,
             biases=filters if p["bias"] else 0,
             macs=positions * filters * per_output,
             bias_adds=positions * filters if p["bias"] else 0,
-            problems=problems,
-        )
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        need_spatial(x, "conv")
-        filters: int = p["filters"]
-        g = resolve_groups(p, x.static_depth("conv"), filters)
-        spatial, jump, conditions = closed_windows(p, x, ctx.rounding)
-        positions = product(spatial)
-        per_output = prod(expand(p["size"], x, "size")) * (x.static_depth("conv") // g)
-        return Closed(
-            output=Shape(spatial, Expr.of(filters), jump),
-            weights=Expr.of(per_output * filters),
-            biases=Expr.of(filters if p["bias"] else 0),
-            macs=positions * (filters * per_output),
-            bias_adds=positions * filters if p["bias"] else Expr.of(0),
-            conditions=conditions,
         )
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from functools import partial
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from convcalc.algebra.sizes import Size, multiply
 from convcalc.kinds.base import (
     Category,
-    Context,
     Kind,
     LayerFailure,
-    Outcome,
     Params,
-    State,
     Working,
     expand,
     formula_names,
     need_spatial,
     per,
-    whole,
 )
-from convcalc.kinds.closed import Closed, Expr, Shape, at_least, product
 from convcalc.kinds.params import (
     ACTIVATION,
     BIAS,
@@ -34,21 +30,24 @@ from convcalc.kinds.params import (
     stride,
 )
 from convcalc.kinds.plan import ModuleStep, Plan, activation, changed, dims, spatial_class
+from convcalc.kinds.rule import Sizes, finer, grown
 from convcalc.kinds.saved import Keep, fused
-from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from convcalc.kinds.closed import Shape
+    from convcalc.kinds.rule import Given, Need
     from convcalc.options import Rounding
     from convcalc.report import LayerRow
+    from convcalc.volume import Volume
 
 
 from convcalc.kinds.conv import CONV_HEAD, FILTERS, GROUPS, SIZE, _groups, _per_group, _window_text, resolve_groups
 from convcalc.kinds.sliding import dims_text, options_text
 
 
-def deconv_dims(p: Params, x: Volume | Shape) -> tuple[tuple[int, ...], ...]:
+def deconv_dims(p: Params, x: Volume | Shape | Given) -> tuple[tuple[int, ...], ...]:
     """A deconv's size, stride, padding, dilation and output padding per dim, checked as PyTorch checks them."""
     need_spatial(x, "deconv")
     if p["pad"] == "same":
@@ -65,6 +64,10 @@ def deconv_dims(p: Params, x: Volume | Shape) -> tuple[tuple[int, ...], ...]:
             msg = f"output_padding {op} must be smaller than the stride {s} or the dilation {d}"
             raise LayerFailure("bad-output-padding", msg)
     return size, stride, pad, dilation, extra
+
+
+def _too_small(spatial: tuple[Size, ...]) -> str:
+    return f"the output would be {'x'.join(map(str, spatial))}: the padding removes more than the layer adds"
 
 
 class Deconv(Kind):
@@ -113,55 +116,29 @@ class Deconv(Kind):
         deconv = ModuleStep(cls, (x.depth, p["filters"], dims(p["size"])), more, "deconv")
         return Plan((deconv, *activation(p["activation"])))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del ctx
-        v = x.volume
-        size, stride, pad, dilation, extra = deconv_dims(p, v)
-        spatial = tuple(
-            (w - 1) * s - 2 * q + d * (f - 1) + op + 1
-            for w, s, q, d, f, op in zip(v.spatial, stride, pad, dilation, size, extra, strict=True)
-        )
-        if min(spatial) < 1:
-            msg = f"the output would be {'x'.join(map(str, spatial))}: the padding removes more than the layer adds"
-            raise LayerFailure("output-too-small", msg)
-        filters: int = p["filters"]
-        g = resolve_groups(p, v.depth, filters)
-        # Each input value spreads over ceil(F'/S) outputs per dim; the grid gets S times finer.
-        rf = tuple(
-            r + (-(-(d * (f - 1) + 1) // s) - 1) * j
-            for r, j, d, f, s in zip(x.rf, x.jump, dilation, size, stride, strict=True)
-        )
-        jump = tuple(whole(Fraction(j) / s) for j, s in zip(x.jump, stride, strict=True))
-        per_input = prod(size) * (filters // g)
-        return Outcome(
-            output=Volume(spatial, filters),
-            rf=rf,
-            jump=jump,
-            weights=per_input * v.depth,
-            biases=filters if p["bias"] else 0,
-            macs=prod(v.spatial) * v.depth * per_input,
-            bias_adds=prod(spatial) * filters if p["bias"] else 0,
-        )
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         size, stride, pad, dilation, extra = deconv_dims(p, x)
         spatial = tuple(
             (w - 1) * s - 2 * q + d * (f - 1) + op + 1
             for w, s, q, d, f, op in zip(x.spatial, stride, pad, dilation, size, extra, strict=True)
         )
+        for o in spatial:
+            need.at_least("output-too-small", o, 1, why=partial(_too_small, spatial))
         filters: int = p["filters"]
         depth = x.static_depth("deconv")
         g = resolve_groups(p, depth, filters)
+        # Each input value spreads over ceil(F'/S) outputs per dim; the grid gets S times finer.
+        spread = [-(-(d * (f - 1) + 1) // s) for d, f, s in zip(dilation, size, stride, strict=True)]
         per_input = prod(size) * (filters // g)
-        jump = tuple(None if j is None else whole(Fraction(j) / s) for j, s in zip(x.jump, stride, strict=True))
-        return Closed(
-            output=Shape(spatial, Expr.of(filters), jump),
-            weights=Expr.of(per_input * depth),
-            biases=Expr.of(filters if p["bias"] else 0),
-            macs=product(x.spatial) * (depth * per_input),
-            bias_adds=product(spatial) * filters if p["bias"] else Expr.of(0),
-            conditions=[c for o in spatial for c in at_least("output-too-small", o, 1)],
+        return Sizes(
+            spatial,
+            filters,
+            finer(x.jump, stride),
+            grown(x, spread),
+            weights=per_input * depth,
+            biases=filters if p["bias"] else 0,
+            macs=multiply(x.spatial) * depth * per_input,
+            bias_adds=multiply(spatial) * filters if p["bias"] else 0,
         )
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:

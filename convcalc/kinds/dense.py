@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from convcalc.kinds.base import (
-    Category,
-    Context,
-    Head,
-    Kind,
-    Outcome,
-    Params,
-    State,
-    Working,
-)
-from convcalc.kinds.closed import Closed, Expr, Shape
+from convcalc.kinds.base import Category, Head, Kind, Params, Working
 from convcalc.kinds.params import ACTIVATION, BIAS, Param, positive
 from convcalc.kinds.plan import FLATTEN, ModuleStep, Plan, changed
 from convcalc.kinds.plan import activation as activation_steps
+from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep, fused
-from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from convcalc.kinds.rule import Given, Need
     from convcalc.options import Rounding
     from convcalc.report import Exact, LayerRow
+    from convcalc.volume import Volume
 
 
 class FullyConnected(Kind):
@@ -60,33 +52,14 @@ class FullyConnected(Kind):
         linear = ModuleStep("Linear", (x.values, p["units"]), changed(("bias", p["bias"], True)), "fc")
         return Plan((*flatten, linear, *activation_steps(p["activation"])))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del need
         units: int = p["units"]
-        inputs = x.volume.values
-        # An fc unit sees the whole input: its receptive field is the input's extent (DESIGN §4).
-        rf: tuple[Exact, ...] = ctx.input_spatial
-        return Outcome(
-            output=Volume((), units),
-            rf=rf,
-            jump=x.jump,
-            weights=inputs * units,
-            biases=units if p["bias"] else 0,
-            macs=inputs * units,
-            bias_adds=units if p["bias"] else 0,
-        )
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del ctx
-        units: int = p["units"]
-        bias = Expr.of(units if p["bias"] else 0)
         inputs = x.values
-        return Closed(
-            output=Shape((), Expr.of(units), x.jump),
-            weights=inputs * units,
-            biases=bias,
-            macs=inputs * units,
-            bias_adds=bias,
-        )
+        bias = units if p["bias"] else 0
+        # An fc unit sees the whole input: its receptive field is the input's extent (DESIGN §4).
+        rf: tuple[Exact, ...] = x.ctx.input_spatial
+        return Sizes((), units, x.jump, rf, weights=inputs * units, biases=bias, macs=inputs * units, bias_adds=bias)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding

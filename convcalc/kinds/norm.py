@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from math import prod
+from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from convcalc.kinds.base import (
-    Category,
-    Context,
-    Kind,
-    LayerFailure,
-    Outcome,
-    Params,
-    State,
-    Working,
-)
-from convcalc.kinds.closed import Closed, Expr, Shape, at_least, product
+from convcalc.algebra.sizes import as_int, floordiv, multiply
+from convcalc.kinds.base import Category, Kind, LayerFailure, Params, Working
 from convcalc.kinds.params import Param, boolean, positive
 from convcalc.kinds.plan import FunctionStep, ModuleStep, Plan, changed, spatial_class
 from convcalc.kinds.saved import Keep
@@ -24,6 +16,7 @@ from convcalc.kinds.simple import unchanged
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from convcalc.kinds.rule import Given, Need, Sizes
     from convcalc.options import Rounding
     from convcalc.report import LayerRow
     from convcalc.volume import Volume
@@ -35,6 +28,14 @@ AFFINE = Param(
     default=True,
     help="Whether the layer learns a scale and a shift per channel (default true).",
 )
+
+
+def _one_value(x: Given, groups: int) -> str:
+    depth, values = as_int(x.depth), as_int(x.values)
+    return (
+        f"each of the {groups} group(s) holds one value ({depth}/{groups} channels × "
+        f"{values // depth or 1} positions × batch {x.ctx.batch}): nothing to normalise"
+    )
 
 
 class _ChannelNorm(Kind):
@@ -53,38 +54,21 @@ class _ChannelNorm(Kind):
         norm = ModuleStep("GroupNorm", (p.get("groups", 1), x.depth), changed(("affine", p["affine"], True)), "norm")
         return Plan((norm,))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        depth = x.volume.depth
-        groups = p.get("groups", 1)
-        if self.per_image and depth // groups * prod(x.volume.spatial) * ctx.batch == 1:
-            # PyTorch's group_norm refuses it ("Expected more than 1 value per channel"): the
-            # variance of one value is 0, and the output would be the shift alone.
-            msg = (
-                f"each of the {groups} group(s) holds one value ({depth}/{groups} channels × "
-                f"{x.volume.values // depth or 1} positions × batch {ctx.batch}): nothing to normalise"
-            )
-            raise LayerFailure("one-value-per-group", msg)
-        out = unchanged(x)
-        if p["affine"]:
-            out.weights, out.biases = depth, depth
-        if self.running_stats:
-            # Running mean and variance: saved with the model, never trained.
-            out.buffers = 2 * depth
-        return out
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         depth = x.depth
         groups: int = p.get("groups", 1)
-        conditions = []
-        if self.per_image:  # more than one value per group (apply's one-value-per-group)
-            per_group = depth.floordiv(groups) * product(x.spatial) * ctx.batch
-            conditions = at_least("one-value-per-group", per_group, 2)
-        return Closed(
-            output=x,
-            weights=depth if p["affine"] else Expr.of(0),
-            biases=depth if p["affine"] else Expr.of(0),
-            buffers=2 * depth if self.running_stats else Expr.of(0),
-            conditions=conditions,
+        if self.per_image:
+            # PyTorch's group_norm refuses one value per group ("Expected more than 1 value per
+            # channel"): the variance of one value is 0, and the output would be the shift alone.
+            per_group = floordiv(depth, groups) * multiply(x.spatial) * x.ctx.batch
+            need.at_least("one-value-per-group", per_group, 2, why=partial(_one_value, x, groups))
+        out = unchanged(x)
+        return replace(
+            out,
+            weights=depth if p["affine"] else 0,
+            biases=depth if p["affine"] else 0,
+            # Running mean and variance: saved with the model, never trained.
+            buffers=2 * depth if self.running_stats else 0,
         )
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
@@ -152,18 +136,12 @@ class GroupNorm(_ChannelNorm):
     primary = "groups"
     example = ("56x56x64", "groupnorm: 32")
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        if x.volume.depth % p["groups"]:
-            msg = f"groups {p['groups']} does not divide the {x.volume.depth} channels"
-            raise LayerFailure("groups-do-not-divide", msg)
-        return super().apply(p, x, ctx)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         depth = x.static_depth("groupnorm")
         if depth % p["groups"]:
             msg = f"groups {p['groups']} does not divide the {depth} channels"
             raise LayerFailure("groups-do-not-divide", msg)
-        return super().closed(p, x, ctx)
+        return super().rule(p, x, need)
 
 
 class LocalResponseNorm(Kind):
@@ -188,13 +166,9 @@ class LocalResponseNorm(Kind):
         # PyTorch's LocalResponseNorm wants N x C x ...: a vector gets a dim of 1 for it.
         return Plan((FunctionStep(".unsqueeze", (-1,)), lrn, FunctionStep(".squeeze", (-1,))))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del p, ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del p, need
         return unchanged(x)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del p, ctx
-        return Closed(output=x)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, row, rounding

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.kinds.base import Category, Context, Kind, Outcome, Params, State, Working
-from convcalc.kinds.closed import Closed, Expr, Shape
+from convcalc.kinds.base import Category, Kind, Params, Working
 from convcalc.kinds.params import Param, count, per_dim, text
 from convcalc.kinds.plan import FunctionStep, Plan
+from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep
-from convcalc.volume import Volume
 
 if TYPE_CHECKING:
+    from convcalc.kinds.rule import Given, Need
     from convcalc.options import Rounding
     from convcalc.report import LayerRow
+    from convcalc.volume import Volume
 
 NOTE = "an opaque layer is a stand-in: zeros of the volume it keeps (batch 1); write the real operation there"
 
@@ -54,16 +55,10 @@ class Opaque(Kind):
         spatial, depth = _dims(p)
         return Plan((FunctionStep(".new_zeros", ((1, depth, *spatial),)),), (NOTE,))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del need  # a fixed output: a constant closed form, whatever the input's size
         spatial, depth = _dims(p)
-        return Outcome(Volume(spatial, depth), x.rf, x.jump, weights=p["weights"])
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del ctx  # a fixed output: a constant closed form, whatever the input's size
-        spatial, depth = _dims(p)
-        output = Shape(tuple(Expr.of(s) for s in spatial), Expr.of(depth), x.jump)
-        return Closed(output=output, weights=Expr.of(p["weights"]))
+        return Sizes(spatial, depth, x.jump, weights=p["weights"])
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding

@@ -3,45 +3,46 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from convcalc.algebra.sizes import Size, as_int
 from convcalc.kinds.base import (
     Category,
-    Context,
     Head,
     Kind,
     LayerFailure,
-    Outcome,
     Params,
-    State,
     Working,
     expand,
     need_spatial,
     per,
     whole,
-    window_dims,
 )
-from convcalc.kinds.closed import Closed, Condition, Expr, Shape, residue
 from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
 from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
+from convcalc.kinds.rule import Sizes, grown, known
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.sliding import (
-    closed_windows,
     dims_text,
     framework_pads,
     kept_input,
     options_text,
+    slide,
     sliding_windows,
+    window_rule,
     window_working,
 )
+from convcalc.kinds.window import same_padding
 from convcalc.options import PoolType, Rounding
-from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from convcalc.kinds.rule import Given, Need
     from convcalc.kinds.window import Window
     from convcalc.report import Exact, LayerRow
+    from convcalc.volume import Volume
 
 
 class Pool(Kind):
@@ -103,45 +104,25 @@ class Pool(Kind):
             stride_default=kernel,
         )
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        v = x.volume
-        need_spatial(v, "pool")
-        if p["type"] is PoolType.AVG and any(d != 1 for d in expand(p["dilation"], v, "dilation")):
-            raise LayerFailure("bad-dilation", "dilation applies to max pooling only")
-        windows = sliding_windows(p, v)
-        for w, k in zip(windows, expand(p["size"], v, "size"), strict=True):
-            # PyTorch refuses this (pool2d_shape_check: kW/2 >= padW, on the kernel before
-            # dilation): windows would hold little or nothing but padding.
-            pad = max(w.pad_lo, w.pad_hi)
-            if pad > k // 2:
-                msg = f"pad {pad} is more than half the window size {k} (PyTorch allows at most {k // 2})"
-                raise LayerFailure("pad-too-large", msg)
-        rounding = p["rounding"] or ctx.rounding
-        spatial, rf, jump, problems = window_dims(windows, x, rounding, "pool", same=p["pad"] == "same")
-        return Outcome(output=Volume(spatial, v.depth), rf=rf, jump=jump, problems=problems)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         need_spatial(x, "pool")
         if p["type"] is PoolType.AVG and any(d != 1 for d in expand(p["dilation"], x, "dilation")):
             raise LayerFailure("bad-dilation", "dilation applies to max pooling only")
-        sizes = expand(p["size"], x, "size")
-        conditions: list[Condition] = []
-        if p["pad"] == "same":
-            # TensorFlow's padding depends on the size's residue: PyTorch's limit on pool padding
-            # (at most half the window) holds on some residues only.
-            stride = sizes if p["stride"] is None else expand(p["stride"], x, "stride")
-            dilation = expand(p["dilation"], x, "dilation")
-            for w, k, s, d in zip(x.spatial, sizes, stride, dilation, strict=True):
-                effective = d * (k - 1) + 1
-                totals = {r: max((-r) % s - s + effective, 0) for r in range(s)}
-                conditions += residue("pad-too-large", w, s, [r for r, t in totals.items() if t - t // 2 <= k // 2])
-        elif p["pad"] != "valid":
-            for q, k in zip(expand(p["pad"], x, "pad"), sizes, strict=True):
-                if q > k // 2:
-                    msg = f"pad {q} is more than half the window size {k} (PyTorch allows at most {k // 2})"
-                    raise LayerFailure("pad-too-large", msg)
-        spatial, jump, more = closed_windows(p, x, ctx.rounding)
-        return Closed(output=Shape(spatial, x.depth, jump), conditions=conditions + more)
+        g = slide(p, x)
+        # PyTorch refuses a pad of more than half the window (pool2d_shape_check: kW/2 >= padW, on
+        # the kernel before dilation): windows would hold little or nothing but padding.
+        if g.pads is None:
+            # TensorFlow's `same` padding depends on the size's residue: it holds on some only.
+            for w, k, s, e in zip(x.spatial, g.size, g.stride, g.effective, strict=True):
+                totals = {r: max((-r) % s - s + e, 0) for r in range(s)}
+                allowed = [r for r, t in totals.items() if t - t // 2 <= k // 2]
+                need.residue("pad-too-large", w, s, allowed, why=partial(_same_too_large, w, k, s, e))
+        else:
+            for (lo, hi), k in zip(g.pads, g.size, strict=True):
+                if max(lo, hi) > k // 2:
+                    raise LayerFailure("pad-too-large", _too_large(max(lo, hi), k))
+        spatial, rf, jump = window_rule(p, x, need, "pool", g)
+        return Sizes(spatial, x.depth, jump, rf)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         assert row.input is not None  # noqa: S101 - a computed row has an input
@@ -180,22 +161,18 @@ class GlobalPool(Kind):
         cls = spatial_class(f"Adaptive{p['type'].value.capitalize()}Pool", len(x.spatial))
         return Plan((ModuleStep(cls, (1,), stem=f"{p['type'].value}pool"),))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del p
-        v = x.volume
-        need_spatial(v, "global_pool")
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del p, need
+        need_spatial(x, "global_pool")
+        ones = (1,) * len(x.spatial)
+        if not x.numbers:
+            return Sizes(ones, x.depth, (None,) * len(ones))  # the jump is the size: not closed
         # It sees the whole input: its receptive field is the input's extent (DESIGN §4, issue 25),
         # not a sum over the padding the layers before it add. Its one position has no neighbour,
         # so the jump stays its input's: a squeeze-excitation's broadcast multiply (whose merge
         # takes the largest jump) does not compound it block after block.
-        rf: tuple[Exact, ...] = ctx.input_spatial
-        return Outcome(output=Volume((1,) * len(v.spatial), v.depth), rf=rf, jump=x.jump)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del p, ctx
-        need_spatial(x, "global_pool")
-        ones = tuple(Expr.of(1) for _ in x.spatial)
-        return Closed(output=Shape(ones, x.depth, (None,) * len(ones)))  # the jump is the size: not closed
+        rf: tuple[Exact, ...] = x.ctx.input_spatial
+        return Sizes(ones, x.depth, x.jump, rf)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, rounding
@@ -244,22 +221,17 @@ class AdaptivePool(Kind):
         cls = spatial_class(f"Adaptive{p['type'].value.capitalize()}Pool", len(x.spatial))
         return Plan((ModuleStep(cls, (dims(p["output"]),), stem=f"{p['type'].value}pool"),))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del ctx
-        v = x.volume
-        need_spatial(v, "adaptive_pool")
-        out = expand(p["output"], v, "output")
-        # The widest window sets the receptive field; the average step sets the jump.
-        widest = [_widest_window(w, o) for w, o in zip(v.spatial, out, strict=True)]
-        rf = tuple(r + (k - 1) * j for r, j, k in zip(x.rf, x.jump, widest, strict=True))
-        jump = tuple(whole(j * Fraction(w, o)) for j, w, o in zip(x.jump, v.spatial, out, strict=True))
-        return Outcome(output=Volume(out, v.depth), rf=rf, jump=jump)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del need
         need_spatial(x, "adaptive_pool")
-        out = tuple(Expr.of(o) for o in expand(p["output"], x, "output"))
-        return Closed(output=Shape(out, x.depth, (None,) * len(out)))
+        out = expand(p["output"], x, "output")
+        if not x.numbers:
+            return Sizes(out, x.depth, (None,) * len(out))  # the jump is the size: not closed
+        sizes = tuple(as_int(w) for w in x.spatial)
+        # The widest window sets the receptive field; the average step sets the jump.
+        rf = grown(x, [_widest_window(w, o) for w, o in zip(sizes, out, strict=True)])
+        jump = tuple(whole(known(j) * Fraction(w, o)) for j, w, o in zip(x.jump, sizes, out, strict=True))
+        return Sizes(out, x.depth, jump, rf)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding
@@ -277,6 +249,14 @@ class AdaptivePool(Kind):
         if all(s == 1 for s in row.output.spatial):
             return Keep()  # to 1x1 PyTorch takes the mean, as a global pool
         return Keep(input=True)
+
+
+def _too_large(pad: int, k: int) -> str:
+    return f"pad {pad} is more than half the window size {k} (PyTorch allows at most {k // 2})"
+
+
+def _same_too_large(w: Size, k: int, s: int, effective: int) -> str:
+    return _too_large(max(same_padding(as_int(w), effective, s)), k)
 
 
 def _widest_window(size: int, out: int) -> int:

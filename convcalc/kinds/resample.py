@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from convcalc.kinds.base import (
     Category,
-    Context,
     Head,
     Kind,
     LayerFailure,
-    Outcome,
     Params,
-    State,
     Working,
     expand,
     formula_names,
     need_spatial,
     per,
-    whole,
 )
-from convcalc.kinds.closed import Closed, Expr, Shape
 from convcalc.kinds.params import DIMS, Param, per_dim, positive
 from convcalc.kinds.plan import ModuleStep, Plan
+from convcalc.kinds.rule import Sizes, finer
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.sliding import dims_text
-from convcalc.volume import Volume
 
 if TYPE_CHECKING:
+    from convcalc.kinds.rule import Given, Need
     from convcalc.options import Rounding
     from convcalc.report import LayerRow
+    from convcalc.volume import Volume
 
 
 class Upsample(Kind):
@@ -60,22 +56,12 @@ class Upsample(Kind):
         scale = p["scale"] if isinstance(p["scale"], int) else tuple(float(s) for s in p["scale"])
         return Plan((ModuleStep("Upsample", (), (("scale_factor", scale), ("mode", "nearest")), "upsample"),))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del ctx
-        v = x.volume
-        need_spatial(v, "upsample")
-        scale = expand(p["scale"], v, "scale")
-        spatial = tuple(w * s for w, s in zip(v.spatial, scale, strict=True))
-        jump = tuple(whole(Fraction(j) / s) for j, s in zip(x.jump, scale, strict=True))
-        return Outcome(output=Volume(spatial, v.depth), rf=x.rf, jump=jump)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del need
         need_spatial(x, "upsample")
         scale = expand(p["scale"], x, "scale")
         spatial = tuple(w * s for w, s in zip(x.spatial, scale, strict=True))
-        jump = tuple(None if j is None else whole(Fraction(j) / s) for j, s in zip(x.jump, scale, strict=True))
-        return Closed(output=Shape(spatial, x.depth, jump))
+        return Sizes(spatial, x.depth, finer(x.jump, scale))
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding
@@ -119,24 +105,10 @@ class PixelShuffle(Kind):
         del x, rounding
         return Plan((ModuleStep("PixelShuffle", (p["factor"],), stem="shuffle"),))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del ctx
-        v, r = x.volume, p["factor"]
-        # PyTorch shuffles the last two dims only: (N, C·r², H, W) → (N, C, H·r, W·r).
-        if len(v.spatial) != 2:  # noqa: PLR2004 - height and width
-            msg = f"pixel_shuffle needs a 2-D volume (height, width, depth), but its input is {v}"
-            raise LayerFailure("needs-2d-input", msg)
-        if v.depth % (r * r):
-            msg = f"pixel_shuffle{r} needs a depth divisible by r² = {r * r}, but the input {v} has {v.depth}"
-            raise LayerFailure("depth-not-divisible", msg)
-        spatial = tuple(w * r for w in v.spatial)
-        # Each output value is one input value: the field stays, the grid gets r times finer.
-        jump = tuple(whole(Fraction(j) / r) for j in x.jump)
-        return Outcome(output=Volume(spatial, v.depth // (r * r)), rf=x.rf, jump=jump)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del need
         r: int = p["factor"]
+        # PyTorch shuffles the last two dims only: (N, C·r², H, W) → (N, C, H·r, W·r).
         if len(x.spatial) != 2:  # noqa: PLR2004 - height and width
             msg = f"pixel_shuffle needs a 2-D volume (height, width, depth), but its input is {x}"
             raise LayerFailure("needs-2d-input", msg)
@@ -144,8 +116,8 @@ class PixelShuffle(Kind):
         if depth % (r * r):
             msg = f"pixel_shuffle{r} needs a depth divisible by r² = {r * r}, but the input {x} has {depth}"
             raise LayerFailure("depth-not-divisible", msg)
-        jump = tuple(None if j is None else whole(Fraction(j) / r) for j in x.jump)
-        return Closed(output=Shape(tuple(w * r for w in x.spatial), Expr.of(depth // (r * r)), jump))
+        # Each output value is one input value: the field stays, the grid gets r times finer.
+        return Sizes(tuple(w * r for w in x.spatial), depth // (r * r), finer(x.jump, (r,) * len(x.jump)))
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding

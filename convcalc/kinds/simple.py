@@ -4,33 +4,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from convcalc.kinds.base import (
-    Category,
-    Context,
-    Kind,
-    Outcome,
-    Params,
-    State,
-    Working,
-)
-from convcalc.kinds.closed import Closed, Shape
+from convcalc.kinds.base import Category, Kind, Params, Working
 from convcalc.kinds.params import Param, activation, probability
 from convcalc.kinds.plan import FLATTEN, ModuleStep, Plan, changed
 from convcalc.kinds.plan import activation as activation_steps
+from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep, standalone
 from convcalc.options import ACTIVATIONS
-from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from convcalc.kinds.rule import Given, Need
     from convcalc.options import Rounding
     from convcalc.report import LayerRow
+    from convcalc.volume import Volume
 
 
-def unchanged(x: State, *, in_place: bool = False) -> Outcome:
+def unchanged(x: Given, *, in_place: bool = False) -> Sizes:
     """The input volume passes through."""
-    return Outcome(output=x.volume, rf=x.rf, jump=x.jump, in_place=in_place)
+    return Sizes(x.spatial, x.depth, x.jump, in_place=in_place)
 
 
 class Activation(Kind):
@@ -52,13 +45,9 @@ class Activation(Kind):
         del x, rounding
         return Plan(activation_steps(p["function"]))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del p, ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del p, need
         return unchanged(x, in_place=True)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del p, ctx
-        return Closed(output=x, in_place=True)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, row, rounding
@@ -87,13 +76,9 @@ class Dropout(Kind):
         del x, rounding
         return Plan((ModuleStep("Dropout", (), changed(("p", p["p"], 0.5)), "dropout"),))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del p, ctx
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del p, need
         return unchanged(x, in_place=True)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del p, ctx
-        return Closed(output=x, in_place=True)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, row, rounding
@@ -121,13 +106,9 @@ class Flatten(Kind):
         del p, x, rounding
         return Plan((FLATTEN,))
 
-    def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
-        del p, ctx
-        return Outcome(output=Volume((), x.volume.values), rf=x.rf, jump=x.jump, in_place=True)
-
-    def closed(self, p: Params, x: Shape, ctx: Context) -> Closed:
-        del p, ctx
-        return Closed(output=Shape((), x.values, x.jump), in_place=True)
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        del p, need
+        return Sizes((), x.values, x.jump, in_place=True)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, rounding

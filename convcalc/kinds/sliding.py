@@ -1,23 +1,27 @@
-"""A sliding window's geometry, shared by conv, deconv and pool: pads, windows, closed forms, working."""
+"""A sliding window's geometry and rule, shared by conv and pool (deconv: its text): windows, sizes, working."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from math import prod
 from typing import TYPE_CHECKING
 
-from convcalc.kinds.base import (
-    Params,
-    expand,
-    formula_names,
-)
-from convcalc.kinds.closed import Condition, Expr, Shape, at_least, residue
+from convcalc.algebra.sizes import Size, as_int, ceildiv, floordiv
+from convcalc.kinds.base import Params, dim_names, expand, formula_names
+from convcalc.kinds.rule import coarser, grown
 from convcalc.kinds.saved import Keep
-from convcalc.kinds.window import Window, same_padding
+from convcalc.kinds.stride import larger_than_input, stride_problems
+from convcalc.kinds.window import Window, numerator, same_padding
 from convcalc.options import Rounding
 
 if TYPE_CHECKING:
-    from fractions import Fraction
+    from collections.abc import Iterable
 
+    from convcalc.kinds.closed import Shape
+    from convcalc.kinds.flow import Problem
+    from convcalc.kinds.rule import Given, Jumps, Need
+    from convcalc.report import Exact
     from convcalc.volume import Volume
 
 
@@ -46,70 +50,95 @@ def options_text(p: Params, *, stride_default: object = 1) -> str:
     return "".join(f" {o}" for o in out)
 
 
-def pads(p: Params, x: Volume, effective: tuple[int, ...], stride: tuple[int, ...]) -> list[tuple[int, int]]:
-    """(before, after) padding per spatial dim; `same` as TensorFlow computes it."""
-    pad = p["pad"]
-    if pad == "same":
-        return [same_padding(w, k, s) for w, k, s in zip(x.spatial, effective, stride, strict=True)]
-    if pad == "valid":
-        return [(0, 0)] * len(x.spatial)
-    return [(q, q) for q in expand(pad, x, "pad")]
+@dataclass(slots=True)  # not frozen: made per layer and per size (never changed)
+class Slide:
+    """A window layer's geometry per dim, from its parameters: F, S, dilation, F' and padding.
 
-
-def sliding_windows(p: Params, x: Volume) -> list[Window]:
-    """The window of a conv or pool in each spatial dim: input size, F', stride, padding.
-
-    A pool's stride defaults to its size. The engine, `--explain` and the PyTorch translator all
-    slide the same windows, from here.
+    `pads` is None for `same` (TensorFlow's rule), whose padding depends on the input's size.
     """
-    size = expand(p["size"], x, "size")
-    stride = size if p.get("stride") is None else expand(p["stride"], x, "stride")
-    dilation = expand(p.get("dilation", 1), x, "dilation")
-    effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
-    return [
-        Window(w, k, s, lo, hi)
-        for w, k, s, (lo, hi) in zip(x.spatial, effective, stride, pads(p, x, effective, stride), strict=True)
-    ]
+
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    effective: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...] | None
 
 
-def closed_windows(
-    p: Params, x: Shape, rounding: Rounding
-) -> tuple[tuple[Expr, ...], tuple[Fraction | int | None, ...], list[Condition]]:
-    """The closed-form twin of sliding_windows + window_dims: output sizes, jumps, conditions.
-
-    Floor: ⌊span/S⌋ + 1 with span = W + P_lo + P_hi − F'. Ceil, PyTorch's rule included (the
-    last window is dropped when it would start in the right padding, i.e. when the remainder is
-    at most e = P_hi − F' + S): ⌊(span + S − 1 − c)/S⌋ + 1 with c = e clamped to [0, S − 1].
-    `same`: ⌈W/S⌉. The conditions are where window_dims raises or reports an error or a warning.
-    """
+def slide(p: Params, x: Volume | Shape | Given) -> Slide:
+    """The geometry of a conv or pool for input x; a pool's stride defaults to its size."""
     size = expand(p["size"], x, "size")
     stride = size if p.get("stride") is None else expand(p["stride"], x, "stride")
     dilation = expand(p.get("dilation", 1), x, "dilation")
     effective = tuple(d * (f - 1) + 1 for d, f in zip(dilation, size, strict=True))
     pad = p.get("pad", 0)
-    same = pad == "same"
-    pads = (0,) * len(x.spatial) if same or pad == "valid" else expand(pad, x, "pad")
-    rounding = p.get("rounding") or rounding
-    out: list[Expr] = []
-    conditions: list[Condition] = []
-    for w, k, s, q in zip(x.spatial, effective, stride, pads, strict=True):
-        if same:
-            out.append((w + s - 1).floordiv(s))
-            continue
-        span = w + 2 * q - k
-        if rounding is Rounding.CEIL:
-            c = min(max(q - k + s, 0), s - 1)
-            out.append((span + s - 1 - c).floordiv(s) + 1)
-            conditions += at_least("window-larger-than-input", span + s - 1 - c, 0)
-            continue
-        out.append(span.floordiv(s) + 1)
-        conditions += at_least("window-larger-than-input", span, 0)
-        # Strict: any remainder is an error. Floor: a warning once real input (not padding, nor
-        # what a window narrower than its stride skips anyway) is dropped (_stride_problems).
-        allowed = range(1) if rounding is Rounding.STRICT else range(q + max(s - k, 0) + 1)
-        conditions += residue("stride-does-not-fit", span, s, allowed)
-    jump = tuple(None if j is None else j * s for j, s in zip(x.jump, stride, strict=True))
-    return tuple(out), jump, conditions
+    if pad == "same":
+        return Slide(size, stride, dilation, effective, None)
+    if pad == "valid":
+        return Slide(size, stride, dilation, effective, ((0, 0),) * len(x.spatial))
+    return Slide(size, stride, dilation, effective, tuple((q, q) for q in expand(pad, x, "pad")))
+
+
+def sliding_windows(p: Params, x: Volume) -> list[Window]:
+    """The window of a conv or pool in each spatial dim, with numbers: input size, F', stride, padding.
+
+    The engine, `--explain` and the PyTorch translator all slide the same windows, from `slide`.
+    """
+    g = slide(p, x)
+    pads = (
+        g.pads
+        if g.pads is not None
+        else [same_padding(w, k, s) for w, k, s in zip(x.spatial, g.effective, g.stride, strict=True)]
+    )
+    return [Window(w, k, s, lo, hi) for w, k, s, (lo, hi) in zip(x.spatial, g.effective, g.stride, pads, strict=True)]
+
+
+def window_rule(
+    p: Params, x: Given, need: Need, kind: str, g: Slide
+) -> tuple[tuple[Size, ...], tuple[Exact, ...] | None, Jumps]:
+    """A window layer's output sizes, receptive field and jump, for numbers and closed forms alike.
+
+    Size: ⌊numerator/S⌋ + 1 (convcalc.kinds.window: floor's span, or PyTorch's ceil rule); `same`:
+    ⌈W/S⌉, whose padding makes the stride fit by construction (nothing to report). Needs: at least
+    one window; under strict no remainder, under floor none of the real input dropped (not
+    padding, nor what a window narrower than its stride skips anyway): the numeric engine's
+    errors and warnings, in convcalc.kinds.stride's words.
+    """
+    rounding = p.get("rounding") or x.ctx.rounding
+    rf, jump = grown(x, g.effective), coarser(x.jump, g.stride)
+    if g.pads is None:
+        return tuple(ceildiv(w, s) for w, s in zip(x.spatial, g.stride, strict=True)), rf, jump
+    names = dim_names(len(x.spatial))
+    out: list[Size] = []
+    for name, w, k, s, (lo, hi) in zip(names, x.spatial, g.effective, g.stride, g.pads, strict=True):
+        span = w + lo + hi - k
+        top = numerator(span, k, s, hi, rounding)
+        # Under ceil, PyTorch still gives one window when it sticks out past the end (W=1, F=2).
+        need.at_least("window-larger-than-input", top, 0, why=partial(_larger, name, (w, k, s, lo, hi), kind))
+        out.append(floordiv(top, s) + 1)
+        if rounding is not Rounding.CEIL:
+            allowed = range(1) if rounding is Rounding.STRICT else range(hi + max(s - k, 0) + 1)
+            need.residue("stride-does-not-fit", span, s, allowed)
+    need.report(partial(_stride_report, names, x.spatial, g, out, rounding))
+    return tuple(out), rf, jump
+
+
+def _numbers(spatial: Iterable[Size], g: Slide) -> list[Window]:
+    assert g.pads is not None  # noqa: S101 - `same` has no problems to report
+    return [
+        Window(as_int(w), k, s, lo, hi)
+        for w, k, s, (lo, hi) in zip(spatial, g.effective, g.stride, g.pads, strict=True)
+    ]
+
+
+def _larger(name: str, window: tuple[Size, int, int, int, int], kind: str) -> str:
+    w, k, s, lo, hi = window
+    return larger_than_input(name, Window(as_int(w), k, s, lo, hi), kind)
+
+
+def _stride_report(
+    names: tuple[str, ...], spatial: tuple[Size, ...], g: Slide, out: list[Size], rounding: Rounding
+) -> list[Problem]:
+    return stride_problems(_numbers(spatial, g), names, tuple(as_int(o) for o in out), rounding)
 
 
 def framework_pads(windows: list[Window], rounding: Rounding, *, is_pool: bool) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from convcalc.algebra.sizes import Size, as_int, floordiv
 from convcalc.options import Rounding
 
 
@@ -26,6 +27,24 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     out = -(-size // stride)
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
+
+
+def numerator(span: Size, kernel: int, stride: int, pad_hi: int, rounding: Rounding) -> Size:
+    """What the output size floors by S, less 1: span = W − F' + P_lo + P_hi; under ceil more.
+
+    Ceil is PyTorch's ceil_mode (pooling_output_shape): one more window when the stride does not
+    fit, unless that window would start inside the right padding, i.e. unless the remainder is at
+    most e = P_hi − F' + S: ⌊(span + S − 1 − c)/S⌋ with c = e clamped to [0, S − 1]. The same
+    formula serves numbers and closed forms; `numerator(...) ≥ 0` is what gives one window at all.
+    """
+    if rounding is not Rounding.CEIL:
+        return span
+    return span + stride - 1 - min(max(pad_hi - kernel + stride, 0), stride - 1)
+
+
+def window_output(span: Size, kernel: int, stride: int, pad_hi: int, rounding: Rounding) -> Size:
+    """The output size: ⌊numerator/S⌋ + 1 (floor and strict: ⌊span/S⌋ + 1)."""
+    return floordiv(numerator(span, kernel, stride, pad_hi, rounding), stride) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +79,7 @@ class Window:
 
     def output(self, rounding: Rounding) -> int:
         """The output size under a rounding policy (the caller checks span >= 0)."""
-        floor = self.span // self.stride + 1
-        if rounding is not Rounding.CEIL or self.remainder == 0:
-            return floor
-        # PyTorch's ceil_mode (pooling_output_shape): one more window, unless it would start
-        # inside the right padding, in which case it is dropped.
-        if floor * self.stride >= self.size + self.pad_lo:
-            return floor
-        return floor + 1
+        return as_int(window_output(self.span, self.kernel, self.stride, self.pad_hi, rounding))
 
     def formula(self) -> str:
         """The arithmetic with the numbers filled in: (224 - 11)/4 + 1 = 54.25, (56 - 3 + 2*1)/2 + 1."""
