@@ -63,6 +63,7 @@ def spec(tmp_path: Path) -> str:
         ["diff", "lenet5", "{spec}", "--all"],
         ["draw", "{spec}"],
         ["fit", "{spec}", "--max", "40"],
+        ["show", "{spec}", "--input", "HxWx3"],  # the symbolic table
     ],
 )
 def test_no_control_character_reaches_the_output(spec: str, args: list[str]) -> None:

@@ -198,9 +198,13 @@ def render_json(report: ClosedReport, axes: dict[str, dict[str, Any]], **parts: 
 def render_table(report: ClosedReport, console: Console) -> None:
     """The rows with their closed forms, the totals, and the sizes at which they hold."""
     from rich.table import Table  # noqa: PLC0415 - rich only for tables
+    from rich.text import Text  # noqa: PLC0415
 
+    from convcalc.render.layout import shown  # noqa: PLC0415
+
+    show = shown(console)  # names from the spec: inert, never markup
     exact = exact_floors(report)
-    table = Table(title=f"{report.name}: sizes and counts as formulas", title_justify="left")
+    table = Table(title=Text(show(f"{report.name}: sizes and counts as formulas")), title_justify="left")
     for header, justify in (("layer", "left"), ("output", "left"), ("params", "right"), ("MACs", "right")):
         table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
     table.add_column("activations", justify="right", overflow="fold")
@@ -208,7 +212,7 @@ def render_table(report: ClosedReport, console: Console) -> None:
         params = "" if r.params == 0 else _count_text(r.params, exact)
         macs = "" if r.macs == 0 else _count_text(r.macs, exact)
         acts = "" if r.activations == 0 else _count_text(r.activations, exact)
-        table.add_row(r.name, _shape_text(r.output, exact), params, macs, acts)
+        table.add_row(Text(show(r.name)), _shape_text(r.output, exact), params, macs, acts)
     t = totals(report)
     table.add_section()
     table.add_row(
@@ -229,4 +233,4 @@ def render_table(report: ClosedReport, console: Console) -> None:
     )
     if report.failure is not None:
         f = report.failure
-        console.print(f"error: {f.name}: {f.message}", highlight=False)
+        console.print(show(f"error: {f.name}: {f.message}"), highlight=False, markup=False)
