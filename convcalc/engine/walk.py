@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar, Union
 
+from convcalc.errors import ConvcalcError
 from convcalc.kinds.registry import KINDS, fill
 from convcalc.options import Rounding
 from convcalc.spec.model import LayerSpec, Node, Parallel, Residual, Sequence, Shortcut
@@ -159,6 +160,12 @@ def measured(row: LayerRow) -> Measure:
     """A computed report row's output, for the backends that walk a report."""
     assert row.output is not None  # noqa: S101 - a program or training walks computed reports only
     return Measure(row.output.spatial, row.output.depth, row.jump, str(row.output))
+
+
+def not_its_report(n: Residual, refusal: Refusal) -> NoReturn:
+    """A report backend's refusal: its report computed this residual, so the spec is another's."""
+    msg = f"{n.path}: {refusal.message} (the report is not this spec's)"
+    raise ConvcalcError(msg)
 
 
 def _number(v: int | Expr) -> int | None:
