@@ -27,7 +27,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.kinds.plan import FunctionStep, ModuleStep, activation
 from convcalc.kinds.registry import KINDS
 from convcalc.options import Rounding
-from convcalc.spec.model import LayerSpec, Merge, Parallel, Residual, Sequence, Shortcut, Spec
+from convcalc.spec.model import LayerSpec, Merge, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -161,10 +161,10 @@ class _Walk:
 
     def path(self, group: Group, which: str, x: str, walk: Callable[[str], str]) -> str:
         dst, prefix, mark = self.dst[-1], self.prefix[-1], len(self.statements)
-        if which == "shortcut":
+        if which in {"shortcut", "downsample"}:
             assert isinstance(group, Residual)  # noqa: S101 - only a residual has one
             dst = self.kept[-1][1]
-            if isinstance(group.shortcut, tuple):
+            if isinstance(group.shortcut, tuple):  # layers written: named under `shortcut`
                 prefix = (*prefix, "shortcut")
         elif which != "layers":
             dst = f"branch{self.levels[-1]}{int(which.split('.')[1]) + 1}"
@@ -173,10 +173,10 @@ class _Walk:
         out = walk(x)
         self.dst.pop()
         self.prefix.pop()
-        if which == "shortcut":
-            if group.shortcut is Shortcut.AUTO and len(self.statements) > mark:
-                self.fuse(mark)  # torchvision's downsample: one statement, as its Sequential
-            return out  # the identity: the kept input itself
+        if which == "downsample":
+            self.fuse(mark)  # torchvision's downsample: one statement, as its Sequential
+        if which in {"shortcut", "downsample"}:
+            return out  # the identity is the kept input itself
         return out if out == dst else self.assign(dst, out, (), ())
 
     def fuse(self, mark: int) -> None:

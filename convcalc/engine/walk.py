@@ -18,13 +18,14 @@ The order, depth first (DESIGN §4):
 
 Every composite is bracketed by `enter(n, x)`, which returns the value its shortcut reads (the
 input, or a copy kept from the body that overwrites it), and `leave(n, out)`; each of its paths
-(`"layers"`, `"shortcut"`, `"branches.I"`) runs inside `path(n, which, x, walk)`, which calls
-`walk(x)` once. The shortcut forms:
+(`"layers"`, `"shortcut"`, `"downsample"`, `"branches.I"`) runs inside `path(n, which, x, walk)`,
+which calls `walk(x)` once. The shortcut forms:
 
 - the identity (no shortcut): the kept input, through `path(n, "shortcut", ...)` as the rest;
 - layers written in the spec: walked as a body is;
 - `crop` (U-Net's copy and crop): `crop(n, x, body)`, inside the shortcut's path;
-- `auto` (torchvision's): rewritten here, once, into explicit layers, walked as written ones.
+- `auto` (torchvision's): rewritten here, once, into explicit layers, walked as written ones
+  (in the path `"downsample"` where it projects: the program makes it one statement).
   It is the identity when the volumes agree; else torchvision's downsample, a 1x1 conv to the
   body's depth with the body's stride and no bias (`downsample.0`), then a batchnorm
   (`downsample.1`). The stride is the ratio of the body's jump to the input's where that grows,
@@ -84,7 +85,7 @@ class Backend(Protocol[V]):
         """A composite begins; returns the value its shortcut reads."""
 
     def path(self, group: Group, which: str, x: V, walk: Callable[[V], V]) -> V:
-        """One of its paths (layers, shortcut, branches.I): `walk(x)`, called once."""
+        """One of its paths (layers, shortcut, downsample, branches.I): `walk(x)`, called once."""
 
     def leaf(self, layer: LayerSpec, x: V) -> V:
         """A layer of a registered kind."""
@@ -132,19 +133,19 @@ def _node(n: Node, x: V, b: Backend[V]) -> V:
 def _residual(n: Residual, x: V, kept: V, b: Backend[V]) -> V:
     body = b.path(n, "layers", x, _along(n.layers, b))
     shortcut: Callable[[V], V]
-    layers = n.shortcut
+    layers, which = n.shortcut, "shortcut"
     if layers is Shortcut.AUTO:
         decided = projection(n, b.measure(kept), b.measure(body))
         if isinstance(decided, Refusal):
             b.refuse(n, kept, decided)
-        layers = decided
+        layers, which = decided, "downsample" if decided else which
     if layers is Shortcut.CROP:
         where, shortcut = f"the cropped input ({n.path}.shortcut.0)", lambda v: b.crop(n, v, body)
     elif layers:
         where, shortcut = f"the shortcut ({n.path}.shortcut)", _along(layers, b)
     else:
         where, shortcut = "the identity shortcut", _itself
-    parts = [(f"the body ({n.path}.layers)", body), (where, b.path(n, "shortcut", kept, shortcut))]
+    parts = [(f"the body ({n.path}.layers)", body), (where, b.path(n, which, kept, shortcut))]
     return b.merge(n, parts)
 
 
