@@ -289,7 +289,7 @@ def sweep_limit(spec: Spec) -> int:
     """
     closed = analyze_closed(spec, every_axis=True)
     sets = [closed.sets[s] for s in closed.symbols]
-    edge = max((b for s in sets for _, lo, hi in s.pieces() for b in (lo, hi) if b is not None), default=1)
+    edge = max((b for s in sets for _, _, lo, hi in s.pieces() for b in (lo, hi) if b is not None), default=1)
     period = lcm(*(s.modulus for s in sets)) if sets else 1
     return min(4096, max(512, edge + 8 * period))
 
