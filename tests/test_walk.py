@@ -205,3 +205,62 @@ def test_the_report_backends_refuse_a_report_that_is_not_the_specs() -> None:
         program(spec, other)
     with pytest.raises(ConvcalcError, match=r"1: shortcut: auto cannot project 8x8x8 onto 5x5x16: .* not this spec's"):
         training(spec, other)
+
+
+CROP = """
+    input: 12x12x4
+    layers:
+      - residual: {layers: [conv3-4, conv3-4], shortcut: crop, merge: concat}
+"""
+
+
+def test_the_symbolic_crop_is_the_numeric_crop_at_every_size() -> None:
+    closed = analyze_closed(spec_of(CROP), every_axis=True)
+    rows = {r.path: r for r in closed.rows}
+    assert rows["1.shortcut.0"].kind == "crop"
+    for size in (5, 12, 31):
+        numeric = {r.path: r for r in analyze(spec_of(CROP.replace("12x12x4", f"{size}x{size}x4"))).rows}
+        env = {"H": size, "W": size}
+        cut = rows["1.shortcut.0"].output
+        assert [e.evaluate(env) for e in (*cut.spatial, cut.depth)] == numeric["1.shortcut.0"].output.as_list()
+        assert rows["1"].activations.evaluate(env) == numeric["1"].activations
+
+
+def test_the_symbolic_crop_of_a_vector_fails_as_the_numeric_one() -> None:
+    spec = spec_of(
+        "input: 4x4x2\nlayers:\n  - flatten\n  - residual: {layers: [fc-8], shortcut: crop, merge: concat}\n"
+    )
+    failure = analyze_closed(spec).failure
+    assert failure is not None
+    assert (failure.path, failure.code) == ("2.shortcut.0", "crop-mismatch")
+    assert [(d.path, d.code) for d in analyze(spec).diagnostics] == [("2.shortcut.0", "crop-mismatch")]
+
+
+def test_a_condition_on_numbers_that_fails_stops_the_symbolic_walk() -> None:
+    spec = spec_of("input: 3x3x3\nlayers: [conv5-4]\n")
+    failure = analyze_closed(spec).failure
+    assert failure is not None
+    assert failure.path == "1"
+    assert failure.message.endswith("does not hold, whatever the input's size")
+    assert [d.severity.value for d in analyze(spec).diagnostics] == ["error"]
+
+
+def test_a_residual_in_a_branch_reads_the_input_without_a_copy() -> None:
+    spec = spec_of("""
+        input: 8x8x4
+        layers:
+          - parallel: {branches: [[{residual: {layers: [conv3-4 p1]}}], [conv1-4]], merge: add}
+    """)
+    statements = program(spec, analyze(spec)).statements
+    assert [(s.target, getattr(s, "source", None) or getattr(s, "sources", None)) for s in statements] == [
+        ("branch1", "x"),
+        ("branch1", ("branch1", "x")),
+        ("branch2", "x"),
+        ("x", ("branch1", "branch2")),
+    ]
+
+
+def test_the_program_of_a_report_that_failed_is_refused() -> None:
+    spec = spec_of("input: 3x3x3\nlayers: [conv5-4]\n")
+    with pytest.raises(ConvcalcError, match="a layer convcalc cannot compute"):
+        program(spec, analyze(spec))
