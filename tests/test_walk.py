@@ -221,8 +221,9 @@ def test_the_symbolic_crop_is_the_numeric_crop_at_every_size() -> None:
     for size in (5, 12, 31):
         numeric = {r.path: r for r in analyze(spec_of(CROP.replace("12x12x4", f"{size}x{size}x4"))).rows}
         env = {"H": size, "W": size}
-        cut = rows["1.shortcut.0"].output
-        assert [e.evaluate(env) for e in (*cut.spatial, cut.depth)] == numeric["1.shortcut.0"].output.as_list()
+        cut, want = rows["1.shortcut.0"].output, numeric["1.shortcut.0"].output
+        assert want is not None
+        assert [e.evaluate(env) for e in (*cut.spatial, cut.depth)] == want.as_list()
         assert rows["1"].activations.evaluate(env) == numeric["1"].activations
 
 
