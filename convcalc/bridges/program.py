@@ -1,7 +1,8 @@
 """A spec as a PyTorch program, without torch: the modules to build and the forward steps.
 
-One walk over the spec and its report, read by both backends: `convcalc.pytorch` builds the
-modules and runs the statements; `convcalc export` writes them as a Python file. A module has
+A backend of the walk over the spec (convcalc.engine.walk), reading its report; what it makes
+is read by two more: `convcalc.pytorch` builds the modules and runs the statements; `convcalc
+export` writes them as a Python file. A module has
 its PyTorch path (`layer1.0.conv1`, names.py); a statement assigns a named value (`x`,
 `identity`, `shortcut`, `branch1`): a chain of calls (modules and functions) on one value, or a
 merge of several. Each statement says which report rows it computes, so that tests can compare
@@ -17,17 +18,20 @@ A `shortcut: crop` is U-Net's copy and crop: the input narrowed to the body's si
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, NoReturn, Union
 
 from convcalc.bridges.names import Namer, Path, parts
 from convcalc.engine.merge import crop_start
+from convcalc.engine.walk import Group, Measure, Refusal, measured, not_its_report, walk
 from convcalc.errors import ConvcalcError
 from convcalc.kinds.plan import FunctionStep, ModuleStep, activation
 from convcalc.kinds.registry import KINDS
 from convcalc.options import Rounding
-from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut, Spec
+from convcalc.spec.model import LayerSpec, Merge, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from convcalc.kinds.plan import Plan
     from convcalc.report import LayerRow, Report
 
@@ -89,9 +93,9 @@ def program(spec: Spec, report: Report) -> Program:
     if report.totals.output is None:
         msg = "the spec has a layer convcalc cannot compute; fix it (see `convcalc show`) first"
         raise ConvcalcError(msg)
-    walk = _Walk(report)
-    walk.nodes(spec.layers, "x", "x", ())
-    return Program(tuple(walk.attributes), tuple(walk.statements), tuple(dict.fromkeys(walk.notes)))
+    backend = _Walk(report)
+    walk(spec.layers, "x", backend)
+    return Program(tuple(backend.attributes), tuple(backend.statements), tuple(dict.fromkeys(backend.notes)))
 
 
 _DEFAULT_COMPOSITE_NAMES = {"residual", "parallel"}
@@ -107,6 +111,8 @@ def _own_parts(node: Sequence | Residual | Parallel, suffix: str) -> Path:
 
 
 class _Walk:
+    """The program's backend of the walk (engine/walk.py): values are the names that hold them."""
+
     def __init__(self, report: Report) -> None:
         self.rows: dict[str, LayerRow] = {r.path: r for r in report.rows}
         self.rounding = Rounding(report.rounding)
@@ -114,73 +120,97 @@ class _Walk:
         self.attributes: list[Attribute] = []
         self.statements: list[Statement] = []
         self.notes: list[str] = []
-        self.skip_depth = 0
-        self.branch_depth = 0
+        self.made: dict[str, str] = {"x": "input"}  # each name's value: the row that computed it
+        self.dst = ["x"]  # where the statements of the path being walked put their value
+        self.prefix: list[Path] = [()]  # the PyTorch path of the modules made there
+        self.open: list[Group] = []
+        self.kept: list[tuple[str, str]] = []  # per open residual: its input kept, its shortcut's name
+        self.levels: list[str] = []  # per open parallel: its branches' names' level
 
-    def nodes(self, nodes: tuple[Node, ...], src: str, dst: str, prefix: Path) -> None:
-        """Apply `nodes` to `src`, leaving the result in `dst`."""
-        current = src
-        for node in nodes:
-            self.node(node, current, dst, prefix)
-            current = dst
-        if current != dst:
-            self.statements.append(Apply(dst, current, ()))
+    def assign(self, target: str, source: str, calls: tuple[Call, ...], rows: tuple[tuple[int, str], ...]) -> str:
+        self.statements.append(Apply(target, source, calls, rows))
+        self.made[target] = rows[-1][1] if rows else self.made[source]
+        return target
 
-    def node(self, node: Node, src: str, dst: str, prefix: Path, suffix: str = "") -> None:
-        """Apply one node; `suffix` numbers the repetitions of a repeat (denselayer1, denselayer2)."""
-        if isinstance(node, LayerSpec):
-            self.leaf(node, src, dst, prefix)
-            return
-        inner = (*prefix, *_own_parts(node, suffix))
-        if isinstance(node, Sequence) and node.kind == "repeat":
-            current = src
-            for child in node.layers:  # a composite in it takes the number of its repetition
-                repetition = int(child.path[len(node.path) + 1 :].split(".")[0]) + 1
-                self.node(child, current, dst, inner, str(repetition))
-                current = dst
-            if current != dst:
-                self.statements.append(Apply(dst, current, ()))
-        elif isinstance(node, Sequence):
-            self.nodes(node.layers, src, dst, inner)
-        elif isinstance(node, Residual):
-            self.residual(node, src, dst, inner)
-        else:
-            self.parallel(node, src, dst, inner)
+    def enter(self, group: Group, x: str) -> str:
+        suffix = ""  # the number of its repetition in a repeat (denselayer1, denselayer2)
+        parent = self.open[-1] if self.open else None
+        if isinstance(parent, Sequence) and parent.kind == "repeat":
+            suffix = str(int(group.path[len(parent.path) + 1 :].split(".")[0]) + 1)
+        self.prefix.append((*self.prefix[-1], *_own_parts(group, suffix)))
+        self.open.append(group)
+        if isinstance(group, Parallel):
+            self.levels.append("" if not self.levels else f"{len(self.levels) + 1}_")
+        if not isinstance(group, Residual):
+            return x
+        depth = len(self.kept)
+        kept = x
+        if x == self.dst[-1]:  # keep the input: the body overwrites it
+            kept = self.assign("identity" if depth == 0 else f"identity{depth + 1}", x, (), ())
+        self.kept.append((kept, "shortcut" if depth == 0 else f"shortcut{depth + 1}"))
+        return kept
 
-    def residual(self, node: Residual, src: str, dst: str, prefix: Path) -> None:
-        skip = src
-        if src == dst:  # keep the input: the body overwrites it
-            skip = "identity" if self.skip_depth == 0 else f"identity{self.skip_depth + 1}"
-            self.statements.append(Apply(skip, src, ()))
-        self.skip_depth += 1
-        self.nodes(node.layers, src, dst, prefix)
-        shortcut = skip
-        out = "shortcut" if self.skip_depth == 1 else f"shortcut{self.skip_depth}"
-        if node.shortcut is Shortcut.AUTO:
-            shortcut = self.projection(node, skip, out, prefix)
-        elif node.shortcut is Shortcut.CROP:
-            shortcut = self.crop(node, skip, out)
-        elif node.shortcut:
-            shortcut = out
-            self.nodes(node.shortcut, skip, out, (*prefix, "shortcut"))
-        self.skip_depth -= 1
-        sources = (shortcut, dst) if node.merge is Merge.CONCAT else (dst, shortcut)
-        self.statements.append(Join(dst, node.merge, sources, activation(node.activation), node.path))
+    def leave(self, group: Group, out: str) -> str:
+        self.prefix.pop()
+        self.open.pop()
+        if isinstance(group, Residual):
+            self.kept.pop()
+        elif isinstance(group, Parallel):
+            self.levels.pop()
+        return out if out == self.dst[-1] else self.assign(self.dst[-1], out, (), ())  # an empty block
 
-    def projection(self, node: Residual, skip: str, out: str, prefix: Path) -> str:
-        """Torchvision's downsample (a 1x1 conv with the stride, no bias, then batchnorm), if any."""
-        conv, bn = self.rows.get(f"{node.path}.shortcut.0"), self.rows.get(f"{node.path}.shortcut.1")
-        if conv is None or bn is None:
-            return skip  # the volumes agree: the identity
+    def path(self, group: Group, which: str, x: str, walk: Callable[[str], str]) -> str:
+        dst, prefix, mark = self.dst[-1], self.prefix[-1], len(self.statements)
+        if which in {"shortcut", "downsample"}:
+            assert isinstance(group, Residual)  # noqa: S101 - only a residual has one
+            dst = self.kept[-1][1]
+            if isinstance(group.shortcut, tuple):  # layers written: named under `shortcut`
+                prefix = (*prefix, "shortcut")
+        elif which != "layers":
+            dst = f"branch{self.levels[-1]}{int(which.split('.')[1]) + 1}"
+        self.dst.append(dst)
+        self.prefix.append(prefix)
+        out = walk(x)
+        self.dst.pop()
+        self.prefix.pop()
+        if which == "downsample":
+            self.fuse(mark)  # torchvision's downsample: one statement, as its Sequential
+        if which in {"shortcut", "downsample"}:
+            return out  # the identity is the kept input itself
+        return out if out == dst else self.assign(dst, out, (), ())
+
+    def fuse(self, mark: int) -> None:
+        """The chain of statements from `mark` as one (each reads the one before)."""
+        chain = [s for s in self.statements[mark:] if isinstance(s, Apply)]
+        del self.statements[mark:]
         calls: list[Call] = []
-        for i, row in enumerate((conv, bn)):
-            calls += self.calls(self.plan(row), row.path, (*prefix, "downsample", str(i)))
-        self.statements.append(Apply(out, skip, tuple(calls), ((1, conv.path), (len(calls), bn.path))))
-        return out
+        rows: list[tuple[int, str]] = []
+        for s in chain:
+            rows += [(len(calls) + done, row) for done, row in s.rows]
+            calls += s.calls
+        self.assign(chain[-1].target, chain[0].source, tuple(calls), tuple(rows))
 
-    def crop(self, node: Residual, skip: str, out: str) -> str:
+    def measure(self, x: str) -> Measure:
+        return measured(self.rows[self.made[x]])
+
+    def refuse(self, n: Residual, x: str, refusal: Refusal) -> NoReturn:  # noqa: ARG002 - the protocol's
+        not_its_report(n, refusal)
+
+    def merge(self, group: Residual | Parallel, parts: list[tuple[str, str]]) -> str:
+        sources = tuple(name for _, name in parts)
+        then: tuple[FunctionStep, ...] = ()
+        if isinstance(group, Residual):
+            then = activation(group.activation)
+            if group.merge is Merge.CONCAT:
+                sources = sources[::-1]  # the shortcut (the input) first, as torchvision's DenseNet
+        dst = self.dst[-1]
+        self.statements.append(Join(dst, group.merge, sources, then, group.path))
+        self.made[dst] = group.path
+        return dst
+
+    def crop(self, n: Residual, x: str, body: str) -> str:  # noqa: ARG002 - the protocol's
         """U-Net's copy and crop: `narrow` on each spatial dim that is cut (a view, as the row's 0 activations say)."""
-        row = self.rows[f"{node.path}.shortcut.0"]
+        row = self.rows[f"{n.path}.shortcut.0"]
         assert row.input is not None  # noqa: S101 - every row but the input has one
         assert row.output is not None  # noqa: S101 - the program is made of a report that computed every row
         dims = zip(row.input.spatial, row.output.spatial, strict=True)
@@ -189,28 +219,17 @@ class _Walk:
             for axis, (have, want) in enumerate(dims, 2)  # N x C x spatial: the spatial dims from 2
             if have != want
         )
-        self.statements.append(Apply(out, skip, calls, ((len(calls), row.path),)))
-        return out
+        return self.assign(self.dst[-1], x, calls, ((len(calls), row.path),))
 
-    def parallel(self, node: Parallel, src: str, dst: str, prefix: Path) -> None:
-        self.branch_depth += 1
-        level = "" if self.branch_depth == 1 else f"{self.branch_depth}_"
-        outs = []
-        for i, branch in enumerate(node.branches, 1):
-            out = f"branch{level}{i}"
-            self.nodes(branch, src, out, prefix)
-            outs.append(out)
-        self.branch_depth -= 1
-        self.statements.append(Join(dst, node.merge, tuple(outs), (), node.path))
-
-    def leaf(self, layer: LayerSpec, src: str, dst: str, prefix: Path) -> None:
+    def leaf(self, layer: LayerSpec, x: str) -> str:
         row = self.rows[layer.path]
         own = parts(layer.module) if layer.module else ()
         if not own and layer.name != layer.label.split()[0].upper():  # named in the spec
             own = parts(layer.name)
+        prefix = self.prefix[-1]
         path = (*prefix, *own) if own else None  # None: numbered by its kind
         calls = self.calls(self.plan(row), row.path, path, prefix)
-        self.statements.append(Apply(dst, src, calls, ((len(calls), row.path),)))
+        return self.assign(self.dst[-1], x, calls, ((len(calls), row.path),))
 
     def plan(self, row: LayerRow) -> Plan:
         assert row.input is not None  # noqa: S101 - every row but the input has one

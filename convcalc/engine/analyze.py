@@ -1,6 +1,7 @@
-"""The walk: apply each layer's rule to the volume before it and sum what it costs (DESIGN §4).
+"""The numbers: apply each layer's rule to the volume before it and sum what it costs (DESIGN §4).
 
-Composite layers are walked depth first: a residual's body, then its shortcut (`crop`: one row
+The numeric backend of the walk (convcalc.engine.walk), which decides the order and rewrites
+`shortcut: auto`. Composite layers are walked depth first: a residual's body, then its shortcut (`crop`: one row
 of kind `crop` at P.shortcut.0, the input cut to the body's spatial size), then a merge row at
 the residual's own path; a parallel's branches in order, then its merge row. A layer that
 cannot be computed stops the walk there; the rows so far are kept.
@@ -9,21 +10,20 @@ cannot be computed stops the walk there; the rows so far are kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from math import prod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from convcalc.engine.checks import acknowledge, evaluate
 from convcalc.engine.merge import crop, crop_start, merge
+from convcalc.engine.walk import Measure, Refusal, walk
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, Outcome, Problem, State
-from convcalc.kinds.registry import KINDS, fill
-from convcalc.options import Rounding
+from convcalc.kinds.registry import KINDS
 from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
-from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut, Spec
+from convcalc.spec.model import LayerSpec, Node, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,8 @@ class _Stop(Exception):  # noqa: N818 - control flow, never leaves this module
 
 
 class _Walker:
+    """The numeric backend of the walk (engine/walk.py): rows of numbers, and the groups."""
+
     def __init__(self, spec: Spec, *, stop_at_problem: bool = False) -> None:
         self.spec = spec
         self.stop_at_problem = stop_at_problem
@@ -51,25 +53,32 @@ class _Walker:
         self.bpv = spec.dtype.bytes
         self.rows: list[LayerRow] = []
         self.groups: list[Group] = []
+        self.inputs: list[State] = []  # each open composite's input: its merge row's
 
-    def walk(self, nodes: tuple[Node, ...], x: State, depth: int) -> State:
-        for n in nodes:
-            x = self.node(n, x, depth)
+    def enter(self, group: Sequence | Residual | Parallel, x: State) -> State:
+        branches = len(group.branches) if isinstance(group, Parallel) else 0
+        at = group.at
+        depth = len(self.inputs)
+        self.groups.append(Group(group.path, group.name, _group_kind(group), depth, at.line, at.column, branches))
+        self.inputs.append(x)
         return x
 
-    def node(self, n: Node, x: State, depth: int) -> State:
-        if isinstance(n, LayerSpec):
-            return self.leaf(n, x, depth)
-        branches = len(n.branches) if isinstance(n, Parallel) else 0
-        self.groups.append(Group(n.path, n.name, _group_kind(n), depth, n.at.line, n.at.column, branches))
-        if isinstance(n, Sequence):
-            return self.walk(n.layers, x, depth + 1)
-        if isinstance(n, Residual):
-            return self.residual(n, x, depth)
-        return self.parallel(n, x, depth)
+    def leave(self, group: Sequence | Residual | Parallel, out: State) -> State:  # noqa: ARG002 - the protocol's
+        self.inputs.pop()
+        return out
 
-    def leaf(self, layer: LayerSpec, x: State, depth: int) -> State:
-        site = _Site(layer.path, layer.name, layer.kind, layer.label, layer.at, depth, layer.params)
+    def path(self, group: Node, which: str, x: State, walk: Callable[[State], State]) -> State:  # noqa: ARG002
+        return walk(x)
+
+    def measure(self, x: State) -> Measure:
+        return Measure(x.volume.spatial, x.volume.depth, x.jump, str(x.volume))
+
+    def refuse(self, n: Residual, x: State, refusal: Refusal) -> NoReturn:
+        site = _Site(n.path, n.name, n.merge.value, n.merge.value, n.at, 0)
+        self.fail(site, x, LayerFailure("merge-mismatch", refusal.message))
+
+    def leaf(self, layer: LayerSpec, x: State) -> State:
+        site = _Site(layer.path, layer.name, layer.kind, layer.label, layer.at, len(self.inputs), layer.params)
         try:
             out = KINDS[layer.kind].apply(layer.params, x, self.ctx)
             _check_field(out)
@@ -78,41 +87,22 @@ class _Walker:
         self.add_row(site, x, out)
         return State(out.output, out.rf, out.jump)
 
-    def residual(self, n: Residual, x: State, depth: int) -> State:
-        body = self.walk(n.layers, x, depth + 1)
-        if n.shortcut is Shortcut.AUTO:
-            shortcut = self.walk(self.projection(n, x, body), x, depth + 1)
-            where = f"the shortcut ({n.path}.shortcut)" if shortcut is not x else "the identity shortcut"
-        elif n.shortcut is Shortcut.CROP:
-            shortcut, where = self.crop(n, x, body, depth + 1), f"the cropped input ({n.path}.shortcut.0)"
-        elif n.shortcut:
-            shortcut = self.walk(n.shortcut, x, depth + 1)
-            where = f"the shortcut ({n.path}.shortcut)"
-        else:
-            shortcut, where = x, "the identity shortcut"
-        parts = [(f"the body ({n.path}.layers)", body), (where, shortcut)]
+    def merge(self, group: Residual | Parallel, parts: list[tuple[str, State]]) -> State:
         # The activation after the merge (ResNet's relu) is part of the merge row: its label says so.
-        label = f"{n.merge.value} + {n.activation}" if n.activation else n.merge.value
-        return self.merge_row(_Site(n.path, n.name, n.merge.value, label, n.at, depth), x, parts)
-
-    def parallel(self, n: Parallel, x: State, depth: int) -> State:
-        parts = [
-            (f"branch {b} ({n.path}.branches.{b})", self.walk(branch, x, depth + 1))
-            for b, branch in enumerate(n.branches)
-        ]
-        return self.merge_row(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, depth), x, parts)
-
-    def merge_row(self, site: _Site, x: State, parts: list[tuple[str, State]]) -> State:
+        activation = group.activation if isinstance(group, Residual) else None
+        label = f"{group.merge.value} + {activation}" if activation else group.merge.value
+        site = _Site(group.path, group.name, group.merge.value, label, group.at, len(self.inputs) - 1)
+        x = self.inputs[-1]
         try:
-            out = merge(Merge(site.kind), parts)
+            out = merge(group.merge, parts)
         except LayerFailure as failure:
             self.fail(site, x, failure)
         self.add_row(site, x, out)
         return State(out.output, out.rf, out.jump)
 
-    def crop(self, n: Residual, x: State, body: State, depth: int) -> State:
+    def crop(self, n: Residual, x: State, body: State) -> State:
         """U-Net's copy and crop: a row of kind `crop` at P.shortcut.0, the input cut to the body's size."""
-        site = _Site(f"{n.path}.shortcut.0", "CROP", "crop", "crop", n.at, depth)
+        site = _Site(f"{n.path}.shortcut.0", "CROP", "crop", "crop", n.at, len(self.inputs))
         try:
             out = crop((f"the input ({n.path})", x), (f"the body ({n.path}.layers)", body))
         except LayerFailure as failure:
@@ -123,41 +113,6 @@ class _Walker:
         label = f"crop {sides[0]}" if len(set(sides)) == 1 else f"crop {', '.join(sides)}"
         self.add_row(replace(site, label=label), x, out)
         return State(out.output, out.rf, out.jump)
-
-    def projection(self, n: Residual, x: State, body: State) -> tuple[LayerSpec, ...]:
-        """Torchvision's downsample: identity when the volumes agree, else conv1x1 (no bias) + bn."""
-        v, w = x.volume, body.volume
-        if v == w:
-            return ()
-        # torchvision's downsample has the body's stride: the ratio of the body's jump to the
-        # input's (2 for a 3x3/2 pad 1 conv, which takes 7 to 4, as the 1x1/2 conv does).
-        ratios = [Fraction(j) / Fraction(i) for i, j in zip(x.jump, body.jump, strict=False)]
-        by_jump = tuple(int(r) for r in ratios if r.denominator == 1 and r >= 1)
-        # A body whose jumps do not grow (a deconv in it undoes its stride) has no stride of its own
-        # to give: then the stride that takes the input's size to the body's (DESIGN §2.3).
-        by_size = tuple(-(-a // b) for a, b in zip(v.spatial, w.spatial, strict=False))
-        downsamples = len(by_jump) == len(ratios) and any(r > 1 for r in ratios)
-
-        def fits(stride: tuple[int, ...]) -> bool:
-            return len(stride) == len(v.spatial) == len(w.spatial) > 0 and all(
-                (a - 1) // s + 1 == b for a, b, s in zip(v.spatial, w.spatial, stride, strict=True)
-            )
-
-        stride = by_jump if downsamples else by_size
-        if not fits(stride):
-            msg = f"shortcut: auto cannot project {v} onto {w}: a 1x1 conv with the body's stride does not match it"
-            failure = LayerFailure("merge-mismatch", msg)
-            self.fail(_Site(n.path, n.name, n.merge.value, n.merge.value, n.at, 0), x, failure)
-        s = stride[0] if len(set(stride)) == 1 else stride
-        # Judged above by whether it gives the body's size: the rows and columns a 1x1 window with
-        # the body's stride skips are torchvision's, so the stride rule does not apply to this
-        # layer, which the user never wrote (PyTorch floors it, as here, whatever `rounding` says).
-        conv = fill("conv", filters=w.depth, size=1, stride=s, bias=False, rounding=Rounding.FLOOR)
-        label = KINDS["conv"].label({**conv, "rounding": None})
-        return (
-            LayerSpec("conv", conv, label.split()[0].upper(), label, n.at, f"{n.path}.shortcut.0"),
-            LayerSpec("batchnorm", fill("batchnorm"), "BN", "bn", n.at, f"{n.path}.shortcut.1"),
-        )
 
     def add_row(self, site: _Site, x: State, out: Outcome) -> None:
         batch = self.spec.batch
@@ -175,7 +130,7 @@ class _Walker:
         if self.stop_at_problem and any(p.severity is not Severity.NOTE for p in out.problems):
             raise _Stop
 
-    def fail(self, site: _Site, x: State, failure: LayerFailure) -> None:
+    def fail(self, site: _Site, x: State, failure: LayerFailure) -> NoReturn:
         problem = Problem(Severity.ERROR, failure.code, failure.message)
         self.rows.append(
             LayerRow(
@@ -224,7 +179,7 @@ def first_problem(spec: Spec) -> LayerRow | None:
     _numeric(spec)
     walker = _Walker(spec, stop_at_problem=True)
     try:
-        walker.walk(spec.layers, _start(spec), 0)
+        walk(spec.layers, _start(spec), walker)
     except _Stop:
         return walker.rows[-1]
     return None
@@ -258,7 +213,7 @@ def analyze(spec: Spec) -> Report:
         )
     )  # fmt: skip
     try:
-        final = walker.walk(spec.layers, start, 0)
+        final = walk(spec.layers, start, walker)
         output = final.volume
     except _Stop:
         output = None

@@ -1,6 +1,6 @@
 """The symbolic walk: every size and count as a closed form of the input's symbols (docs/symbolic.md).
 
-It walks the spec as convcalc.engine.analyze does, but each kind's `closed` rule replaces its
+A backend of the walk (convcalc.engine.walk) as convcalc.engine.analyze is, but each kind's `closed` rule replaces its
 `apply`: sizes are exact formulas of H and W, and each layer states what it needs of its input's
 size to give no error and no warning. Solving those conditions gives, per symbol, the set of
 sizes that fit (convcalc.engine.sizes).
@@ -9,21 +9,20 @@ sizes that fit (convcalc.engine.sizes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from convcalc.algebra.conditions import Closed, Shape, at_least
 from convcalc.algebra.expr import Expr, NotClosed, product
 from convcalc.engine.broadcast import Broadcast, MergeFailure, merged
 from convcalc.engine.solving import Solver, check_broadcasts, solve_sets
+from convcalc.engine.walk import Group, Measure, Refusal, walk
 from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, dim_names, formula_names
-from convcalc.kinds.registry import KINDS, fill
-from convcalc.options import Rounding
-from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Shortcut, Spec
+from convcalc.kinds.registry import KINDS
+from convcalc.spec.model import LayerSpec, Parallel, Residual, Spec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from convcalc.algebra.conditions import Condition
     from convcalc.engine.sizes import SizeSet
@@ -124,20 +123,22 @@ class _Walker:
     never: list[Limit] = field(default_factory=list)  # conditions on numbers that do not hold
     broadcasts: list[tuple[Limit, Broadcast]] = field(default_factory=list)  # multiplies to check
 
-    def walk(self, nodes: tuple[Node, ...], x: Shape) -> Shape:
-        for n in nodes:
-            x = self.node(n, x)
+    def enter(self, group: Group, x: Shape) -> Shape:  # noqa: ARG002 - the protocol's
         return x
 
-    def node(self, n: Node, x: Shape) -> Shape:
-        if isinstance(n, LayerSpec):
-            return self.leaf(n, x)
-        if isinstance(n, Sequence):
-            return self.walk(n.layers, x)
-        if isinstance(n, Residual):
-            return self.residual(n, x)
-        parts = [self.walk(branch, x) for branch in n.branches]
-        return self.merge(n.merge, parts, _Site(n.path, n.name, n.merge.value, n.merge.value, n.at))
+    def leave(self, group: Group, out: Shape) -> Shape:  # noqa: ARG002 - the protocol's
+        return out
+
+    def path(self, group: Group, which: str, x: Shape, walk: Callable[[Shape], Shape]) -> Shape:  # noqa: ARG002
+        return walk(x)
+
+    def measure(self, x: Shape) -> Measure:
+        return Measure(x.spatial, x.depth, x.jump, str(x))
+
+    def refuse(self, n: Residual, x: Shape, refusal: Refusal) -> NoReturn:  # noqa: ARG002 - the protocol's
+        if refusal.closed_form:
+            raise ClosedFormError(refusal.message, n.path, n.name, n.at)
+        raise _Failed(Failure(n.path, n.name, "merge-mismatch", refusal.message, n.at.line, n.at.column))
 
     def leaf(self, layer: LayerSpec, x: Shape) -> Shape:
         try:
@@ -148,19 +149,6 @@ class _Walker:
             raise _Failed(Failure(layer.path, layer.name, e.code, e.message, layer.at.line, layer.at.column)) from None
         self.add(_Site(layer.path, layer.name, layer.kind, layer.label, layer.at), out)
         return out.output
-
-    def residual(self, n: Residual, x: Shape) -> Shape:
-        body = self.walk(n.layers, x)
-        if n.shortcut is Shortcut.AUTO:
-            shortcut = self.walk(self.projection(n, x, body), x)
-        elif n.shortcut is Shortcut.CROP:
-            shortcut = self.crop(n, x, body)
-        elif n.shortcut:
-            shortcut = self.walk(n.shortcut, x)
-        else:
-            shortcut = x
-        label = f"{n.merge.value} + {n.activation}" if n.activation else n.merge.value
-        return self.merge(n.merge, [body, shortcut], _Site(n.path, n.name, n.merge.value, label, n.at))
 
     def crop(self, n: Residual, x: Shape, body: Shape) -> Shape:
         """The copy and crop (as analyze's): the input cut to the body's size, never under it."""
@@ -175,32 +163,12 @@ class _Walker:
         self.add(site, Closed(output=out, in_place=True, conditions=conditions))
         return out
 
-    def projection(self, n: Residual, x: Shape, body: Shape) -> tuple[LayerSpec, ...]:
-        """Analyze's torchvision downsample, decided on the closed forms."""
-        if x.depth == body.depth and x.spatial == body.spatial:
-            return ()
-        if None in x.jump or None in body.jump or len(x.spatial) != len(body.spatial) or not x.spatial:
-            msg = "shortcut: auto after a global or adaptive pool has no closed form (its stride depends on the size)"
-            raise ClosedFormError(msg, n.path, n.name, n.at)
-        ratios = [Fraction(j) / Fraction(i) for i, j in zip(x.jump, body.jump, strict=True)]  # type: ignore[arg-type]
-        if all(r.denominator == 1 and r >= 1 for r in ratios) and any(r > 1 for r in ratios):
-            stride = tuple(int(r) for r in ratios)
-        elif x.spatial == body.spatial:
-            stride = (1,) * len(x.spatial)
-        else:
-            msg = "shortcut: auto over a body that changes the size without a stride has no closed form"
-            raise ClosedFormError(msg, n.path, n.name, n.at)
-        s = stride[0] if len(set(stride)) == 1 else stride
-        conv = fill("conv", filters=body.depth.constant, size=1, stride=s, bias=False, rounding=Rounding.FLOOR)
-        label = KINDS["conv"].label({**conv, "rounding": None})
-        return (
-            LayerSpec("conv", conv, label.split()[0].upper(), label, n.at, f"{n.path}.shortcut.0"),
-            LayerSpec("batchnorm", fill("batchnorm"), "BN", "bn", n.at, f"{n.path}.shortcut.1"),
-        )
-
-    def merge(self, kind: Merge, parts: list[Shape], site: _Site) -> Shape:
+    def merge(self, group: Residual | Parallel, parts: list[tuple[str, Shape]]) -> Shape:
+        activation = group.activation if isinstance(group, Residual) else None
+        label = f"{group.merge.value} + {activation}" if activation else group.merge.value
+        site = _Site(group.path, group.name, group.merge.value, label, group.at)
         try:
-            out, conditions, checks = merged(kind, parts)
+            out, conditions, checks = merged(group.merge, [shape for _, shape in parts])
         except MergeFailure as e:
             at = site.at
             raise _Failed(Failure(site.path, site.name, "merge-mismatch", str(e), at.line, at.column)) from None
@@ -274,7 +242,7 @@ def analyze_closed(spec: Spec, *, every_axis: bool = False, reference: Mapping[s
     )  # fmt: skip
     failure = None
     try:
-        output: Shape | None = walker.walk(spec.layers, start)
+        output: Shape | None = walk(spec.layers, start, walker)
     except _Failed as failed:
         failure, output = failed.failure, None
     rows = tuple(walker.rows)

@@ -7,9 +7,10 @@ bytes go to the row that made it (the input's to row 0); the other bytes a rule 
 statistics, masks, a pre-activation) to the row that keeps them. An op none of whose inputs
 needs a gradient (a pool right after the input) is not recorded, and keeps nothing.
 
-The walk follows the spec's PyTorch program (convcalc.bridges.program): activations are not in
-place, a residual's shortcut is its input, `shortcut: auto` projects with the rows it added, a
-concat puts the shortcut first. docs/training-memory.md has the rules, how they were measured,
+A backend of the walk (convcalc.engine.walk), which follows the spec's PyTorch program
+(convcalc.bridges.program): activations are not in place, a residual's shortcut is its input,
+`shortcut: auto` projects as the walk decides (the report's rows), a concat puts the shortcut
+first. docs/training-memory.md has the rules, how they were measured,
 and the limits.
 """
 
@@ -17,18 +18,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from convcalc.engine import autocast
 from convcalc.engine.merge import product_values
 from convcalc.engine.merge import saved as merge_saved
+from convcalc.engine.walk import Group, Measure, Refusal, measured, not_its_report, walk
 from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import Keep, fused
 from convcalc.options import Rounding
 from convcalc.report import Training
-from convcalc.spec.model import LayerSpec, Merge, Node, Residual, Sequence, Shortcut, Spec
+from convcalc.spec.model import LayerSpec, Merge, Parallel, Residual, Spec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from convcalc.report import LayerRow, Report
     from convcalc.volume import Volume
 
@@ -80,15 +84,26 @@ _CUDA_MASK = 1  # CUDA's fused dropout keeps a bool mask (PyTorch's native_dropo
 
 
 class _Tensor:
-    """A tensor of the forward pass: values per image, bytes per value, whether it needs a gradient, its maker."""
+    """A tensor of the forward pass: values per image, bytes per value, whether it needs a gradient, its maker.
 
-    __slots__ = ("grad", "row", "size", "values")
+    `at` is the row whose output it is (a view's, where `row` made the storage it shares with `base`).
+    """
+
+    __slots__ = ("at", "base", "grad", "row", "size", "values")
 
     def __init__(self, values: int, size: int, *, grad: bool, row: str) -> None:
         self.values = values
         self.size = size
         self.grad = grad
         self.row = row
+        self.at = row
+        self.base = self
+
+    def view(self, at: str) -> _Tensor:
+        """The same storage, as the output of row `at`."""
+        out = _Tensor(self.values, self.size, grad=self.grad, row=self.row)
+        out.at, out.base = at, self.base
+        return out
 
 
 class _Walk:
@@ -103,6 +118,7 @@ class _Walk:
         self.fixed: dict[str, int] = dict.fromkeys(self.rows, 0)
 
     def keep(self, t: _Tensor) -> None:
+        t = t.base
         if id(t) not in self.kept:
             self.kept[id(t)] = t
             self.per_image[t.row] += t.values * t.size
@@ -113,27 +129,39 @@ class _Walk:
         self.per_image[row] += keep.values * size + keep.indices * _INDEX + keep.masks * mask + keep.stats * _STAT
         self.fixed[row] += keep.fixed_stats * _STAT
 
-    def nodes(self, nodes: tuple[Node, ...], x: _Tensor) -> _Tensor:
-        for n in nodes:
-            x = self.node(n, x)
+    def enter(self, group: Group, x: _Tensor) -> _Tensor:  # noqa: ARG002 - the protocol's
         return x
 
-    def node(self, n: Node, x: _Tensor) -> _Tensor:
-        if isinstance(n, LayerSpec):
-            return self.leaf(self.rows[n.path], x)
-        if isinstance(n, Sequence):
-            return self.nodes(n.layers, x)
-        if isinstance(n, Residual):
-            return self.residual(n, x)
-        return self.join(self.rows[n.path], n.merge, [self.nodes(b, x) for b in n.branches], None)
+    def leave(self, group: Group, out: _Tensor) -> _Tensor:  # noqa: ARG002 - the protocol's
+        return out
 
-    def leaf(self, row: LayerRow, x: _Tensor) -> _Tensor:
+    def path(self, group: Group, which: str, x: _Tensor, walk: Callable[[_Tensor], _Tensor]) -> _Tensor:  # noqa: ARG002
+        return walk(x)
+
+    def measure(self, x: _Tensor) -> Measure:
+        return measured(self.rows[x.at])
+
+    def refuse(self, n: Residual, x: _Tensor, refusal: Refusal) -> NoReturn:  # noqa: ARG002 - the protocol's
+        not_its_report(n, refusal)
+
+    def crop(self, n: Residual, x: _Tensor, body: _Tensor) -> _Tensor:  # noqa: ARG002 - the protocol's
+        return x.view(f"{n.path}.shortcut.0")  # U-Net's crop is a view of the input (narrow): autograd keeps nothing
+
+    def merge(self, group: Residual | Parallel, parts: list[tuple[str, _Tensor]]) -> _Tensor:
+        tensors = [t for _, t in parts]
+        if isinstance(group, Residual) and group.merge is Merge.CONCAT:
+            tensors.reverse()  # PyTorch's order: the shortcut (old features) first
+        activation = group.activation if isinstance(group, Residual) else None
+        return self.join(self.rows[group.path], group.merge, tensors, activation)
+
+    def leaf(self, layer: LayerSpec, x: _Tensor) -> _Tensor:
+        row = self.rows[layer.path]
         assert row.output is not None  # noqa: S101 - training() walks computed reports only
         keep = KINDS[row.kind].saved(row.config, row, self.rounding)
         grad = x.grad or row.params > 0
         size = autocast.op_type(row, x.size, cuda=self.cuda) if self.amp else x.size
         then = self.then_type(row, size)
-        out = x if keep.view else _Tensor(row.output.values, then, grad=grad, row=row.path)
+        out = x.view(row.path) if keep.view else _Tensor(row.output.values, then, grad=grad, row=row.path)
         if grad:  # else autograd records nothing
             if keep.input and size == x.size:
                 self.keep(x)
@@ -154,20 +182,6 @@ class _Walk:
         if not self.amp or row.kind not in autocast.LOWER:
             return size
         return autocast.activation_type(row.config.get("activation"), cuda=self.cuda) or size
-
-    def residual(self, n: Residual, x: _Tensor) -> _Tensor:
-        body = self.nodes(n.layers, x)
-        shortcut = x
-        if n.shortcut is Shortcut.AUTO:
-            for part in (f"{n.path}.shortcut.0", f"{n.path}.shortcut.1"):
-                if part in self.rows:  # the projection the engine added, when the volumes differ
-                    shortcut = self.leaf(self.rows[part], shortcut)
-        elif n.shortcut is Shortcut.CROP:
-            pass  # U-Net's crop is a view of the input (narrow): autograd keeps nothing for it
-        elif n.shortcut:
-            shortcut = self.nodes(n.shortcut, x)
-        parts = [shortcut, body] if n.merge is Merge.CONCAT else [body, shortcut]
-        return self.join(self.rows[n.path], n.merge, parts, n.activation)
 
     def join(self, row: LayerRow, merge: Merge, parts: list[_Tensor], activation: str | None) -> _Tensor:
         assert row.output is not None  # noqa: S101 - training() walks computed reports only
@@ -214,9 +228,9 @@ def training(  # noqa: PLR0913 - the spec, its report, and the three options of 
     """
     if report.totals.output is None:
         return report
-    walk = _Walk(report, precision, device)
-    first = 4 if precision is Precision.AMP else walk.act  # autocast's input is float32
-    walk.nodes(spec.layers, _Tensor(spec.input.values, first, grad=False, row="input"))
+    backend = _Walk(report, precision, device)
+    first = 4 if precision is Precision.AMP else backend.act  # autocast's input is float32
+    walk(spec.layers, _Tensor(spec.input.values, first, grad=False, row="input"), backend)
     _, weight, grad, state, master = _BYTES[precision]
     params = report.totals.params
     tensors = sum((r.weights > 0) + (r.biases > 0) for r in report.rows)
@@ -231,11 +245,11 @@ def training(  # noqa: PLR0913 - the spec, its report, and the three options of 
         buffers=report.totals.buffers * (weight if precision is Precision.BF16 else 4) + _COUNT * norms,
         gradients=params * grad,
         optimizer_state=params * (optimizer.slots * state + master) + steps,
-        saved_per_image=sum(walk.per_image.values()),
-        saved_fixed=sum(walk.fixed.values()),
+        saved_per_image=sum(backend.per_image.values()),
+        saved_fixed=sum(backend.fixed.values()),
     )
     if not per_row:
         return replace(report, training=block)
     b = report.batch
-    rows = tuple(replace(r, saved=walk.per_image[r.path] * b + walk.fixed[r.path]) for r in report.rows)
+    rows = tuple(replace(r, saved=backend.per_image[r.path] * b + backend.fixed[r.path]) for r in report.rows)
     return replace(report, rows=rows, training=block)
