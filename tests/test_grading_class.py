@@ -9,11 +9,13 @@ a folder whose links and suffixes are counted once each.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner
 
+from convcalc.api import analyze
 from convcalc.cli import main
 
 if TYPE_CHECKING:
@@ -237,6 +239,10 @@ def test_the_blank_sheet_to_hand_out(klass: tuple[Path, Path], tmp_path: Path) -
         "  FC:", "    params:",
     ]  # fmt: skip
     assert "  CONV3:           # #4 conv3-128 s2 floor" in lines
+    # The sheet gives away none of the key's answers (its examples are forms, not numbers).
+    answers = {c.expected for c in analyze(str(key)).checks if c.key != "fits"}
+    assert answers
+    assert [a for a in answers if re.search(rf"(?<![\w.]){re.escape(a)}(?![\w.])", result.stdout)] == []
     blank = tmp_path / "hal.yaml"
     blank.write_text(result.stdout, encoding="utf-8")
     hal = sheet(key, blank)["hal"]

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.\- ]*[A-Za-z0-9_.]|[A-Za-z]")
 # YAML 1.1 reads these as booleans or null: a layer named ON must be quoted to stay a name.
 _WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
-_HOW = {"output": "a volume, e.g. 32x32x10", "fits": "true or false (false: the stride does not fit)"}
+# The forms of answers, written as forms: an example number could be a question's own answer.
+_HOW = {"output": "a volume, HxWxD", "fits": "true or false (false: the stride does not fit)"}
 
 
 def _address(name: str) -> str:
@@ -50,9 +51,9 @@ def blank(key: Report) -> str:
     names = [g.name.casefold() for g in key.groups] + [r.name.casefold() for r in key.rows if r.path not in groups]
     lines = [
         f"# {inert(key.name)}: the answer sheet of {inert(key.source)}",
-        "# Write each answer after its colon: a volume such as 32x32x10, a number such as 760 or 138M",
-        "# (rounded to its last digit: 800K holds for 802,816), or true/false for fits. Leave blank what",
-        "# you do not answer.",
+        "# Write each answer after its colon: a volume as HxWxD, a number in full or rounded with k, M or G",
+        "# (it holds when the true value rounds to it at its last digit), true or false for fits. Leave",
+        "# blank what you do not answer.",
         "student:          # your name",
         "answers:",
     ]
