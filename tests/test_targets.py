@@ -248,6 +248,31 @@ def test_import_may_not_write_over_the_model(
     assert (tmp_path / "net.py").read_text(encoding="utf-8") == "raise SystemExit('the model ran')\n"
 
 
+@pytest.mark.torch
+@pytest.mark.slow  # torch is imported and the model traced
+def test_import_may_not_write_over_the_module_of_package_module_attribute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pkg.mod:Net -o pkg/mod.py`: the module's file is known once it is imported, and refused then."""
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "zoo").mkdir()
+    (tmp_path / "zoo" / "__init__.py").write_text("", encoding="utf-8")
+    code = (
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 4, 3)\n\n    def forward(self, x):\n        return self.conv(x)\n"
+    )
+    (tmp_path / "zoo" / "nets.py").write_text(code, encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", "zoo.nets:Net", "--input", "8x8x3", "-o", "zoo/nets.py"])
+    assert result.exit_code == 2
+    assert "it is the model's module being read (zoo.nets:Net)" in result.stderr
+    assert (tmp_path / "zoo" / "nets.py").read_text(encoding="utf-8") == code
+    fine = CliRunner().invoke(main, ["import", "zoo.nets:Net", "--input", "8x8x3", "-o", "nets.yaml"])
+    assert fine.exit_code == 0, fine.output
+    assert "conv3-4" in (tmp_path / "nets.yaml").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("args", [["draw", "lenet5"], ["export", "lenet5"]])
 def test_wrote_prints_the_path_inert(tmp_path: Path, args: list[str]) -> None:
     out = tmp_path / "a\x1b]0;pwned\x07\nwrote b.svg"

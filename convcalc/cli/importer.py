@@ -44,5 +44,6 @@ def import_(source: str, output: Path | None, input_: str | None, *, opaque: boo
     if (output := output_file(output)) is None:
         click.echo(imported.text, nl=False)
         return
+    refuse_an_input(output)  # again, now that package.module:attribute has a file: its module's
     write_output(output, imported.text)
     click.echo(inert(f"wrote {output}: `convcalc show {output}` shows it"), err=True)
