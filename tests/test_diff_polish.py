@@ -16,7 +16,7 @@ from convcalc.cli import main
 from convcalc.diff import Status, compare
 from convcalc.fold import fold
 from convcalc.render.diff import cells, render_markdown, short, sides, title
-from convcalc.render.mdescape import md_escape
+from convcalc.render.mdtext import inline as md_escape
 
 if TYPE_CHECKING:
     from pathlib import Path

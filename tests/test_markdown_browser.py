@@ -124,3 +124,16 @@ def test_a_name_from_the_file_name_and_the_diagnostics_stay_text(tmp_path: Path)
     assert seen.remote == [], seen
     assert set(seen.probe["elements"]) <= ALLOWED, seen.probe["elements"]
     assert "<h3>&lt;img src=x onerror=ran()&gt;&lt;svg onload=ran()&gt;</h3>" in seen.dom
+
+
+def test_diff_markdown_in_chromium_runs_nothing_and_loads_nothing(tmp_path: Path) -> None:
+    chromium_or_skip()
+    spec = _spec(tmp_path)
+    for args in (["diff", str(spec), "lenet5", "--all"], ["diff", "lenet5", str(spec), "--all"]):
+        result = CliRunner().invoke(main, [*args, "--format", "markdown"])
+        assert result.exit_code in {0, 1}, result.output
+        seen = visit(_html(result.stdout))
+        assert seen.ran == 0, seen
+        assert seen.remote == [], seen
+        assert set(seen.probe["elements"]) <= ALLOWED | {"code", "em"}, seen.probe["elements"]
+        assert seen.probe["elements"]["table"] >= 1

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.diff import Alignment, Diff, Metric, RowDiff, Status, TotalChange
 from convcalc.render import numbers
-from convcalc.render.mdescape import md_escape
+from convcalc.render.mdtext import inline as md_escape
 from convcalc.report import Severity
 
 if TYPE_CHECKING:
@@ -265,7 +265,7 @@ def notes(diff: Diff) -> list[str]:
 def render_markdown(diff: Diff, *, everything: bool = False, binary: bool = False) -> str:
     """The diff as GitHub-flavoured Markdown, for a pull-request comment."""
     name_a, name_b = sides(diff)
-    # Every text from a spec or a file name through md_escape: no HTML, link or image (issue 22, D14).
+    # Every text from a spec or a file name through mdtext.inline, as show's: no HTML, link or image (D14).
     lines = [
         f"### {md_escape(title(diff))}",
         "",
