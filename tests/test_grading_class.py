@@ -185,6 +185,38 @@ def test_a_wrong_answer_after_a_consistent_one_is_not_carried(tmp_path: Path) ->
     assert wrong == {("POOL1", "output"): "", ("CONV2", "output"): ""}
 
 
+POOLS_KEY = """\
+name: Pools
+input: 224x224x3
+layers:
+  - {layer: conv3-8 p1, name: CONV1, expect: {output: 224x224x8}}
+  - {layer: maxpool, name: POOL1, expect: {output: 112x112x8}}
+  - {layer: maxpool, name: POOL2, expect: {output: 56x56x8}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("pool2", "carried"),
+    [("55x55x8", "POOL1 output 111x111x8"), ("54x54x8", "")],
+)
+def test_an_answer_rounded_where_the_students_own_size_breaks_a_stride_is_carried(
+    tmp_path: Path, pool2: str, carried: str
+) -> None:
+    # A forgotten pad: 222, then 111, and 111 does not fit the next 2x2 pool; 55 (rounded down)
+    # follows from it, 54 from nothing. (Rounded up, 56, is the key's own answer.)
+    key = tmp_path / "key.yaml"
+    key.write_text(POOLS_KEY, encoding="utf-8")
+    student = tmp_path / "s.yaml"
+    text = "student: S\nanswers:\n  CONV1: {output: 222x222x8}\n  POOL1: {output: 111x111x8}\n"
+    student.write_text(text + f"  POOL2: {{output: {pool2}}}\n", encoding="utf-8")
+    wrong = {(w["name"], w["key"]): w["carried_from"] for w in sheet(key, student)["S"]["wrong"]}
+    assert wrong == {
+        ("CONV1", "output"): "",
+        ("POOL1", "output"): "CONV1 output 222x222x8",
+        ("POOL2", "output"): carried,
+    }
+
+
 KNOCK_KEY = """\
 name: Homework 2
 input: 32x32x3
