@@ -35,6 +35,7 @@ class Sources:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._ceil: Report | None = None
+        self._key: Report | None = None
 
     def knock_on(self, answer: Expectation) -> bool:
         """Whether the answer holds on the key's network with its strides that do not fit rounded up."""
@@ -60,6 +61,15 @@ class Sources:
         shape, where = outputs[q]
         return where if self._holds(answer, q, own, shape) else ""
 
+    def _key_unfit(self, q: int, own: int) -> bool:
+        """Whether a stride of the key's own layers q+1..own does not fit."""
+        if self._key is None:
+            self._key = analyze(replace(self.spec, expectations=()))
+        return any(
+            d.code == "stride-does-not-fit" and d.path and q < int(d.path.split(".")[0]) <= own
+            for d in self._key.diagnostics
+        )
+
     def _holds(self, answer: Expectation, q: int, own: int, shape: tuple[int, ...]) -> bool:
         rank = len(self.spec.input.spatial)
         if len(shape) not in {1, rank + 1} or min(shape) < 1:
@@ -68,7 +78,11 @@ class Sources:
         start = Volume(tuple(shape[:-1]), shape[-1])
         # The student's own size may make a stride not fit where the key's does (111 into a 2x2
         # pool): an answer that rounds it as frameworks do, down or up, follows from that size too.
-        for rounding in dict.fromkeys((self.spec.rounding, Rounding.FLOOR, Rounding.CEIL)):
+        # (Where the key's own stride does not fit, a rounded answer is a knock-on error instead.)
+        roundings = [self.spec.rounding]
+        if not self._key_unfit(q, own):
+            roundings += [r for r in (Rounding.FLOOR, Rounding.CEIL) if r is not self.spec.rounding]
+        for rounding in roundings:
             again = replace(self.spec, input=start, layers=layers, expectations=(answer,), rounding=rounding)
             try:
                 report = analyze(again)
