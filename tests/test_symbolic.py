@@ -105,7 +105,7 @@ def test_fit_alexnet_is_32k_plus_3_and_names_conv1() -> None:
     result = run("fit", "alexnet")
     assert result.exit_code == 0
     assert "height (H): H = 32k + 3, k ≥ 2: 67, 99, 131, 163, 195, 227, …" in result.stdout
-    assert "  CONV1 (layer 1, line 13): H − 11 ≡ 0 (mod 4)" in result.stdout
+    assert "  CONV1 (line 13): H − 11 ≡ 0 (mod 4)" in result.stdout
     data = json.loads(run("fit", "alexnet", "--format", "json").stdout)
     assert set(data) == {"height", "width"}
     height = data["height"]

@@ -170,3 +170,9 @@ def test_a_number_beside_a_symbol_is_judged_as_the_spec_s_own_size(tmp_path: Pat
     assert "the input's own height 33 fits." in held.stdout
     axes = json.loads(CliRunner().invoke(main, ["fit", str(wrong), "--format", "json"]).stdout)
     assert (axes["height"]["size"], axes["height"]["fits"], axes["width"]["size"]) == (32, False, None)
+
+
+def test_fit_names_a_condition_by_its_level_not_its_path() -> None:
+    text = CliRunner().invoke(main, ["fit", "unet"]).stdout
+    assert "  level3.MAXPOOL2 (line 44): ⌊H/4⌋ − 9 ≡ 0 (mod 2)" in text
+    assert "layers.3" not in text  # no dotted path where a name says it

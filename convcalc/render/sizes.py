@@ -128,6 +128,7 @@ def _piece_text(sym: str, modulus: int, piece: tuple[int, int, int, int | None])
 def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) -> list[str]:
     """The text answer: per axis the set, a few sizes, the conditions that shape it; then the input."""
     lines = [f"{closed.name} ({spec.rounding.value} rounding): the input sizes that fit"]
+    named = level_names(spec)
     if closed.failure is not None:
         f = closed.failure
         lines.append(f"no size fits: {f.name} fails whatever the size: {f.message}")
@@ -148,8 +149,9 @@ def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) 
         lines.append(f"{axis} ({sym}): {set_text(sym, s, found)}{shown}")
         kept = [c for c in entry["conditions"] if c["binding"]]
         for c in kept:
-            where = f" (layer {c['path']}, line {c['line']})" if c["line"] else f" (layer {c['path']})"
-            lines.append(f"  {c['layer']}{where}: {c['condition']}")
+            name = named.get(c["path"], c["layer"])
+            where = f" (line {c['line']})" if c["line"] else f" (layer {c['path']})"
+            lines.append(f"  {name}{where}: {c['condition']}")
         implied = len(entry["conditions"]) - len(kept)
         if implied and not kept:
             lines.append(f"  (its {implied} condition{'s hold' if implied > 1 else ' holds'} at every size)")
@@ -160,6 +162,33 @@ def describe(closed: ClosedReport, spec: Spec, axes: dict[str, dict[str, Any]]) 
     elif given := {axis: e for axis, e in axes.items() if e["size"] is not None}:
         lines.append(_given_verdict(given))
     return lines
+
+
+# The names convcalc gives composites that have none of their own (no part of a layer's name).
+_UNNAMED = ("residual", "parallel", "repeat ×")
+
+
+def level_names(spec: Spec) -> dict[str, str]:
+    """Each layer's name with the innermost named composite that holds it: `level3.MAXPOOL2`.
+
+    A condition is read by the network's own words (U-Net's levels, ResNet's `layer2.0`), not by a
+    path such as `3.layers.3.layers.3.layers.0`; the line beside it says where it is.
+    """
+    from convcalc.spec.model import LayerSpec  # noqa: PLC0415
+
+    out: dict[str, str] = {}
+    todo: list[tuple[Any, str]] = [(node, "") for node in spec.layers]
+    while todo:
+        node, level = todo.pop()
+        if isinstance(node, LayerSpec):
+            out[node.path] = f"{level}.{node.name}" if level else node.name
+            continue
+        own = node.name if node.name and not node.name.startswith(_UNNAMED) else level
+        children = [*getattr(node, "layers", ()), *(c for b in getattr(node, "branches", ()) for c in b)]
+        shortcut = getattr(node, "shortcut", ())
+        children += list(shortcut) if isinstance(shortcut, tuple) else []
+        todo += [(child, own) for child in children]
+    return out
 
 
 def _first(found: SizeSet, count: int) -> list[int]:
