@@ -226,7 +226,9 @@ def _totals_shown(report: Report, *, binary: bool) -> list[tuple[str, Styled]]:
     if report.checks:
         passed = sum(1 for c in report.checks if c.ok)
         failed = len(report.checks) - passed
-        verdict = f"{len(report.checks)} expectations: {passed} hold, {failed} fail"
+        n = len(report.checks)
+        held, missed = f"{passed} hold{'s' * (passed == 1)}", f"{failed} fail{'s' * (failed == 1)}"
+        verdict = f"{n} expectation{'s' * (n != 1)}: {held}, {missed}"
         texts.append(("Checks", (verdict, "bold red" if failed else "green")))
     return texts
 
