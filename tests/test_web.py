@@ -233,7 +233,9 @@ def test_the_calculator_works_the_lecture_s_example_and_a_worksheet_link_shows_i
     browser: Any, server: type[_Site]
 ) -> None:
     _open(browser, _url(server))
-    assert "32x32x10" in _text(browser, "calc-result")  # the default is the lecture's example
+    lecture = _text(browser, "calc-result")  # the default is the lecture's example
+    assert "32x32x3 → 32x32x10" in lecture
+    assert "params = (5·5·3 + 1)·10 = 760" in lecture
     layers = browser.find_element("id", "calc-layers")
     layers.clear()
     layers.send_keys("conv5-10 s1 p?")
