@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.importer.onnxcheck import OnnxError, label
+from convcalc.bridges.importer.onnxcheck import label
+from convcalc.errors import OnnxError
 
 if TYPE_CHECKING:
     from convcalc.bridges.importer.graph import Op

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcalc.bridges.importer.graph import Fork, Item, ModelError, Op
+from convcalc.bridges.importer.graph import Fork, Item, Op
+from convcalc.errors import ModelError
 from convcalc.kinds import registry
 from convcalc.render.inert import inert
 
