@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from convcalc.kinds.params import Param
     from convcalc.kinds.plan import Plan
     from convcalc.kinds.saved import Keep
+    from convcalc.kinds.vocab import OnnxOp, TorchFunction, TorchModule
     from convcalc.kinds.window import Window
     from convcalc.report import LayerRow
     from convcalc.volume import Volume
@@ -168,6 +169,15 @@ class Kind(ABC):
     # The docs' table of kinds: the output and the params, as formulas.
     output_rule: ClassVar[str]
     params_rule: ClassVar[str]
+    # What `convcalc import` reads as this kind (convcalc.kinds.vocab): torch.nn classes by name and
+    # how their attributes become its parameters, torch functions and methods, ONNX operators.
+    torch_modules: ClassVar[tuple[TorchModule, ...]] = ()
+    torch_functions: ClassVar[tuple[TorchFunction, ...]] = ()
+    onnx_ops: ClassVar[tuple[OnnxOp, ...]] = ()
+    # Kinds whose layer straight after this one becomes its parameter of that name (a conv's `activation:`).
+    fuses: ClassVar[tuple[str, ...]] = ()
+    # Kinds whose layer straight before this one it does itself, so an import leaves it out (an fc flattens).
+    absorbs: ClassVar[tuple[str, ...]] = ()
 
     def label(self, p: Params) -> str:
         """The layer in shorthand notation, for names and listings."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING
 
+from convcalc.kinds import fromonnx, fromtorch
 from convcalc.kinds.base import (
     Category,
     Context,
@@ -37,6 +38,7 @@ from convcalc.kinds.params import (
 )
 from convcalc.kinds.plan import CEIL_CONV_NOTE, Plan, activation, changed, dims, spatial_class, windowed
 from convcalc.kinds.saved import Keep, fused
+from convcalc.kinds.vocab import OnnxOp, TorchModule
 from convcalc.options import Rounding
 from convcalc.volume import Volume
 
@@ -95,6 +97,9 @@ class Conv(Kind):
     """A convolution: K filters of F x F x D1/groups, sliding with stride S over padding P."""
 
     name = "conv"
+    torch_modules = (TorchModule(fromtorch.spatial("Conv"), fromtorch.conv),)
+    onnx_ops = (OnnxOp(("Conv",), fromonnx.conv),)
+    fuses = ("activation",)
     params = (FILTERS, SIZE, stride(1), pad(), dilation(), GROUPS, BIAS, ACTIVATION, ROUNDING)
     primary = "filters"
     head = CONV_HEAD

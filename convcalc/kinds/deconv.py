@@ -6,6 +6,7 @@ from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from convcalc.kinds import fromonnx, fromtorch
 from convcalc.kinds.base import (
     Category,
     Context,
@@ -35,6 +36,7 @@ from convcalc.kinds.params import (
 )
 from convcalc.kinds.plan import ModuleStep, Plan, activation, changed, dims, spatial_class
 from convcalc.kinds.saved import Keep, fused
+from convcalc.kinds.vocab import OnnxOp, TorchModule
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
@@ -72,6 +74,9 @@ class Deconv(Kind):
 
     name = "deconv"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"conv_transpose": {}}
+    torch_modules = (TorchModule(fromtorch.spatial("ConvTranspose"), fromtorch.conv),)
+    onnx_ops = (OnnxOp(("ConvTranspose",), fromonnx.conv),)
+    fuses = ("activation",)
     params = (
         FILTERS,
         SIZE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from convcalc.kinds import fromonnx, fromtorch
 from convcalc.kinds.base import (
     Category,
     Context,
@@ -20,6 +21,7 @@ from convcalc.kinds.params import Param, boolean, positive
 from convcalc.kinds.plan import FunctionStep, ModuleStep, Plan, changed, spatial_class
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
+from convcalc.kinds.vocab import OnnxOp, TorchModule
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -111,6 +113,8 @@ class BatchNorm(_ChannelNorm):
 
     name = "batchnorm"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"bn": {}}
+    torch_modules = (TorchModule(fromtorch.spatial("BatchNorm"), fromtorch.batchnorm),)
+    onnx_ops = (OnnxOp(("BatchNormalization",), fromonnx.batchnorm),)
     params = (AFFINE,)
     running_stats = True
     per_image = False  # its statistics are over the batch and the positions (checked in training)
@@ -139,6 +143,7 @@ class GroupNorm(_ChannelNorm):
     """Group normalisation: channels in `groups` groups, 2*D1 learnable."""
 
     name = "groupnorm"
+    torch_modules = (TorchModule(("GroupNorm",), fromtorch.groupnorm),)
     params = (
         Param(
             "groups",
@@ -171,6 +176,8 @@ class LocalResponseNorm(Kind):
 
     name = "lrn"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"norm": {}}
+    torch_modules = (TorchModule(("LocalResponseNorm",), fromtorch.lrn),)
+    onnx_ops = (OnnxOp(("LRN",), fromonnx.lrn),)
     params = (
         Param("size", positive("size"), 5, help="The number of neighbouring channels each value is normalised over."),
     )

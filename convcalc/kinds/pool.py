@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from convcalc.kinds import fromonnx, fromtorch
 from convcalc.kinds.base import (
     Category,
     Context,
@@ -34,6 +35,7 @@ from convcalc.kinds.sliding import (
     sliding_windows,
     window_working,
 )
+from convcalc.kinds.vocab import OnnxOp, TorchFunction, TorchModule
 from convcalc.options import PoolType, Rounding
 from convcalc.volume import Volume
 
@@ -52,6 +54,8 @@ class Pool(Kind):
         "maxpool": {"type": "max"},
         "avgpool": {"type": "avg"},
     }
+    torch_modules = (TorchModule(fromtorch.spatial("MaxPool", "AvgPool"), fromtorch.pool),)
+    onnx_ops = (OnnxOp(("MaxPool", "AveragePool"), fromonnx.pool),)
     params = (
         POOL_TYPE,
         Param(
@@ -165,6 +169,10 @@ class GlobalPool(Kind):
 
     name = "global_pool"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"gap": {"type": "avg"}, "gmp": {"type": "max"}}
+    onnx_ops = (
+        OnnxOp(("GlobalAveragePool", "GlobalMaxPool"), fromonnx.global_pool),
+        OnnxOp(("ReduceMean", "ReduceMax"), fromonnx.reduce),
+    )
     params = (POOL_TYPE,)
     primary = "type"
     category = Category.POOL
@@ -219,6 +227,9 @@ class AdaptivePool(Kind):
         "adaptive_avgpool": {"type": "avg"},
         "adaptive_maxpool": {"type": "max"},
     }
+    # An adaptive pool to 1 is written as the global pool it is (`gap`).
+    torch_modules = (TorchModule(fromtorch.spatial("AdaptiveAvgPool", "AdaptiveMaxPool"), fromtorch.adaptive),)
+    torch_functions = (TorchFunction(("adaptive_avg_pool2d", "adaptive_max_pool2d"), fromtorch.adaptive_call),)
     params = (
         POOL_TYPE,
         Param(

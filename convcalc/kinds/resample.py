@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from convcalc.kinds import fromtorch
 from convcalc.kinds.base import (
     Category,
     Context,
@@ -26,6 +27,7 @@ from convcalc.kinds.params import DIMS, Param, per_dim, positive
 from convcalc.kinds.plan import ModuleStep, Plan
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.sliding import dims_text
+from convcalc.kinds.vocab import TorchModule
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ class Upsample(Kind):
     """Nearest-neighbour upsampling: every spatial dim times `scale`."""
 
     name = "upsample"
+    torch_modules = (TorchModule(("Upsample",), fromtorch.upsample),)
     params = (
         Param(
             "scale",
@@ -97,6 +100,7 @@ class PixelShuffle(Kind):
     """Depth to space (PyTorch's PixelShuffle): H×W×C·r² → rH×rW×C, no weights."""
 
     name = "pixel_shuffle"
+    torch_modules = (TorchModule(("PixelShuffle",), fromtorch.pixel_shuffle),)
     params = (
         Param(
             "factor",
