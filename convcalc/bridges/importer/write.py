@@ -76,9 +76,9 @@ def _fuse(last: Leaf, before: Kind | None, kind: Kind, preset: dict[str, Any], p
     """Make a layer of `kind` a parameter of the `last` one, where that one fuses it (a conv's `activation:`)."""
     # The activation after a residual's merge is the residual's.
     fuses = ("activation",) if last.kind == "residual_merge" else before.fuses if before else ()
-    if kind.name not in fuses or kind.name in last.params or kind.primary is None:
+    if kind.name not in fuses or kind.name in last.params:
         return False
-    last.params[kind.name] = {**preset, **params}[kind.primary]
+    last.params[kind.name] = {**preset, **params}[str(kind.primary)]
     return True
 
 
