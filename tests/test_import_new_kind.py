@@ -104,8 +104,9 @@ def test_the_registry_holds_the_kind_for_the_block_only() -> None:
 @pytest.mark.slow  # the first run on PyTorch's meta device costs 0.7 s
 @pytest.mark.torch
 def test_a_model_with_the_kinds_torch_module_and_function_imports(with_hardshrink: tuple[Any, ...]) -> None:
-    torch = pytest.importorskip("torch")
-    nn = torch.nn
+    pytest.importorskip("torch")
+    import torch  # noqa: PLC0415 - torch only for this test
+    from torch import nn  # noqa: PLC0415
 
     class Net(nn.Module):
         def __init__(self) -> None:
@@ -113,7 +114,7 @@ def test_a_model_with_the_kinds_torch_module_and_function_imports(with_hardshrin
             self.conv = nn.Conv2d(3, 8, 3)
             self.shrink = nn.Hardshrink(0.25)
 
-        def forward(self, x: Any) -> Any:
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return nn.functional.hardshrink(self.shrink(self.conv(x)), 0.75)
 
     model = Net()

@@ -18,7 +18,8 @@ from convcalc.options import ACTIVATIONS, ActivationFunction, Keeps
 
 def test_every_activation_is_one_member_with_its_step_and_what_it_keeps() -> None:
     assert tuple(a.value for a in ActivationFunction) == ACTIVATIONS
-    assert ActivationFunction("relu") is ActivationFunction.RELU
+    assert ActivationFunction.RELU.value == "relu"
+    assert ActivationFunction.RELU.functions == ("relu", "relu_")
     assert ACTIVATION_STEPS["identity"] == ()
     assert {a.value for a in ActivationFunction if a.keeps is Keeps.OUTPUT} == KEEPS_OUTPUT
     assert {"identity"} == NO_OP
