@@ -7,9 +7,11 @@ look each one up in torch and in onnx's operator schemas.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from convcalc.kinds import registry
+from convcalc.kinds import fromtorch, registry
 from convcalc.kinds.plan import ACTIVATION_STEPS
 from convcalc.kinds.saved import KEEPS_OUTPUT, NO_OP
 from convcalc.kinds.vocab import Call
@@ -59,3 +61,22 @@ def test_every_onnx_operator_a_kind_declares_is_onnxs() -> None:
     onnx = pytest.importorskip("onnx")
     for op in registry.onnx_ops():
         assert onnx.defs.has(op), op
+
+
+def test_the_torch_readers_leave_out_what_the_kind_cannot_be() -> None:
+    """A module's attributes, as torch.nn names them, on stand-ins: what is no convcalc layer reads as None."""
+    conv = {"out_channels": 8, "in_channels": 3, "kernel_size": (3, 3), "stride": (1, 1), "dilation": (1, 1)}
+    conv |= {"groups": 1, "bias": object(), "padding": "valid"}
+    assert fromtorch.conv(SimpleNamespace(**conv, padding_mode="zeros")) == {"conv": {"filters": 8, "size": 3}}
+    assert fromtorch.conv(SimpleNamespace(**conv, padding_mode="reflect")) is None
+    assert fromtorch.batchnorm(SimpleNamespace(track_running_stats=False, affine=True)) is None
+    assert fromtorch.batchnorm(SimpleNamespace(track_running_stats=True, affine=False)) == {"bn": {"affine": False}}
+    assert fromtorch.flatten(SimpleNamespace(start_dim=0, end_dim=-1)) is None
+    for mode, scale, layer in (
+        ("bilinear", 2.0, None),
+        ("nearest", None, None),
+        ("nearest", 1.5, None),
+        ("nearest", 2.0, {"upsample": 2}),
+        ("nearest", (2.0, 3.0), {"upsample": [2, 3]}),
+    ):
+        assert fromtorch.upsample(SimpleNamespace(mode=mode, scale_factor=scale)) == layer, (mode, scale)
