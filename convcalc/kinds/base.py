@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from convcalc.kinds.vocab import Vocabulary
 from convcalc.options import Rounding
 from convcalc.report import Exact, Severity
 
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from convcalc.kinds.params import Param
     from convcalc.kinds.plan import Plan
     from convcalc.kinds.saved import Keep
-    from convcalc.kinds.vocab import OnnxOp, TorchFunction, TorchModule
     from convcalc.kinds.window import Window
     from convcalc.report import LayerRow
     from convcalc.volume import Volume
@@ -145,7 +145,7 @@ class Working:
     macs: str = ""  # the product the MACs are, before " = total": 32·32·10·5·5·3
 
 
-class Kind(ABC):
+class Kind(Vocabulary, ABC):
     """A layer kind: everything convcalc knows of it, in one class (DESIGN §1).
 
     Its parameters (converter, default, help, shorthand spelling), its other names, its shorthand
@@ -169,15 +169,6 @@ class Kind(ABC):
     # The docs' table of kinds: the output and the params, as formulas.
     output_rule: ClassVar[str]
     params_rule: ClassVar[str]
-    # What `convcalc import` reads as this kind (convcalc.kinds.vocab): torch.nn classes by name and
-    # how their attributes become its parameters, torch functions and methods, ONNX operators.
-    torch_modules: ClassVar[tuple[TorchModule, ...]] = ()
-    torch_functions: ClassVar[tuple[TorchFunction, ...]] = ()
-    onnx_ops: ClassVar[tuple[OnnxOp, ...]] = ()
-    # Kinds whose layer straight after this one becomes its parameter of that name (a conv's `activation:`).
-    fuses: ClassVar[tuple[str, ...]] = ()
-    # Kinds whose layer straight before this one it does itself, so an import leaves it out (an fc flattens).
-    absorbs: ClassVar[tuple[str, ...]] = ()
 
     def label(self, p: Params) -> str:
         """The layer in shorthand notation, for names and listings."""

@@ -13,7 +13,7 @@ attributes by name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -101,3 +101,17 @@ def ints(value: Any) -> int | list[int]:
         return value
     values = [int(v) for v in value]
     return values[0] if len(set(values)) == 1 else values
+
+
+class Vocabulary:
+    """What `convcalc import` reads as a kind: every Kind has these parts (docs/kinds.md), empty unless declared."""
+
+    # torch.nn classes by name, and how their attributes become the kind's parameters.
+    torch_modules: ClassVar[tuple[TorchModule, ...]] = ()
+    # torch functions and tensor methods (F.dropout, x.flatten).
+    torch_functions: ClassVar[tuple[TorchFunction, ...]] = ()
+    onnx_ops: ClassVar[tuple[OnnxOp, ...]] = ()
+    # Kinds whose layer straight after this one becomes its parameter of that name (a conv's `activation:`).
+    fuses: ClassVar[tuple[str, ...]] = ()
+    # Kinds whose layer straight before this one it does itself, so an import leaves it out (an fc flattens).
+    absorbs: ClassVar[tuple[str, ...]] = ()
