@@ -62,6 +62,34 @@ class OutputError(ConvcalcError):
     """An output (a `-o` file, standard output, the step summary) cannot be written."""
 
 
+class ClosedFormError(SpecError):
+    """A layer whose size cannot be written in closed form: where, and why (exit 2)."""
+
+    def __init__(self, message: str, path: str, name: str, at: Location) -> None:
+        super().__init__(f"{name}: no closed form: {message}", at)
+        self.path = path
+        self.name = name
+
+
+class ModelError(ConvcalcError):
+    """The model was read but cannot be written as a spec (an unsupported op, a graph that is not series-parallel).
+
+    `convcalc import` exits 1 for it: the model is a design the spec format cannot hold, not a file it cannot read.
+    """
+
+
+class OnnxError(ConvcalcError):
+    """The ONNX file is read but is not a well-formed graph (exit 2, as a file that cannot be read)."""
+
+
+class BudgetError(ConvcalcError):
+    """A `--fail-on` budget that cannot be read."""
+
+
+class UnknownColumnError(ConvcalcError):
+    """A name that is no column (`show --columns`): click reports its message as a bad parameter (exit 2)."""
+
+
 def cut(text: str, limit: int = 60) -> str:
     """User text as a message quotes it: at most `limit` characters, the cut marked with '...'."""
     return text if len(text) <= limit else f"{text[: limit - 3]}..."

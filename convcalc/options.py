@@ -46,26 +46,77 @@ class PoolType(str, Enum):
     AVG = "avg"
 
 
-# Activation functions a layer may fuse (`activation: relu`) or stand alone as a row.
-ACTIVATIONS = (
-    "relu",
-    "relu6",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "celu",
-    "gelu",
-    "silu",
-    "swish",
-    "mish",
-    "sigmoid",
-    "hardsigmoid",
-    "tanh",
-    "hardtanh",
-    "hardswish",
-    "softplus",
-    "softsign",
-    "softmax",
-    "log_softmax",
-    "identity",
-)
+class Keeps(str, Enum):
+    """What an activation's backward reads, measured with PyTorch 2.13 (convcalc.kinds.saved)."""
+
+    NOTHING = "nothing"  # no op at all (identity)
+    OUTPUT = "output"  # a derivative written in the result (relu, sigmoid, tanh, softmax)
+    INPUT = "input"
+    INPUT_AND_ONE_MORE = "input and one more"  # softsign is Python, x / (1 + |x|): x and 1 + |x|
+
+
+class ActivationFunction(str, Enum):
+    """The activation functions a layer may fuse (`activation: relu`) or stand alone as a row, with their vocabulary.
+
+    Each member carries its PyTorch function (`F.relu`, with its keyword arguments; "" for no op),
+    what its backward keeps, the torch.nn classes and the torch functions and tensor methods that
+    are it (what `convcalc import` reads from a traced model), and its ONNX operators. This is the
+    one table of activations: the spec's names, the export's steps, the training memory and the
+    importer all read it.
+    """
+
+    torch: str
+    kwargs: tuple[tuple[str, int], ...]
+    keeps: Keeps
+    modules: tuple[str, ...]
+    functions: tuple[str, ...]
+    onnx: tuple[str, ...]
+
+    def __new__(  # noqa: PLR0913, PLR0917, PYI034 - one argument per field of the table; Self is Python 3.11
+        cls,
+        value: str,
+        torch: str,
+        keeps: Keeps,
+        modules: tuple[str, ...] = (),
+        functions: tuple[str, ...] = (),
+        onnx: tuple[str, ...] = (),
+        kwargs: tuple[tuple[str, int], ...] = (),
+    ) -> ActivationFunction:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.torch, member.keeps, member.kwargs = torch, keeps, kwargs
+        member.modules, member.functions, member.onnx = modules, functions, onnx
+        return member
+
+    RELU = ("relu", "F.relu", Keeps.OUTPUT, ("ReLU",), ("relu", "relu_"), ("Relu",))
+    RELU6 = ("relu6", "F.relu6", Keeps.INPUT, ("ReLU6",), ("relu6",))  # ONNX: Clip(0, 6), read by the kind
+    LEAKY_RELU = ("leaky_relu", "F.leaky_relu", Keeps.INPUT, ("LeakyReLU",), ("leaky_relu",), ("LeakyRelu",))
+    ELU = ("elu", "F.elu", Keeps.INPUT, ("ELU",), ("elu",), ("Elu",))
+    SELU = ("selu", "F.selu", Keeps.INPUT, ("SELU",), ("selu",), ("Selu",))
+    CELU = ("celu", "F.celu", Keeps.INPUT, ("CELU",), ("celu",), ("Celu",))
+    GELU = ("gelu", "F.gelu", Keeps.INPUT, ("GELU",), ("gelu",), ("Gelu",))
+    SILU = ("silu", "F.silu", Keeps.INPUT, ("SiLU",), ("silu",))
+    SWISH = ("swish", "F.silu", Keeps.INPUT)  # silu's other name: read back as silu
+    MISH = ("mish", "F.mish", Keeps.INPUT, ("Mish",), ("mish",), ("Mish",))
+    SIGMOID = ("sigmoid", "torch.sigmoid", Keeps.OUTPUT, ("Sigmoid",), ("sigmoid",), ("Sigmoid",))
+    HARDSIGMOID = ("hardsigmoid", "F.hardsigmoid", Keeps.INPUT, ("Hardsigmoid",), ("hardsigmoid",), ("HardSigmoid",))
+    TANH = ("tanh", "torch.tanh", Keeps.OUTPUT, ("Tanh",), ("tanh",), ("Tanh",))
+    HARDTANH = ("hardtanh", "F.hardtanh", Keeps.INPUT, ("Hardtanh",), ("hardtanh",))
+    HARDSWISH = ("hardswish", "F.hardswish", Keeps.INPUT, ("Hardswish",), ("hardswish",), ("HardSwish",))
+    SOFTPLUS = ("softplus", "F.softplus", Keeps.INPUT, ("Softplus",), ("softplus",), ("Softplus",))
+    SOFTSIGN = ("softsign", "F.softsign", Keeps.INPUT_AND_ONE_MORE, ("Softsign",), ("softsign",), ("Softsign",))
+    SOFTMAX = ("softmax", "F.softmax", Keeps.OUTPUT, ("Softmax",), ("softmax",), ("Softmax",), (("dim", 1),))
+    LOG_SOFTMAX = (
+        "log_softmax",
+        "F.log_softmax",
+        Keeps.OUTPUT,
+        ("LogSoftmax",),
+        ("log_softmax",),
+        ("LogSoftmax",),
+        (("dim", 1),),  # over the channels
+    )
+    IDENTITY = ("identity", "", Keeps.NOTHING, ("Identity",))
+
+
+# The activations' names, in the table's order (the spec's vocabulary, its schema and its docs).
+ACTIVATIONS = tuple(a.value for a in ActivationFunction)

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 
 from convcalc.cli import main
-from convcalc.render.columns import Column, UnknownColumnError, parse
+from convcalc.errors import UnknownColumnError
+from convcalc.render.columns import Column, parse
 
 # The lecture's VGG16 slide (CS231n, ../shared/reference/lecture-11-cnn.txt, lines 592-635): each
 # row's volume, its memory as the product it writes, and its params "not counting biases".

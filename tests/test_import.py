@@ -16,9 +16,10 @@ import yaml
 from click.testing import CliRunner
 
 from convcalc.bridges.importer import import_graph, import_model
-from convcalc.bridges.importer.graph import Graph, ModelError, Op
+from convcalc.bridges.importer.graph import Graph, Op
 from convcalc.cli import main
 from convcalc.engine.analyze import analyze
+from convcalc.errors import ModelError
 from convcalc.spec.loader import load_spec
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convcalc.bridges.importer import import_graph
-from convcalc.bridges.importer.graph import Graph, ModelError, Op, _post_dominators
+from convcalc.bridges.importer.graph import Graph, Op, _post_dominators
+from convcalc.errors import ModelError
 from convcalc.spec.composite import MAX_NESTING
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,8 +20,8 @@ from convcalc.engine.analyze import first_problem
 from convcalc.engine.broadcast import Broadcast
 from convcalc.engine.sizes import SizeSet, solve
 from convcalc.engine.solving import Solver, check_broadcasts
-from convcalc.engine.symbolic import ClosedFormError, Limit, analyze_closed
-from convcalc.errors import Location
+from convcalc.engine.symbolic import Limit, analyze_closed
+from convcalc.errors import ClosedFormError, Location
 from convcalc.render.sizes import axis_report, describe, set_text
 from convcalc.spec.loader import load_spec
 from convcalc.volume import Volume

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from convcalc.builtins import open_spec
 from convcalc.cli import main
 from convcalc.engine.analyze import analyze, first_problem
-from convcalc.engine.symbolic import ClosedFormError, analyze_closed
+from convcalc.engine.symbolic import analyze_closed
+from convcalc.errors import ClosedFormError
 from convcalc.render.closed import to_dict
 from convcalc.render.sizes import axis_report, describe
 from convcalc.spec.loader import load_spec

@@ -88,7 +88,8 @@ def fit(spec: str, input_: str | None, rounding: str | None, fmt: str, sweep: bo
 
 def _square_fits(loaded: Spec, low: int, high: int) -> list[int] | None:
     """The square sizes that fit, read off the exact set of the square family SxSx3; None without one."""
-    from convcalc.engine.symbolic import ClosedFormError, analyze_closed  # noqa: PLC0415 - as fit's
+    from convcalc.engine.symbolic import analyze_closed  # noqa: PLC0415 - as fit's
+    from convcalc.errors import ClosedFormError  # noqa: PLC0415
 
     rank = len(loaded.input.spatial)
     family = replace(loaded, input=Volume((1,) * rank, loaded.input.depth), symbols=("S",) * rank, example=False)

@@ -16,7 +16,8 @@ from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.engine.training import Device, Optimizer, Precision
-from convcalc.render.columns import CSV_DEFAULT, DEFAULT, Column, UnknownColumnError, parse
+from convcalc.errors import UnknownColumnError
+from convcalc.render.columns import CSV_DEFAULT, DEFAULT, Column, parse
 from convcalc.spec.expect import BYTE_UNITS
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> t
     try:
         return parse(value)
     except UnknownColumnError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(exc.message) from None
 
 
 def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:

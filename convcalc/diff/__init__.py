@@ -7,8 +7,9 @@ makes the text.
 from __future__ import annotations
 
 from convcalc.diff.align import Alignment
-from convcalc.diff.budget import Budget, BudgetError, BudgetResult, Metric, TotalChange, parse_budgets
+from convcalc.diff.budget import Budget, BudgetResult, Metric, TotalChange, parse_budgets
 from convcalc.diff.compare import Diff, ParamChange, RowDiff, Status, compare
+from convcalc.errors import BudgetError
 
 __all__ = [
     "Alignment",

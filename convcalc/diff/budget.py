@@ -18,7 +18,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from convcalc.errors import ConvcalcError
+from convcalc.errors import BudgetError
 from convcalc.spec.common import suggest
 
 if TYPE_CHECKING:
@@ -76,10 +76,6 @@ FORM = (
     "write METRIC>CHANGE or METRIC<CHANGE, the change in percent or absolute (k/M/G; bytes for memory), "
     "e.g. params>+5%, macs>+10%, memory>+1MB, params>+1M or params<-10%"
 )
-
-
-class BudgetError(ConvcalcError):
-    """A `--fail-on` budget that cannot be read."""
 
 
 @dataclass(frozen=True, slots=True)

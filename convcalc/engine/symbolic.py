@@ -16,7 +16,7 @@ from convcalc.algebra.expr import Expr, NotClosed, product
 from convcalc.engine.broadcast import Broadcast, MergeFailure, merged
 from convcalc.engine.solving import Solver, check_broadcasts, solve_sets
 from convcalc.engine.walk import Group, Measure, Refusal, walk
-from convcalc.errors import Location, SpecError
+from convcalc.errors import ClosedFormError, Location
 from convcalc.kinds.base import Context, LayerFailure, dim_names, formula_names
 from convcalc.kinds.registry import KINDS
 from convcalc.spec.model import LayerSpec, Parallel, Residual, Spec
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
 
     from convcalc.algebra.conditions import Condition
     from convcalc.engine.sizes import SizeSet
-
-
-class ClosedFormError(SpecError):
-    """A layer whose size cannot be written in closed form: where, and why (exit 2)."""
-
-    def __init__(self, message: str, path: str, name: str, at: Location) -> None:
-        super().__init__(f"{name}: no closed form: {message}", at)
-        self.path = path
-        self.name = name
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.kinds import rule
 from convcalc.kinds.flow import Context, LayerFailure, Outcome, Problem, State, whole
+from convcalc.kinds.vocab import Vocabulary
+from convcalc.options import Rounding
 
 if TYPE_CHECKING:
     from convcalc.kinds.closed import Closed, Shape
@@ -97,7 +99,7 @@ class Working:
     macs: str = ""  # the product the MACs are, before " = total": 32·32·10·5·5·3
 
 
-class Kind(ABC):
+class Kind(Vocabulary, ABC):
     """A layer kind: everything convcalc knows of it, in one class (DESIGN §1).
 
     Its parameters (converter, default, help, shorthand spelling), its other names, its shorthand

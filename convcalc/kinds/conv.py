@@ -6,6 +6,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.algebra.sizes import multiply
+from convcalc.kinds import fromonnx, fromtorch
 from convcalc.kinds.base import (
     Category,
     Head,
@@ -33,6 +34,15 @@ from convcalc.kinds.params import (
 from convcalc.kinds.plan import CEIL_CONV_NOTE, Plan, activation, changed, dims, spatial_class, windowed
 from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep, fused
+from convcalc.kinds.vocab import OnnxOp, TorchModule
+from convcalc.options import Rounding
+from convcalc.volume import Volume
+
+if TYPE_CHECKING:
+    from convcalc.kinds.window import Window
+    from convcalc.report import LayerRow
+
+
 from convcalc.kinds.sliding import (
     dims_text,
     framework_pads,
@@ -43,7 +53,6 @@ from convcalc.kinds.sliding import (
     window_rule,
     window_working,
 )
-from convcalc.options import Rounding
 
 if TYPE_CHECKING:
     from convcalc.kinds.rule import Given, Need
@@ -91,6 +100,9 @@ class Conv(Kind):
     """A convolution: K filters of F x F x D1/groups, sliding with stride S over padding P."""
 
     name = "conv"
+    torch_modules = (TorchModule(fromtorch.spatial("Conv"), fromtorch.conv),)
+    onnx_ops = (OnnxOp(("Conv",), fromonnx.conv),)
+    fuses = ("activation",)
     params = (FILTERS, SIZE, stride(1), pad(), dilation(), GROUPS, BIAS, ACTIVATION, ROUNDING)
     primary = "filters"
     head = CONV_HEAD

@@ -7,6 +7,7 @@ from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.algebra.sizes import Size, multiply
+from convcalc.kinds import fromonnx, fromtorch
 from convcalc.kinds.base import (
     Category,
     Kind,
@@ -32,6 +33,8 @@ from convcalc.kinds.params import (
 from convcalc.kinds.plan import ModuleStep, Plan, activation, changed, dims, spatial_class
 from convcalc.kinds.rule import Sizes, finer, grown
 from convcalc.kinds.saved import Keep, fused
+from convcalc.kinds.vocab import OnnxOp, TorchModule
+from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -75,6 +78,9 @@ class Deconv(Kind):
 
     name = "deconv"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"conv_transpose": {}}
+    torch_modules = (TorchModule(fromtorch.spatial("ConvTranspose"), fromtorch.conv),)
+    onnx_ops = (OnnxOp(("ConvTranspose",), fromonnx.conv),)
+    fuses = ("activation",)
     params = (
         FILTERS,
         SIZE,

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from convcalc.kinds.base import Category, Head, Kind, Params, Working
+from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.base import (
+    Category,
+    Head,
+    Kind,
+    Params,
+    Working,
+)
 from convcalc.kinds.params import ACTIVATION, BIAS, Param, positive
 from convcalc.kinds.plan import FLATTEN, ModuleStep, Plan, changed
 from convcalc.kinds.plan import activation as activation_steps
 from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep, fused
+from convcalc.kinds.vocab import OnnxOp, TorchModule
+from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,6 +34,10 @@ class FullyConnected(Kind):
 
     name = "fc"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"dense": {}, "linear": {}}
+    torch_modules = (TorchModule(("Linear",), fromtorch.linear),)
+    onnx_ops = (OnnxOp(("Gemm",), fromonnx.gemm),)
+    fuses = ("activation",)
+    absorbs = ("flatten",)
     params = (
         Param(
             "units",

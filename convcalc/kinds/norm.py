@@ -7,11 +7,19 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.algebra.sizes import as_int, floordiv, multiply
-from convcalc.kinds.base import Category, Kind, LayerFailure, Params, Working
+from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.base import (
+    Category,
+    Kind,
+    LayerFailure,
+    Params,
+    Working,
+)
 from convcalc.kinds.params import Param, boolean, positive
 from convcalc.kinds.plan import FunctionStep, ModuleStep, Plan, changed, spatial_class
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
+from convcalc.kinds.vocab import OnnxOp, TorchModule
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -95,6 +103,8 @@ class BatchNorm(_ChannelNorm):
 
     name = "batchnorm"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"bn": {}}
+    torch_modules = (TorchModule(fromtorch.spatial("BatchNorm"), fromtorch.batchnorm),)
+    onnx_ops = (OnnxOp(("BatchNormalization",), fromonnx.batchnorm),)
     params = (AFFINE,)
     running_stats = True
     per_image = False  # its statistics are over the batch and the positions (checked in training)
@@ -123,6 +133,7 @@ class GroupNorm(_ChannelNorm):
     """Group normalisation: channels in `groups` groups, 2*D1 learnable."""
 
     name = "groupnorm"
+    torch_modules = (TorchModule(("GroupNorm",), fromtorch.groupnorm),)
     params = (
         Param(
             "groups",
@@ -149,6 +160,8 @@ class LocalResponseNorm(Kind):
 
     name = "lrn"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"norm": {}}
+    torch_modules = (TorchModule(("LocalResponseNorm",), fromtorch.lrn),)
+    onnx_ops = (OnnxOp(("LRN",), fromonnx.lrn),)
     params = (
         Param("size", positive("size"), 5, help="The number of neighbouring channels each value is normalised over."),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from convcalc.options import Rounding
+from convcalc.options import ActivationFunction, Rounding
 
 if TYPE_CHECKING:
     from convcalc.kinds.window import Window
@@ -65,28 +65,9 @@ class Plan:
         return next((s for s in self.steps if isinstance(s, ModuleStep)), None)
 
 
-# The PyTorch function of every activation in convcalc.options.ACTIVATIONS (identity: no step).
+# The PyTorch function of every activation, from convcalc.options.ActivationFunction (identity: no step).
 ACTIVATION_STEPS: dict[str, tuple[FunctionStep, ...]] = {
-    "relu": (FunctionStep("F.relu"),),
-    "relu6": (FunctionStep("F.relu6"),),
-    "leaky_relu": (FunctionStep("F.leaky_relu"),),
-    "elu": (FunctionStep("F.elu"),),
-    "selu": (FunctionStep("F.selu"),),
-    "celu": (FunctionStep("F.celu"),),
-    "gelu": (FunctionStep("F.gelu"),),
-    "silu": (FunctionStep("F.silu"),),
-    "swish": (FunctionStep("F.silu"),),
-    "mish": (FunctionStep("F.mish"),),
-    "sigmoid": (FunctionStep("torch.sigmoid"),),
-    "hardsigmoid": (FunctionStep("F.hardsigmoid"),),
-    "tanh": (FunctionStep("torch.tanh"),),
-    "hardtanh": (FunctionStep("F.hardtanh"),),
-    "hardswish": (FunctionStep("F.hardswish"),),
-    "softplus": (FunctionStep("F.softplus"),),
-    "softsign": (FunctionStep("F.softsign"),),
-    "softmax": (FunctionStep("F.softmax", kwargs=(("dim", 1),)),),  # over the channels
-    "log_softmax": (FunctionStep("F.log_softmax", kwargs=(("dim", 1),)),),
-    "identity": (),
+    a.value: (FunctionStep(a.torch, kwargs=a.kwargs),) if a.torch else () for a in ActivationFunction
 }
 
 FLATTEN = FunctionStep("torch.flatten", (1,))

@@ -7,6 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.algebra.sizes import Size, as_int
+from convcalc.kinds import fromonnx, fromtorch
 from convcalc.kinds.base import (
     Category,
     Head,
@@ -33,6 +34,7 @@ from convcalc.kinds.sliding import (
     window_rule,
     window_working,
 )
+from convcalc.kinds.vocab import OnnxOp, TorchFunction, TorchModule
 from convcalc.kinds.window import same_padding
 from convcalc.options import PoolType, Rounding
 
@@ -53,6 +55,8 @@ class Pool(Kind):
         "maxpool": {"type": "max"},
         "avgpool": {"type": "avg"},
     }
+    torch_modules = (TorchModule(fromtorch.spatial("MaxPool", "AvgPool"), fromtorch.pool),)
+    onnx_ops = (OnnxOp(("MaxPool", "AveragePool"), fromonnx.pool),)
     params = (
         POOL_TYPE,
         Param(
@@ -146,6 +150,10 @@ class GlobalPool(Kind):
 
     name = "global_pool"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"gap": {"type": "avg"}, "gmp": {"type": "max"}}
+    onnx_ops = (
+        OnnxOp(("GlobalAveragePool", "GlobalMaxPool"), fromonnx.global_pool),
+        OnnxOp(("ReduceMean", "ReduceMax"), fromonnx.reduce),
+    )
     params = (POOL_TYPE,)
     primary = "type"
     category = Category.POOL
@@ -196,6 +204,9 @@ class AdaptivePool(Kind):
         "adaptive_avgpool": {"type": "avg"},
         "adaptive_maxpool": {"type": "max"},
     }
+    # An adaptive pool to 1 is written as the global pool it is (`gap`).
+    torch_modules = (TorchModule(fromtorch.spatial("AdaptiveAvgPool", "AdaptiveMaxPool"), fromtorch.adaptive),)
+    torch_functions = (TorchFunction(("adaptive_avg_pool2d", "adaptive_max_pool2d"), fromtorch.adaptive_call),)
     params = (
         POOL_TYPE,
         Param(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from convcalc.kinds import fromtorch
 from convcalc.kinds.base import (
     Category,
     Head,
@@ -21,6 +22,8 @@ from convcalc.kinds.plan import ModuleStep, Plan
 from convcalc.kinds.rule import Sizes, finer
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.sliding import dims_text
+from convcalc.kinds.vocab import TorchModule
+from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from convcalc.kinds.rule import Given, Need
@@ -33,6 +36,7 @@ class Upsample(Kind):
     """Nearest-neighbour upsampling: every spatial dim times `scale`."""
 
     name = "upsample"
+    torch_modules = (TorchModule(("Upsample",), fromtorch.upsample),)
     params = (
         Param(
             "scale",
@@ -83,6 +87,7 @@ class PixelShuffle(Kind):
     """Depth to space (PyTorch's PixelShuffle): H×W×C·r² → rH×rW×C, no weights."""
 
     name = "pixel_shuffle"
+    torch_modules = (TorchModule(("PixelShuffle",), fromtorch.pixel_shuffle),)
     params = (
         Param(
             "factor",

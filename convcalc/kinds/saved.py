@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from convcalc.options import ActivationFunction, Keeps
+
 
 @dataclass(frozen=True, slots=True)
 class Keep:
@@ -35,10 +37,15 @@ class Keep:
 
 # What each activation's backward reads, measured (PyTorch's derivatives.yaml agrees): "output"
 # for the functions whose derivative is written in their result, "input" for the others; softsign
-# is Python (x / (1 + |x|)) and keeps its input and 1 + |x|; identity is no op at all.
-KEEPS_OUTPUT = frozenset({"relu", "sigmoid", "tanh", "softmax", "log_softmax"})
-KEEPS_INPUT_AND_ONE_MORE = frozenset({"softsign"})
-NO_OP = frozenset({"identity"})
+# is Python (x / (1 + |x|)) and keeps its input and 1 + |x|; identity is no op at all. Each
+# activation says which in convcalc.options.ActivationFunction.
+def _keeping(keeps: Keeps) -> frozenset[str]:
+    return frozenset(a.value for a in ActivationFunction if a.keeps is keeps)
+
+
+KEEPS_OUTPUT = _keeping(Keeps.OUTPUT)
+KEEPS_INPUT_AND_ONE_MORE = _keeping(Keeps.INPUT_AND_ONE_MORE)
+NO_OP = _keeping(Keeps.NOTHING)
 
 
 def standalone(function: str, values: int) -> Keep:

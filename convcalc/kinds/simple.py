@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from convcalc.kinds.base import Category, Kind, Params, Working
+from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.base import (
+    Category,
+    Kind,
+    Params,
+    Working,
+)
 from convcalc.kinds.params import Param, activation, probability
 from convcalc.kinds.plan import FLATTEN, ModuleStep, Plan, changed
 from convcalc.kinds.plan import activation as activation_steps
 from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep, standalone
+from convcalc.kinds.vocab import OnnxOp, TorchFunction, TorchModule, always
 from convcalc.options import ACTIVATIONS
 
 if TYPE_CHECKING:
@@ -31,6 +38,9 @@ class Activation(Kind):
 
     name = "activation"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {name: {"function": name} for name in ACTIVATIONS}
+    torch_modules = fromtorch.activation_modules()
+    torch_functions = fromtorch.activation_functions()
+    onnx_ops = (*fromonnx.activation_ops(), OnnxOp(("Clip",), fromonnx.clip))
     params = (Param("function", activation, required=True, form="relu, sigmoid, ...", help="The activation function."),)
     primary = "function"
     category = Category.ELEMENTWISE
@@ -63,6 +73,9 @@ class Dropout(Kind):
     """Dropout: the same volume, no weights, no extra memory at inference."""
 
     name = "dropout"
+    torch_modules = (TorchModule(("Dropout", *fromtorch.spatial("Dropout")), fromtorch.dropout),)
+    torch_functions = (TorchFunction(("dropout",), fromtorch.dropout_call),)
+    onnx_ops = (OnnxOp(("Dropout",), always({"dropout": None})),)
     params = (
         Param("p", probability, 0.5, help="The probability of dropping a value, from 0 up to (not including) 1."),
     )
@@ -97,6 +110,9 @@ class Flatten(Kind):
     """A view of the volume as one vector: no copy."""
 
     name = "flatten"
+    torch_modules = (TorchModule(("Flatten",), fromtorch.flatten),)
+    torch_functions = (TorchFunction(("flatten",), fromtorch.flatten_call),)
+    onnx_ops = (OnnxOp(("Flatten", "Reshape"), fromonnx.flatten),)
     category = Category.RESHAPE
     example = ("7x7x512", "flatten")
     output_rule = "H·W·D"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from convcalc.errors import UnknownColumnError
 from convcalc.kinds.registry import KINDS
 from convcalc.render import numbers
 
@@ -52,10 +53,6 @@ _HEADINGS = {Column.MACS: "MACs", Column.FLOPS: "FLOPs", Column.RF: "RF", Column
 DEFAULT = (Column.OUTPUT, Column.ACTIVATIONS, Column.PARAMS, Column.MACS, Column.RF)
 # The columns CSV has always written.
 CSV_DEFAULT = tuple(c for c in Column if c not in {Column.KERNEL, Column.STRIDE, Column.PAD, Column.SAVED})
-
-
-class UnknownColumnError(ValueError):
-    """A name that is no column."""
 
 
 def parse(text: str) -> tuple[Column, ...]:

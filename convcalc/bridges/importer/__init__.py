@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.bridges.importer import text, write
-from convcalc.bridges.importer.graph import Graph, ModelError, decompose
+from convcalc.bridges.importer.graph import Graph, decompose
+from convcalc.errors import ModelError
 from convcalc.render.inert import inert
 
 __all__ = ["Imported", "ModelError", "import_graph", "import_model"]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.bridges.importer import torchvision_models
 from convcalc.bridges.importer.fxops import op_of
-from convcalc.bridges.importer.graph import Graph, ModelError, Op
-from convcalc.errors import ConvcalcError
+from convcalc.bridges.importer.graph import Graph, Op
+from convcalc.errors import ConvcalcError, ModelError
 
 if TYPE_CHECKING:
     from convcalc.volume import Volume

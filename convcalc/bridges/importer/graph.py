@@ -13,13 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ModelError
 from convcalc.render.inert import inert
 from convcalc.spec.composite import MAX_NESTING
-
-
-class ModelError(ConvcalcError):
-    """The model was read but cannot be written as a spec (an unsupported op, a graph that is not series-parallel)."""
 
 
 @dataclass(slots=True)

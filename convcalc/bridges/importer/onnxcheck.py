@@ -12,16 +12,12 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from convcalc.errors import ConvcalcError, cut
+from convcalc.errors import OnnxError, cut
 from convcalc.kinds.params import MAX_VALUE
 from convcalc.render.inert import inert
 
 MAX_RANK = 5  # N, C and up to three spatial dims: what a spec's input can be
 SHOWN = 3  # the nodes of a cycle a message names
-
-
-class OnnxError(ConvcalcError):
-    """The ONNX file is read but is not a well-formed graph (exit 2, as a file that cannot be read)."""
 
 
 def said(text: str) -> str:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.bridges.importer.graph import Graph, Op
 from convcalc.bridges.importer.onnxcheck import (
-    OnnxError,
     check_dims,
     check_input,
     check_weights,
@@ -23,7 +22,7 @@ from convcalc.bridges.importer.onnxcheck import (
 )
 from convcalc.bridges.importer.onnxnames import folded, names, zero_bias
 from convcalc.bridges.importer.onnxops import Node, to_layer
-from convcalc.errors import ConvcalcError, Location
+from convcalc.errors import ConvcalcError, Location, OnnxError
 from convcalc.render.inert import inert
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ import ast
 import re
 from typing import Any
 
-from convcalc.bridges.importer.onnxops import INPUTS_WITH_BIAS, MERGES, VIEWS
+from convcalc.bridges.importer.onnxops import MERGES, VIEWS
+from convcalc.kinds.fromonnx import INPUTS_WITH_BIAS
 
 SCOPES = "pkg.torch.onnx.name_scopes"  # the dynamo exporter's module path of a node: ['', 'layer1', 'layer1.0', ...]
 RULES = "pkg.onnxscript.rewriter.rule_name"  # the rewrites the dynamo exporter made of a node

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.importer.graph import Fork, Item, ModelError, Op
+from convcalc.bridges.importer.graph import Fork, Item, Op
+from convcalc.errors import ModelError
 from convcalc.kinds import registry
 from convcalc.render.inert import inert
 
-FUSES = {"conv", "deconv", "fc"}  # kinds with an `activation:` key
+if TYPE_CHECKING:
+    from convcalc.kinds.base import Kind
 
 
 @dataclass(slots=True)
@@ -59,17 +61,25 @@ def nodes(items: list[Item]) -> list[Node]:
             continue
         kind, params = _long(item)
         last = out[-1] if out else None
-        if kind in registry.ALIASES and registry.ALIASES[kind][0] == "activation" and isinstance(last, Leaf):
-            if last.kind in FUSES and "activation" not in last.params:
-                last.params["activation"] = kind
-                continue
-            if last.kind == "residual_merge":
-                last.params["activation"] = kind
-                continue
-        if kind == "fc" and isinstance(last, Leaf) and last.kind == "flatten":
+        resolved = registry.resolve(kind)
+        assert resolved is not None  # noqa: S101 - the readers write the registered kinds' names
+        before = registry.resolve(last.kind) if isinstance(last, Leaf) else None
+        if isinstance(last, Leaf) and _fuse(last, before[0] if before else None, *resolved, params):
+            continue
+        if before and before[0].name in resolved[0].absorbs:
             out.pop()  # an fc flattens its input itself
         out.append(Leaf(kind, params, item.name if item.module else None))
     return out
+
+
+def _fuse(last: Leaf, before: Kind | None, kind: Kind, preset: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Make a layer of `kind` a parameter of the `last` one, where that one fuses it (a conv's `activation:`)."""
+    # The activation after a residual's merge is the residual's.
+    fuses = ("activation",) if last.kind == "residual_merge" else before.fuses if before else ()
+    if kind.name not in fuses or kind.name in last.params:
+        return False
+    last.params[kind.name] = {**preset, **params}[str(kind.primary)]
+    return True
 
 
 def _opaque(run: list[Op]) -> Leaf:

@@ -1,0 +1,149 @@
+"""The built-in kinds' torch.nn modules and torch functions: how their attributes become a layer's parameters.
+
+Each kind names these readers in its `torch_modules` and `torch_functions` (convcalc.kinds.vocab);
+`convcalc import` calls them on a traced model's modules and calls. No torch here: a module's
+attributes are read by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convcalc.kinds.vocab import Call, Layer, TorchFunction, TorchModule, always, ints
+from convcalc.options import ActivationFunction
+
+DIMS = ("1d", "2d", "3d")
+DROPOUT_P = 0.5  # PyTorch's default
+
+
+def spatial(*stems: str) -> tuple[str, ...]:
+    """Conv1d, Conv2d, Conv3d ...: PyTorch's classes of a module for 1 to 3 spatial dims."""
+    return tuple(f"{stem}{d}" for stem in stems for d in DIMS)
+
+
+def window(stride: Any, padding: Any, dilation: Any, default_stride: Any = 1) -> dict[str, Any]:
+    """A window's stride, pad and dilation, each only when it is not the default."""
+    found: dict[str, Any] = {}
+    if ints(stride) != default_stride:
+        found["stride"] = ints(stride)
+    if isinstance(padding, str):
+        if padding == "same":
+            found["pad"] = "same"
+    elif ints(padding) != 0:
+        found["pad"] = ints(padding)
+    if ints(dilation) != 1:
+        found["dilation"] = ints(dilation)
+    return found
+
+
+def conv(m: Any) -> Layer | None:
+    """Conv*d and ConvTranspose*d with zero padding (groups, `depthwise`, output_padding, no bias)."""
+    if m.padding_mode != "zeros":
+        return None
+    transposed = type(m).__name__.startswith("ConvTranspose")
+    found: dict[str, Any] = {"filters": m.out_channels, "size": ints(m.kernel_size)}
+    found.update(window(m.stride, m.padding, m.dilation))
+    if m.groups != 1:
+        found["groups"] = "depthwise" if m.groups == m.in_channels == m.out_channels else m.groups
+    if transposed and any(m.output_padding):
+        found["output_padding"] = ints(m.output_padding)
+    if m.bias is None:
+        found["bias"] = False
+    return {"deconv" if transposed else "conv": found}
+
+
+def pool(m: Any) -> Layer:
+    """MaxPool*d and AvgPool*d (`ceil_mode` is `rounding: ceil`)."""
+    found: dict[str, Any] = {"size": ints(m.kernel_size)}
+    found.update(window(m.stride or m.kernel_size, m.padding, getattr(m, "dilation", 1), default_stride=found["size"]))
+    if m.ceil_mode:
+        found["rounding"] = "ceil"
+    return {"maxpool" if type(m).__name__.startswith("Max") else "avgpool": found}
+
+
+def _adaptive(kind: str, output: Any) -> Layer:
+    out = ints(output)
+    return {f"g{kind[0]}p": None} if out == 1 else {"adaptive_pool": {"type": kind, "output": out}}
+
+
+def adaptive(m: Any) -> Layer:
+    """AdaptiveAvgPool*d and AdaptiveMaxPool*d: a global pool when the output is 1."""
+    return _adaptive("avg" if "Avg" in type(m).__name__ else "max", m.output_size)
+
+
+def adaptive_call(call: Call) -> Layer:
+    """F.adaptive_avg_pool2d(x, size) and F.adaptive_max_pool2d."""
+    return _adaptive("avg" if "avg" in call.name else "max", call.arg(1, "output_size", None) or 0)
+
+
+def linear(m: Any) -> Layer:
+    """Linear."""
+    return {"fc": {"units": m.out_features, **({"bias": False} if m.bias is None else {})}}
+
+
+def batchnorm(m: Any) -> Layer | None:
+    """BatchNorm*d with running statistics (without, it normalizes by the batch's: no convcalc kind)."""
+    if not m.track_running_stats:
+        return None
+    return {"bn": None if m.affine else {"affine": False}}
+
+
+def groupnorm(m: Any) -> Layer:
+    """GroupNorm."""
+    return {"groupnorm": {"groups": m.num_groups, **({} if m.affine else {"affine": False})}}
+
+
+def lrn(m: Any) -> Layer:
+    """LocalResponseNorm."""
+    return {"lrn": m.size}
+
+
+def _dropout(p: float) -> Layer:
+    return {"dropout": None if p == DROPOUT_P else p}
+
+
+def dropout(m: Any) -> Layer:
+    """Dropout, Dropout1d/2d/3d."""
+    return _dropout(m.p)
+
+
+def dropout_call(call: Call) -> Layer:
+    """F.dropout(x, p)."""
+    return _dropout(call.arg(1, "p", DROPOUT_P))
+
+
+def flatten(m: Any) -> Layer | None:
+    """Flatten() with its defaults: everything but the batch in one vector."""
+    return {"flatten": None} if m.start_dim == 1 and m.end_dim == -1 else None
+
+
+def flatten_call(call: Call) -> Layer | None:
+    """torch.flatten(x, 1) or x.flatten(1)."""
+    flat = call.arg(1, "start_dim", 0) == 1 and call.arg(2, "end_dim", -1) == -1
+    return {"flatten": None} if flat else None
+
+
+def pixel_shuffle(m: Any) -> Layer:
+    """PixelShuffle."""
+    return {"pixel_shuffle": m.upscale_factor}
+
+
+def upsample(m: Any) -> Layer | None:
+    """Upsample, nearest, by whole scale factors."""
+    scale = m.scale_factor
+    if m.mode != "nearest" or scale is None:
+        return None
+    scales = scale if isinstance(scale, tuple) else (scale,)
+    if not all(float(s).is_integer() for s in scales):
+        return None
+    return {"upsample": ints(tuple(int(s) for s in scales) if isinstance(scale, tuple) else int(scale))}
+
+
+def activation_modules() -> tuple[TorchModule, ...]:
+    """Every activation's torch.nn classes (convcalc.options.ActivationFunction)."""
+    return tuple(TorchModule(a.modules, always({a.value: None})) for a in ActivationFunction if a.modules)
+
+
+def activation_functions() -> tuple[TorchFunction, ...]:
+    """Every activation's torch functions and tensor methods (F.relu, torch.sigmoid, x.relu_())."""
+    return tuple(TorchFunction(a.functions, always({a.value: None})) for a in ActivationFunction if a.functions)
