@@ -89,7 +89,7 @@ def row(r: LayerRow) -> dict[str, Any]:
 
 
 def training(t: Training, limit: int | None) -> dict[str, Any]:
-    """The training block: bytes, a lower bound of peak memory; `max_batch` when a limit was given."""
+    """The training block: bytes, the parts and their sum (not a bound of the peak); `max_batch` with a limit."""
     data: dict[str, Any] = {
         "optimizer": t.optimizer,
         "precision": t.precision,
@@ -104,7 +104,6 @@ def training(t: Training, limit: int | None) -> dict[str, Any]:
         "saved_per_image": t.saved_per_image,
         "saved_fixed": t.saved_fixed,
         "total": t.total,
-        "lower_bound": True,
     }
     if limit is not None:
         data["max_batch"] = {"limit": limit, "batch": t.max_batch(limit)}

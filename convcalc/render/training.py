@@ -55,7 +55,7 @@ def max_batch_text(t: Training, limit: int, *, binary: bool) -> str:
 
 
 def training_lines(report: Report, *, binary: bool, limit: int | None = None) -> list[tuple[str, str]]:
-    """The block's lines: the total and what it is made of; [] when the report has none."""
+    """The block's lines: the sum of the parts and the parts; [] when the report has none."""
     t = report.training
     if t is None:
         return []
@@ -65,7 +65,7 @@ def training_lines(report: Report, *, binary: bool, limit: int | None = None) ->
 
     setup = f"{t.precision}, {t.optimizer}, {t.device}, batch {t.batch}"
     lines = [
-        ("Training", f"{size(t.total)} in all, a lower bound of the peak ({setup})"),
+        ("Training", f"{size(t.total)} in all, the sum of the parts ({setup})"),
         ("  precision", f"{t.precision}: {PRECISIONS[t.precision]}"),
         ("  weights", f"{size(t.weights)} ({_VALUE[t.precision]})"),
     ]
