@@ -141,7 +141,8 @@ class Training:
     """The memory one training step takes, in bytes (convcalc.engine.training, DESIGN §4).
 
     `total_at` is the sum of these parts, a breakdown and no bound of the peak: the peak can be
-    above it (transient buffers, Adam's temporaries) or below (tensors freed in backward), issue 26. `saved` is what autograd keeps for backward at `batch`; it is
+    above it (transient buffers, Adam's temporaries) or below (tensors freed in backward), issue 26.
+    `saved` is what autograd keeps for backward at `batch`; it is
     `saved_per_image` × batch + `saved_fixed` (totals are affine in the batch).
     """
 
