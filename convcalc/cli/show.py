@@ -17,11 +17,14 @@ from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.engine.training import Device, Optimizer, Precision
 from convcalc.errors import UnknownColumnError
+from convcalc.render.peak import peak_dict, peak_lines, peak_markdown, print_peak
 from convcalc.render.columns import CSV_DEFAULT, DEFAULT, Column, parse
 from convcalc.spec.expect import BYTE_UNITS
 
 if TYPE_CHECKING:
+    from convcalc.engine.timeline import Peak
     from convcalc.report import Report
+    from convcalc.spec.model import Spec
 
 _SIZE = re.compile(r"\s*(\d[\d,_]*(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 # --max-batch's ceiling: 1,000 TB, past the memory of any machine a batch is planned for; beyond
@@ -96,6 +99,7 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
     metavar="SIZE",
     help="The largest batch whose training total fits in SIZE, e.g. 16GB (implies --train).",
 )
+@click.option("--peak", is_flag=True, help="Add the peak memory of one inference pass, and the layer where it is reached.")
 def show(spec: str, **given: Any) -> None:
     """Compute and show every layer of SPEC (a file, - for stdin, or a built-in name such as vgg16).
 
@@ -103,29 +107,51 @@ def show(spec: str, **given: Any) -> None:
     fails; the table is still shown, with the failing row flagged.
     """
     overrides = {name: given.pop(name) for name in ("batch", "dtype", "input_", "rounding")}
+    peak = given.pop("peak")
     options = ShowOptions(**given)  # click has checked each; the rules of how they combine are the API's
     loaded = override(open_spec(spec), **overrides)
+    if peak and (loaded.symbols or options.fmt == "csv"):
+        why = "a symbolic input has no bytes" if loaded.symbols else "CSV has the rows only"
+        msg = f"--peak: {why}; show the peak of a numeric spec as table, markdown or json"
+        raise click.UsageError(msg)
     if loaded.symbols:  # a symbolic input: formulas (its `example:` size checks its answers)
         from convcalc.cli.symbolic import show_closed  # noqa: PLC0415 - only symbolic specs need it
 
         show_closed(loaded, options)
         return
     report = analyze(loaded)
+    timeline = _timeline(loaded, report) if peak else None  # on the rows unfolded (before --depth)
     report = show_report(loaded, report, options)
     fmt, binary, limit = options.fmt, options.binary, options.limit
+    lines = [] if timeline is None else peak_lines(timeline, report, binary=binary)
     if fmt == "table":
         from convcalc.render.table import render_table  # noqa: PLC0415 - rich only for tables
 
         shown = options.columns or DEFAULT
         render_table(report, console(), binary=binary, explain=options.explain, columns=shown, max_batch=limit)
+        if lines:
+            print_peak(lines, console())
     elif fmt == "json":
-        echo_data(_render_text(report, fmt, binary=binary, limit=limit), "json", nl=False)
+        if peak:
+            from convcalc.render.json import dumps, report_dict  # noqa: PLC0415
+
+            data = {**report_dict(report, __version__, limit=limit), "peak": peak_dict(timeline)}
+            echo_data(dumps(data, rows="layers"), "json", nl=False)
+        else:
+            echo_data(_render_text(report, fmt, binary=binary, limit=limit), "json", nl=False)
         echo_diagnostics(report)
     else:
-        click.echo(_render_text(report, fmt, binary=binary, columns=options.columns, limit=limit), nl=False)
+        text = _render_text(report, fmt, binary=binary, columns=options.columns, limit=limit)
+        click.echo(text + (peak_markdown(lines) if lines else ""), nl=False)
         echo_diagnostics(report)
     if not report.ok:
         sys.exit(EXIT_DESIGN_ERROR)
+
+
+def _timeline(spec: Spec, report: Report) -> Peak | None:
+    from convcalc.engine.timeline import timeline  # noqa: PLC0415 - only --peak walks the program
+
+    return timeline(spec, report)
 
 
 def _render_text(
