@@ -30,7 +30,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join, program
-from convcalc.kinds.plan import FunctionStep
+from convcalc.kinds.plan import FunctionStep, ModuleStep
 from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
@@ -112,8 +112,8 @@ class _Run:
     def made(self, shape: tuple[int, ...]) -> _Value:
         return _Value(_Storage(self.batch * prod(shape) * _FLOAT), shape)
 
-    def event(self, row: str, call: str, out: _Value, transient: int = 0, *held: _Value) -> None:
-        live = self.live(out, *held)
+    def event(self, row: str, call: str, out: _Value, transient: int = 0) -> None:
+        live = self.live(out)
         self.events.append(Event(row, call, live, live + transient))
 
     def apply(self, s: Apply) -> None:
@@ -128,29 +128,33 @@ class _Run:
         assert row.output is not None  # noqa: S101 - a program is made of a computed report
         out_shape = _shape(row.output)
         if isinstance(c, Invoke):
-            cls = self.modules[c.path].cls
-            if cls in _SAME:
-                self.event(row.path, cls, x)
+            step = self.modules[c.path]
+            if step.cls in _SAME:
+                self.event(row.path, step.cls, x)
                 return x
             out = self.made(out_shape)
-            self.event(row.path, cls, out, self.transient(cls, row, out))
+            self.event(row.path, step.cls, out, self.transient(step, row, out))
             return out
         name = c.function
         if name in _VIEWS:
             out = _Value(x.storage, out_shape if last else x.shape)
             self.event(row.path, name, out)
             return out
-        if name == "F.pad":
-            out = self.made(_padded(x.shape, c))
-        else:  # an activation: the input's shape; .new_zeros: the row's
-            out = self.made(out_shape if name == ".new_zeros" else x.shape)
-        self.event(row.path, name, out)
+        if name == ".new_zeros":  # the opaque kind's stand-in: one image's zeros, whatever the batch
+            out = _Value(_Storage(prod(out_shape) * _FLOAT), out_shape)
+        else:  # F.pad: the padded input; an activation: the input's shape
+            out = self.made(_padded(x.shape, c) if name == "F.pad" else x.shape)
+        # F.softsign is Python, x / (x.abs() + 1): the sum is held while the quotient is made.
+        self.event(row.path, name, out, out.storage.bytes if name == "F.softsign" else 0)
         return out
 
-    def transient(self, cls: str, row: LayerRow, out: _Value) -> int:
+    def transient(self, step: ModuleStep, row: LayerRow, out: _Value) -> int:
         """What the call makes and drops before it returns: a max pool's indices, lrn's temporaries."""
+        cls = step.cls
         if "MaxPool" in cls:
             return out.storage.bytes // _FLOAT * _INDEX
+        if cls == "GroupNorm":  # native_group_norm's mean and rstd, N x G float32 each, dropped
+            return 2 * self.batch * int(step.args[0]) * _FLOAT  # type: ignore[arg-type]
         if cls == "LocalResponseNorm":
             # F.local_response_norm (torch/nn/functional.py): div = x*x; padded by size - 1
             # channels (the square still held); averaged (the padded one still held); then
@@ -165,13 +169,11 @@ class _Run:
         row = self.rows[s.row]
         assert row.output is not None  # noqa: S101 - a program is made of a computed report
         shape = _shape(row.output)
-        ops = 1 if s.merge is Merge.CONCAT else len(s.sources) - 1
-        result: _Value | None = None
-        for _ in range(ops):
-            out = self.made(shape)
-            self.event(s.row, s.merge.value, out, 0, *([result] if result else []))
-            result = out
-        assert result is not None  # noqa: S101 - a merge has two operands or more
+        # One call, join(): concat makes its result; k operands of add or multiply make k - 1,
+        # each held while the next is made (so two at once from three operands on).
+        result = self.made(shape)
+        held = 1 if s.merge is Merge.CONCAT else len(s.sources) - 1
+        self.event(s.row, s.merge.value, result, result.storage.bytes * min(held - 1, 1))
         self.local = result
         for step in s.then:
             out = self.made(shape)
@@ -195,9 +197,11 @@ def timeline(spec: Spec, report: Report) -> Peak | None:
     if report.totals.output is None:
         return None
     prog = program(spec, report)
-    t = report.totals
-    weights = t.params * _FLOAT
-    buffers = t.buffers * _FLOAT + _COUNT * sum(1 for r in report.rows if r.buffers)
+    # The parameters and buffers of the rows that own a module (an opaque row's stand-in has none).
+    owned = {a.row for a in prog.attributes}
+    rows = [r for r in report.rows if r.path in owned]
+    weights = sum(r.params for r in rows) * _FLOAT
+    buffers = sum(r.buffers * _FLOAT + (_COUNT if r.buffers else 0) for r in rows)
     x = _Value(_Storage(report.batch * spec.input.values * _FLOAT), _shape(spec.input))
     run = _Run(report, prog, weights + buffers, x)
     for s in prog.statements:
