@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 import convcalc.pytorch as cp
-from convcalc.spec.model import Spec
+
+if TYPE_CHECKING:
+    from convcalc.spec.model import Spec
 
 
 class _Track(TorchDispatchMode):
@@ -57,7 +59,10 @@ def measure(spec: Spec) -> tuple[int, list[int], list[tuple[str, int]]]:
     module.eval()
     v = spec.input
     x = torch.zeros(spec.batch, v.depth, *v.spatial)
-    held = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in (*module.parameters(), *module.buffers(), x)}
+    held = {
+        t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+        for t in (*module.parameters(), *module.buffers(), x)
+    }
     gc.collect()
     track = _Track(held)
     boundaries: list[int] = []

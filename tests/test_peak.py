@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
+
+# pytest puts tests/ on sys.path (rootdir-less "prepend" import mode), as in test_training.py.
+from training_cases import SPECS  # type: ignore[import-not-found]
 
 from convcalc import analyze, load_spec
 from convcalc.builtins import open_spec
 from convcalc.cli import main
 from convcalc.engine.timeline import Peak, timeline
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _peak(text: str, batch: int = 1) -> Peak:
@@ -25,17 +32,20 @@ def _peak(text: str, batch: int = 1) -> Peak:
     return p
 
 
+FUSED = "input: 4x4x1\nlayers: [{conv: {filters: 2, size: 3, pad: 1, activation: relu}}]"
+
+
 def test_a_fused_conv_holds_its_input_its_output_and_the_activations_output() -> None:
     # 4x4x1 input (64 B); conv 3x3, 2 filters, pad 1: 18 weights + 2 biases (80 B), output 4x4x2
     # (128 B); F.relu on it makes 128 B more while the input (a name) and the conv's output (the
     # local) are held: 64 + 80 + 128 + 128.
-    p = _peak("input: 4x4x1\nlayers: [{conv: {filters: 2, size: 3, pad: 1, activation: relu}}]")
+    p = _peak(FUSED)
     assert (p.weights, p.input) == (80, 64)
     assert p.peak == 400
     assert [e.live for e in p.events] == [64 + 80 + 128, 400]
     assert p.call == "F.relu"
     # At batch 3 every activation and the input triple; the weights do not.
-    assert _peak("input: 4x4x1\nlayers: [{conv: {filters: 2, size: 3, pad: 1, activation: relu}}]", 3).peak == 80 + 3 * 320
+    assert _peak(FUSED, 3).peak == 80 + 3 * 320
 
 
 def test_a_max_pool_makes_and_drops_its_indices() -> None:
@@ -50,7 +60,8 @@ def test_a_max_pool_makes_and_drops_its_indices() -> None:
 def test_a_residual_holds_its_skip_across_the_block() -> None:
     # 2x2x2 input (32 B); identity = x; two 1x1 convs 2->2 without bias (4 weights, 16 B each).
     # conv A: x, A (32 + 32); conv B: A, B while identity (= the input) is held; then the add.
-    text = "input: 2x2x2\nlayers:\n  - residual: {layers: [{conv: {filters: 2, size: 1, bias: false}}, {conv: {filters: 2, size: 1, bias: false}}]}\n"
+    conv = "{conv: {filters: 2, size: 1, bias: false}}"
+    text = f"input: 2x2x2\nlayers:\n  - residual: {{layers: [{conv}, {conv}]}}\n"
     p = _peak(text)
     params = 32
     lives = [e.live for e in p.events]
@@ -105,3 +116,21 @@ def test_show_peak_names_the_row_in_the_table_markdown_and_json() -> None:
 )
 def test_show_peak_refuses_what_has_no_peak(args: tuple[str, ...], why: str) -> None:
     assert why in _show("resnet18", "--peak", *args, code=2)
+
+
+@pytest.mark.parametrize(("name", "text"), list(SPECS.items()), ids=list(SPECS))
+def test_every_kind_and_merge_case_has_a_timeline_whose_peak_is_its_highest_event(name: str, text: str) -> None:
+    p = _peak(text, 2)
+    assert p.peak == max(e.high for e in p.events)
+    assert all(e.high >= e.live >= p.weights + p.buffers + p.input for e in p.events), name
+
+
+def test_a_network_without_batchnorm_shows_no_buffers_line(tmp_path: Path) -> None:
+    out = _show("vgg11", "--peak", "--format", "markdown")
+    assert "- **Peak**:" in out
+    assert "buffers:" not in out.split("**Peak**")[1]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: 4x4x1\nlayers: [conv9-2]\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["show", str(bad), "--peak", "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["peak"] is None

@@ -54,7 +54,9 @@ def check(spec: Spec, what: str) -> None:
     peak, boundaries = measured(spec, p.peak)
     lives = [e.live for e in p.events]
     assert len(lives) == len(boundaries), what
-    wrong = [(i, e.row, e.call, e.live, b) for i, (e, b) in enumerate(zip(p.events, boundaries)) if e.live != b]
+    wrong = [
+        (i, e.row, e.call, e.live, b) for i, (e, b) in enumerate(zip(p.events, boundaries, strict=True)) if e.live != b
+    ]
     assert not wrong, f"{what}: (event, row, call, convcalc, measured): {wrong[:3]}"
     assert p.peak == peak, f"{what}: peak at {p.row} ({p.call})"
 

@@ -17,8 +17,8 @@ from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.engine.training import Device, Optimizer, Precision
 from convcalc.errors import UnknownColumnError
-from convcalc.render.peak import peak_dict, peak_lines, peak_markdown, print_peak
 from convcalc.render.columns import CSV_DEFAULT, DEFAULT, Column, parse
+from convcalc.render.peak import peak_dict, peak_lines, peak_markdown, print_peak
 from convcalc.spec.expect import BYTE_UNITS
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
     metavar="SIZE",
     help="The largest batch whose training total fits in SIZE, e.g. 16GB (implies --train).",
 )
-@click.option("--peak", is_flag=True, help="Add the peak memory of one inference pass, and the layer where it is reached.")
+@click.option("--peak", is_flag=True, help="Add one inference pass's peak memory and its layer.")
 def show(spec: str, **given: Any) -> None:
     """Compute and show every layer of SPEC (a file, - for stdin, or a built-in name such as vgg16).
 

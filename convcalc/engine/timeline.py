@@ -30,11 +30,11 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join, program
-from convcalc.kinds.plan import FunctionStep, ModuleStep
 from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
     from convcalc.bridges.program import Call, Program
+    from convcalc.kinds.plan import FunctionStep, ModuleStep
     from convcalc.report import LayerRow, Report
     from convcalc.spec.model import Spec
     from convcalc.volume import Volume
@@ -100,13 +100,11 @@ class _Run:
         self.fixed = fixed
         self.input = x
         self.names: dict[str, _Value] = {"x": x}
-        self.local: _Value | None = None
+        self.local = x  # Network.run's `value`: the value being computed on
         self.events: list[Event] = []
 
     def live(self, *more: _Value) -> int:
-        held = [self.input, *self.names.values(), *more]
-        if self.local is not None:
-            held.append(self.local)
+        held = [self.input, self.local, *self.names.values(), *more]
         return self.fixed + sum({id(v.storage): v.storage.bytes for v in held}.values())
 
     def made(self, shape: tuple[int, ...]) -> _Value:
@@ -121,10 +119,10 @@ class _Run:
         marks = sorted(s.rows)
         for done, call in enumerate(s.calls, 1):
             row = next(self.rows[path] for at, path in marks if at >= done)
-            self.local = self.call(call, row, self.local, any(at == done for at, _ in marks))
+            self.local = self.call(call, row, self.local, last=any(at == done for at, _ in marks))
         self.names[s.target] = self.local
 
-    def call(self, c: Call, row: LayerRow, x: _Value, last: bool) -> _Value:
+    def call(self, c: Call, row: LayerRow, x: _Value, *, last: bool) -> _Value:
         assert row.output is not None  # noqa: S101 - a program is made of a computed report
         out_shape = _shape(row.output)
         if isinstance(c, Invoke):
