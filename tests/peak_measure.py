@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from convcalc.spec.model import Spec
 
 
-class _Track(TorchDispatchMode):
+class _Track(TorchDispatchMode):  # type: ignore[no-untyped-call]  # torch's __init_subclass__
     def __init__(self, held: dict[int, int]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.held = held  # the addresses of the storages there before the pass: never freed in it
         base = sum(held.values())
         self.live: dict[int, int] = {}  # id of a storage made in the pass -> bytes
@@ -77,8 +77,8 @@ def measure(spec: Spec) -> tuple[int, list[int], list[tuple[str, int]]]:
 
     module.steps = [None if calls is None else [after(c) for c in calls] for calls in module.steps]
     join, function = cp.join, cp.function
-    cp.join = after(join)  # type: ignore[assignment]
-    cp.function = lambda step: after(function(step))  # type: ignore[assignment]
+    cp.join = after(join)
+    cp.function = lambda step: after(function(step))
     try:
         with torch.no_grad(), track:
             out = module(x)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 else:
     pytest.importorskip("torch")
 
+# 30 built-in cases and 59 small ones: about 225 s on 2 shared cores (U-Net and the VGGs at batch 8 most of it).
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 # Past this many bytes at the peak (U-Net and the VGGs at batch 8), the measurement runs in a
