@@ -68,7 +68,9 @@ def test_a_shuffle_whose_groups_do_not_divide_the_channels_fails() -> None:
     assert [d.code for d in r.diagnostics] == ["groups-do-not-divide"]
 
 
-@pytest.mark.parametrize("bad", ["{stochastic_depth: 1.0}", "stochastic_depth", "{stochastic_depth: {p: 0.1, mode: col}}"])
+@pytest.mark.parametrize(
+    "bad", ["{stochastic_depth: 1.0}", "stochastic_depth", "{stochastic_depth: {p: 0.1, mode: col}}"]
+)
 def test_stochastic_depth_needs_a_probability_and_a_mode(bad: str) -> None:
     with pytest.raises(SpecError):
         spec_of("4x4x2", bad)
@@ -83,7 +85,8 @@ def test_the_torch_readers() -> None:
     assert fromtorch.stochastic_depth(Module(p=0.2, mode="batch")) == {"stochastic_depth": {"p": 0.2, "mode": "batch"}}
     call = Call("stochastic_depth", (None, 0.3, "batch", False))
     assert fromtorch.stochastic_depth_call(call) == {"stochastic_depth": {"p": 0.3, "mode": "batch"}}
-    assert fromtorch.stochastic_depth_call(Call("stochastic_depth", (None,), {"p": 0.1})) == {"stochastic_depth": {"p": 0.1}}
+    by_keyword = Call("stochastic_depth", (None,), {"p": 0.1})
+    assert fromtorch.stochastic_depth_call(by_keyword) == {"stochastic_depth": {"p": 0.1}}
     assert fromtorch.channel_shuffle(Module(groups=4)) == {"channel_shuffle": 4}
     assert fromtorch.channel_shuffle_call(Call("channel_shuffle", (None, 2))) == {"channel_shuffle": 2}
     ln = {"normalized_shape": (96,), "elementwise_affine": True, "bias": object()}
@@ -100,7 +103,8 @@ def test_the_torch_readers() -> None:
 
 
 @pytest.mark.parametrize(
-    "layer", ["{stochastic_depth: {p: 0.2, mode: batch}}", "scale", "{layernorm: {over: channels}}", "channel_shuffle: 4"]
+    "layer",
+    ["{stochastic_depth: {p: 0.2, mode: batch}}", "scale", "{layernorm: {over: channels}}", "channel_shuffle: 4"],
 )
 def test_the_closed_forms_are_the_numbers(layer: str) -> None:
     spec = load_spec("zoo.yaml", f"input: HxWx8\nlayers: [conv3-8, {layer}]\n")
@@ -149,25 +153,25 @@ def convcalc_kept(spec: Spec, batch: int) -> int:
     return report.saved
 
 
-CASES = [  # (convcalc's layer, a builder of the reference module for C channels)
-    ("stochastic_depth: 0.3", lambda tv, c: tv.ops.StochasticDepth(0.3, "row")),
-    ("{stochastic_depth: {p: 0.3, mode: batch}}", lambda tv, c: tv.ops.StochasticDepth(0.3, "batch")),
-    ("stochastic_depth: 0.0", lambda tv, c: tv.ops.StochasticDepth(0.0, "row")),
-    ("scale", None),  # torchvision's layer_scale: a parameter C x 1 x 1 multiplied in (built below)
-    ("{layernorm: {over: channels}}", lambda tv, c: tv.models.convnext.LayerNorm2d(c)),
-    ("{layernorm: {over: channels, affine: false}}", lambda tv, c: tv.models.convnext.LayerNorm2d(c, elementwise_affine=False)),
-    ("channel_shuffle: 2", lambda tv, c: __import__("torch").nn.ChannelShuffle(2)),
-    ("channel_shuffle: 1", lambda tv, c: __import__("torch").nn.ChannelShuffle(1)),
+CASES = [  # convcalc's layer; the reference module for it is `reference`'s
+    "stochastic_depth: 0.3",
+    "{stochastic_depth: {p: 0.3, mode: batch}}",
+    "stochastic_depth: 0.0",
+    "scale",
+    "{layernorm: {over: channels}}",
+    "{layernorm: {over: channels, affine: false}}",
+    "channel_shuffle: 2",
+    "channel_shuffle: 1",
 ]
 
 
-def reference(tv: Any, layer: str, build: Any, c: int) -> Any:
+def reference(tv: Any, layer: str, c: int) -> Any:
+    """The module torchvision's models use for the layer, on C channels."""
     import torch  # noqa: PLC0415
 
-    if build is not None:
-        return build(tv, c)
-
     class LayerScale(torch.nn.Module):
+        """ConvNeXt's layer scale: a parameter C x 1 x 1 multiplied in."""
+
         def __init__(self) -> None:
             super().__init__()
             self.layer_scale = torch.nn.Parameter(torch.rand(c, 1, 1))
@@ -175,13 +179,23 @@ def reference(tv: Any, layer: str, build: Any, c: int) -> Any:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.layer_scale * x
 
-    return LayerScale()
+    made: dict[str, Callable[[], Any]] = {
+        CASES[0]: lambda: tv.ops.StochasticDepth(0.3, "row"),
+        CASES[1]: lambda: tv.ops.StochasticDepth(0.3, "batch"),
+        CASES[2]: lambda: tv.ops.StochasticDepth(0.0, "row"),
+        CASES[3]: LayerScale,
+        CASES[4]: lambda: tv.models.convnext.LayerNorm2d(c),
+        CASES[5]: lambda: tv.models.convnext.LayerNorm2d(c, elementwise_affine=False),
+        CASES[6]: lambda: torch.nn.ChannelShuffle(2),
+        CASES[7]: lambda: torch.nn.ChannelShuffle(1),
+    }
+    return made[layer]()
 
 
 @pytest.mark.torch
 @pytest.mark.slow  # torchvision's import, and a dozen small forward passes: about 3 s
-@pytest.mark.parametrize(("layer", "build"), CASES, ids=[c[0] for c in CASES])
-def test_autograd_keeps_what_convcalc_says_and_what_torchvision_keeps(layer: str, build: Any) -> None:
+@pytest.mark.parametrize("layer", CASES)
+def test_autograd_keeps_what_convcalc_says_and_what_torchvision_keeps(layer: str) -> None:
     import torch  # noqa: PLC0415
 
     from convcalc.pytorch import to_module  # noqa: PLC0415 - imports torch
@@ -190,7 +204,7 @@ def test_autograd_keeps_what_convcalc_says_and_what_torchvision_keeps(layer: str
     for first in (False, True):
         spec = spec_of("5x6x8", layer, first=first)
         mine = to_module(spec).module.train()
-        ref = reference(tv, layer, build, 8).train()
+        ref = reference(tv, layer, 8).train()
         conv = torch.nn.Conv2d(8, 8, 1)
         theirs = ref if first else torch.nn.Sequential(conv, ref)
         for batch in (1, 2):
@@ -202,8 +216,8 @@ def test_autograd_keeps_what_convcalc_says_and_what_torchvision_keeps(layer: str
 
 @pytest.mark.torch
 @pytest.mark.slow  # torchvision's import
-@pytest.mark.parametrize(("layer", "build"), CASES, ids=[c[0] for c in CASES])
-def test_the_plan_computes_what_torchvision_computes_in_eval(layer: str, build: Any) -> None:
+@pytest.mark.parametrize("layer", CASES)
+def test_the_plan_computes_what_torchvision_computes_in_eval(layer: str) -> None:
     import torch  # noqa: PLC0415
 
     from convcalc.pytorch import to_module  # noqa: PLC0415 - imports torch
@@ -211,10 +225,10 @@ def test_the_plan_computes_what_torchvision_computes_in_eval(layer: str, build: 
     tv = torchvision_ops()
     spec = spec_of("5x6x8", layer, first=True)
     mine = to_module(spec).module
-    ref = reference(tv, layer, build, 8).eval()
+    ref = reference(tv, layer, 8).eval()
     assert sum(p.numel() for p in mine.parameters()) == sum(p.numel() for p in ref.parameters()) == row(spec).params
     with torch.no_grad():  # the same weights: the reference's, in the plan's module
-        theirs = [p for p in ref.parameters()]
+        theirs = list(ref.parameters())
         for p, q in zip(mine.parameters(), theirs, strict=True):
             p.copy_(q.reshape(p.shape))
         for p in mine.parameters():
@@ -266,7 +280,7 @@ def test_stochastic_depth_drops_whole_images_in_training(mode: str, batch: int, 
 @pytest.mark.torch
 @pytest.mark.slow  # torchvision's import and an fx trace
 def test_a_model_with_the_kinds_modules_imports() -> None:
-    """nn.ChannelShuffle is an fx leaf, torchvision's stochastic_depth an fx-wrapped function: both read by the registry.
+    """nn.ChannelShuffle (an fx leaf) and torchvision's stochastic_depth (fx-wrapped): read through the registry.
 
     (LayerNorm2d is traced through, into permute, F.layer_norm, permute: the importer's to fold.)
     """

@@ -1,4 +1,4 @@
-"""Stochastic depth ("drop path", torchvision's StochasticDepth): the identity in eval, a per-sample mask in training."""
+"""Stochastic depth ("drop path", torchvision's StochasticDepth): identity in eval, a per-sample mask in training."""
 
 from __future__ import annotations
 
