@@ -299,3 +299,29 @@ def test_a_model_with_the_kinds_modules_imports() -> None:
     kinds = [r.kind for r in analyze(spec).rows[1:]]
     assert kinds == ["conv", "channel_shuffle", "stochastic_depth"], text
     assert analyze(spec).totals.params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("volume", ["12", "{length: 7, depth: 12}", "3x4x5x12"])
+def test_the_plans_on_vectors_and_other_dims_are_the_same_arithmetic(volume: str) -> None:
+    """A vector (N x C), a 1-D and a 3-D volume: each plan runs, with convcalc's params, and computes the layer."""
+    import torch  # noqa: PLC0415
+
+    from convcalc.pytorch import to_module  # noqa: PLC0415 - imports torch
+
+    spec = load_spec("v.yaml", f"input: {volume}\nlayers: [scale, {{layernorm: {{over: channels}}}}, drop_path: 0.5]\n")
+    module = to_module(spec).module
+    assert sum(p.numel() for p in module.parameters()) == analyze(spec).totals.params == 12 + 24
+    x = torch.randn(2, 12, *spec.input.spatial)
+    gamma = torch.rand(12)
+    norm = next(m for m in module.modules() if isinstance(m, torch.nn.LayerNorm))
+    with torch.no_grad():
+        next(m for m in module.modules() if isinstance(m, torch.nn.Conv1d | torch.nn.Conv3d)).weight.copy_(
+            gamma.reshape(12, 1, *([1] * max(len(spec.input.spatial), 1)))
+        )
+        norm.weight.copy_(torch.rand(12))
+        norm.bias.copy_(torch.rand(12))
+        scaled = x * gamma.reshape(12, *([1] * len(spec.input.spatial)))
+        expected = torch.nn.functional.layer_norm(scaled.movedim(1, -1), (12,), norm.weight, norm.bias).movedim(-1, 1)
+        torch.testing.assert_close(module(x), expected)
+        assert module.train()(x).shape == x.shape

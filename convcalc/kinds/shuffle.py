@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from convcalc.kinds import fromtorch
-from convcalc.kinds.base import Category, Kind, LayerFailure, Params, Working
+from convcalc.kinds.base import Category, Head, Kind, LayerFailure, Params, Working
 from convcalc.kinds.params import Param, positive
 from convcalc.kinds.plan import FunctionStep, ModuleStep, Plan
 from convcalc.kinds.saved import Keep
@@ -39,8 +39,13 @@ class ChannelShuffle(Kind):
         ),
     )
     primary = "groups"
+    head = Head(r"(\d+)", ("groups",), "<G>")
     category = Category.ELEMENTWISE
-    example = ("28x28x116", "channel_shuffle: 2")
+    example = ("28x28x116", "channel_shuffle2")
+
+    def label(self, p: Params) -> str:
+        return f"channel_shuffle{p['groups']}"
+
     output_rule = "= input"
     params_rule = "0"
 
