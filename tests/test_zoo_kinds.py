@@ -215,6 +215,28 @@ def test_autograd_keeps_what_convcalc_says_and_what_torchvision_keeps(layer: str
 
 
 @pytest.mark.torch
+@pytest.mark.slow  # a dozen small forward passes under autocast: about 1 s
+@pytest.mark.parametrize("where", ["first", "after a conv"])
+def test_under_autocast_scale_keeps_what_torchvisions_layer_scale_keeps(where: str) -> None:
+    """In bfloat16 autocast, convcalc's figure is `layer_scale * x`'s: a multiply, not the plan's conv."""
+    first = where == "first"
+    import torch  # noqa: PLC0415
+
+    from convcalc.engine.training import Precision  # noqa: PLC0415
+
+    spec = spec_of("5x6x8", "scale", first=first)
+    ref = reference(None, "scale", 8)
+    theirs = ref if first else torch.nn.Sequential(torch.nn.Conv2d(8, 8, 1), ref)
+    for batch in (1, 2):
+        at = replace(spec, batch=batch)
+        report = training(at, analyze(at), precision=Precision.AMP).training
+        assert report is not None
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            expected = kept(theirs, torch.randn(batch, 8, 5, 6))
+        assert report.saved == expected, (first, batch)
+
+
+@pytest.mark.torch
 @pytest.mark.slow  # torchvision's import
 @pytest.mark.parametrize("layer", CASES)
 def test_the_plan_computes_what_torchvision_computes_in_eval(layer: str) -> None:
