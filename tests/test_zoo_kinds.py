@@ -279,7 +279,7 @@ def test_channel_shuffle_is_shufflenets_own() -> None:
 
 
 @pytest.mark.torch
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(mode=st.sampled_from(["row", "batch"]), batch=st.integers(2, 6), seed=st.integers(0, 1000))
 def test_stochastic_depth_drops_whole_images_in_training(mode: str, batch: int, seed: int) -> None:
     """Each image is all zero or all x/(1 − p) (row); the whole batch is, at once (batch); eval: x."""
