@@ -69,9 +69,18 @@ def _has_lrn(spec: Spec) -> bool:
     return any(r.kind == "lrn" for r in analyze(spec).rows)
 
 
+def _has_scale(spec: Spec) -> bool:
+    return any(r.kind == "scale" for r in analyze(spec).rows)
+
+
 @pytest.mark.parametrize(("name", "text"), list(SPECS.items()), ids=list(SPECS))
 def test_every_kind_and_merge_under_autocast(name: str, text: str) -> None:
     spec = load_spec(f"{name}.yaml", text)
+    if _has_scale(spec):
+        # `scale`'s plan is a depthwise conv, which autocast runs in bfloat16 (16-bit copies of its
+        # weight and input); convcalc counts what torchvision's `layer_scale * x` keeps, a multiply
+        # autocast leaves alone: tests/test_zoo_kinds.py compares with that under autocast.
+        pytest.skip("scale under autocast is compared with torchvision's multiply in tests/test_zoo_kinds.py")
     for batch in (1, 3):
         at = replace(spec, batch=batch)
         if _has_lrn(at):

@@ -7,6 +7,7 @@ look each one up in torch and in onnx's operator schemas.
 
 from __future__ import annotations
 
+import importlib
 from types import SimpleNamespace
 
 import pytest
@@ -46,10 +47,16 @@ def test_a_name_two_kinds_declare_is_read_by_the_first() -> None:
 @pytest.mark.torch
 def test_every_torch_name_a_kind_declares_is_torchs() -> None:
     torch = pytest.importorskip("torch")
+    # torchvision's own modules and fx-wrapped functions that its models use (issue 25), on the bare
+    # package `convcalc import` loads where torchvision's C extension does not.
+    from convcalc.bridges.importer import torchvision_models  # noqa: PLC0415 - imports torch
+
+    torchvision_models.models()
+    ops, convnext = (importlib.import_module(f"torchvision.{m}") for m in ("ops", "models.convnext"))
     for name in registry.torch_modules():
-        assert isinstance(getattr(torch.nn, name), type), name
+        assert any(isinstance(getattr(place, name, None), type) for place in (torch.nn, ops, convnext)), name
     for name in registry.torch_functions():
-        places = (torch.nn.functional, torch, torch.Tensor)
+        places = (torch.nn.functional, torch, torch.Tensor, ops)
         assert any(callable(getattr(place, name, None)) for place in places), name
     for a in ActivationFunction:
         if a.torch:

@@ -147,3 +147,31 @@ def activation_modules() -> tuple[TorchModule, ...]:
 def activation_functions() -> tuple[TorchFunction, ...]:
     """Every activation's torch functions and tensor methods (F.relu, torch.sigmoid, x.relu_())."""
     return tuple(TorchFunction(a.functions, always({a.value: None})) for a in ActivationFunction if a.functions)
+
+
+def stochastic_depth(m: Any) -> Layer:
+    """torchvision.ops.StochasticDepth."""
+    return {"stochastic_depth": {"p": float(m.p), **({} if m.mode == "row" else {"mode": m.mode})}}
+
+
+def stochastic_depth_call(call: Call) -> Layer:
+    """torchvision.ops.stochastic_depth(x, p, mode, training): the layer whatever `training` is."""
+    mode = call.arg(2, "mode", "row")
+    return {"stochastic_depth": {"p": float(call.arg(1, "p", 0.0)), **({} if mode == "row" else {"mode": mode})}}
+
+
+def channel_shuffle(m: Any) -> Layer:
+    """ChannelShuffle."""
+    return {"channel_shuffle": int(m.groups)}
+
+
+def channel_shuffle_call(call: Call) -> Layer:
+    """F.channel_shuffle(x, groups), torch.native_channel_shuffle (and ShuffleNet's own function of that name)."""
+    return {"channel_shuffle": int(call.arg(1, "groups", 1))}
+
+
+def layernorm2d(m: Any) -> Layer | None:
+    """LayerNorm2d, torchvision's (ConvNeXt): nn.LayerNorm over the channels of each position."""
+    if len(m.normalized_shape) != 1 or (m.elementwise_affine and m.bias is None):
+        return None  # over more dims than the channels, or a scale without its shift
+    return {"layernorm": {"over": "channels", **({} if m.elementwise_affine else {"affine": False})}}

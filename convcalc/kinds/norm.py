@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,7 +16,7 @@ from convcalc.kinds.base import (
     Params,
     Working,
 )
-from convcalc.kinds.params import Param, boolean, positive
+from convcalc.kinds.params import Param, boolean, choice, positive
 from convcalc.kinds.plan import FunctionStep, ModuleStep, Plan, changed, spatial_class
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
@@ -121,12 +122,67 @@ class BatchNorm(_ChannelNorm):
         return Plan((ModuleStep(cls, (x.depth,), changed(("affine", p["affine"], True)), "bn"),))
 
 
+class NormOver(str, Enum):
+    """What one layernorm statistic is over: an image's channels and positions, or one position's channels."""
+
+    ALL = "all"  # GroupNorm(1, C): each image's values
+    CHANNELS = "channels"  # ConvNeXt's LayerNorm2d: nn.LayerNorm(C) at each position
+
+
+def _over(p: Params) -> NormOver:
+    return NormOver(p.get("over", NormOver.ALL))
+
+
+CHANNELS_NOTE = (
+    "`layernorm` over channels is nn.LayerNorm(C) between two permutes (channels last, and back), "
+    "as torchvision's LayerNorm2d computes it."
+)
+
+
 class LayerNorm(_ChannelNorm):
-    """Layer normalisation over the channels: 2*D1 learnable."""
+    """Layer normalisation with a scale and shift per channel (2*D1 learnable), over each image or each position.
+
+    `over: all` (the default) normalises each image's values, as GroupNorm(1, C); `over: channels`
+    each position's channels, as ConvNeXt's LayerNorm2d. That one keeps its input and a mean and
+    1/std per position (float32), measured with torch 2.13.0 (tests/test_zoo_kinds.py).
+    """
 
     name = "layernorm"
-    params = (AFFINE,)
+    torch_modules = (TorchModule(("LayerNorm2d",), fromtorch.layernorm2d),)
+    params = (
+        AFFINE,
+        Param(
+            "over",
+            choice(NormOver, "over"),
+            NormOver.ALL,
+            help="all: each image's values (default); channels: each position's channels (LayerNorm2d).",
+        ),
+    )
     example = ("56x56x64", "layernorm")
+
+    def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
+        if _over(p) is NormOver.ALL:
+            return super().plan(p, x, rounding)
+        norm = ModuleStep("LayerNorm", (x.depth,), changed(("elementwise_affine", p["affine"], True)), "norm")
+        n = len(x.spatial)
+        if not n:
+            return Plan((norm,))  # a vector's channels are its last dim already
+        last = FunctionStep(".permute", (0, *range(2, n + 2), 1))
+        back = FunctionStep(".permute", (0, n + 1, *range(1, n + 1)))
+        return Plan((last, norm, back), (CHANNELS_NOTE,))
+
+    def rule(self, p: Params, x: Given, need: Need) -> Sizes:
+        if _over(p) is NormOver.ALL:
+            return super().rule(p, x, need)
+        # nn.LayerNorm takes one channel too (its output is then the shift): no condition.
+        affine = x.depth if p["affine"] else 0
+        return replace(unchanged(x), weights=affine, biases=affine)
+
+    def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
+        if _over(p) is NormOver.ALL:
+            return super().saved(p, row, rounding)
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        return Keep(input=True, stats=2 * (row.input.values // row.input.depth))
 
 
 class GroupNorm(_ChannelNorm):

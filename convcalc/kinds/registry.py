@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from convcalc.kinds import conv, deconv, dense, norm, opaque, pool, resample, simple
+from convcalc.kinds import conv, deconv, dense, norm, opaque, pool, regularize, resample, scale, shuffle, simple
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +36,9 @@ REGISTERED: tuple[Kind, ...] = (
     simple.Flatten(),
     resample.Upsample(),
     resample.PixelShuffle(),
+    regularize.StochasticDepth(),
+    scale.Scale(),
+    shuffle.ChannelShuffle(),
     opaque.Opaque(),
 )
 
