@@ -19,7 +19,7 @@ from convcalc.kinds.params import Param, boolean, positive
 from convcalc.kinds.plan import FunctionStep, ModuleStep, Plan, changed, spatial_class
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
-from convcalc.kinds.vocab import OnnxOp, TorchModule
+from convcalc.kinds.vocab import OnnxOp, TorchFunction, TorchModule
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -125,6 +125,7 @@ class LayerNorm(_ChannelNorm):
     """Layer normalisation over the channels: 2*D1 learnable."""
 
     name = "layernorm"
+    torch_functions = (TorchFunction(("layer_norm",), fromtorch.layer_norm_call),)
     params = (AFFINE,)
     example = ("56x56x64", "layernorm")
 
