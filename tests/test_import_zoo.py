@@ -21,6 +21,7 @@ from torchvision_models import models  # type: ignore[import-not-found]
 
 from convcalc.bridges.importer import ModelError, import_model
 from convcalc.engine.analyze import analyze
+from convcalc.errors import ConvcalcError
 from convcalc.spec.loader import load_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.torch]
@@ -137,3 +138,16 @@ def test_a_model_not_covered_is_still_refused_by_name(name: str) -> None:
     size = _size(name)
     with pytest.raises(ModelError, match="convcalc has no layer kind for|not series-parallel"):
         import_model(f"torchvision.models:{name}", f"{size}x{size}x3", model=model)
+
+
+@pytest.mark.parametrize("source", ["torchvision.models:inception_v3", "net.py:Net"])
+def test_a_model_too_small_for_its_input_is_told_torchvisions_smallest(source: str) -> None:
+    # From the builder's name, or from the model's class (Inception3: only inception_v3 builds it).
+    with pytest.raises(ConvcalcError, match=r"32x32x3 input: .*; torchvision gives its smallest input as 75x75 \(--input 75x75x3\)$"):
+        import_model(source, "32x32x3", model=_build("inception_v3"))
+
+
+def test_a_model_that_asserts_its_size_says_so_with_no_smallest_above_it() -> None:
+    # ViT asserts its own size; 256 is above torchvision's min_size (224), which is then no help.
+    with pytest.raises(ConvcalcError, match=r"Wrong image height! Expected 224 but got [^;]*$"):
+        import_model("torchvision.models:vit_b_16", "256x256x3", model=_build("vit_b_16"))
