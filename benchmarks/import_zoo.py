@@ -71,7 +71,8 @@ def main() -> None:
         results[name] = ms
         print(f"{name:22} {ms:8.0f} ms  {what}", flush=True)
     slowest = max(results, key=results.__getitem__)
-    print(f"{len(results)} models, {sum(results.values()) / 1000:.1f} s in all; slowest {slowest} {results[slowest]:.0f} ms")
+    total = sum(results.values()) / 1000
+    print(f"{len(results)} models, {total:.1f} s in all; slowest {slowest} {results[slowest]:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -82,10 +82,10 @@ def _size(name: str) -> int:
 
 def test_the_lists_name_torchvisions_models() -> None:
     names = set(_names())
-    assert len(names) == 80  # noqa: PLR2004 - torchvision 0.28's classification models
+    assert len(names) == 80  # torchvision 0.28's classification models
     assert set(NOT_COVERED) <= names
     assert set(SKIPPED) <= names
-    assert len(names) - len(NOT_COVERED) - len(SKIPPED) >= 40  # noqa: PLR2004
+    assert len(names) - len(NOT_COVERED) - len(SKIPPED) >= 40
 
 
 def _covered() -> list[str]:
@@ -113,7 +113,9 @@ def test_a_covered_model_has_pytorchs_params_macs_and_volumes(name: str) -> None
     classes = {c for cs in HOOKED.values() for c in cs}
     for module in model.modules():
         if type(module).__name__ in classes:
-            module.register_forward_hook(lambda m, _, out: hooks.append((type(m).__name__, [*out.shape[2:], out.shape[1]])))
+            module.register_forward_hook(
+                lambda m, _, out: hooks.append((type(m).__name__, [*out.shape[2:], out.shape[1]]))
+            )
     from torch.utils.flop_counter import FlopCounterMode  # noqa: PLC0415 - torch only once it is there
 
     counter = FlopCounterMode(display=False)
@@ -136,14 +138,16 @@ def test_a_model_not_covered_is_still_refused_by_name(name: str) -> None:
     # When a kind it needs is added, this fails: move the model out of NOT_COVERED (and docs/import.md's list).
     model = _build(name)
     size = _size(name)
-    with pytest.raises(ModelError, match="convcalc has no layer kind for|not series-parallel"):
+    with pytest.raises(ModelError, match=r"convcalc has no layer kind for|not series-parallel"):
         import_model(f"torchvision.models:{name}", f"{size}x{size}x3", model=model)
 
 
 @pytest.mark.parametrize("source", ["torchvision.models:inception_v3", "net.py:Net"])
 def test_a_model_too_small_for_its_input_is_told_torchvisions_smallest(source: str) -> None:
     # From the builder's name, or from the model's class (Inception3: only inception_v3 builds it).
-    with pytest.raises(ConvcalcError, match=r"32x32x3 input: .*; torchvision gives its smallest input as 75x75 \(--input 75x75x3\)$"):
+    with pytest.raises(
+        ConvcalcError, match=r"32x32x3 input: .*; torchvision gives its smallest input as 75x75 \(--input 75x75x3\)$"
+    ):
         import_model(source, "32x32x3", model=_build("inception_v3"))
 
 

@@ -62,15 +62,15 @@ def pool(m: Any) -> Layer:
 
 
 def pool_call(call: Call) -> Layer | None:
-    """F.max_pool2d(x, size, stride, padding, dilation, ceil_mode) and F.avg_pool2d(x, size, stride, padding, ceil_mode)."""
+    """F.max_pool2d(x, size, stride, padding, dilation, ceil_mode) and F.avg_pool2d(x, size, stride, padding, ceil)."""
     avg = "avg" in call.name
-    if call.arg(6, "return_indices", False) or (avg and call.arg(6, "divisor_override", None) is not None):
+    if call.arg(6, "return_indices", default=False) or (avg and call.arg(6, "divisor_override", None) is not None):
         return None
     found: dict[str, Any] = {"size": ints(call.arg(1, "kernel_size", 1))}
     stride = call.arg(2, "stride", None) or found["size"]
     dilation = 1 if avg else call.arg(4, "dilation", 1)
     found.update(window(stride, call.arg(3, "padding", 0), dilation, default_stride=found["size"]))
-    if call.arg(4 if avg else 5, "ceil_mode", False):
+    if call.arg(4 if avg else 5, "ceil_mode", default=False):
         found["rounding"] = "ceil"
     return {"avgpool" if avg else "maxpool": found}
 
@@ -92,7 +92,7 @@ def mean_call(call: Call) -> Layer | None:
 
 def layer_norm_call(call: Call) -> Layer | None:
     """F.layer_norm(x, (C,), weight, bias) on a vector (N x C): layernorm over its channels."""
-    shape = getattr(call.args[0], "meta", {}).get("convcalc_shape", ()) if call.args else ()
+    shape: tuple[int, ...] = getattr(call.args[0], "meta", {}).get("convcalc_shape", ()) if call.args else ()
     normalized = call.arg(1, "normalized_shape", None)
     if len(shape) != 2 or not isinstance(normalized, (tuple, list)) or list(normalized) != [shape[1]]:  # noqa: PLR2004
         return None

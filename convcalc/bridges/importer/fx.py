@@ -143,15 +143,19 @@ def _unused(model: Any, traced: Any) -> list[str]:
     for name, p in model.named_parameters():
         if id(p) not in kept:
             parts = name.split(".")
-            where = next(".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) not in traced_modules)
+            where = next(
+                ".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) not in traced_modules
+            )
             left[where] = left.get(where, 0) + p.numel()
     if not left:
         return []
     total = sum(left.values())
-    return [
-        f"The model's forward in evaluation mode does not call {', '.join(left)} (an output only training uses): "
+    called = ", ".join(left)
+    note = (
+        f"The model's forward in evaluation mode does not call {called} (an output only training uses): "
         f"it holds {total:,} params more than this spec"
-    ]
+    )
+    return [note]
 
 
 def _output(node: Any, index: dict[str, int], source: str) -> int | None:
