@@ -155,3 +155,19 @@ def test_a_model_that_asserts_its_size_says_so_with_no_smallest_above_it() -> No
     # ViT asserts its own size; 256 is above torchvision's min_size (224), which is then no help.
     with pytest.raises(ConvcalcError, match=r"Wrong image height! Expected 224 but got [^;]*$"):
         import_model("torchvision.models:vit_b_16", "256x256x3", model=_build("vit_b_16"))
+
+
+def test_no_smallest_for_a_class_no_builder_of_torchvisions_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcalc.bridges.importer import torchvision_models  # noqa: PLC0415
+
+    mine = type("Mine", (torch.nn.Module,), {"__module__": "torchvision.models.mine"})()
+    assert torchvision_models.min_size(mine, "mine.py:Mine") is None
+    inception = _build("inception_v3")
+    assert torchvision_models.min_size(inception, "net.py:Net") == (75, 75)
+
+    def broken(**_: Any) -> list[str]:
+        msg = "no registry"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(models(), "list_models", broken)  # a torchvision without the registry: no hint
+    assert torchvision_models.min_size(inception, "net.py:Net") is None
