@@ -73,6 +73,27 @@ def test_a_functional_pool_has_pytorchs_volume(body: Any) -> None:
     assert report.rows[-1].output.as_list() == _output(net, 17)
 
 
+class Pool3d(nn.Module):
+    """A 3-D conv, then F.max_pool3d and F.avg_pool3d."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(2, 4, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        return F.avg_pool3d(F.max_pool3d(self.conv(x), 2, ceil_mode=True), 3, stride=1, padding=1)
+
+
+def test_a_functional_3d_pool_has_pytorchs_volume() -> None:
+    net = Pool3d().eval()
+    text = import_model("p.py:Pool3d", "9x8x7x2", model=net).text
+    report = analyze(load_spec("p.yaml", text))
+    with torch.no_grad():
+        out = net(torch.zeros(1, 2, 9, 8, 7))
+    assert [r.kind for r in report.rows[-2:]] == ["pool", "pool"]
+    assert report.rows[-1].output.as_list() == [*out.shape[2:], out.shape[1]]
+
+
 def test_a_functional_pools_arguments_are_written_as_a_person_would() -> None:
     text, _ = _imported(_net(lambda x: F.avg_pool2d(F.max_pool2d(x, 3, 2, 1, ceil_mode=True), 2)))
     assert "maxpool3 s2 p1 ceil" in text

@@ -56,7 +56,9 @@ class Pool(Kind):
         "avgpool": {"type": "avg"},
     }
     torch_modules = (TorchModule(fromtorch.spatial("MaxPool", "AvgPool"), fromtorch.pool),)
-    torch_functions = (TorchFunction(("max_pool2d", "avg_pool2d"), fromtorch.pool_call),)
+    torch_functions = (
+        TorchFunction(tuple(f"{t}_pool{d}" for t in ("max", "avg") for d in fromtorch.DIMS), fromtorch.pool_call),
+    )
     onnx_ops = (OnnxOp(("MaxPool", "AveragePool"), fromonnx.pool),)
     params = (
         POOL_TYPE,
