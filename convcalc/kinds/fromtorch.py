@@ -61,6 +61,45 @@ def pool(m: Any) -> Layer:
     return {"maxpool" if type(m).__name__.startswith("Max") else "avgpool": found}
 
 
+def pool_call(call: Call) -> Layer | None:
+    """F.max_pool2d(x, size, stride, padding, dilation, ceil_mode) and F.avg_pool2d(x, size, stride, padding, ceil)."""
+    avg = "avg" in call.name
+    if call.arg(6, "return_indices", default=False) or (avg and call.arg(6, "divisor_override", None) is not None):
+        return None
+    found: dict[str, Any] = {"size": ints(call.arg(1, "kernel_size", 1))}
+    stride = call.arg(2, "stride", None) or found["size"]
+    dilation = 1 if avg else call.arg(4, "dilation", 1)
+    found.update(window(stride, call.arg(3, "padding", 0), dilation, default_stride=found["size"]))
+    if call.arg(4 if avg else 5, "ceil_mode", default=False):
+        found["rounding"] = "ceil"
+    return {"avgpool" if avg else "maxpool": found}
+
+
+def rank(value: Any) -> int:
+    """The number of dims of a traced call's tensor argument (its fx node's shape, as fx.py records it), else 0."""
+    return len(getattr(value, "meta", {}).get("convcalc_shape", ()))
+
+
+def mean_call(call: Call) -> Layer | None:
+    """x.mean((2, 3)) and torch.mean(x, (2, 3)), keepdim or not: the mean over every spatial dim is a global pool."""
+    dims = call.arg(1, "dim", None)
+    n = rank(call.args[0]) if call.args else 0
+    dims = (dims,) if isinstance(dims, int) else dims
+    if n < 3 or not isinstance(dims, (tuple, list)) or not all(isinstance(d, int) for d in dims):  # noqa: PLR2004
+        return None
+    return {"gap": None} if sorted(d % n for d in dims) == list(range(2, n)) else None
+
+
+def layer_norm_call(call: Call) -> Layer | None:
+    """F.layer_norm(x, (C,), weight, bias) on a vector (N x C): layernorm over its channels."""
+    shape: tuple[int, ...] = getattr(call.args[0], "meta", {}).get("convcalc_shape", ()) if call.args else ()
+    normalized = call.arg(1, "normalized_shape", None)
+    if len(shape) != 2 or not isinstance(normalized, (tuple, list)) or list(normalized) != [shape[1]]:  # noqa: PLR2004
+        return None
+    affine = call.arg(2, "weight", None) is not None
+    return {"layernorm": None if affine else {"affine": False}}
+
+
 def _adaptive(kind: str, output: Any) -> Layer:
     out = ints(output)
     return {f"g{kind[0]}p": None} if out == 1 else {"adaptive_pool": {"type": kind, "output": out}}

@@ -20,7 +20,7 @@ from convcalc.kinds.params import Param, boolean, choice, positive
 from convcalc.kinds.plan import FunctionStep, ModuleStep, Plan, changed, spatial_class
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
-from convcalc.kinds.vocab import OnnxOp, TorchModule
+from convcalc.kinds.vocab import OnnxOp, TorchFunction, TorchModule
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -149,6 +149,7 @@ class LayerNorm(_ChannelNorm):
 
     name = "layernorm"
     torch_modules = (TorchModule(("LayerNorm2d",), fromtorch.layernorm2d),)
+    torch_functions = (TorchFunction(("layer_norm",), fromtorch.layer_norm_call),)
     params = (
         AFFINE,
         Param(

@@ -56,6 +56,9 @@ class Pool(Kind):
         "avgpool": {"type": "avg"},
     }
     torch_modules = (TorchModule(fromtorch.spatial("MaxPool", "AvgPool"), fromtorch.pool),)
+    torch_functions = (
+        TorchFunction(tuple(f"{t}_pool{d}" for t in ("max", "avg") for d in fromtorch.DIMS), fromtorch.pool_call),
+    )
     onnx_ops = (OnnxOp(("MaxPool", "AveragePool"), fromonnx.pool),)
     params = (
         POOL_TYPE,
@@ -150,6 +153,7 @@ class GlobalPool(Kind):
 
     name = "global_pool"
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"gap": {"type": "avg"}, "gmp": {"type": "max"}}
+    torch_functions = (TorchFunction(("mean",), fromtorch.mean_call),)
     onnx_ops = (
         OnnxOp(("GlobalAveragePool", "GlobalMaxPool"), fromonnx.global_pool),
         OnnxOp(("ReduceMean", "ReduceMax"), fromonnx.reduce),

@@ -100,23 +100,62 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - the model refuses the input (or ends the process)
-        msg = f"{source} does not run on a {volume} input: {_raised(exc)}"
+        msg = f"{source} does not run on a {volume} input: {_raised(exc)}{_smallest(model, source, volume)}"
         raise ConvcalcError(msg) from None
     modules = dict(traced.named_modules())
+    params = dict(traced.named_parameters())
     ops: list[Op] = []
     index: dict[str, int] = {}
+    attrs: dict[str, int] = {}  # a parameter read as a value (F.layer_norm's weight): its size, until an op takes it
     output = None
     for node in traced.graph.nodes:
         if node.op == "output":
             output = _output(node, index, source)
             continue
+        if node.op == "get_attr" and node.target in params:
+            attrs[node.name] = params[node.target].numel()
+            continue
         op = op_of(node, len(ops), tuple(index[a.name] for a in node.all_input_nodes if a.name in index), modules)
         if op is not None:
+            op.weights += sum(attrs.pop(a.name, 0) for a in node.all_input_nodes)  # each parameter counted once
             index[node.name] = op.index
             ops.append(op)
     graph = Graph(ops, source, output=output)
+    graph.notes += _unused(model, traced)
     graph.link()
     return graph
+
+
+def _smallest(model: Any, source: str, volume: Volume) -> str:
+    """The model's own smallest input, where torchvision gives it: `; its smallest input is 75x75 (--input 75x75x3)`."""
+    size = torchvision_models.min_size(model, source)
+    if size is None or all(s >= m for s, m in zip(volume.spatial, size, strict=False)):
+        return ""
+    shown = "x".join(map(str, size))
+    return f"; torchvision gives its smallest input as {shown} (--input {shown}x{volume.depth})"
+
+
+def _unused(model: Any, traced: Any) -> list[str]:
+    """A note for the parameters of modules the model does not call in evaluation mode (GoogLeNet's aux1, aux2)."""
+    kept = {id(p) for p in traced.parameters()}
+    traced_modules = dict(traced.named_modules())
+    left: dict[str, int] = {}
+    for name, p in model.named_parameters():
+        if id(p) not in kept:
+            parts = name.split(".")
+            where = next(
+                ".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) not in traced_modules
+            )
+            left[where] = left.get(where, 0) + p.numel()
+    if not left:
+        return []
+    total = sum(left.values())
+    called = ", ".join(left)
+    note = (
+        f"The model's forward in evaluation mode does not call {called} (an output only training uses): "
+        f"it holds {total:,} params more than this spec"
+    )
+    return [note]
 
 
 def _output(node: Any, index: dict[str, int], source: str) -> int | None:

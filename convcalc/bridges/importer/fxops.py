@@ -57,7 +57,7 @@ def _function(op: Op, node: Any) -> None:
     read = registry.torch_functions().get(name)
     if read is not None:
         op.layer = read(Call(name, tuple(args), dict(node.kwargs)))
-    elif name in MERGES and (name in {"cat", "concat"} or sum(hasattr(a, "op") for a in args) > 1):
+    elif name in MERGES and (name in {"cat", "concat"} or sum(_value(a) for a in args) > 1):
         if name in {"cat", "concat"} and node.kwargs.get("dim", args[1] if len(args) > 1 else 0) not in {1, -3}:
             return
         op.merge = MERGES[name]
@@ -65,6 +65,11 @@ def _function(op: Op, node: Any) -> None:
         op.view = True
     elif name == "narrow":
         op.crop = True
+
+
+def _value(arg: Any) -> bool:
+    """Whether a call's argument is a value the graph computes (not a number, not a parameter: `x * self.gamma`)."""
+    return hasattr(arg, "op") and arg.op != "get_attr"
 
 
 def _space(module: str) -> str:

@@ -24,7 +24,7 @@ import sys
 import traceback
 import types
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from convcalc.errors import ConvcalcError
 
@@ -72,6 +72,29 @@ def load(step: Callable[[], T], source: str) -> T:
             f"({_one_line(first)}; then {_one_line(exc)}); {_install()}"
         )
         raise ConvcalcError(msg) from None
+
+
+def min_size(model: Any, source: str) -> tuple[int, ...] | None:
+    """The smallest input torchvision gives for a model of its own (`min_size` in its weights' metadata), else None.
+
+    The metadata is in torchvision's code: nothing is downloaded. The builder is SOURCE's
+    (`torchvision.models:inception_v3`), else every builder of the model's class (the largest of theirs).
+    """
+    if not type(model).__module__.startswith("torchvision.models") or "torchvision" not in sys.modules:
+        return None
+    tv = sys.modules["torchvision"].models
+    try:
+        names = tv.list_models(module=tv)
+        named = source.rpartition(":")[2]
+        if named not in names:
+            kind = type(model)
+            names = [n for n in names if tv.get_model_builder(n).__annotations__.get("return") is kind]
+        else:
+            names = [named]
+        sizes = [tuple(tv.get_model_weights(n).DEFAULT.meta["min_size"]) for n in names]
+    except Exception:  # noqa: BLE001 - a torchvision without the registry (or the metadata): no hint
+        return None
+    return max(sizes, default=None)
 
 
 def is_bare() -> bool:
