@@ -22,7 +22,7 @@ from convcalc.bridges.importer.onnxcheck import (
 )
 from convcalc.bridges.importer.onnxnames import folded, names, zero_bias
 from convcalc.bridges.importer.onnxops import Node, to_layer
-from convcalc.errors import ConvcalcError, Location, OnnxError
+from convcalc.errors import ConvcalcError, Location, ModelError, OnnxError
 from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def _prepare(
     if len(g.output) != 1:
         names = ", ".join(said(o.name) for o in g.output)
         msg = f"{where} has {len(g.output)} outputs{f' ({names})' if names else ''}; a spec has one"
-        raise OnnxError(msg)
+        raise ModelError(msg)  # a design the spec cannot hold (exit 1), as a PyTorch model's two outputs
     first = inputs[0].name
     if input_:
         _set_input(inputs[0], input_)
