@@ -316,3 +316,20 @@ def test_a_new_file_beside_the_spec_is_written(tmp_path: Path, monkeypatch: pyte
     assert result.exit_code == 0, result.output
     assert Path("sub/net.py").read_text(encoding="utf-8").startswith('"""')
     assert Path("net.yaml").read_text(encoding="utf-8") == SPEC
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "mine.svg"
+    out.write_text("the user's figure", encoding="utf-8")
+    out.chmod(0o444)
+    if os.access(out, os.W_OK):  # root may write anything: ask as a user would be answered
+        real = os.access
+
+        def access(p: object, mode: int, **kw: object) -> bool:
+            return real(p, mode, **kw) and not (str(p) == str(out) and mode & os.W_OK)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "access", access)
+    result = CliRunner().invoke(main, ["draw", "lenet5", "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: cannot write {out}: Permission denied\n"
+    assert out.read_text(encoding="utf-8") == "the user's figure"

@@ -96,6 +96,9 @@ def _write(path: str, data: bytes) -> None:
         st = os.stat(path)  # noqa: PTH116 - through a symbolic link, as writing to it would
     except FileNotFoundError:
         st = None
+    if st is not None and stat.S_ISREG(st.st_mode) and not os.access(path, os.W_OK):
+        # A rename would replace a file its owner made read-only; the shell's `>` refuses it too.
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
     if st is None or (stat.S_ISREG(st.st_mode) and st.st_nlink == 1):
         folder = os.path.dirname(path)  # noqa: PTH120
         if folder:
