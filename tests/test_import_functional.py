@@ -184,12 +184,12 @@ def test_a_layer_norm_over_a_grids_last_dim_is_no_layernorm() -> None:
 
 
 class Gamma(nn.Module):
-    """A conv, then a multiply by a learned per-channel parameter (a layer scale), then ReLU."""
+    """A conv, then a multiply by a learned per-column parameter (a layer scale is per channel: `scale`), then ReLU."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3)
-        self.gamma = nn.Parameter(torch.ones(8, 1, 1))
+        self.gamma = nn.Parameter(torch.ones(1, 1, 14))
 
     def forward(self, x: Any) -> Any:
         return torch.relu(self.conv(x) * self.gamma)
@@ -204,7 +204,7 @@ def test_an_opaque_layer_keeps_the_parameters_it_reads() -> None:
     net = Gamma().eval()
     text = import_model("g.py:Gamma", "16x16x3", model=net, opaque=True).text
     report = analyze(load_spec("g.yaml", text))
-    assert "weights: 8" in text
+    assert "weights: 14" in text
     assert report.totals.params == sum(p.numel() for p in net.parameters())
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcalc.bridges.importer import torchvision_models
+from convcalc.bridges.importer.fxlast import Regions
 from convcalc.bridges.importer.fxops import op_of
 from convcalc.bridges.importer.graph import Graph, Op
 from convcalc.errors import ConvcalcError, ModelError
@@ -108,6 +109,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
     index: dict[str, int] = {}
     attrs: dict[str, int] = {}  # a parameter read as a value (F.layer_norm's weight): its size, until an op takes it
     output = None
+    regions = Regions()  # channels-last regions (ConvNeXt): their permutes and the ops between
     for node in traced.graph.nodes:
         if node.op == "output":
             output = _output(node, index, source)
@@ -118,8 +120,10 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         op = op_of(node, len(ops), tuple(index[a.name] for a in node.all_input_nodes if a.name in index), modules)
         if op is not None:
             op.weights += sum(attrs.pop(a.name, 0) for a in node.all_input_nodes)  # each parameter counted once
+            regions.read(node, op, modules)
             index[node.name] = op.index
             ops.append(op)
+    regions.check(output, ops[-1] if ops else None)
     graph = Graph(ops, source, output=output)
     graph.notes += _unused(model, traced)
     graph.link()

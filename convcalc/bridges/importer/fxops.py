@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from convcalc.bridges.importer.fxlast import MULS, scaled
 from convcalc.bridges.importer.graph import Op
 from convcalc.kinds import registry
 from convcalc.kinds.vocab import Call
@@ -57,6 +58,8 @@ def _function(op: Op, node: Any) -> None:
     read = registry.torch_functions().get(name)
     if read is not None:
         op.layer = read(Call(name, tuple(args), dict(node.kwargs)))
+    elif name in MULS and scaled(node, 1):  # ConvNeXt's `self.layer_scale * x`, γ of shape (C, 1, 1)
+        op.layer = {"scale": None}
     elif name in MERGES and (name in {"cat", "concat"} or sum(_value(a) for a in args) > 1):
         if name in {"cat", "concat"} and node.kwargs.get("dim", args[1] if len(args) > 1 else 0) not in {1, -3}:
             return

@@ -1,0 +1,132 @@
+"""Channels-last regions of a traced model: `permute(0, 2, 3, 1)` ... `permute(0, 3, 1, 2)` (ConvNeXt).
+
+Inside such a region the channels are the last dim, and a few ops on them are ordinary grid layers:
+
+- nn.LayerNorm(C) and F.layer_norm(x, (C,), ...) over the last dim: `{layernorm: {over: channels}}`;
+- nn.Linear(C_in, C_out): a 1x1 conv with C_out filters (with its bias, or `bias: false`);
+- an activation (GELU, ReLU, ...): itself;
+- a parameter of shape (C,) times the value: `scale` (a learned per-channel multiply).
+
+The two permutes are no layers (views). Any other op that reads a channels-last value is
+refused, by name, as an op convcalc has no kind for; so is a region the model returns from.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from convcalc.errors import ModelError
+from convcalc.kinds import fromtorch
+from convcalc.kinds.vocab import Call
+from convcalc.options import ActivationFunction
+from convcalc.render.inert import inert
+
+if TYPE_CHECKING:
+    from convcalc.bridges.importer.graph import Op
+
+# Element-wise ones only: a softmax's dim is not read here (-1 on channels last is convcalc's channels, 1 is not).
+ACTIVATIONS = frozenset(a.value for a in ActivationFunction) - {"softmax", "log_softmax"}
+MULS = frozenset({"mul", "imul"})
+
+
+def order(node: Any) -> tuple[int, ...] | None:
+    """A permute's dims: `x.permute(0, 2, 3, 1)` and `torch.permute(x, [0, 2, 3, 1])`; None for another op."""
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    if node.op not in {"call_function", "call_method"} or name != "permute":
+        return None
+    rest = node.args[1:] if len(node.args) > 1 else (node.kwargs.get("dims", ()),)
+    dims = rest[0] if len(rest) == 1 and isinstance(rest[0], (tuple, list)) else rest
+    return tuple(dims) if all(isinstance(d, int) for d in dims) else None
+
+
+def shape(value: Any) -> tuple[int, ...]:
+    """The shape fx.py recorded for a traced node (its framework order); () for a number."""
+    return tuple(getattr(value, "meta", {}).get("convcalc_shape", ()))
+
+
+def scaled(node: Any, channel: int) -> bool:
+    """`γ * x` or `x * γ`: one computed value times one parameter of its channels' shape along `channel`.
+
+    `channel` is 1 for a channels-first grid (γ of shape (C, 1, 1)), -1 for channels last (γ of shape (C,)).
+    """
+    values = [a for a in node.args if hasattr(a, "op") and a.op != "get_attr"]
+    params = [a for a in node.args if hasattr(a, "op") and a.op == "get_attr"]
+    if len(values) != 1 or len(params) != 1 or len(node.args) != 2:  # noqa: PLR2004 - the two operands
+        return False
+    x, gamma = shape(values[0]), shape(params[0])
+    if len(x) < 3 or len(gamma) > len(x):  # noqa: PLR2004 - N, C and a spatial dim
+        return False
+    want = [1] * len(x)
+    want[channel] = x[channel]
+    return [1] * (len(x) - len(gamma)) + list(gamma) == want
+
+
+class Regions:
+    """The channels-last values met so far, while fx.py reads the nodes in order."""
+
+    def __init__(self) -> None:
+        self.inside: dict[str, int] = {}  # a channels-last node's name -> its op's index
+
+    def read(self, node: Any, op: Op, modules: dict[str, Any]) -> None:
+        """Mark the permutes as views, and read (or refuse) the op of a node that reads a channels-last value."""
+        dims = order(node)
+        reads = [a for a in node.all_input_nodes if a.name in self.inside]
+        n = len(op.dims)
+        if not reads:
+            if dims is not None and n >= 3 and dims == (0, *range(2, n), 1):  # noqa: PLR2004
+                op.view = True
+                self.inside[node.name] = op.index
+            return
+        values = [a for a in node.all_input_nodes if a.op != "get_attr"]
+        if len(values) == 1 and dims is not None and dims == (0, n - 1, *range(1, n - 1)):
+            op.view = True  # back to channels first
+            return
+        layer = _layer(node, op, modules) if len(values) == 1 else None
+        if layer is None:
+            op.layer, op.merge, op.view, op.crop = None, None, False, False
+            op.op = f"{op.op} on channels-last values"
+            return
+        op.layer, op.shape = layer, op.dims[1:]
+        self.inside[node.name] = op.index
+
+    def check(self, output: int | None, last: Op | None) -> None:
+        """Refuse a model that returns a channels-last value (its permute back is what a spec cannot leave out)."""
+        returned = output if output is not None else (last.index if last is not None else None)
+        for name, index in self.inside.items():
+            if index == returned:
+                msg = f"the model returns {inert(name)}, a channels-last value: permute it back to channels first"
+                raise ModelError(msg)
+
+
+def _layer(node: Any, op: Op, modules: dict[str, Any]) -> dict[str, Any] | None:
+    """The grid layer of an op on a channels-last value, or None where it is not one of those read."""
+    channels = op.dims[-1] if op.dims else 0
+    if node.op == "call_module":
+        m = modules[node.target]
+        kind = type(m).__name__
+        if kind == "Linear":
+            return {"conv": {"filters": m.out_features, "size": 1, **({} if m.bias is not None else {"bias": False})}}
+        if kind == "LayerNorm":
+            return fromtorch.layernorm2d(m) if tuple(m.normalized_shape) == (channels,) else None
+    else:
+        name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+        if name == "layer_norm":
+            return _layer_norm(Call(name, tuple(node.args), dict(node.kwargs)), channels)
+        if name in MULS:
+            return {"scale": None} if scaled(node, -1) else None
+    if op.layer is not None and set(op.layer) <= ACTIVATIONS:
+        return op.layer
+    return None
+
+
+def _layer_norm(call: Call, channels: int) -> dict[str, Any] | None:
+    """F.layer_norm(x, (C,), weight, bias) over the last dim: layernorm over the channels."""
+    normalized = call.arg(1, "normalized_shape", None)
+    weight, bias = call.arg(2, "weight", None), call.arg(3, "bias", None)
+    if (
+        not isinstance(normalized, (tuple, list))
+        or list(normalized) != [channels]
+        or (weight is None) != (bias is None)
+    ):
+        return None  # over more than the channels, or a scale without its shift (or a shift alone)
+    return {"layernorm": {"over": "channels", **({} if weight is not None else {"affine": False})}}
