@@ -71,6 +71,7 @@ class ActivationFunction(str, Enum):
     modules: tuple[str, ...]
     functions: tuple[str, ...]
     onnx: tuple[str, ...]
+    full_on_cuda: bool  # torch.amp autocasts it to float32 on CUDA (its float32 list)
 
     def __new__(  # noqa: PLR0913, PLR0917, PYI034 - one argument per field of the table; Self is Python 3.11
         cls,
@@ -81,11 +82,13 @@ class ActivationFunction(str, Enum):
         functions: tuple[str, ...] = (),
         onnx: tuple[str, ...] = (),
         kwargs: tuple[tuple[str, int], ...] = (),
+        full_on_cuda: bool = False,  # noqa: FBT001, FBT002 - a column of the table
     ) -> ActivationFunction:
         member = str.__new__(cls, value)
         member._value_ = value
         member.torch, member.keeps, member.kwargs = torch, keeps, kwargs
         member.modules, member.functions, member.onnx = modules, functions, onnx
+        member.full_on_cuda = full_on_cuda
         return member
 
     RELU = ("relu", "F.relu", Keeps.OUTPUT, ("ReLU",), ("relu", "relu_"), ("Relu",))
@@ -103,9 +106,9 @@ class ActivationFunction(str, Enum):
     TANH = ("tanh", "torch.tanh", Keeps.OUTPUT, ("Tanh",), ("tanh",), ("Tanh",))
     HARDTANH = ("hardtanh", "F.hardtanh", Keeps.INPUT, ("Hardtanh",), ("hardtanh",))
     HARDSWISH = ("hardswish", "F.hardswish", Keeps.INPUT, ("Hardswish",), ("hardswish",), ("HardSwish",))
-    SOFTPLUS = ("softplus", "F.softplus", Keeps.INPUT, ("Softplus",), ("softplus",), ("Softplus",))
+    SOFTPLUS = ("softplus", "F.softplus", Keeps.INPUT, ("Softplus",), ("softplus",), ("Softplus",), (), True)
     SOFTSIGN = ("softsign", "F.softsign", Keeps.INPUT_AND_ONE_MORE, ("Softsign",), ("softsign",), ("Softsign",))
-    SOFTMAX = ("softmax", "F.softmax", Keeps.OUTPUT, ("Softmax",), ("softmax",), ("Softmax",), (("dim", 1),))
+    SOFTMAX = ("softmax", "F.softmax", Keeps.OUTPUT, ("Softmax",), ("softmax",), ("Softmax",), (("dim", 1),), True)
     LOG_SOFTMAX = (
         "log_softmax",
         "F.log_softmax",
@@ -114,6 +117,7 @@ class ActivationFunction(str, Enum):
         ("log_softmax",),
         ("LogSoftmax",),
         (("dim", 1),),  # over the channels
+        True,
     )
     IDENTITY = ("identity", "", Keeps.NOTHING, ("Identity",))
 

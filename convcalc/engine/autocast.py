@@ -17,50 +17,55 @@ The network's input is float32. Measured on CPU under `torch.autocast("cpu", dty
 (tests/test_amp_oracle.py); both 16-bit types are 2 bytes, so the CPU figure is the CUDA one
 wherever the two lists agree. Not modelled: lrn (its avg_pool3d runs in float32 on CPU and makes
 its output float32), counted in its input's type.
+
+Each kind names its rule (`Kind.autocast`, convcalc.kinds.amp); this module only reads it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from convcalc.kinds.amp import FULL, HALF, Autocast, full_on_cuda
+from convcalc.kinds.registry import KINDS
+
 if TYPE_CHECKING:
     from convcalc.report import LayerRow
 
-HALF = 2  # float16 on CUDA, bfloat16 on CPU
-FULL = 4  # float32
+__all__ = ["FULL", "HALF", "activation_type", "lowered", "op_type", "weight_copy"]
 
-LOWER = frozenset({"conv", "deconv", "fc"})
-_CUDA_FULL_ACTIVATIONS = frozenset({"softmax", "log_softmax", "softplus"})
-_CUDA_FULL = frozenset({"layernorm", "groupnorm"})
-_CPU_FULL_3D = frozenset({"pool", "adaptive_pool"})  # max_pool3d, avg_pool3d, adaptive_avg_pool3d
+
+def _rule(row: LayerRow) -> Autocast:
+    """The row's kind's rule (convcalc.kinds.amp); a row of no kind (a merge) runs in its input's type."""
+    kind = KINDS.get(row.kind)
+    return kind.autocast_rule(row.config) if kind is not None else Autocast.INPUT
+
+
+def lowered(row: LayerRow) -> bool:
+    """Whether autocast runs the row's op in 16 bits (a conv, deconv or fc)."""
+    return _rule(row).lowered
 
 
 def activation_type(function: str | None, *, cuda: bool) -> int | None:
     """The type an activation runs in: FULL where autocast casts it to float32, else None (its input's)."""
-    return FULL if cuda and function in _CUDA_FULL_ACTIVATIONS else None
+    return FULL if cuda and full_on_cuda(function) else None
 
 
 def op_type(row: LayerRow, size: int, *, cuda: bool) -> int:
     """The bytes per value `row`'s op runs in (and gives), on an input of `size` bytes per value."""
-    if row.kind in LOWER:
+    rule = _rule(row)
+    if rule.lowered:
         return HALF
-    if cuda and row.kind in _CUDA_FULL:
+    if cuda and rule is Autocast.FULL_ON_CUDA:
         return FULL
-    if row.kind == "activation":
-        return activation_type(row.config.get("function"), cuda=cuda) or size
     three_d = row.input is not None and len(row.input.spatial) == 3  # noqa: PLR2004 - volumetric
-    if not cuda and three_d and row.kind in _CPU_FULL_3D and not _adaptive_max(row):
+    if not cuda and three_d and rule is Autocast.FULL_3D_ON_CPU:
         return FULL
     return size
 
 
-def _adaptive_max(row: LayerRow) -> bool:
-    """adaptive_max_pool3d is in neither list: it runs in its input's type."""
-    return row.kind == "adaptive_pool" and row.config.get("type") == "max"  # a PoolType is a str
-
-
 def weight_copy(row: LayerRow, *, input_grad: bool) -> int:
     """Bytes of the 16-bit weight copy a conv, deconv or fc keeps for backward (0 for other rows)."""
-    if row.kind not in LOWER or (row.kind == "fc" and not input_grad):
-        return 0
-    return row.weights * HALF
+    rule = _rule(row)
+    if rule is Autocast.LOWER or (rule is Autocast.LOWER_LINEAR and input_grad):
+        return row.weights * HALF
+    return 0

@@ -179,7 +179,7 @@ class _Walk:
 
     def then_type(self, row: LayerRow, size: int) -> int:
         """The type of the row's output: its op's, or a fused activation's that autocast runs in float32."""
-        if not self.amp or row.kind not in autocast.LOWER:
+        if not self.amp or not autocast.lowered(row):
             return size
         return autocast.activation_type(row.config.get("activation"), cuda=self.cuda) or size
 

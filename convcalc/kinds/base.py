@@ -14,6 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.kinds import rule
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.flow import Context, LayerFailure, Outcome, Problem, State, whole
 from convcalc.kinds.vocab import Vocabulary
 from convcalc.options import Rounding
@@ -122,6 +123,8 @@ class Kind(Vocabulary, ABC):
     # A layer of this kind in shorthand, with an input it applies to: for the docs and the tests.
     example: ClassVar[tuple[str, str]]
     # The docs' table of kinds: the output and the params, as formulas.
+    # What torch.amp's autocast does with the op (convcalc.kinds.amp; `--precision amp`).
+    autocast: ClassVar[Autocast] = Autocast.INPUT
     output_rule: ClassVar[str]
     params_rule: ClassVar[str]
 
@@ -164,6 +167,11 @@ class Kind(Vocabulary, ABC):
         What it needs of its input's size goes through `need`; a failure whatever the size raises
         LayerFailure, a size with no closed form NotClosed.
         """
+
+    def autocast_rule(self, p: Params) -> Autocast:
+        """How autocast runs this layer's op: the kind's rule, unless a parameter decides it."""
+        del p
+        return self.autocast
 
     def apply(self, p: Params, x: State, ctx: Context) -> Outcome:
         """The output and costs of this layer for input state x: the rule over numbers."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.algebra.sizes import multiply
 from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.base import (
     Category,
     Head,
@@ -100,6 +101,7 @@ class Conv(Kind):
     """A convolution: K filters of F x F x D1/groups, sliding with stride S over padding P."""
 
     name = "conv"
+    autocast = Autocast.LOWER
     torch_modules = (TorchModule(fromtorch.spatial("Conv"), fromtorch.conv),)
     onnx_ops = (OnnxOp(("Conv",), fromonnx.conv),)
     fuses = ("activation",)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.algebra.sizes import Size, multiply
 from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.base import (
     Category,
     Kind,
@@ -77,6 +78,7 @@ class Deconv(Kind):
     """A transposed convolution: W2 = (W1 - 1)*S - 2P + dilation*(F - 1) + output_padding + 1."""
 
     name = "deconv"
+    autocast = Autocast.LOWER
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"conv_transpose": {}}
     torch_modules = (TorchModule(fromtorch.spatial("ConvTranspose"), fromtorch.conv),)
     onnx_ops = (OnnxOp(("ConvTranspose",), fromonnx.conv),)

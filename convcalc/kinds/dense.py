@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.base import (
     Category,
     Head,
@@ -33,6 +34,7 @@ class FullyConnected(Kind):
     """Every output unit sees every input value: in*units weights, units biases."""
 
     name = "fc"
+    autocast = Autocast.LOWER_LINEAR
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"dense": {}, "linear": {}}
     torch_modules = (TorchModule(("Linear",), fromtorch.linear),)
     onnx_ops = (OnnxOp(("Gemm",), fromonnx.gemm),)

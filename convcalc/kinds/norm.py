@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.algebra.sizes import as_int, floordiv, multiply
 from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.base import (
     Category,
     Kind,
@@ -148,6 +149,7 @@ class LayerNorm(_ChannelNorm):
     """
 
     name = "layernorm"
+    autocast = Autocast.FULL_ON_CUDA
     torch_modules = (TorchModule(("LayerNorm2d",), fromtorch.layernorm2d),)
     torch_functions = (TorchFunction(("layer_norm",), fromtorch.layer_norm_call),)
     params = (
@@ -190,6 +192,7 @@ class GroupNorm(_ChannelNorm):
     """Group normalisation: channels in `groups` groups, 2*D1 learnable."""
 
     name = "groupnorm"
+    autocast = Autocast.FULL_ON_CUDA
     torch_modules = (TorchModule(("GroupNorm",), fromtorch.groupnorm),)
     params = (
         Param(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.algebra.sizes import Size, as_int
 from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.base import (
     Category,
     Head,
@@ -51,6 +52,7 @@ class Pool(Kind):
     """Max or average pooling over F x F windows with stride S (default: S = F)."""
 
     name = "pool"
+    autocast = Autocast.FULL_3D_ON_CPU
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "maxpool": {"type": "max"},
         "avgpool": {"type": "avg"},
@@ -204,6 +206,7 @@ class AdaptivePool(Kind):
     """PyTorch's adaptive pooling: window i covers [floor(i*W1/W2), ceil((i+1)*W1/W2))."""
 
     name = "adaptive_pool"
+    autocast = Autocast.FULL_3D_ON_CPU
     aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "adaptive_avgpool": {"type": "avg"},
         "adaptive_maxpool": {"type": "max"},
@@ -227,6 +230,10 @@ class AdaptivePool(Kind):
     example = ("13x13x256", "adaptive_avgpool6")
     output_rule = "output × D1"
     params_rule = "0"
+
+    def autocast_rule(self, p: Params) -> Autocast:
+        """adaptive_avg_pool3d is on CPU autocast's float32 list; adaptive_max_pool3d on neither list."""
+        return Autocast.INPUT if p["type"] == "max" else self.autocast  # a PoolType is a str
 
     def label(self, p: Params) -> str:
         return f"adaptive_{p['type'].value}pool{dims_text(p['output'])}"

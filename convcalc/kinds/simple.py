@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from convcalc.kinds import fromonnx, fromtorch
+from convcalc.kinds.amp import Autocast, full_on_cuda
 from convcalc.kinds.base import (
     Category,
     Kind,
@@ -47,6 +48,10 @@ class Activation(Kind):
     example = ("55x55x96", "relu")
     output_rule = "= input"
     params_rule = "0"
+
+    def autocast_rule(self, p: Params) -> Autocast:
+        """Its function's: softmax, log_softmax and softplus are cast to float32 on CUDA."""
+        return Autocast.FULL_ON_CUDA if full_on_cuda(p["function"]) else Autocast.INPUT
 
     def label(self, p: Params) -> str:
         return str(p["function"])
