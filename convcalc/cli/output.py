@@ -67,10 +67,10 @@ def _inputs(ctx: click.Context | None) -> list[tuple[str, str, str]]:
         found += [("model", source, source)]
         if ":" in source:
             found.append(("model", source, source.rpartition(":")[0]))
-            # package.module:attribute, once imported: the module's own file (and its submodules').
-            for name, module in list(sys.modules.items()):
-                if source.rpartition(":")[0] in {name, name.rpartition(".")[0]} and getattr(module, "__file__", None):
-                    found.append(("model's module", source, str(module.__file__)))
+            # package.module:attribute, once imported: the module's own file.
+            file = getattr(sys.modules.get(source.rpartition(":")[0]), "__file__", None)
+            if file:
+                found.append(("model's module", source, str(file)))
     return [f for f in found if os.path.isfile(f[2])]  # noqa: PTH113 - not a built-in name, not a module
 
 
