@@ -32,7 +32,7 @@ PYODIDE_SHA256 = "9a52704e0ae5b07aaacb8e4fed9f1658e8024694a078695ea45ac79dee4cef
 # What the page loads of the runtime; the rest of the package (consoles, type files) stays out.
 RUNTIME = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 # convcalc's dependencies and theirs (pyproject.toml: click, rich, pyyaml; rich needs pygments
-# and markdown-it-py, which needs mdurl). `dependencies()` checks that nothing is missing.
+# and markdown-it-py, which needs mdurl); tests/test_web.py's page imports them all.
 DISTRIBUTIONS = ("click", "rich", "pygments", "markdown-it-py", "mdurl", "PyYAML")
 STATIC = Path(__file__).with_name("static")
 _SKIP_SUFFIXES = (".so", ".pyd", ".pyc", ".dylib", ".dll")
@@ -165,17 +165,6 @@ def convcalc_wheel(folder: Path) -> Wheel:
     return write_wheel(folder, "convcalc", __version__, files, metadata)
 
 
-def dependencies() -> list[str]:
-    """The runtime dependencies of convcalc, checked against DISTRIBUTIONS (a name missing is a bug here)."""
-    wanted = {"click", "rich", "pyyaml"}
-    known = {d.lower() for d in DISTRIBUTIONS}
-    missing = sorted(wanted - known)
-    if missing:  # pragma: no cover - a new dependency in pyproject.toml must be added above
-        msg = f"convcalc.web.build does not pack {', '.join(missing)}"
-        raise BuildError(msg)
-    return list(DISTRIBUTIONS)
-
-
 def build(site: Path, cache: Path | None = None) -> dict[str, object]:
     """Write the site into `site` (emptied first if it holds a previous build); the manifest."""
     runtime = fetch_runtime(cache or cache_dir())
@@ -186,7 +175,7 @@ def build(site: Path, cache: Path | None = None) -> dict[str, object]:
         shutil.rmtree(site)
     (site / "wheels").mkdir(parents=True)
     _unpack_runtime(runtime, site / "pyodide")
-    wheels = [convcalc_wheel(site / "wheels")] + [repack(site / "wheels", d) for d in dependencies()]
+    wheels = [convcalc_wheel(site / "wheels")] + [repack(site / "wheels", d) for d in DISTRIBUTIONS]
     for asset in sorted(STATIC.iterdir()):
         shutil.copyfile(asset, site / asset.name)
     manifest: dict[str, object] = {
