@@ -3,6 +3,7 @@
 - `x.chunk(N, dim=1)` (or `torch.chunk`, or `torch.split(x, C/N, dim=1)`), each of whose users
   is a `[i]`: the call is a view, and each `[i]` the layer `chunk<i>/<N>` on `x`. A fork of
   chunks that meet in a concat is then a parallel of branches that each begin with their chunk.
+- `x.narrow(1, start, length)` where that is a chunk (convcalc's export writes chunks so).
 - torchvision's `channel_shuffle` (torchvision/models/shufflenetv2.py), traced as
   `x.view(N, G, C/G, H, W)`, `torch.transpose(x, 1, 2)`, `.contiguous()`, `x.view(N, C, H, W)`:
   the last view is the layer `channel_shuffle<G>`, the ones before it views. Each value between
@@ -41,7 +42,7 @@ def chunks(node: Any) -> int | None:
     if not _call(node, frozenset({"chunk", "split"})) or not node.args:
         return None
     x = shape(node.args[0])
-    if len(x) < 2 or _arg(node, 2, "dim", 0) not in {1, 1 - len(x)}:  # noqa: PLR2004 - N and C
+    if not _channels(node, _arg(node, 2, "dim", 0)):
         return None
     if any(u.target is not operator.getitem or not isinstance(u.args[1], int) for u in node.users):
         return None
@@ -51,6 +52,27 @@ def chunks(node: Any) -> int | None:
     size = _arg(node, 1, "split_size_or_sections", _arg(node, 1, "split_size", None))
     # An int size that divides the channels makes C/size equal chunks, as x.chunk(C/size) does.
     return x[1] // size if isinstance(size, int) and size > 0 and x[1] % size == 0 else None
+
+
+def _channels(node: Any, dim: Any) -> bool:
+    """Whether `dim` of a call's value is its channels (1, or 1 - ndim counted from the end)."""
+    x = shape(node.args[0]) if node.args else ()
+    return len(x) >= 2 and dim in {1, 1 - len(x)}  # noqa: PLR2004 - N and C
+
+
+def _narrowed(node: Any) -> dict[str, Any] | None:
+    """`x.narrow(1, start, length)` where it is a chunk (convcalc's export writes a chunk so); else None.
+
+    It is chunk start/length of ⌈C/length⌉ when torch.chunk makes chunks of `length` channels there.
+    """
+    depth = shape(node.args[0])[1]
+    start, length = _arg(node, 2, "start", None), _arg(node, 3, "length", None)
+    if not isinstance(start, int) or not isinstance(length, int) or length < 1 or start < 0 or start % length:
+        return None
+    n, index = -(-depth // length), start // length
+    if -(-depth // n) != length or index >= n or start + length > depth:
+        return None
+    return {"chunk": {"index": index, "chunks": n}}
 
 
 def read(node: Any, op: Op, ops: dict[str, Op]) -> None:
@@ -65,6 +87,10 @@ def read(node: Any, op: Op, ops: dict[str, Op]) -> None:
             made = -(-depth // -(-depth // n))  # torch.chunk makes fewer where the last would be empty
             index = node.args[1] + made if node.args[1] < 0 else node.args[1]
             op.layer = {"chunk": {"index": index, "chunks": n}}
+        return
+    if _call(node, frozenset({"narrow"})) and _channels(node, _arg(node, 1, "dim", None)):
+        op.crop = False  # a crop cuts spatial dims; this cuts channels
+        op.layer = _narrowed(node)
         return
     groups, between = _shuffle(node)
     if groups:
