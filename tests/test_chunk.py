@@ -58,7 +58,10 @@ def test_a_chunk_is_the_channels_torch_chunk_gives_it_or_an_error(depth: int, n:
     ("layer", "message"),
     [
         ("chunk3/3", "chunk 3 of 3: the index counts from 0 to 2, as PyTorch's x.chunk(3)[i]"),
-        ("chunk2/3", "x.chunk(3) of 4 channels makes only 2 chunks of up to 2 channels (PyTorch's rule): there is no chunk 2"),
+        (
+            "chunk2/3",
+            "x.chunk(3) of 4 channels makes only 2 chunks of up to 2 channels (PyTorch's rule): there is no chunk 2",
+        ),
     ],
 )
 def test_a_chunk_that_torch_does_not_make_is_an_error(layer: str, message: str) -> None:
@@ -119,13 +122,19 @@ def test_a_chunk_has_a_closed_form_for_any_size() -> None:
 def test_a_chunk_after_a_flatten_of_a_symbolic_size_has_no_closed_form() -> None:
     result = CliRunner().invoke(main, ["show", "-"], input="input: Hx4x2\nlayers: [flatten, chunk0/2]\n")
     assert result.exit_code == 2, result.output
-    assert "CHUNK0/2: no closed form: chunk needs a depth that is a number, but here it is 8·H (from a flatten)" in result.output
+    why = "CHUNK0/2: no closed form: chunk needs a depth that is a number, but here it is 8·H (from a flatten)"
+    assert why in result.output
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize(
     ("volume", "shape", "n", "index"),
-    [("5x6x12", (2, 12, 5, 6), 2, 1), ("5x6x10", (2, 10, 5, 6), 4, 3), ("12", (3, 12), 3, 0), ("{length: 7, depth: 9}", (2, 9, 7), 2, 1)],
+    [
+        ("5x6x12", (2, 12, 5, 6), 2, 1),
+        ("5x6x10", (2, 10, 5, 6), 4, 3),
+        ("12", (3, 12), 3, 0),
+        ("{length: 7, depth: 9}", (2, 9, 7), 2, 1),
+    ],
 )
 def test_the_plan_computes_torch_chunk(volume: str, shape: tuple[int, ...], n: int, index: int) -> None:
     torch = pytest.importorskip("torch")

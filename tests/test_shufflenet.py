@@ -74,11 +74,14 @@ def test_a_split_unit_imports_as_a_parallel_of_chunks() -> None:
 @pytest.mark.parametrize(
     ("body", "labels"),
     [
-        (lambda m, x: torch.cat((m.branch(torch.chunk(x, 2, dim=-3)[1]), x.chunk(2, 1)[0]), 1), ["chunk1/2", "chunk0/2"]),
+        (
+            lambda m, x: torch.cat((m.branch(torch.chunk(x, 2, dim=-3)[1]), x.chunk(2, 1)[0]), 1),
+            ["chunk1/2", "chunk0/2"],
+        ),
         (lambda m, x: torch.cat((x.chunk(2, 1)[-1], m.branch(x.chunk(2, 1)[0])), 1), ["chunk1/2", "chunk0/2"]),
-        (lambda m, x: torch.cat(torch.split(x, 4, dim=1)[::-1], 1), None),  # a slice of the tuple: not [i]
+        (lambda _, x: torch.cat(torch.split(x, 4, dim=1)[::-1], 1), None),  # a slice of the tuple: not [i]
         (lambda m, x: torch.cat((m.branch(torch.split(x, 4, 1)[1]), x.narrow(1, 0, 4)), 1), ["chunk1/2", "chunk0/2"]),
-        (lambda m, x: torch.cat((x.chunk(3, 1)[2], x.chunk(3, 1)[0]), 1), ["chunk2/3", "chunk0/3"]),
+        (lambda _, x: torch.cat((x.chunk(3, 1)[2], x.chunk(3, 1)[0]), 1), ["chunk2/3", "chunk0/3"]),
     ],
 )
 def test_the_ways_to_write_a_split_are_read_as_chunks(body: Any, labels: list[str] | None) -> None:
@@ -94,12 +97,12 @@ def test_the_ways_to_write_a_split_are_read_as_chunks(body: Any, labels: list[st
 @pytest.mark.parametrize(
     ("body", "refused"),
     [
-        (lambda m, x: torch.cat(x.chunk(2, dim=2), 1), r"chunk \(\.chunk\)"),  # along the height
-        (lambda m, x: torch.cat(torch.split(x, [3, 5], 1), 1), r"split \(torch\.split\)"),  # sizes, not chunks
-        (lambda m, x: torch.cat(torch.split(x, 3, 1), 1), r"split \(torch\.split\)"),  # 3 does not divide 8
-        (lambda m, x: torch.cat((x.narrow(1, 1, 4), x), 1), r"narrow \(\.narrow\)"),  # channels 1 to 4: no chunk
+        (lambda _, x: torch.cat(x.chunk(2, dim=2), 1), r"chunk \(\.chunk\)"),  # along the height
+        (lambda _, x: torch.cat(torch.split(x, [3, 5], 1), 1), r"split \(torch\.split\)"),  # sizes, not chunks
+        (lambda _, x: torch.cat(torch.split(x, 3, 1), 1), r"split \(torch\.split\)"),  # 3 does not divide 8
+        (lambda _, x: torch.cat((x.narrow(1, 1, 4), x), 1), r"narrow \(\.narrow\)"),  # channels 1 to 4: no chunk
         # channels 6 and 7 are chunk3/4; channels 0 to 5 no chunk
-        (lambda m, x: torch.cat((x.narrow(1, 6, 2), x.narrow(1, 0, 6)), 1), r"\n  narrow_1 \(\.narrow\)[^\n]*\n`"),
+        (lambda _, x: torch.cat((x.narrow(1, 6, 2), x.narrow(1, 0, 6)), 1), r"\n  narrow_1 \(\.narrow\)[^\n]*\n`"),
     ],
 )
 def test_a_split_that_is_no_chunk_is_refused_by_name(body: Any, refused: str) -> None:
@@ -107,7 +110,7 @@ def test_a_split_that_is_no_chunk_is_refused_by_name(body: Any, refused: str) ->
         imported(body)
 
 
-def _grouped_twice(m: Any, x: Any) -> Any:
+def _grouped_twice(_: Any, x: Any) -> Any:
     grouped = x.view(1, 2, 4, 6, 5)
     return torch.cat((torch.transpose(grouped, 1, 2).contiguous().view(1, 8, 6, 5), grouped.sum(1)), 1)
 
@@ -115,11 +118,12 @@ def _grouped_twice(m: Any, x: Any) -> Any:
 @pytest.mark.parametrize(
     ("body", "refused"),
     [
-        (lambda m, x: torch.transpose(x.view(1, 2, 4, 6, 5), 1, 3).contiguous().view(1, 8, 6, 5), "transpose"),
-        (lambda m, x: torch.transpose(x.view(1, 2, 4, 6, 5), 1, 2).reshape(1, 8, 5, 6), "transpose"),
-        (lambda m, x: torch.transpose(x.view(1, 2, 2, 2, 6, 5), 1, 2).reshape(1, 8, 6, 5), "view"),
+        (lambda _, x: torch.transpose(x.view(1, 2, 4, 6, 5), 1, 3).contiguous().view(1, 8, 6, 5), "transpose"),
+        (lambda _, x: torch.transpose(x.view(1, 2, 4, 6, 5), 1, 2).reshape(1, 8, 5, 6), "transpose"),
+        (lambda _, x: torch.transpose(x.view(1, 2, 2, 2, 6, 5), 1, 2).reshape(1, 8, 6, 5), "view"),
         (_grouped_twice, "view"),  # the grouped view has another user
-        (lambda m, x: torch.transpose(x, 1, 2).contiguous().view(1, 8, 6, 5), "transpose"),  # no view before
+        (lambda _, x: torch.transpose(x.view(1, 2, 4, 5, 6), 1, 2).reshape(1, 8, 6, 5), "transpose"),  # H, W cut
+        (lambda _, x: torch.transpose(x, 1, 2).contiguous().view(1, 8, 6, 5), "transpose"),  # no view before
     ],
 )
 def test_a_view_and_transpose_that_is_no_channel_shuffle_is_refused(body: Any, refused: str) -> None:
@@ -130,8 +134,15 @@ def test_a_view_and_transpose_that_is_no_channel_shuffle_is_refused(body: Any, r
 
 @pytest.mark.parametrize("groups", [2, 4, 8])
 def test_torchvisions_channel_shuffle_is_read_with_its_groups(groups: int) -> None:
-    text, report, out = imported(lambda m, x: shuffle(x, groups))
+    text, report, out = imported(lambda _, x: shuffle(x, groups))
     assert f"channel_shuffle{groups}" in text
+    assert [r.kind for r in report.rows[1:]] == ["conv", "channel_shuffle"]
+    assert report.rows[-1].output.as_list() == [*out.shape[2:], out.shape[1]]
+
+
+def test_the_shuffle_written_with_methods_and_without_contiguous_is_read_too() -> None:
+    text, report, out = imported(lambda _, x: x.view(1, 4, 2, 6, 5).transpose(2, 1).reshape(1, 8, 6, 5))
+    assert "channel_shuffle4" in text
     assert [r.kind for r in report.rows[1:]] == ["conv", "channel_shuffle"]
     assert report.rows[-1].output.as_list() == [*out.shape[2:], out.shape[1]]
 

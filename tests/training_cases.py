@@ -65,11 +65,13 @@ CASES = {
         "  - channel_shuffle2\n  - gap\n  - fc-4"
     ),
     "chunks-of-the-input": (
-        "input: 6x6x10\nlayers:\n  - parallel: {branches: [[chunk2/3, relu], [chunk0/3, conv1-4], [chunk1/3, conv1-4]]}\n"
+        "input: 6x6x10\nlayers:\n"
+        "  - parallel: {branches: [[chunk2/3, relu], [chunk0/3, conv1-4], [chunk1/3, conv1-4]]}\n"
         "  - parallel: {branches: [[chunk3/4], [chunk0/4, bn], [chunk1/4, relu]], merge: concat}\n  - conv1-2"
     ),
     "chunks-multiplied": (
-        "input: 4x4x6\nlayers:\n  - conv1-6\n  - parallel: {branches: [[chunk0/3], [chunk1/3], [chunk2/3]], merge: multiply}"
+        "input: 4x4x6\nlayers:\n  - conv1-6\n"
+        "  - parallel: {branches: [[chunk0/3], [chunk1/3], [chunk2/3]], merge: multiply}"
     ),
 }
 

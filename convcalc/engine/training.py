@@ -161,7 +161,8 @@ class _Walk:
         grad = x.grad or row.params > 0
         size = autocast.op_type(row, x.size, cuda=self.cuda) if self.amp else x.size
         then = self.then_type(row, size)
-        out = x.view(row.path, row.output.values) if keep.view else _Tensor(row.output.values, then, grad=grad, row=row.path)
+        values = row.output.values
+        out = x.view(row.path, values) if keep.view else _Tensor(values, then, grad=grad, row=row.path)
         if grad:  # else autograd records nothing
             if keep.input and size == x.size:
                 self.keep(x)

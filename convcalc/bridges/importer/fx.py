@@ -107,7 +107,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
     params = dict(traced.named_parameters())
     ops: list[Op] = []
     index: dict[str, int] = {}
-    by_name: dict[str, Op] = {}  # the ops so far by node: a channel shuffle's last view marks the ones before it
+    splits = fxsplit.Splits()  # ShuffleNet's chunks and traced channel shuffles
     attrs: dict[str, int] = {}  # a parameter read as a value (F.layer_norm's weight): its size, until an op takes it
     output = None
     regions = Regions()  # channels-last regions (ConvNeXt): their permutes and the ops between
@@ -122,8 +122,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         if op is not None:
             op.weights += sum(attrs.pop(a.name, 0) for a in node.all_input_nodes)  # each parameter counted once
             regions.read(node, op, modules)
-            fxsplit.read(node, op, by_name)
-            by_name[node.name] = op
+            splits.read(node, op)
             index[node.name] = op.index
             ops.append(op)
     regions.check(output, ops[-1] if ops else None)

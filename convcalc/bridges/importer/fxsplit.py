@@ -75,8 +75,20 @@ def _narrowed(node: Any) -> dict[str, Any] | None:
     return {"chunk": {"index": index, "chunks": n}}
 
 
+class Splits:
+    """The ops met so far by node name, as fx.py reads the nodes in order (a shuffle's end marks its views)."""
+
+    def __init__(self) -> None:
+        self.ops: dict[str, Op] = {}
+
+    def read(self, node: Any, op: Op) -> None:
+        """Read `node`'s op (`read`), and keep it."""
+        read(node, op, self.ops)
+        self.ops[node.name] = op
+
+
 def read(node: Any, op: Op, ops: dict[str, Op]) -> None:
-    """Read `node`'s op as a chunk's view, a chunk, or the end of a channel shuffle (and mark its views)."""
+    """Read `node`'s op as a chunk's view, a chunk, or the end of a channel shuffle (and mark its views among `ops`)."""
     if chunks(node) is not None:
         op.view = True  # its `[i]`s read its input
         return
@@ -100,7 +112,7 @@ def read(node: Any, op: Op, ops: dict[str, Op]) -> None:
 
 
 def _shuffle(node: Any) -> tuple[int, list[str]]:
-    """torchvision's channel shuffle ending at `node`: its groups and the names of the ops before it; else (0, [])."""
+    """The channel shuffle of torchvision ending at `node`: its groups and its ops before `node`; else (0, [])."""
     if not _call(node, RESHAPES) or not node.args:
         return 0, []
     between: list[str] = []
@@ -108,7 +120,7 @@ def _shuffle(node: Any) -> tuple[int, list[str]]:
     if _call(at, frozenset({"contiguous"})) and len(at.users) == 1:
         between.append(at.name)
         at = at.args[0]
-    if not _call(at, TRANSPOSES) or len(at.users) != 1 or sorted(at.args[1:3]) != [1, 2]:
+    if not _call(at, TRANSPOSES) or len(at.users) != 1 or tuple(at.args[1:3]) not in {(1, 2), (2, 1)}:
         return 0, []
     between.append(at.name)
     grouped = at.args[0]
