@@ -80,8 +80,9 @@ def test_the_working_says_which_channels() -> None:
 def test_the_long_form_and_the_shorthand_are_one_layer() -> None:
     short = load_spec("a.yaml", "input: 4x4x6\nlayers: [chunk1/3]")
     long = load_spec("b.yaml", "input: 4x4x6\nlayers: [{chunk: {index: 1, chunks: 3}}]")
-    assert short.layers[0].params == long.layers[0].params == {"index": 1, "chunks": 3}
-    assert analyze(short).rows[-1].label == "chunk1/3"
+    rows = analyze(short).rows[-1], analyze(long).rows[-1]
+    assert [r.config for r in rows] == [{"index": 1, "chunks": 3}] * 2
+    assert [r.label for r in rows] == ["chunk1/3"] * 2
 
 
 @pytest.mark.parametrize(
