@@ -82,6 +82,7 @@ def test_a_split_unit_imports_as_a_parallel_of_chunks() -> None:
         (lambda _, x: torch.cat(torch.split(x, 4, dim=1)[::-1], 1), None),  # a slice of the tuple: not [i]
         (lambda m, x: torch.cat((m.branch(torch.split(x, 4, 1)[1]), x.narrow(1, 0, 4)), 1), ["chunk1/2", "chunk0/2"]),
         (lambda _, x: torch.cat((x.chunk(3, 1)[2], x.chunk(3, 1)[0]), 1), ["chunk2/3", "chunk0/3"]),
+        (lambda _, x: torch.flatten(x, 1).chunk(2, dim=-1)[1], ["chunk1/2"]),  # a vector's channels
     ],
 )
 def test_the_ways_to_write_a_split_are_read_as_chunks(body: Any, labels: list[str] | None) -> None:
