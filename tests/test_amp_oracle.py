@@ -90,7 +90,9 @@ def test_every_kind_and_merge_under_autocast(name: str, text: str) -> None:
 
 
 # About 10 s on 2 shared cores; the VGGs (2 s each) are represented by vgg11.
-@pytest.mark.parametrize("name", ["lenet5", "resnet18", "resnet50", "densenet121", "vgg11", "unet", "googlenet"])
+@pytest.mark.parametrize(
+    "name", ["lenet5", "resnet18", "resnet50", "densenet121", "vgg11", "unet", "googlenet", "shufflenet_v2_x1_0"]
+)
 def test_builtin_specs_under_autocast(name: str) -> None:
     spec = open_spec(name)
     if _has_lrn(spec):  # googlenet's two LRNs

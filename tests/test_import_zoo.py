@@ -27,12 +27,9 @@ from convcalc.spec.loader import load_spec
 pytestmark = [pytest.mark.slow, pytest.mark.torch]
 torch = pytest.importorskip("torch")
 
-# The kind exists (channel_shuffle): the importer does not yet read the traced pattern as it.
-_SHUFFLE = "channel shuffle traced as view, transpose, view, and split branches (chunk): not read yet"
 _SWIN = "shifted-window attention, LayerNorm over channels-last grids: out of scope (docs/import.md)"
 _VIT = "attention (MultiheadAttention), reshape and permute to tokens, class token: no kind yet"
 NOT_COVERED = {
-    **{f"shufflenet_v2_x{s}": _SHUFFLE for s in ("0_5", "1_0", "1_5", "2_0")},
     **{f"swin_{s}": _SWIN for s in ("t", "s", "b", "v2_t", "v2_s", "v2_b")},
     "maxvit_t": "block and grid attention (reshape, permute, partitions): out of scope (docs/import.md)",
     **{f"vit_{s}": _VIT for s in ("b_16", "b_32", "l_16", "l_32", "h_14")},

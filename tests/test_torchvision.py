@@ -26,7 +26,10 @@ from convcalc.export import class_name, to_pytorch_source
 if TYPE_CHECKING:
     from pathlib import Path
 
-TORCHVISION = ["vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50", "densenet121"]
+TORCHVISION = [
+    *("vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50", "densenet121"),
+    "shufflenet_v2_x1_0",
+]
 TOLERANCE = 1e-4
 
 

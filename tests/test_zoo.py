@@ -29,6 +29,7 @@ PUBLISHED: dict[str, tuple[int, float | None]] = {
     "resnet50": (25_557_032, 4.089),
     "resnet50-paper": (25_557_032, 3.858),  # torchvision's resnet50, stride moved (tests/test_resnet_paper.py)
     "densenet121": (7_978_856, 2.834),
+    "shufflenet_v2_x1_0": (2_278_604, 0.145),
 }
 
 # The papers' own figures (LeNet-5: LeCun et al. 1998; GoogLeNet: Szegedy et al. 2014, Table 1).

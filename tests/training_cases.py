@@ -53,6 +53,26 @@ CASES = {
         "  - parallel: {branches: [[conv1-8], [maxpool3 s1 p1]], merge: add}"
     ),
     "multiply-first": "input: 4x4x2\nlayers:\n  - parallel: {branches: [[], [relu]], merge: multiply}\n  - conv1-2",
+    # ShuffleNet v2 (issue 25): a split unit, whose branch conv keeps the whole tensor its chunk
+    # views, then a stride-2 unit; chunks of the input (no gradient) in any order, two convs
+    # keeping views of one tensor, a chunk that passes on to a merge, uneven chunks.
+    "shufflenet-units": (
+        "input: 8x8x16\ndefaults: {conv: {bias: false}}\nlayers:\n  - conv1-16\n"
+        "  - parallel: {branches: [[chunk0/2], [chunk1/2, conv1-8, bn, relu, conv3-8 p1 gdw, bn, conv1-8, bn, relu]]}\n"
+        "  - channel_shuffle2\n"
+        "  - parallel:\n      branches:\n        - [conv3-16 s2 p1 gdw, bn, conv1-8, bn, relu]\n"
+        "        - [conv1-8, bn, relu, conv3-8 s2 p1 gdw, bn, conv1-8, bn, relu]\n"
+        "  - channel_shuffle2\n  - gap\n  - fc-4"
+    ),
+    "chunks-of-the-input": (
+        "input: 6x6x10\nlayers:\n"
+        "  - parallel: {branches: [[chunk2/3, relu], [chunk0/3, conv1-4], [chunk1/3, conv1-4]]}\n"
+        "  - parallel: {branches: [[chunk3/4], [chunk0/4, bn], [chunk1/4, relu]], merge: concat}\n  - conv1-2"
+    ),
+    "chunks-multiplied": (
+        "input: 4x4x6\nlayers:\n  - conv1-6\n"
+        "  - parallel: {branches: [[chunk0/3], [chunk1/3], [chunk2/3]], merge: multiply}"
+    ),
 }
 
 

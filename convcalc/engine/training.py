@@ -99,9 +99,9 @@ class _Tensor:
         self.at = row
         self.base = self
 
-    def view(self, at: str) -> _Tensor:
-        """The same storage, as the output of row `at`."""
-        out = _Tensor(self.values, self.size, grad=self.grad, row=self.row)
+    def view(self, at: str, values: int | None = None) -> _Tensor:
+        """The same storage, as the output of row `at` (of `values` of it: a chunk's channels; else all)."""
+        out = _Tensor(self.values if values is None else values, self.size, grad=self.grad, row=self.row)
         out.at, out.base = at, self.base
         return out
 
@@ -161,7 +161,8 @@ class _Walk:
         grad = x.grad or row.params > 0
         size = autocast.op_type(row, x.size, cuda=self.cuda) if self.amp else x.size
         then = self.then_type(row, size)
-        out = x.view(row.path) if keep.view else _Tensor(row.output.values, then, grad=grad, row=row.path)
+        values = row.output.values
+        out = x.view(row.path, values) if keep.view else _Tensor(values, then, grad=grad, row=row.path)
         if grad:  # else autograd records nothing
             if keep.input and size == x.size:
                 self.keep(x)
@@ -206,10 +207,10 @@ class _Walk:
         return out
 
     def volumes(self, merge: Merge, parts: list[_Tensor]) -> list[Volume]:
-        """The operands' volumes, from the rows that made them (only a multiply needs them)."""
+        """The operands' volumes, from the rows whose outputs they are (only a multiply needs them)."""
         if merge is not Merge.MULTIPLY:
             return []
-        made = (self.rows[t.row].output for t in parts)
+        made = (self.rows[t.at].output for t in parts)  # a view's own volume (a chunk's), not its storage's
         return [v for v in made if v is not None]  # each is made by a computed row
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from convcalc.kinds import conv, deconv, dense, norm, opaque, pool, regularize, resample, scale, shuffle, simple
+from convcalc.kinds import chunk, conv, deconv, dense, norm, opaque, pool, regularize, resample, scale, shuffle, simple
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -39,6 +39,7 @@ REGISTERED: tuple[Kind, ...] = (
     regularize.StochasticDepth(),
     scale.Scale(),
     shuffle.ChannelShuffle(),
+    chunk.Chunk(),
     opaque.Opaque(),
 )
 

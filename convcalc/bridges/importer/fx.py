@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.importer import torchvision_models
+from convcalc.bridges.importer import fxsplit, torchvision_models
 from convcalc.bridges.importer.fxlast import Regions
 from convcalc.bridges.importer.fxops import op_of
 from convcalc.bridges.importer.graph import Graph, Op
@@ -107,6 +107,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
     params = dict(traced.named_parameters())
     ops: list[Op] = []
     index: dict[str, int] = {}
+    splits = fxsplit.Splits()  # ShuffleNet's chunks and traced channel shuffles
     attrs: dict[str, int] = {}  # a parameter read as a value (F.layer_norm's weight): its size, until an op takes it
     output = None
     regions = Regions()  # channels-last regions (ConvNeXt): their permutes and the ops between
@@ -121,6 +122,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         if op is not None:
             op.weights += sum(attrs.pop(a.name, 0) for a in node.all_input_nodes)  # each parameter counted once
             regions.read(node, op, modules)
+            splits.read(node, op)
             index[node.name] = op.index
             ops.append(op)
     regions.check(output, ops[-1] if ops else None)
