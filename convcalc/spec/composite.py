@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
+from convcalc.spec import graph
 from convcalc.spec.blocks import Block, Built, read_block, substitute
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
@@ -23,7 +24,7 @@ T = TypeVar("T")
 
 COMPOSITES = ("repeat", "residual", "parallel")
 # The keys each composite, and a block definition, may have (unknown keys are errors).
-REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module")
+REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module", "from")
 RESIDUAL_KEYS = ("layers", "shortcut", "merge", "activation")
 PARALLEL_KEYS = ("branches", "merge")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
@@ -87,13 +88,20 @@ class NodeReader(LayerReader):
             raise SpecError(msg, at)
         nodes: list[Node] = []
         errors: _Errors = {}
+        names = graph.Names()  # `from:` reads the names written before it in this list
         for i, (item, item_at) in enumerate(zip(items, items.item_at, strict=True)):
             # A mistake in one layer does not hide the next layers' mistakes: all are reported.
             try:
-                nodes.append(self.node(item, item_at, path_of(i)))
+                if graph.is_junction(item):
+                    self.expect(item, path_of(i))
+                    nodes.append(graph.junction(item, item_at, path_of(i), names))
+                else:
+                    nodes.append(graph.wired(self.node(item, item_at, path_of(i)), item, names))
             except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
                 if self.note(errors, exc):
                     break
+            finally:
+                names.named(item)
         _raise(errors)
         return tuple(nodes)
 
