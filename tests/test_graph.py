@@ -152,7 +152,7 @@ def test_every_engine_reads_a_graph_inside_blocks_repeats_and_branches() -> None
     # The block's input is read by its last merge: held in a variable of its own, named under the block.
     held_names = {s.target for s in prog.statements if isinstance(s, Apply) and not s.calls}
     assert {"s1_input", "s2_input", "split_input", "p"} <= held_names
-    assert "repeat" not in level_names(spec)["1.0.0"]
+    assert level_names(spec)["1.0.0.1"] == "s.right"  # a layer that reads `from:` is named as any other
 
 
 def test_a_held_name_is_never_one_the_program_or_the_file_uses() -> None:
@@ -182,3 +182,11 @@ def test_draw_and_the_symbolic_table_show_a_graph() -> None:
     code, out = _show(FORK.replace("input: 8x8x3", "input: Hx8x3"))
     assert code == 0, out
     assert "Hx8x11" in out
+
+
+def test_grading_carries_nothing_forward_through_a_general_graph() -> None:
+    from convcalc.engine.carry import Sources  # noqa: PLC0415
+
+    spec = load_spec("key.yaml", FORK.replace("name: joined}", "name: joined, expect: {params: 0}}"))
+    (answer,) = spec.expectations
+    assert Sources(spec).carried(answer, {1: ((8, 8, 4), "a output")}) == ""
