@@ -135,7 +135,10 @@ def _randomise_norms(net: Any, eps: float | None = None) -> None:
 
 
 def _same_outputs(reference: Any, spec: Spec, state: dict[str, Any], tmp_path: Path, batch: int = 2) -> None:
-    """to_module's and the export's modules load `state` strictly and compute what `reference` does; every row's volume is the report's."""
+    """The modules of to_module and export load `state` strictly and compute what `reference` does.
+
+    And every row's output has the report's volume.
+    """
     from convcalc.pytorch import shape_of, to_module  # noqa: PLC0415 - needs torch
 
     built = to_module(spec)
@@ -150,13 +153,15 @@ def _same_outputs(reference: Any, spec: Spec, state: dict[str, Any], tmp_path: P
         got = {"to_module": built.module(x), "export": exported(x)}
         seen = built.outputs(x)
     assert want.abs().max() > 0.1  # a real signal
-    assert all(float((g - want).abs().max()) <= 1e-4 for g in got.values()), {k: (g - want).abs().max() for k, g in got.items()}
+    assert all(float((g - want).abs().max()) <= 1e-4 for g in got.values()), {
+        k: (g - want).abs().max() for k, g in got.items()
+    }
     rows = analyze(spec).rows
     assert {r.path for r in rows} == set(seen) | {"input"}
     for row in rows[1:]:
         assert row.output is not None
         t = seen[row.path]
-        assert (shape_of(t) if t.dim() > 2 else [t.shape[1]]) == row.output.as_list(), row.path  # noqa: PLR2004 - N x C
+        assert (shape_of(t) if t.dim() > 2 else [t.shape[1]]) == row.output.as_list(), row.path
 
 
 def _flops(module: Any, x: Any) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Union
 
+from convcalc.bridges.graphs import held
 from convcalc.bridges.names import Namer, Path, parts
 from convcalc.engine.merge import crop_start
 from convcalc.engine.walk import Group, Measure, Refusal, measured, not_its_report, walk
@@ -27,7 +28,6 @@ from convcalc.errors import ConvcalcError
 from convcalc.kinds.plan import FunctionStep, ModuleStep, activation
 from convcalc.kinds.registry import KINDS
 from convcalc.options import Rounding
-from convcalc.bridges.graphs import held
 from convcalc.spec.model import Junction, LayerSpec, Merge, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:

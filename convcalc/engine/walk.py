@@ -45,10 +45,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar, Union
 
+from convcalc.engine import graph
 from convcalc.errors import ConvcalcError
 from convcalc.kinds.registry import KINDS, fill
 from convcalc.options import Rounding
-from convcalc.engine import graph
 from convcalc.spec.model import Junction, LayerSpec, Node, Parallel, Residual, Sequence, Shortcut, Wired
 
 if TYPE_CHECKING:
