@@ -7,14 +7,18 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+# pytest puts tests/ on sys.path (rootdir-less "prepend" import mode); mypy knows it as tests.test_walk.
+from test_walk import _Log  # type: ignore[import-not-found]
+
 from convcalc import SpecError, analyze, load_spec
 from convcalc.bridges.graphs import held
 from convcalc.bridges.program import Apply, Join, program
 from convcalc.cli import main
+from convcalc.engine.walk import walk
 from convcalc.engine.graph import read_later
 from convcalc.engine.training import training
 from convcalc.render.sizes import level_names
-from convcalc.spec.model import Junction, Wired
+from convcalc.spec.model import Junction, Spec, Wired
 
 FORK = """
 input: 8x8x3
@@ -26,7 +30,7 @@ layers:
 """
 
 
-def _spec(text: str) -> object:
+def _spec(text: str) -> Spec:
     return load_spec("net.yaml", textwrap.dedent(text))
 
 
@@ -54,6 +58,37 @@ def test_a_layer_reads_the_earlier_output_it_names_and_a_merge_joins_several() -
     assert rows["4"].activations == 8 * 8 * 11
 
 
+def test_the_walk_visits_a_graph_in_the_order_written_and_holds_what_is_read_again() -> None:
+    log = _Log()
+    assert walk(load_spec("net.yaml", FORK).layers, "x", log) == "4"
+    assert log.log == [
+        "hold x as input",  # read again by the merge
+        "leaf 1 from held(x)",
+        "hold 1 as a",  # read by c, after b
+        "leaf 2 from held(1)",
+        "hold 2 as b",  # read by the merge, after c
+        "leaf 3 from held(1)",
+        "merge 4 b (2): held(2) | c (3): 3 | the input of the list: held(x)",  # c is the one just before
+    ]
+
+
+def test_one_name_is_a_list_of_one_and_a_block_of_one_merge_is_a_block() -> None:
+    spec = _spec("""
+        input: 4x4x2
+        blocks:
+          twice: {layers: [{merge: concat, from: [input, input]}]}
+        layers:
+          - {layer: conv1-2, name: a}
+          - relu
+          - {layer: conv1-3, from: a}
+          - twice
+    """)
+    report = analyze(spec)
+    assert report.totals.output is not None
+    assert report.totals.output.as_list() == [4, 4, 6]
+    assert (report.rows[-1].path, report.rows[-1].kind) == ("4", "concat")  # the block's one layer, at the call's path
+
+
 def test_from_the_one_before_is_no_wire_and_a_list_without_from_is_read_as_before() -> None:
     spec = load_spec(
         "net.yaml",
@@ -78,7 +113,8 @@ def test_the_latest_earlier_layer_of_a_name_is_read_as_a_variable_is() -> None:
 
 
 def test_a_merge_with_an_activation_fuses_it_into_its_row() -> None:
-    text = "input: 4x4x2\nlayers:\n  - {layer: conv1-2, name: a}\n  - relu\n  - {merge: add, from: [a, input], activation: relu}"
+    text = "input: 4x4x2\nlayers:\n  - {layer: conv1-2, name: a}\n  - relu\n"
+    text += "  - {merge: add, from: [a, input], activation: relu}\n"
     row = analyze(load_spec("net.yaml", text)).rows[-1]
     assert (row.kind, row.label, row.name, row.activations) == ("add", "add + relu", "ADD", 32)
 

@@ -89,7 +89,7 @@ layers:
 """
 
 
-class Bridge(torch.nn.Module):
+class Bridge(torch.nn.Module):  # type: ignore[misc,name-defined]  # torch: importorskip's module
     """BRIDGE, written by hand."""
 
     def __init__(self) -> None:

@@ -249,7 +249,7 @@ class NodeReader(LayerReader):
             nodes = self.nodes(layers, block.at, f"block '{word}'", (lambda _: path) if single else under(path))
         finally:
             self.calls.pop()
-        if single and not isinstance(nodes[0], LayerSpec):
+        if single and isinstance(nodes[0], (Sequence, Residual, Parallel)):
             return replace(nodes[0], name=name, at=at, module=module or nodes[0].module)
         return Sequence("block", name, nodes, at, path, module)
 

@@ -43,8 +43,10 @@ class Names:
     def sources(self, item: PosMap, *, least: int = 1, most: int | None = None) -> tuple[int, ...]:
         """The positions `from:` names (-1: the list's input), checked."""
         raw, at = item["from"], item.at("from")
-        if isinstance(raw, str):
-            raw = PosList([raw], at, [at])
+        if isinstance(raw, str):  # one name: from: a
+            raw, one = PosList(at), raw
+            raw.append(one)
+            raw.item_at.append(at)
         if not isinstance(raw, PosList) or not raw:
             msg = f"`from:` takes a list of names of earlier layers of this list (or {INPUT}), e.g. from: [{INPUT}]"
             raise SpecError(msg, at)
