@@ -14,9 +14,9 @@ from convcalc import SpecError, analyze, load_spec
 from convcalc.bridges.graphs import held
 from convcalc.bridges.program import Apply, Join, program
 from convcalc.cli import main
-from convcalc.engine.walk import walk
 from convcalc.engine.graph import read_later
 from convcalc.engine.training import training
+from convcalc.engine.walk import walk
 from convcalc.render.sizes import level_names
 from convcalc.spec.model import Junction, Spec, Wired
 

@@ -14,7 +14,7 @@ from convcalc.spec import graph
 from convcalc.spec.blocks import Block, Built, read_block, substitute
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
-from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut
+from convcalc.spec.model import Merge, Node, Parallel, Residual, Sequence, Shortcut
 from convcalc.spec.yamlpos import PosList, PosMap
 
 if TYPE_CHECKING:
