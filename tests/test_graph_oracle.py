@@ -247,3 +247,19 @@ def test_the_builtin_inception_v3_loads_torchvisions_weights_and_computes_its_ou
     state = {k.lower(): v for k, v in net.state_dict().items() if not k.startswith("AuxLogits.")}
     spec = replace(open_spec("inception_v3"), input=Volume((75, 75), 3), expectations=())
     _same_outputs(net, spec, state, tmp_path, batch=1)
+
+
+def test_a_module_that_is_not_series_parallel_imports_exactly(tmp_path: Path) -> None:
+    from convcalc.bridges.importer import import_model  # noqa: PLC0415 - needs torch
+
+    torch.manual_seed(0)
+    net = Bridge().eval()
+    _randomise_norms(net)
+    text = import_model("bridge.py:Bridge", "12x10x3", model=net).text
+    assert "from: [" in text
+    spec = load_spec("bridge.yaml", text)
+    report = analyze(spec)
+    assert report.ok
+    assert report.totals.params == sum(p.numel() for p in net.parameters())
+    assert report.totals.macs == _flops(net, torch.zeros(1, 3, 12, 10)) // 2
+    _same_outputs(net, spec, net.state_dict(), tmp_path)
