@@ -238,3 +238,19 @@ def test_grading_carries_nothing_forward_through_a_general_graph() -> None:
     spec = load_spec("key.yaml", FORK.replace("name: joined}", "name: joined, expect: {params: 0}}"))
     (answer,) = spec.expectations
     assert Sources(spec).carried(answer, {1: ((8, 8, 4), "a output")}) == ""
+
+
+def test_each_pass_of_a_repeat_reads_its_own_input_and_layers() -> None:
+    spec = _spec("""
+        input: 4x4x2
+        layers:
+          - repeat: 3
+            layers:
+              - {layer: conv1-3, name: a}
+              - {merge: concat, from: [a, input]}
+    """)
+    report = analyze(spec)
+    assert [r.output.depth for r in report.rows if r.kind == "concat" and r.output] == [5, 8, 11]
+    assert [r.path for r in report.rows][1:3] == ["1.0.0", "1.0.1"]
+    assert training(spec, report).training is not None
+    assert len([s for s in program(spec, report).statements if isinstance(s, Join)]) == 3

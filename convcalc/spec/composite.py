@@ -96,7 +96,7 @@ class NodeReader(LayerReader):
                     self.expect(item, path_of(i))
                     nodes.append(graph.junction(item, item_at, path_of(i), names))
                 else:
-                    nodes.append(graph.wired(self.node(item, item_at, path_of(i)), item, names))
+                    nodes.append(graph.reading(self.node(item, item_at, path_of(i)), item, names))
             except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
                 if self.note(errors, exc):
                     break
@@ -163,10 +163,14 @@ class NodeReader(LayerReader):
         if before + per * count > MAX_LAYERS:
             msg = f"repeat: {count:,} times {per:,} layers is more than {MAX_LAYERS:,} layers, convcalc's limit"
             raise SpecError(msg, item.at("repeat"))
-        layers = list(first)
+        copies = [first]
         for r in range(1, count):
-            layers += self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}"))
-        return Sequence("repeat", self._name(item, f"repeat ×{count}"), tuple(layers), at, path, module_name(item))
+            copies.append(self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}")))
+        if graph.wired(copies[0]):  # `from:` counts places in its own list: each copy stays one
+            unnamed = f"repeat ×{count}"
+            copies = [(Sequence("repeat", unnamed, c, at, f"{path}.{r}"),) for r, c in enumerate(copies)]
+        layers = tuple(n for c in copies for n in c)
+        return Sequence("repeat", self._name(item, f"repeat ×{count}"), layers, at, path, module_name(item))
 
     def residual(self, item: PosMap, at: Location, path: str) -> Residual:
         """`residual: {layers, shortcut, merge, activation}`."""

@@ -28,6 +28,11 @@ INPUT = "input"  # the list's input, as `from:` names it (a layer of that name i
 JUNCTION_KEYS = ("merge", "from", "activation", "name", "expect", "module")
 
 
+def wired(nodes: tuple[Node, ...]) -> bool:
+    """Whether a list's nodes name what they read (a general graph's list)."""
+    return any(isinstance(n, (Junction, Wired)) for n in nodes)
+
+
 def is_junction(item: Any) -> bool:
     """Whether a list item is a merge of earlier outputs: `{merge: ..., from: [...]}`."""
     return isinstance(item, PosMap) and "merge" in item
@@ -100,7 +105,7 @@ def junction(item: PosMap, at: Location, path: str, names: Names) -> Junction:
     return Junction(name, merge, sources, act, at, path, module_name(item))
 
 
-def wired(node: Node, item: Any, names: Names) -> Node:
+def reading(node: Node, item: Any, names: Names) -> Node:
     """A node read from an item with `from: [a]`: the node reading position a (as is when a is the one before)."""
     if not isinstance(item, PosMap) or "from" not in item:
         return node
