@@ -164,8 +164,9 @@ class NodeReader(LayerReader):
             msg = f"repeat: {count:,} times {per:,} layers is more than {MAX_LAYERS:,} layers, convcalc's limit"
             raise SpecError(msg, item.at("repeat"))
         copies = [first]
-        for r in range(1, count):
-            copies.append(self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}")))
+        copies += [
+            self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}")) for r in range(1, count)
+        ]
         if graph.wired(copies[0]):  # `from:` counts places in its own list: each copy stays one
             unnamed = f"repeat ×{count}"
             copies = [(Sequence("repeat", unnamed, c, at, f"{path}.{r}"),) for r, c in enumerate(copies)]
