@@ -14,7 +14,7 @@ from convcalc import SpecError, analyze, load_spec
 from convcalc.bridges.graphs import held
 from convcalc.bridges.program import Apply, Join, program
 from convcalc.cli import main
-from convcalc.engine.graph import read_later
+from convcalc.engine.graph import read_later, reads
 from convcalc.engine.training import training
 from convcalc.engine.walk import walk
 from convcalc.render.sizes import level_names
@@ -223,10 +223,25 @@ def test_export_writes_the_graph_as_a_person_would() -> None:
     assert "torch.cat([b, x, x_input], dim=1)" in forward
 
 
+def test_reads_names_what_each_layer_reads_in_every_list() -> None:
+    spec = _spec("""
+        input: 4x4x2
+        layers:
+          - residual:
+              layers: [{layer: conv1-2, name: a}, relu, {merge: add, from: [a, input]}]
+              shortcut: [{layer: conv1-2, name: s}, {layer: relu, from: [input]}]
+          - parallel: {branches: [[{layer: conv1-2, name: p}, relu, {layer: relu, from: [p]}], []]}
+    """)
+    assert reads(spec) == {"1.layers.2": "a, input", "1.shortcut.1": "input", "2.branches.0.2": "p"}
+
+
 def test_draw_and_the_symbolic_table_show_a_graph() -> None:
     result = CliRunner().invoke(main, ["draw", "-", "-o", "-"], input=FORK)
     assert result.exit_code == 0, result.output
     assert result.output.count("<svg") == 1
+    assert ">c ← a</text>" in result.output  # what a layer reads, where it is not the one before
+    assert ">joined ← b, c, input</text>" in result.output
+    assert ">b ←" not in result.output
     code, out = _show(FORK.replace("input: 8x8x3", "input: Hx8x3"))
     assert code == 0, out
     assert "Hx8x11" in out

@@ -59,7 +59,8 @@ def test_an_op_convcalc_has_no_kind_for_reading_two_values_is_refused() -> None:
 
 
 def test_repeated_layers_that_read_by_name_stay_in_their_list() -> None:
-    ops = [("a", (0,), CONV4, None), *((f"r{i}", (i,), {"relu": None}, None) for i in range(1, 4))]
+    ops: list[tuple[str, tuple[int, ...], Any, str | None]] = [("a", (0,), CONV4, None)]
+    ops += [(f"r{i}", (i,), {"relu": None}, None) for i in range(1, 4)]
     ops += [("b", (0,), CONV4, None), ("c", (4, 5), None, "add"), ("d", (1, 6), None, "add")]
     layers = _layers(ops)
     assert not any("repeat" in layer for layer in layers if isinstance(layer, dict))

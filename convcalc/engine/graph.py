@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from convcalc.spec.model import Junction, Wired
+from convcalc.spec.model import Junction, Parallel, Residual, Sequence, Wired
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from convcalc.engine.walk import Backend
-    from convcalc.spec.model import Node
+    from convcalc.spec.model import Node, Spec
 
 V = TypeVar("V")
 
@@ -62,6 +62,26 @@ def walk(nodes: tuple[Node, ...], x: V, b: Backend[V], node: Callable[[Node, V, 
             value = node(n, outs[i - 1], b)
         made(i, value)
     return outs[len(nodes) - 1] if nodes else x
+
+
+def reads(spec: Spec) -> dict[str, str]:
+    """What each layer of a general graph reads where it is not the one before: its path, and the names (`a, input`)."""
+    found: dict[str, str] = {}
+    todo: list[tuple[Node, ...]] = [spec.layers]
+    while todo:
+        nodes = todo.pop()
+        for n in nodes:
+            if isinstance(n, (Junction, Wired)):
+                sources = n.sources if isinstance(n, Junction) else (n.source,)
+                found[n.path] = ", ".join(nodes[s].name if s >= 0 else "input" for s in sources)
+            inner = n.node if isinstance(n, Wired) else n
+            if isinstance(inner, (Sequence, Residual)):
+                todo.append(inner.layers)
+            if isinstance(inner, Residual) and isinstance(inner.shortcut, tuple):
+                todo.append(inner.shortcut)
+            if isinstance(inner, Parallel):
+                todo += inner.branches
+    return found
 
 
 def _where(nodes: tuple[Node, ...], s: int) -> str:
