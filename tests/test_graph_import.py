@@ -64,3 +64,17 @@ def test_repeated_layers_that_read_by_name_stay_in_their_list() -> None:
     ops += [("b", (0,), CONV4, None), ("c", (4, 5), None, "add"), ("d", (1, 6), None, "add")]
     layers = _layers(ops)
     assert not any("repeat" in layer for layer in layers if isinstance(layer, dict))
+
+
+def test_a_merge_takes_the_activation_after_it_and_the_chain_goes_on() -> None:
+    relu = {"relu": None}
+    ops = [("a", (0,), CONV4, None), ("b", (0,), CONV4, None), ("c", (1, 2), None, "add"), ("r", (3,), relu, None)]
+    ops += [("e", (4,), CONV4, None), ("d", (1, 5), None, "add"), ("s", (6,), relu, None), ("t", (7,), relu, None)]
+    assert _layers(ops) == [
+        {"layer": "conv3-4 p1", "name": "a"},
+        {"layer": "conv3-4 p1", "name": "b", "from": ["input"]},
+        {"merge": "add", "activation": "relu", "from": ["a", "b"], "name": "c"},
+        {"layer": "conv3-4 p1", "name": "e"},
+        {"merge": "add", "activation": "relu", "from": ["a", "e"], "name": "d"},
+        {"layer": "relu", "name": "t"},
+    ]

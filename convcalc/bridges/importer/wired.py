@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.bridges.importer.nodes import Composite, Leaf, Node
 from convcalc.errors import ModelError
+from convcalc.kinds import registry
 from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ def _chains(ops: tuple[Op, ...]) -> list[list[Op]]:
     runs: list[list[Op]] = []
     for j, op in enumerate(ops):
         prev = ops[j - 1] if j else None
-        alone = op.merge is not None or prev is None or prev.merge is not None
+        # A merge starts a run of its own, which may go on with its activation only (`activation:`).
+        alone = op.merge is not None or prev is None or (prev.merge is not None and activation_of(op) is None)
         if not alone and op.inputs == (prev.index,) and prev.users == [op.index]:  # type: ignore[union-attr]
             runs[-1].append(op)
         else:
@@ -37,18 +39,31 @@ def _chains(ops: tuple[Op, ...]) -> list[list[Op]]:
     return runs
 
 
+def activation_of(op: Op) -> str | None:
+    """The function of an activation op (relu), that a merge before it takes as its `activation:`."""
+    if op.layer is None or len(op.layer) != 1:
+        return None
+    ((word, value),) = op.layer.items()
+    resolved = registry.resolve(word)
+    if resolved is None or resolved[0].name != "activation":
+        return None
+    function = resolved[1].get("function", value if isinstance(value, str) else None)
+    return function if isinstance(function, str) else None
+
+
 def region_nodes(region: Region, nodes: Callable[[list[Item]], list[Node]]) -> Composite:
     """The region as a `repeat: 1` of layers that name what they read; `nodes` writes a chain of ops (write.py)."""
     runs = _chains(region.ops)
-    holder: dict[int, Leaf | None] = {
-        region.entry.index: None
-    }  # an op's value: the layer that gives it (None: the input)
+    holder: dict[int, Leaf | None] = {region.entry.index: None}  # an op's value: the layer giving it (None: input)
     written: list[Node] = []
     last = region.entry.index  # what the next layer reads without `from:`
     for run in runs:
         head = run[0]
         if head.merge is not None:
-            made: list[Node] = [Leaf("merge", {"merge": head.merge}, head.name if head.module else None)]
+            merge = Leaf("merge", {"merge": head.merge}, head.name if head.module else None)
+            if len(run) > 1:
+                merge.params["activation"] = activation_of(run[1])
+            made: list[Node] = [merge, *nodes(list(run[2:]))]  # the layers after its activation
             reads = [holder[i] for i in head.inputs]
         elif len(head.inputs) != 1:
             msg = (
@@ -69,7 +84,7 @@ def region_nodes(region: Region, nodes: Callable[[list[Item]], list[Node]]) -> C
         written += made
         holder[run[-1].index] = end
         last = run[-1].index
-        end.model_name = run[-1].name
+        end.model_name = head.name if head.merge is not None and end is made[0] else run[-1].name
     _name_what_is_read(written)
     return Composite("graph", [written])
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.bridges.importer.graph import Fork, Item, Op, Region
 from convcalc.bridges.importer.nodes import Composite, Leaf, Node
-from convcalc.bridges.importer.wired import region_nodes
+from convcalc.bridges.importer.wired import activation_of, region_nodes
 from convcalc.errors import ModelError
 from convcalc.kinds import registry
 from convcalc.render.inert import inert
@@ -40,6 +40,8 @@ def nodes(items: list[Item]) -> list[Node]:
         if isinstance(item, Region):
             out.append(region_nodes(item, nodes))
             continue
+        if _merge_takes(out[-1] if out else None, item):
+            continue
         kind, params = _long(item)
         last = out[-1] if out else None
         resolved = registry.resolve(kind)
@@ -51,6 +53,16 @@ def nodes(items: list[Item]) -> list[Node]:
             out.pop()  # an fc flattens its input itself
         out.append(Leaf(kind, params, item.name if item.module else None))
     return out
+
+
+def _merge_takes(last: Node | None, op: Op) -> bool:
+    """A general graph's last merge takes the activation after it (`activation: relu`), as a residual's does."""
+    end = last.parts[0][-1] if isinstance(last, Composite) and last.kind == "graph" else None
+    function = activation_of(op)
+    if not isinstance(end, Leaf) or end.kind != "merge" or "activation" in end.params or function is None:
+        return False
+    end.params["activation"] = function
+    return True
 
 
 def _fuse(last: Leaf, before: Kind | None, kind: Kind, preset: dict[str, Any], params: dict[str, Any]) -> bool:
