@@ -186,7 +186,7 @@ class Builder:
             "layers": layers,
             "residual": self.define(f"{prefix}residual", lambda: self.residual(layers, templated=templated)),
             "parallel": self.define(f"{prefix}parallel", lambda: self.parallel(layers, templated=templated)),
-            "from": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            "from": {"type": ["array", "string"], "minItems": 1, "items": {"type": "string"}},
             "merge": self.value(params.choice(Merge, "")),
         }
         props = {key: t(by_key[key], texts.LAYER_HELP[key]) for key in (*LAYER_KEYS, "layer", *composite.REPEAT_KEYS)}
