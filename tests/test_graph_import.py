@@ -78,3 +78,17 @@ def test_a_merge_takes_the_activation_after_it_and_the_chain_goes_on() -> None:
         {"merge": "add", "activation": "relu", "from": ["a", "e"], "name": "d"},
         {"layer": "relu", "name": "t"},
     ]
+
+
+def test_a_nested_fork_that_reads_from_outside_widens_to_the_outer_one() -> None:
+    # p's branches meet at e, but c (in one of them) reads x: the graph is x's, up to g.
+    ops = [
+        ("p", (0,), CONV4, None),
+        ("a", (1,), CONV4, None),
+        ("b", (1,), CONV4, None),
+        ("c", (2, 0), None, "add"),
+        ("e", (3, 4), None, "add"),
+        ("g", (5, 0), None, "add"),
+    ]
+    layers = _layers(ops)
+    assert [layer.get("from") for layer in layers] == [None, None, ["p"], ["a", "input"], ["b", "c"], ["e", "input"]]
