@@ -269,3 +269,30 @@ def test_each_pass_of_a_repeat_reads_its_own_input_and_layers() -> None:
     assert [r.path for r in report.rows][1:3] == ["1.0.0", "1.0.1"]
     assert training(spec, report).training is not None
     assert len([s for s in program(spec, report).statements if isinstance(s, Join)]) == 3
+
+
+def test_a_composite_reads_what_from_names_and_its_rows_follow() -> None:
+    spec = _spec("""
+        input: 8x8x4
+        layers:
+          - {layer: conv1-6, name: wide}
+          - {layer: conv1-2, name: narrow, from: [input]}
+          - residual: {layers: [conv3-6 p1]}
+            from: [wide]
+            name: res
+          - parallel: {branches: [[conv1-3], []]}
+            from: [narrow]
+          - {merge: concat, from: [res, input]}
+    """)
+    assert isinstance(spec.layers[2], Wired)
+    rows = {r.path: r for r in analyze(spec).rows}
+    assert rows["3.layers.0"].input is not None
+    assert rows["3.layers.0"].input.as_list() == [8, 8, 6]  # wide's output
+    assert rows["4.branches.0.0"].input is not None
+    assert rows["4.branches.0.0"].input.as_list() == [8, 8, 2]  # narrow's
+    assert rows["4"].output is not None
+    assert rows["4"].output.as_list() == [8, 8, 5]
+    assert rows["5"].output is not None
+    assert rows["5"].output.as_list() == [8, 8, 10]  # res (6) and the input (4)
+    forward = [s for s in program(spec, analyze(spec)).statements if isinstance(s, Join)]
+    assert forward[-1].sources == ("res", "x_input")
