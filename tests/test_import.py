@@ -100,7 +100,7 @@ def test_a_flat_concat_of_every_earlier_map_nests_as_densenet_does() -> None:
     assert _report(text).totals.output.depth == 8
 
 
-def test_a_graph_that_is_not_series_parallel_is_refused_naming_the_op() -> None:
+def test_a_graph_that_is_not_series_parallel_is_written_with_from() -> None:
     # a and b both read x; c reads a and b; d reads a and c: a's branches meet twice.
     graph = _graph(
         ("a", (0,), CONV4, None),
@@ -108,8 +108,16 @@ def test_a_graph_that_is_not_series_parallel_is_refused_naming_the_op() -> None:
         ("c", (1, 2), None, "add"),
         ("d", (1, 3), None, "add"),
     )
-    with pytest.raises(ModelError, match=r"not series-parallel at \w+ \(\w+, inputs"):
-        import_graph(graph, "net")
+    text = import_graph(graph, "net").text
+    assert yaml.safe_load(text)["layers"] == [
+        {"layer": "conv3-4 p1", "name": "a"},
+        {"layer": "conv3-4 p1", "name": "b", "from": ["input"]},
+        {"merge": "add", "from": ["a", "b"], "name": "c"},
+        {"merge": "add", "from": ["a", "c"], "name": "d"},
+    ]
+    report = _report(text)
+    assert report.ok
+    assert [r.kind for r in report.rows] == ["input", "conv", "conv", "add", "add"]
 
 
 def test_two_outputs_are_refused() -> None:
@@ -515,22 +523,41 @@ def test_a_function_that_gives_no_module_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ops", "where"),
+    ("ops", "written"),
     [
-        # a's value meets b's twice: in c and in d
-        ([("a", (0,)), ("b", (0,)), ("c", (1, 2)), ("d", (1, 3))], "a"),
         # b reads x and a, c reads a and b: a's value meets x's twice
-        ([("a", (0,)), ("b", (0, 1)), ("c", (1, 2))], "a"),
+        ([("a", (0,)), ("b", (0, 1)), ("c", (1, 2))], ["a", "add input a", "add a b"]),
         # three branches, one joining the others' merge late
-        ([("a", (0,)), ("b", (0,)), ("c", (0,)), ("d", (1, 2)), ("e", (4, 3))], "d"),
+        (
+            [("a", (0,)), ("b", (0,)), ("c", (0,)), ("d", (1, 2)), ("e", (4, 3))],
+            ["a", "b input", "c input", "add a b", "add d c"],
+        ),
         # a branch that starts with a merge of the fork's value and another branch's
-        ([("a", (0,)), ("b", (0, 1)), ("c", (0,)), ("d", (2, 3))], "b"),
+        ([("a", (0,)), ("b", (0, 1)), ("c", (0,)), ("d", (2, 3))], ["a", "add input a", "c input", "add b c"]),
+        # inside a residual's body, after p: a list of its own, whose `input` is p's output
+        (
+            [("p", (0,)), ("a", (1,)), ("b", (1, 2)), ("c", (2, 3)), ("q", (4, 0))],
+            ["p", ["a", "add input a", "add a b"]],
+        ),
     ],
 )
-def test_graphs_that_are_not_series_parallel_name_where(ops: list[tuple[str, tuple[int, ...]]], where: str) -> None:
+def test_graphs_that_are_not_series_parallel_are_written_as_they_are(
+    ops: list[tuple[str, tuple[int, ...]]], written: list[Any]
+) -> None:
     made = [(n, inputs, None if len(inputs) > 1 else CONV4, "add" if len(inputs) > 1 else None) for n, inputs in ops]
-    with pytest.raises(ModelError, match=rf"the graph is not series-parallel at {where} \(\w+, inputs [\w, ]+\): its"):
-        import_graph(_graph(*made), "net")
+    text = import_graph(_graph(*made), "net").text
+    layers = yaml.safe_load(text)["layers"]
+    if "residual" in layers[0]:
+        layers = layers[0]["residual"]["layers"]
+
+    def said(layer: dict[str, Any]) -> Any:
+        if "repeat" in layer:
+            assert layer["repeat"] == 1
+            return [said(inner) for inner in layer["layers"]]
+        return " ".join([layer["merge"] if "merge" in layer else layer["name"], *layer.get("from", [])])
+
+    assert [said(layer) for layer in layers] == written
+    assert _report(text).ok
 
 
 def test_numbers_that_are_not_whole_stay_in_a_block() -> None:

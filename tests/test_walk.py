@@ -15,7 +15,7 @@ from convcalc.bridges.program import program
 from convcalc.engine.symbolic import ClosedFormError, analyze_closed
 from convcalc.engine.training import training
 from convcalc.engine.walk import Group, Measure, Refusal, walk
-from convcalc.spec.model import LayerSpec, Parallel, Residual
+from convcalc.spec.model import Junction, LayerSpec, Parallel, Residual
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
@@ -91,7 +91,11 @@ class _Log:
         self.log.append(f"crop {n.path} {x} to {body}")
         return f"crop({x})"
 
-    def merge(self, group: Residual | Parallel, parts: list[tuple[str, str]]) -> str:
+    def hold(self, x: str, name: str) -> str:
+        self.log.append(f"hold {x} as {name}")
+        return f"held({x})"
+
+    def merge(self, group: Residual | Parallel | Junction, parts: list[tuple[str, str]]) -> str:
         self.log.append(f"merge {group.path} " + " | ".join(f"{where}: {v}" for where, v in parts))
         return group.path
 

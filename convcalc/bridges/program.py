@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Union
 
+from convcalc.bridges.graphs import held
 from convcalc.bridges.names import Namer, Path, parts
 from convcalc.engine.merge import crop_start
 from convcalc.engine.walk import Group, Measure, Refusal, measured, not_its_report, walk
@@ -27,7 +28,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.kinds.plan import FunctionStep, ModuleStep, activation
 from convcalc.kinds.registry import KINDS
 from convcalc.options import Rounding
-from convcalc.spec.model import LayerSpec, Merge, Parallel, Residual, Sequence, Spec
+from convcalc.spec.model import Junction, LayerSpec, Merge, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -196,12 +197,18 @@ class _Walk:
     def refuse(self, n: Residual, x: str, refusal: Refusal) -> NoReturn:  # noqa: ARG002 - the protocol's
         not_its_report(n, refusal)
 
-    def merge(self, group: Residual | Parallel, parts: list[tuple[str, str]]) -> str:
+    def hold(self, x: str, name: str) -> str:
+        """A general graph's output read again later: a variable of its own (graphs.py names it)."""
+        if x != self.dst[-1]:
+            return x  # a name the statements of this list do not assign (a branch's input)
+        return self.assign(held(name, self.prefix[-1], self.made), x, (), ())
+
+    def merge(self, group: Residual | Parallel | Junction, parts: list[tuple[str, str]]) -> str:
         sources = tuple(name for _, name in parts)
         then: tuple[FunctionStep, ...] = ()
-        if isinstance(group, Residual):
+        if not isinstance(group, Parallel):
             then = activation(group.activation)
-            if group.merge is Merge.CONCAT:
+            if isinstance(group, Residual) and group.merge is Merge.CONCAT:
                 sources = sources[::-1]  # the shortcut (the input) first, as torchvision's DenseNet
         dst = self.dst[-1]
         self.statements.append(Join(dst, group.merge, sources, then, group.path))

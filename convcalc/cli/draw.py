@@ -18,6 +18,7 @@ from convcalc.cli.common import (
 from convcalc.cli.output import output_file, write_output
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
+from convcalc.engine.graph import reads
 from convcalc.fold import fold
 from convcalc.render.inert import inert
 from convcalc.render.svg import render_readable, render_svg
@@ -54,12 +55,13 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     """
     loaded = override(open_spec(spec), batch=batch, dtype=dtype, input_=input_, rounding=rounding)
     report = analyze(loaded)
+    read = reads(loaded)  # a general graph's layers: what each reads (`from:`)
     if depth is not None:
-        drawing = render_svg(fold(report, depth))
+        drawing = render_svg(fold(report, depth), reads=read)
     elif full:
-        drawing = render_svg(report)
+        drawing = render_svg(report, reads=read)
     else:
-        drawing = render_readable(report)
+        drawing = render_readable(report, reads=read)
     if (output := output_file(output)) is None:
         echo_data(drawing.svg, "xml", nl=False)
     else:

@@ -20,7 +20,7 @@ from convcalc.errors import Location, SpecError
 from convcalc.kinds.base import Context, LayerFailure, Outcome, Problem, State
 from convcalc.kinds.registry import KINDS
 from convcalc.report import Diagnostic, Group, LayerRow, Report, Severity, Totals
-from convcalc.spec.model import LayerSpec, Node, Parallel, Residual, Sequence, Spec
+from convcalc.spec.model import Junction, LayerSpec, Node, Parallel, Residual, Sequence, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -87,18 +87,24 @@ class _Walker:
         self.add_row(site, x, out)
         return State(out.output, out.rf, out.jump)
 
-    def merge(self, group: Residual | Parallel, parts: list[tuple[str, State]]) -> State:
+    def merge(self, group: Residual | Parallel | Junction, parts: list[tuple[str, State]]) -> State:
         # The activation after the merge (ResNet's relu) is part of the merge row: its label says so.
-        activation = group.activation if isinstance(group, Residual) else None
+        activation = None if isinstance(group, Parallel) else group.activation
         label = f"{group.merge.value} + {activation}" if activation else group.merge.value
-        site = _Site(group.path, group.name, group.merge.value, label, group.at, len(self.inputs) - 1)
-        x = self.inputs[-1]
+        # A general graph's merge (`from:`) is a row of its list; its input, the first it joins.
+        joined = isinstance(group, Junction)
+        depth = len(self.inputs) - (not joined)
+        site = _Site(group.path, group.name, group.merge.value, label, group.at, depth)
+        x = parts[0][1] if joined else self.inputs[-1]
         try:
             out = merge(group.merge, parts)
         except LayerFailure as failure:
             self.fail(site, x, failure)
         self.add_row(site, x, out)
         return State(out.output, out.rf, out.jump)
+
+    def hold(self, x: State, name: str) -> State:  # noqa: ARG002 - the protocol's
+        return x
 
     def crop(self, n: Residual, x: State, body: State) -> State:
         """U-Net's copy and crop: a row of kind `crop` at P.shortcut.0, the input cut to the body's size."""

@@ -18,6 +18,7 @@ from convcalc.engine.analyze import analyze
 from convcalc.engine.checks import evaluate
 from convcalc.errors import ConvcalcError
 from convcalc.options import Rounding
+from convcalc.spec.model import Junction, Wired
 from convcalc.volume import Volume
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class Sources:
         """
         if answer.key not in CARRIED or (answer.path == "" and answer.key != "output"):
             return ""
+        if any(isinstance(n, (Junction, Wired)) for n in self.spec.layers):
+            return ""  # a general graph's layers read outputs before the student's: no slice of it stands alone
         own = int(answer.path.split(".")[0]) if answer.path else len(self.spec.layers) + 1
         earlier = [q for q in outputs if q < own]
         if not earlier:

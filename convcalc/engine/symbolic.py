@@ -19,7 +19,7 @@ from convcalc.engine.walk import Group, Measure, Refusal, walk
 from convcalc.errors import ClosedFormError, Location
 from convcalc.kinds.base import Context, LayerFailure, dim_names, formula_names
 from convcalc.kinds.registry import KINDS
-from convcalc.spec.model import LayerSpec, Parallel, Residual, Spec
+from convcalc.spec.model import Junction, LayerSpec, Parallel, Residual, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -154,8 +154,11 @@ class _Walker:
         self.add(site, Closed(output=out, in_place=True, conditions=conditions))
         return out
 
-    def merge(self, group: Residual | Parallel, parts: list[tuple[str, Shape]]) -> Shape:
-        activation = group.activation if isinstance(group, Residual) else None
+    def hold(self, x: Shape, name: str) -> Shape:  # noqa: ARG002 - the protocol's
+        return x
+
+    def merge(self, group: Residual | Parallel | Junction, parts: list[tuple[str, Shape]]) -> Shape:
+        activation = None if isinstance(group, Parallel) else group.activation
         label = f"{group.merge.value} + {activation}" if activation else group.merge.value
         site = _Site(group.path, group.name, group.merge.value, label, group.at)
         try:

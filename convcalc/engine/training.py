@@ -28,7 +28,7 @@ from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import Keep, fused
 from convcalc.options import Rounding
 from convcalc.report import Training
-from convcalc.spec.model import LayerSpec, Merge, Parallel, Residual, Spec
+from convcalc.spec.model import Junction, LayerSpec, Merge, Parallel, Residual, Spec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -147,11 +147,14 @@ class _Walk:
     def crop(self, n: Residual, x: _Tensor, body: _Tensor) -> _Tensor:  # noqa: ARG002 - the protocol's
         return x.view(f"{n.path}.shortcut.0")  # U-Net's crop is a view of the input (narrow): autograd keeps nothing
 
-    def merge(self, group: Residual | Parallel, parts: list[tuple[str, _Tensor]]) -> _Tensor:
+    def hold(self, x: _Tensor, name: str) -> _Tensor:  # noqa: ARG002 - the protocol's
+        return x
+
+    def merge(self, group: Residual | Parallel | Junction, parts: list[tuple[str, _Tensor]]) -> _Tensor:
         tensors = [t for _, t in parts]
         if isinstance(group, Residual) and group.merge is Merge.CONCAT:
             tensors.reverse()  # PyTorch's order: the shortcut (old features) first
-        activation = group.activation if isinstance(group, Residual) else None
+        activation = None if isinstance(group, Parallel) else group.activation
         return self.join(self.rows[group.path], group.merge, tensors, activation)
 
     def leaf(self, layer: LayerSpec, x: _Tensor) -> _Tensor:

@@ -5,7 +5,7 @@ crop *computes* is a backend's. The backends: the numeric analysis (engine/analy
 are `State`s), the symbolic one (engine/symbolic.py, `Shape`s of closed forms), training memory
 (engine/training.py, the tensors autograd keeps) and the PyTorch program (bridges/program.py,
 the names of Python variables). A memory timeline is one more backend; general graphs (`from:`
-inputs) one more node form here.
+inputs) are walked by engine/graph.py, with the same backend.
 
 The order, depth first (DESIGN §4):
 
@@ -14,7 +14,10 @@ The order, depth first (DESIGN §4):
 - a `Residual`: its body (`layers`), then its shortcut from the same input, then
   `merge(n, [(where, body), (where, shortcut)])`, the body first whatever the merge (PyTorch
   concatenates the shortcut first: the backends that build it swap the two);
-- a `Parallel`: each branch from the same input, in order, then `merge(n, branches)`.
+- a `Parallel`: each branch from the same input, in order, then `merge(n, branches)`;
+- a list with `from:` (a general graph, engine/graph.py): its items in order, each from the
+  output it names (`Wired`) or the one before; a `Junction` is `merge(j, parts)` of the outputs
+  it names; an output a later item reads again goes through `hold(x, name)` first.
 
 Every composite is bracketed by `enter(n, x)`, which returns the value its shortcut reads (the
 input, or a copy kept from the body that overwrites it), and `leave(n, out)`; each of its paths
@@ -42,10 +45,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar, Union
 
+from convcalc.engine import graph
 from convcalc.errors import ConvcalcError
 from convcalc.kinds.registry import KINDS, fill
 from convcalc.options import Rounding
-from convcalc.spec.model import LayerSpec, Node, Parallel, Residual, Sequence, Shortcut
+from convcalc.spec.model import Junction, LayerSpec, Node, Parallel, Residual, Sequence, Shortcut, Wired
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -93,8 +97,11 @@ class Backend(Protocol[V]):
     def crop(self, n: Residual, x: V, body: V) -> V:
         """`shortcut: crop`: the input cut to the body's spatial size."""
 
-    def merge(self, group: Residual | Parallel, parts: list[tuple[str, V]]) -> V:
+    def merge(self, group: Residual | Parallel | Junction, parts: list[tuple[str, V]]) -> V:
         """The join; `parts` are (where it comes from, for messages; its value)."""
+
+    def hold(self, x: V, name: str) -> V:
+        """A value of a general graph that a later layer of its list reads (`from:`): where it stays."""
 
     def leave(self, group: Group, out: V) -> V:
         """A composite ends with `out`."""
@@ -107,7 +114,9 @@ class Backend(Protocol[V]):
 
 
 def walk(nodes: tuple[Node, ...], x: V, backend: Backend[V]) -> V:
-    """The nodes one after another, from `x`."""
+    """The nodes one after another, from `x` (a general graph's: engine/graph.py)."""
+    if any(isinstance(n, (Junction, Wired)) for n in nodes):
+        return graph.walk(nodes, x, backend, _node)
     for n in nodes:
         x = _node(n, x, backend)
     return x
@@ -116,6 +125,7 @@ def walk(nodes: tuple[Node, ...], x: V, backend: Backend[V]) -> V:
 def _node(n: Node, x: V, b: Backend[V]) -> V:
     if isinstance(n, LayerSpec):
         return b.leaf(n, x)
+    assert not isinstance(n, (Junction, Wired))  # noqa: S101 - walked by engine/graph.py
     kept = b.enter(n, x)
     if isinstance(n, Sequence):
         out = walk(n.layers, x, b)

@@ -180,6 +180,7 @@ def level_names(spec: Spec) -> dict[str, str]:
     todo: list[tuple[Any, str]] = [(node, "") for node in spec.layers]
     while todo:
         node, level = todo.pop()
+        node = getattr(node, "node", node)  # a layer that reads an earlier one (`from:`) is that layer
         if isinstance(node, LayerSpec):
             out[node.path] = f"{level}.{node.name}" if level else node.name
             continue

@@ -21,6 +21,8 @@ from convcalc.render.shapes import LEGEND, cube, legend_fill
 from convcalc.render.ushape import Figure, u_shaped
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from convcalc.render.diagram import Node
     from convcalc.report import Report
 
@@ -65,13 +67,18 @@ def _wrap(figure: Figure, nodes: list[Node]) -> list[list[Node]]:
     return lines
 
 
-def render_svg(report: Report, note: str = "") -> Drawing:
-    """The report as a standalone SVG document, sized to its content; `note` is a last caption line."""
+def render_svg(report: Report, note: str = "", reads: Mapping[str, str] | None = None) -> Drawing:
+    """The report as a standalone SVG document, sized to its content; `note` is a last caption line.
+
+    `reads` names what a row of a general graph reads (`from:`, engine/graph.py's `reads`): under its name.
+    """
     nodes = build(report)
     volumes = count_boxes(nodes)
     nodes = u_shaped(nodes)
     spatial = [cube(r.output).high for r in report.rows if r.output is not None and r.output.spatial]
-    figure = Figure(qualified_names(report), max(spatial, default=200.0))
+    names = qualified_names(report)
+    names |= {path: f"{names[path]} ← {source}" for path, source in (reads or {}).items() if path in names}
+    figure = Figure(names, max(spatial, default=200.0))
     top = MARGIN + 30.0  # below the title
     right, previous = 0.0, (0.0, 0.0)
     lines = _wrap(figure, nodes)
@@ -89,7 +96,7 @@ def render_svg(report: Report, note: str = "") -> Drawing:
     return Drawing(svg, volumes, width, height)
 
 
-def render_readable(report: Report, limit: float = READABLE) -> Drawing:
+def render_readable(report: Report, limit: float = READABLE, reads: Mapping[str, str] | None = None) -> Drawing:
     """Every layer; or, for a figure whose long side passes FOLD_PAST, the deepest folding that fits `limit`.
 
     DenseNet-121's 250 volumes make a figure of about 1,500 x 4,500 px, unreadable once fitted to
@@ -98,7 +105,7 @@ def render_readable(report: Report, limit: float = READABLE) -> Drawing:
     """
     from convcalc.fold import fold  # noqa: PLC0415 - only for a large figure
 
-    whole = render_svg(report)
+    whole = render_svg(report, reads=reads)
     if max(whole.width, whole.height) <= FOLD_PAST:
         return whole
     deepest = max((r.depth for r in report.rows), default=0)
@@ -109,7 +116,7 @@ def render_readable(report: Report, limit: float = READABLE) -> Drawing:
             f"Folded to depth {depth} to fit the page: every layer would be {whole.volumes} volumes,"
             f" {n(whole.width)} x {n(whole.height)} px (convcalc draw --depth N to choose, --full for every layer)"
         )
-        drawing = render_svg(folded, note)
+        drawing = render_svg(folded, note, reads)
         if max(drawing.width, drawing.height) <= limit:
             break
     return drawing

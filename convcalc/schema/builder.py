@@ -25,6 +25,7 @@ from convcalc.schema.parts import (
     words_pattern,
 )
 from convcalc.spec import composite, expect, shorthand
+from convcalc.spec.graph import JUNCTION_KEYS
 from convcalc.spec.layers import LAYER_KEYS
 from convcalc.spec.model import Merge, Shortcut
 
@@ -185,12 +186,15 @@ class Builder:
             "layers": layers,
             "residual": self.define(f"{prefix}residual", lambda: self.residual(layers, templated=templated)),
             "parallel": self.define(f"{prefix}parallel", lambda: self.parallel(layers, templated=templated)),
+            "from": {"type": ["array", "string"], "minItems": 1, "items": {"type": "string"}},
+            "merge": self.value(params.choice(Merge, "")),
         }
         props = {key: t(by_key[key], texts.LAYER_HELP[key]) for key in (*LAYER_KEYS, "layer", *composite.REPEAT_KEYS)}
-        props |= {key: t(by_key[key], texts.LAYER_HELP[key]) for key in composite.COMPOSITES}
+        props |= {key: t(by_key[key], texts.LAYER_HELP[key]) for key in (*composite.COMPOSITES, "merge")}
         props |= {word: self.body(word, templated=templated) for word in self.known}
         beside = {word: list(dict.fromkeys((word, *LAYER_KEYS))) for word in props if word not in LAYER_KEYS}
         beside["repeat"] = list(composite.REPEAT_KEYS)
+        beside["merge"], beside["activation"] = list(JUNCTION_KEYS), [*beside["activation"], "merge"]  # {merge:, from:}
         del beside["layers"]
         call = {
             "type": ["object", "null"],

@@ -60,7 +60,7 @@ class SpecBuilder(Builder):
         reported once.
         """
         shorthand_ = self.define("shorthand.check", lambda: self.shorthand(self.known, shown=False))
-        keys = [*LAYER_KEYS, "layer", *composite.REPEAT_KEYS, *composite.COMPOSITES, *self.known]
+        keys = [*LAYER_KEYS, "layer", "merge", *composite.REPEAT_KEYS, *composite.COMPOSITES, *self.known]
         allowed: Schema = {key: {} for key in keys}
         return {
             "if": {"type": "string"},

@@ -41,6 +41,8 @@ LAYER_HELP = {
     "layers": "The layers a repeat repeats.",
     "residual": "y = merge(layers(x), shortcut(x)), then an optional activation (ResNet, DenseNet).",
     "parallel": "Branches over the same input, merged (Inception; squeeze-and-excitation with multiply).",
+    "from": "The earlier layers of this list it reads, by name (input: the list's input); a layer reads one.",
+    "merge": "A merge of the earlier layers `from:` names: add, concat (in that order) or multiply.",
 }
 RESIDUAL_HELP = {
     "layers": "The body of the block.",

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
+from convcalc.spec import graph
 from convcalc.spec.blocks import Block, Built, read_block, substitute
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
-from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut
+from convcalc.spec.model import Merge, Node, Parallel, Residual, Sequence, Shortcut
 from convcalc.spec.yamlpos import PosList, PosMap
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ T = TypeVar("T")
 
 COMPOSITES = ("repeat", "residual", "parallel")
 # The keys each composite, and a block definition, may have (unknown keys are errors).
-REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module")
+REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module", "from")
 RESIDUAL_KEYS = ("layers", "shortcut", "merge", "activation")
 PARALLEL_KEYS = ("branches", "merge")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
@@ -87,13 +88,20 @@ class NodeReader(LayerReader):
             raise SpecError(msg, at)
         nodes: list[Node] = []
         errors: _Errors = {}
+        names = graph.Names()  # `from:` reads the names written before it in this list
         for i, (item, item_at) in enumerate(zip(items, items.item_at, strict=True)):
             # A mistake in one layer does not hide the next layers' mistakes: all are reported.
             try:
-                nodes.append(self.node(item, item_at, path_of(i)))
+                if graph.is_junction(item):
+                    self.expect(item, path_of(i))
+                    nodes.append(graph.junction(item, item_at, path_of(i), names))
+                else:
+                    nodes.append(graph.reading(self.node(item, item_at, path_of(i)), item, names))
             except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
                 if self.note(errors, exc):
                     break
+            finally:
+                names.named(item)
         _raise(errors)
         return tuple(nodes)
 
@@ -155,10 +163,15 @@ class NodeReader(LayerReader):
         if before + per * count > MAX_LAYERS:
             msg = f"repeat: {count:,} times {per:,} layers is more than {MAX_LAYERS:,} layers, convcalc's limit"
             raise SpecError(msg, item.at("repeat"))
-        layers = list(first)
-        for r in range(1, count):
-            layers += self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}"))
-        return Sequence("repeat", self._name(item, f"repeat ×{count}"), tuple(layers), at, path, module_name(item))
+        copies = [first]
+        copies += [
+            self.nodes(item["layers"], item.at("layers"), "`layers:`", under(f"{path}.{r}")) for r in range(1, count)
+        ]
+        if graph.wired(copies[0]):  # `from:` counts places in its own list: each copy stays one
+            unnamed = f"repeat ×{count}"
+            copies = [(Sequence("repeat", unnamed, c, at, f"{path}.{r}"),) for r, c in enumerate(copies)]
+        layers = tuple(n for c in copies for n in c)
+        return Sequence("repeat", self._name(item, f"repeat ×{count}"), layers, at, path, module_name(item))
 
     def residual(self, item: PosMap, at: Location, path: str) -> Residual:
         """`residual: {layers, shortcut, merge, activation}`."""
@@ -241,7 +254,7 @@ class NodeReader(LayerReader):
             nodes = self.nodes(layers, block.at, f"block '{word}'", (lambda _: path) if single else under(path))
         finally:
             self.calls.pop()
-        if single and not isinstance(nodes[0], LayerSpec):
+        if single and isinstance(nodes[0], (Sequence, Residual, Parallel)):
             return replace(nodes[0], name=name, at=at, module=module or nodes[0].module)
         return Sequence("block", name, nodes, at, path, module)
 

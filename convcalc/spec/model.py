@@ -1,7 +1,10 @@
 """The typed spec: what a YAML file says, checked, with the place of every layer.
 
 A spec's layers form a tree: leaves are `LayerSpec`s; `Sequence` (a `repeat:` or a block call),
-`Residual` and `Parallel` hold other nodes. Every node has a dotted `path` (`5`, `5.layers.2`,
+`Residual` and `Parallel` hold other nodes. A list of layers may also be a general graph: a
+`Wired` node reads an earlier output of its list (`from: [a]`), a `Junction` merges several
+(`{merge: concat, from: [a, b]}`); names resolve to positions when the spec is read, so a
+graph's edges only point back (no cycle can be written). Every node has a dotted `path` (`5`, `5.layers.2`,
 `7.branches.1.0`) that names it in rows, messages and JSON.
 """
 
@@ -90,7 +93,42 @@ class Parallel:
     module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
 
 
-Node = Union[LayerSpec, Sequence, Residual, Parallel]  # noqa: UP007 - a runtime alias on Python 3.10
+@dataclass(frozen=True, slots=True)
+class Junction:
+    """`{merge: concat, from: [a, b]}`: earlier outputs of its list joined (a node of a general graph).
+
+    `sources` are positions in the list that holds it (-1: the list's input), in the order
+    written, which is the order of the concat.
+    """
+
+    name: str
+    merge: Merge
+    sources: tuple[int, ...]
+    activation: str | None
+    at: Location
+    path: str
+    module: str | None = None  # its PyTorch name (`module:`)
+
+
+@dataclass(frozen=True, slots=True)
+class Wired:
+    """A node that reads an earlier output of its list (`from: [a]`), not the one just before it."""
+
+    node: LayerSpec | Sequence | Residual | Parallel
+    source: int  # its position in the list (-1: the list's input)
+
+    @property
+    def path(self) -> str:
+        """The node's path."""
+        return self.node.path
+
+    @property
+    def name(self) -> str:
+        """The node's name."""
+        return self.node.name
+
+
+Node = Union[LayerSpec, Sequence, Residual, Parallel, Junction, Wired]  # noqa: UP007 - a runtime alias on Python 3.10
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ _WHAT = (
 def _skeleton(value: Any) -> Any:
     """The value with every number hidden (names and repeat counts kept)."""
     if isinstance(value, dict):
-        return {k: v if k in {"name", "repeat"} else _skeleton(v) for k, v in value.items()}
+        return {k: v if k in {"name", "repeat", "from"} else _skeleton(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_skeleton(v) for v in value]
     if isinstance(value, bool):

@@ -51,7 +51,22 @@ class Fork:
     join: Op
 
 
-Item = Union[Op, Fork]  # noqa: UP007 - a runtime alias on Python 3.10
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Branches that do not nest, written as a general graph (`from:`, importer/wired.py).
+
+    The ops from the value `entry` up to the op every path from it meets (`ops[-1]`), in order.
+    """
+
+    entry: Op
+    ops: tuple[Op, ...]
+
+
+Item = Union[Op, Fork, Region]  # noqa: UP007 - a runtime alias on Python 3.10
+
+
+class NotSeriesParallelError(ModelError):
+    """Branches that do not nest: the fork that holds them is written as a general graph."""
 
 
 @dataclass(slots=True)
@@ -143,18 +158,25 @@ def _post_dominators(ops: list[Op]) -> dict[int, int | None]:
 
 
 def decompose(graph: Graph) -> list[Item]:
-    """The graph as a sequence of ops and forks; ModelError where it is not series-parallel."""
-    ops = {op.index: op for op in graph.ops}
+    """The graph as a sequence of ops, forks and regions written as general graphs; ModelError where it cannot be."""
     outputs = [op for op in graph.ops if not op.users]
     if len(outputs) != 1:
         names = ", ".join(inert(op.name) for op in outputs)
         msg = f"the model has {len(outputs)} outputs ({names}); a spec has one"
         raise ModelError(msg)
-    ipdom = _post_dominators(graph.ops)
+    items, _ = _Decomposer(graph).chain(graph.ops[0], None)
+    return items
 
-    def chain(start: Op, stop: int | None, depth: int = 0) -> tuple[list[Item], Op]:
+
+class _Decomposer:
+    def __init__(self, graph: Graph) -> None:
+        self.ops = {op.index: op for op in graph.ops}
+        self.ipdom = _post_dominators(graph.ops)
+
+    def chain(self, start: Op, stop: int | None, depth: int = 0) -> tuple[list[Item], Op]:
         """The items after `start` up to (not including) `stop`, and the last op before it."""
         _depth(start, depth)
+        ops = self.ops
         items: list[Item] = []
         at = start
         while at.users and at.users != [stop]:
@@ -165,29 +187,55 @@ def decompose(graph: Graph) -> list[Item]:
                 items.append(nxt)
                 at = nxt
                 continue
-            join_index = ipdom[at.index]
+            join_index = self.ipdom[at.index]
             if join_index is None or join_index == stop:
                 _not_series_parallel(at, ops)
             join = ops[join_index]  # type: ignore[index]  # None is refused just above
-            ends: dict[int, tuple[Item, ...]] = {}
-            for user in at.users:
-                if user == join.index:
-                    ends[at.index] = ()
-                    continue
-                first = ops[user]
-                if len(first.inputs) > 1:
-                    _not_series_parallel(first, ops)
-                rest, last = chain(first, join.index, depth + 1)
-                ends[last.index] = (first, *rest)
-            # Each branch ends in an op whose only user is the join, and whatever else the join
-            # reads would be a fork of its own met first: so the ends are the join's inputs.
-            assert sorted(ends) == sorted(join.inputs)  # noqa: S101 - see above
-            items.append(Fork(tuple(ends[i] for i in join.inputs), join))
+            try:
+                items.append(self.fork(at, join, depth))
+            except NotSeriesParallelError:
+                items.append(region(at, join, ops))  # the branches do not nest: as they are (`from:`)
             at = join
         return items, at
 
-    items, _ = chain(graph.ops[0], None)
-    return items
+    def fork(self, at: Op, join: Op, depth: int) -> Fork:
+        """The branches from `at` to `join`, each a chain; NotSeriesParallelError where they do not nest."""
+        ends: dict[int, tuple[Item, ...]] = {}
+        for user in at.users:
+            if user == join.index:
+                ends[at.index] = ()
+                continue
+            first = self.ops[user]
+            if len(first.inputs) > 1:
+                _not_series_parallel(first, self.ops)
+            rest, last = self.chain(first, join.index, depth + 1)
+            ends[last.index] = (first, *rest)
+        # Each branch ends in an op whose only user is the join, and whatever else the join
+        # reads would be a fork of its own met first: so the ends are the join's inputs.
+        assert sorted(ends) == sorted(join.inputs)  # noqa: S101 - see above
+        return Fork(tuple(ends[i] for i in join.inputs), join)
+
+
+def region(entry: Op, join: Op, ops: dict[int, Op]) -> Region:
+    """The ops between `entry` and `join` (its immediate post-dominator), `join` last.
+
+    Every path from `entry` meets `join`, so the ops reached from it before `join` are the region;
+    one of them that reads a value from before `entry` makes it open, and the fork around it is
+    written as a general graph instead (NotSeriesParallelError, up to the caller's fork).
+    """
+    found: set[int] = set()
+    todo = [u for u in entry.users if u != join.index]
+    while todo:
+        i = todo.pop()
+        if i not in found:
+            found.add(i)
+            todo += [u for u in ops[i].users if u != join.index]
+    inside = found | {entry.index}
+    for i in (*found, join.index):
+        if not set(ops[i].inputs) <= inside:
+            _not_series_parallel(ops[i], ops)
+    position = {k: n for n, k in enumerate(ops)}  # the graph's order: each op after what it reads
+    return Region(entry, (*(ops[i] for i in sorted(found, key=position.__getitem__)), join))
 
 
 def _depth(start: Op, depth: int) -> None:
@@ -206,4 +254,4 @@ def _not_series_parallel(op: Op, ops: dict[int, Op]) -> None:
         f"the graph is not series-parallel at {inert(op.name)} ({inert(op.op)}, inputs {inputs}): its branches do not "
         "meet in one merge, so it cannot be written as residual and parallel blocks"
     )
-    raise ModelError(msg)
+    raise NotSeriesParallelError(msg)

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from convcalc.bridges.importer.blocks import make_blocks
-from convcalc.bridges.importer.write import Leaf, Node
+from convcalc.bridges.importer.nodes import Leaf, Node
 from convcalc.errors import Location
 from convcalc.kinds import registry
 from convcalc.render.inert import inert
@@ -82,14 +82,18 @@ def _value(node: Node, parent: str) -> Any:
     name = _own(node.name, parent)
     inner = node.name if node.name and node.kind != "repeat" else parent
     if isinstance(node, Leaf):
+        reads = {"from": [_own(r.name, parent) if r is not None else "input" for r in node.reads]} if node.reads else {}
+        if node.kind == "merge":
+            return _Flow({**node.params, **reads, **({"name": name} if name else {})})
         short = _shorthand(node)
-        if name is None:
+        if name is None and not reads:
             return short if short is not None else {node.kind: dict(node.params) or None}
+        named = {"name": name} if name else {}
         if short is not None:
-            return _Flow(layer=short, name=name)
-        return _Flow({node.kind: _Flow(node.params) if node.params else None, "name": name})
-    if node.kind == "repeat":
-        value: dict[str, Any] = {"repeat": node.options["count"]}
+            return _Flow(layer=short, **named, **reads)
+        return _Flow({node.kind: _Flow(node.params) if node.params else None, **named, **reads})
+    if node.kind in {"repeat", "graph"}:  # a graph is a list of its own: `from: [input]` is its input
+        value: dict[str, Any] = {"repeat": node.options.get("count", 1)}
         if name:
             value["name"] = name
         value["layers"] = text_of(node.parts[0], node.name or parent)

@@ -8,39 +8,17 @@ convcalc has no kind for becomes one opaque layer with the volume the framework 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.importer.graph import Fork, Item, Op
+from convcalc.bridges.importer.graph import Fork, Item, Op, Region
+from convcalc.bridges.importer.nodes import Composite, Leaf, Node
+from convcalc.bridges.importer.wired import activation_of, region_nodes
 from convcalc.errors import ModelError
 from convcalc.kinds import registry
 from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
     from convcalc.kinds.base import Kind
-
-
-@dataclass(slots=True)
-class Leaf:
-    """One layer: its kind and the parameters written (the defaults left out)."""
-
-    kind: str
-    params: dict[str, Any]
-    name: str | None
-    overrides: bool = False  # sets what the spec's defaults set otherwise: long form
-
-
-@dataclass(slots=True)
-class Composite:
-    """residual, parallel or repeat, with its parts and the model's name for it."""
-
-    kind: str
-    parts: list[list[Node]]  # residual: body, shortcut; parallel: branches; repeat: one copy
-    options: dict[str, Any] = field(default_factory=dict)
-    name: str | None = None
-
-
-Node = Leaf | Composite
 
 
 def nodes(items: list[Item]) -> list[Node]:
@@ -59,6 +37,11 @@ def nodes(items: list[Item]) -> list[Node]:
         if isinstance(item, Fork):
             _fork(out, item)
             continue
+        if isinstance(item, Region):
+            out.append(region_nodes(item, nodes))
+            continue
+        if _merge_takes(out[-1] if out else None, item):
+            continue
         kind, params = _long(item)
         last = out[-1] if out else None
         resolved = registry.resolve(kind)
@@ -70,6 +53,16 @@ def nodes(items: list[Item]) -> list[Node]:
             out.pop()  # an fc flattens its input itself
         out.append(Leaf(kind, params, item.name if item.module else None))
     return out
+
+
+def _merge_takes(last: Node | None, op: Op) -> bool:
+    """A general graph's last merge takes the activation after it (`activation: relu`), as a residual's does."""
+    end = last.parts[0][-1] if isinstance(last, Composite) and last.kind == "graph" else None
+    function = activation_of(op)
+    if not isinstance(end, Leaf) or end.kind != "merge" or "activation" in end.params or function is None:
+        return False
+    end.params["activation"] = function
+    return True
 
 
 def _fuse(last: Leaf, before: Kind | None, kind: Kind, preset: dict[str, Any], params: dict[str, Any]) -> bool:
@@ -133,8 +126,8 @@ def _fork(out: list[Node], fork: Fork) -> None:
     out.append(Composite("parallel", branches, {"merge": merge}))
 
 
-def finish(layers: list[Node]) -> list[Node]:
-    """Fold each residual's merge activation into it; find repeats."""
+def finish(layers: list[Node], *, repeats: bool = True) -> list[Node]:
+    """Fold each residual's merge activation into it; find repeats (not in a graph: `from:` counts places)."""
     done: list[Node] = []
     for node in layers:
         if isinstance(node, Leaf) and node.kind == "residual_merge":
@@ -144,11 +137,13 @@ def finish(layers: list[Node]) -> list[Node]:
                 last.options["activation"] = node.params["activation"]
             continue
         if isinstance(node, Composite):
-            node.parts = [finish(p) for p in node.parts]
+            node.parts = [finish(p, repeats=node.kind != "graph") for p in node.parts]
             names = [n for p in node.parts for n in _names(p)]
             node.name = _prefix(names) or None
         done.append(node)
-    return _repeats(done)
+    if done and isinstance(done[0], Composite) and done[0].kind == "graph":
+        done[:1] = done[0].parts[0]  # first in its list: the graph's input is the list's (no `repeat: 1`)
+    return _repeats(done) if repeats else done
 
 
 def _names(layers: list[Node]) -> list[str]:
@@ -199,10 +194,11 @@ def _repeats(layers: list[Node]) -> list[Node]:
         for i in range(n_layers - 2 * p, -1, -1):
             if sigs[i : i + p] == sigs[i + p : i + 2 * p]:
                 run[i] = run[i + p] + 1
-    named, composites = [0], [0]  # how many of layers[:k] have a name, are composites
+    named, composites, wired = [0], [0], [0]  # how many of layers[:k] have a name, are composites, read by name
     for n in layers:
         named.append(named[-1] + bool(n.name))
         composites.append(composites[-1] + isinstance(n, Composite))
+        wired.append(wired[-1] + (isinstance(n, Leaf) and (n.reads is not None or n.referenced)))
     out: list[Node] = []
     i = 0
     while i < n_layers:
@@ -215,7 +211,8 @@ def _repeats(layers: list[Node]) -> list[Node]:
             worth = composites[end] > composites[i] or (
                 count >= 3 and named[end] == named[i]  # noqa: PLR2004 - three plain layers
             )
-            if count > 1 and worth and period * count > best[0] * best[1]:
+            # A layer that reads by name, or is read so, stays in its list: `from:` names its list's layers.
+            if count > 1 and worth and wired[end] == wired[i] and period * count > best[0] * best[1]:
                 best = (period, count)
         period, count = best
         if count == 1:
@@ -231,6 +228,8 @@ def _repeats(layers: list[Node]) -> list[Node]:
 def _repeat(copies: list[list[Node]]) -> Composite:
     name = _prefix([n for copy in copies for n in _names(copy)])
     first = copies[0]
+    if len(first) == 1 and isinstance(first[0], Composite) and first[0].kind == "graph":
+        first = first[0].parts[0]  # a graph repeated: the repeat's list is its own (no `repeat: 1` in it)
     relative = [_relative(copy) for copy in copies]
     if any(r != relative[0] for r in relative):
         _strip(first, None)
@@ -255,7 +254,7 @@ def _strip(copy: list[Node], mode: str | None) -> None:
                 n.name = None
                 for p in n.parts:
                     walk(p)
-            elif mode is None or not n.name:
+            elif (mode is None and not n.referenced) or not n.name:  # one read by name (`from:`) keeps it
                 n.name = None
             else:
                 n.name = n.name[len(prefix) + 1 :] if prefix else n.name
