@@ -100,5 +100,6 @@ class StochasticDepth(Kind):
             return Keep(view=True)  # PyTorch returns its input
         if DepthMode(p.get("mode", DepthMode.ROW)) is DepthMode.ROW:
             return Keep(values=1)  # the mask: one value per image
-        # One value for the whole batch (counted as 4 bytes, float32's, whatever the precision).
-        return Keep(fixed_stats=1)
+        # One value for the whole batch, in the activations' type, as the row's mask (measured
+        # under CPU autocast: bfloat16 after a conv, tests/test_amp_oracle.py).
+        return Keep(fixed_values=1)
