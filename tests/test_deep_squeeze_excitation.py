@@ -20,6 +20,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+# pytest puts tests/ on sys.path (rootdir-less "prepend" import mode); mypy knows it as tests.torchvision_models.
+from torchvision_models import models  # type: ignore[import-not-found]
+
 from convcalc import analyze, load_spec
 from convcalc.cli import main
 
@@ -30,8 +33,10 @@ BLOCKS = 50
 # The forms of a squeeze-excitation block on C channels: EfficientNet's and RegNet's (torchvision's
 # SqueezeExcitation: 1x1 convs), SENet's (fc layers in a parallel), and one with an adaptive pool.
 FORMS = (
-    "  - residual: {merge: multiply, layers: [gap, {conv: {filters: 2, size: 1, activation: silu}},"
-    " {conv: {filters: 8, size: 1, activation: sigmoid}}]}\n",
+    (
+        "  - residual: {merge: multiply, layers: [gap, {conv: {filters: 2, size: 1, activation: silu}},"
+        " {conv: {filters: 8, size: 1, activation: sigmoid}}]}\n"
+    ),
     "  - parallel: {merge: multiply, branches: [[], [gap, fc-2, relu, fc-8, sigmoid]]}\n",
     "  - parallel: {merge: multiply, branches: [[adaptive_avgpool1, conv1-4, relu, conv1-8, hardsigmoid], []]}\n",
 )
@@ -97,10 +102,7 @@ def _adaptive_se(blocks: int) -> str:
 @pytest.mark.torch
 @pytest.mark.parametrize(("name", "side"), [("regnet_y_128gf", 384), ("efficientnet_b7", 600)])
 def test_the_deepest_imported_networks_show_with_exit_0(name: str, side: int, tmp_path: Path) -> None:
-    # pytest puts tests/ on sys.path; mypy knows it as tests.torchvision_models.
-    from torchvision_models import models  # type: ignore[import-not-found]  # noqa: PLC0415 - skips without torch
-
-    import torch  # noqa: PLC0415
+    torch = pytest.importorskip("torch")
 
     from convcalc.bridges.importer import import_model  # noqa: PLC0415 - imports torch
 
