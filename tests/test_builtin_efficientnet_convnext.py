@@ -54,7 +54,7 @@ def torchvision_model(name: str) -> Any:
 
 
 def hooked(net: Any, x: Any) -> tuple[dict[str, list[int]], Any]:
-    """Each Conv2d, Linear, BatchNorm2d and LayerNorm module's output volume by name (convcalc's order), and the output."""
+    """The output volume of each Conv2d, Linear, BatchNorm2d and LayerNorm by name (convcalc's order); the output."""
     classes = {c for cs in HOOKED.values() for c in cs}
     seen: dict[str, list[int]] = {}
 
