@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
-from unittest import mock
 
 import pytest
 from click.testing import CliRunner
@@ -59,7 +58,7 @@ def networks(draw: Any) -> tuple[int, list[tuple[int, int]], str]:
     return size, blocks, f"input: {size}x{size}x8\nrounding: floor\nlayers:\n{text}"
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(net=networks())
 def test_fifty_squeeze_excitation_blocks_keep_the_field_at_the_inputs_extent(
     net: tuple[int, list[tuple[int, int]], str],
@@ -101,7 +100,9 @@ def _adaptive_se(blocks: int) -> str:
 @pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.parametrize(("name", "side"), [("regnet_y_128gf", 384), ("efficientnet_b7", 600)])
-def test_the_deepest_imported_networks_show_with_exit_0(name: str, side: int, tmp_path: Path) -> None:
+def test_the_deepest_imported_networks_show_with_exit_0(
+    name: str, side: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     torch = pytest.importorskip("torch")
 
     from convcalc.bridges.importer import import_model  # noqa: PLC0415 - imports torch
@@ -110,8 +111,10 @@ def test_the_deepest_imported_networks_show_with_exit_0(name: str, side: int, tm
     # torch.nn.init's functions doing nothing, its 2.6 GB of weights are allocated, never written,
     # and moved to the meta device before a page of them is touched.
     inits = ("kaiming_uniform_", "kaiming_normal_", "uniform_", "normal_", "zeros_", "ones_", "constant_")
-    with mock.patch.multiple(torch.nn.init, **{f: lambda t, *_, **__: t for f in inits}):
-        net = getattr(models(), name)(weights=None).eval().to("meta")
+    for f in inits:
+        monkeypatch.setattr(torch.nn.init, f, lambda t, *_, **__: t)
+    net = getattr(models(), name)(weights=None).eval().to("meta")
+    monkeypatch.undo()
     spec = tmp_path / f"{name}.yaml"
     spec.write_text(import_model(f"torchvision.models:{name}", f"{side}x{side}x3", model=net).text, encoding="utf-8")
     shown = CliRunner().invoke(main, ["show", str(spec), "--format", "json"])
