@@ -65,6 +65,10 @@ CASES |= {
         "  - residual: {layers: [conv1-4, {stochastic_depth: {p: 0.5, mode: batch}}], activation: relu}\n"
         "  - residual: {layers: [conv1-4, {stochastic_depth: 0.0}]}"
     ),
+    "stochastic-depth-ranks": (
+        "input: 3x4x5x2\nlayers: [conv1-2, {stochastic_depth: 0.2}, {stochastic_depth: {p: 0.3, mode: batch}}, gap,"
+        " flatten, fc-4, {stochastic_depth: 0.2}]"
+    ),
     "scale-places": "input: 5x5x4\nlayers: [conv1-4, gelu, scale, gap, flatten, fc-6, scale, fc-2]",
     "layernorm-channels-places": (
         "input: 5x4x6\nlayers: [{layernorm: {over: channels}}, conv1-6, {layernorm: {over: channels, affine: false}},"
