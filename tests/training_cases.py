@@ -75,6 +75,39 @@ CASES = {
     ),
 }
 
+# Issue 25's kinds where EfficientNet and ConvNeXt use them (nets25): stochastic depth on a
+# residual branch in training (its mask; p 0 returns its input), layer scale after a conv and on
+# a vector, LayerNorm over channels first, without affine, on a 1x1 grid and on a vector, and one
+# block of each network (tests/test_training_oracle_zoo.py measures the whole networks).
+CASES |= {
+    "stochastic-depth-branches": (
+        "input: 6x6x4\nlayers:\n  - residual: {layers: [conv3-4 p1, bn, {stochastic_depth: 0.2}]}\n"
+        "  - residual: {layers: [conv1-4, {stochastic_depth: {p: 0.5, mode: batch}}], activation: relu}\n"
+        "  - residual: {layers: [conv1-4, {stochastic_depth: 0.0}]}"
+    ),
+    "stochastic-depth-ranks": (
+        "input: 3x4x5x2\nlayers: [conv1-2, {stochastic_depth: 0.2}, {stochastic_depth: {p: 0.3, mode: batch}}, gap,"
+        " flatten, fc-4, {stochastic_depth: 0.2}]"
+    ),
+    "scale-places": "input: 5x5x4\nlayers: [conv1-4, gelu, scale, gap, flatten, fc-6, scale, fc-2]",
+    "layernorm-channels-places": (
+        "input: 5x4x6\nlayers: [{layernorm: {over: channels}}, conv1-6, {layernorm: {over: channels, affine: false}},"
+        " relu, gap, {layernorm: {over: channels}}, flatten, {layernorm: {over: channels}}, fc-3]"
+    ),
+    "convnext-block": (
+        "input: 8x8x8\nlayers:\n  - {conv: {filters: 8, size: 2, stride: 2}}\n  - {layernorm: {over: channels}}\n"
+        "  - residual: {layers: [conv7-8 p3 gdw, {layernorm: {over: channels}}, conv1-32, gelu, conv1-8, scale,"
+        " {stochastic_depth: 0.1}]}"
+    ),
+    "mbconv-block": (
+        "input: 8x8x8\nlayers:\n  - residual:\n      layers:\n        - conv1-16\n        - bn\n        - silu\n"
+        "        - conv3-16 p1 gdw\n        - bn\n        - silu\n"
+        "        - residual: {layers: [gap, {conv: {filters: 2, size: 1, activation: silu}},"
+        " {conv: {filters: 16, size: 1, activation: sigmoid}}], merge: multiply}\n"
+        "        - conv1-8\n        - bn\n        - {stochastic_depth: 0.2}"
+    ),
+}
+
 
 KINDS = {
     f"{k.name}-{where}": _one_layer(k, after_conv=where == "after")

@@ -15,7 +15,8 @@ export` writes) and follows `Network.run` in eval mode under `torch.no_grad()`, 
 - a merge makes its result (k - 1 results for k operands of add or multiply, each freed by the
   next), then its activation;
 - what a call makes and frees inside itself (`_TRANSIENT`): a max pool's int64 indices, which
-  PyTorch computes and drops even under no_grad; lrn's squares, padded squares and powers.
+  PyTorch computes and drops even under no_grad; group and layer norm's mean and rstd; lrn's
+  squares, padded squares and powers.
 
 Each event is a call: `live` right after it returns (its output made, its input not yet
 released), `high` the most during it. The peak is the highest `high`. Measured against PyTorch
@@ -43,7 +44,7 @@ _FLOAT = 4  # convcalc.pytorch builds float32 modules
 _INDEX = 8  # a max pool's indices are int64
 _COUNT = 8  # batchnorm's num_batches_tracked
 # Calls that return a view of their input (or the input itself): no storage of their own.
-_VIEWS = {".unsqueeze", ".squeeze", ".narrow", ".view", ".reshape", "torch.flatten"}
+_VIEWS = {".unsqueeze", ".squeeze", ".narrow", ".view", ".reshape", "torch.flatten", ".permute"}
 _SAME = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Identity"}  # eval mode: the input itself
 
 
@@ -153,6 +154,8 @@ class _Run:
             return out.storage.bytes // _FLOAT * _INDEX
         if cls == "GroupNorm":  # native_group_norm's mean and rstd, N x G float32 each, dropped
             return 2 * self.batch * int(step.args[0]) * _FLOAT  # type: ignore[arg-type]
+        if cls == "LayerNorm":  # native_layer_norm's mean and rstd, a float32 per normalised row each, dropped
+            return 2 * out.storage.bytes // int(step.args[0])  # type: ignore[arg-type]
         if cls == "LocalResponseNorm":
             # F.local_response_norm (torch/nn/functional.py): div = x*x; padded by size - 1
             # channels (the square still held); averaged (the padded one still held); then

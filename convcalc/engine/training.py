@@ -127,7 +127,7 @@ class _Walk:
         """The bytes a rule names beside its input and output, `values` of `size` bytes: this row's own."""
         mask = _CUDA_MASK if self.cuda else size
         self.per_image[row] += keep.values * size + keep.indices * _INDEX + keep.masks * mask + keep.stats * _STAT
-        self.fixed[row] += keep.fixed_stats * _STAT
+        self.fixed[row] += keep.fixed_stats * _STAT + keep.fixed_values * size
 
     def enter(self, group: Group, x: _Tensor) -> _Tensor:  # noqa: ARG002 - the protocol's
         return x

@@ -145,7 +145,8 @@ class LayerNorm(_ChannelNorm):
 
     `over: all` (the default) normalises each image's values, as GroupNorm(1, C); `over: channels`
     each position's channels, as ConvNeXt's LayerNorm2d. That one keeps its input and a mean and
-    1/std per position (float32), measured with torch 2.13.0 (tests/test_zoo_kinds.py).
+    1/std per position (float32; in the input's type without affine), measured with torch 2.13.0
+    (tests/test_zoo_kinds.py, tests/test_amp_oracle.py).
     """
 
     name = "layernorm"
@@ -185,7 +186,12 @@ class LayerNorm(_ChannelNorm):
         if _over(p) is NormOver.ALL:
             return super().saved(p, row, rounding)
         assert row.input is not None  # noqa: S101 - a computed row has an input
-        return Keep(input=True, stats=2 * (row.input.values // row.input.depth))
+        positions = row.input.values // row.input.depth
+        if p["affine"]:  # a float32 weight: PyTorch's CPU kernel for mixed types keeps float32 statistics
+            return Keep(input=True, stats=2 * positions)
+        # Without weights the op runs in its input's type, and so are its mean and 1/std (measured
+        # in bfloat16 under CPU autocast, tests/test_amp_oracle.py; float32 the same as stats).
+        return Keep(input=True, values=2 * positions)
 
 
 class GroupNorm(_ChannelNorm):

@@ -250,9 +250,14 @@ class AdaptivePool(Kind):
         if not x.numbers:
             return Sizes(out, x.depth, (None,) * len(out))  # the jump is the size: not closed
         sizes = tuple(as_int(w) for w in x.spatial)
-        # The widest window sets the receptive field; the average step sets the jump.
+        # The widest window sets the receptive field; the average step sets the jump. Along a dim
+        # pooled to 1, the input's extent and its input's jump, as global_pool's (issue 25).
         rf = grown(x, [_widest_window(w, o) for w, o in zip(sizes, out, strict=True)])
-        jump = tuple(whole(known(j) * Fraction(w, o)) for j, w, o in zip(x.jump, sizes, out, strict=True))
+        assert rf is not None  # noqa: S101 - the numeric backend's fields are numbers
+        rf = tuple(e if o == 1 else r for o, e, r in zip(out, x.ctx.input_spatial, rf, strict=True))
+        jump = tuple(
+            j if o == 1 else whole(known(j) * Fraction(w, o)) for j, w, o in zip(x.jump, sizes, out, strict=True)
+        )
         return Sizes(out, x.depth, jump, rf)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:

@@ -30,8 +30,8 @@ class DepthMode(str, Enum):
 
 
 DEPTH_NOTE = (
-    "`stochastic_depth` is nn.Dropout1d over each image's values as one channel (the whole batch's for "
-    "mode batch): the identity in eval, torchvision's stochastic_depth in training."
+    "`stochastic_depth` is a channel dropout (nn.Dropout1d, 2d or 3d) over each image's values as one channel "
+    "(the whole batch's for mode batch): the identity in eval, torchvision's stochastic_depth in training."
 )
 
 
@@ -72,11 +72,18 @@ class StochasticDepth(Kind):
 
     def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
         del rounding
-        # Dropout1d drops whole channels of N x C x L: each image's values as the one channel of a
-        # row (N x 1 x values) drops per image, the batch's as one channel (1 x 1 x all) drops it all.
-        flat = (-1, 1, x.values) if DepthMode(p.get("mode", DepthMode.ROW)) is DepthMode.ROW else (1, 1, -1)
+        # A channel dropout drops whole channels: each image as the one channel of a row (N x 1 x C
+        # x spatial) drops per image, the batch as one channel (1 x 1 x all) drops it all. The row's
+        # is a view whatever the strides (a reshape would copy a channels-last input, as ConvNeXt's
+        # layer scale gives after its LayerNorm's permutes); past Dropout3d's dims, a reshape.
+        n = len(x.spatial) + 1
+        row = DepthMode(p.get("mode", DepthMode.ROW)) is DepthMode.ROW
+        if row and n <= 3:  # noqa: PLR2004 - nn.Dropout3d's is the last
+            drop = ModuleStep(f"Dropout{n}d", (), changed(("p", p["p"], 0.5)), "drop")
+            return Plan((FunctionStep(".unsqueeze", (1,)), drop, FunctionStep(".squeeze", (1,))), (DEPTH_NOTE,))
         drop = ModuleStep("Dropout1d", (), changed(("p", p["p"], 0.5)), "drop")
         back = FunctionStep(".reshape", (-1, x.depth, *x.spatial))
+        flat = (-1, 1, x.values) if row else (1, 1, -1)
         return Plan((FunctionStep(".reshape", flat), drop, back), (DEPTH_NOTE,))
 
     def rule(self, p: Params, x: Given, need: Need) -> Sizes:
@@ -93,5 +100,6 @@ class StochasticDepth(Kind):
             return Keep(view=True)  # PyTorch returns its input
         if DepthMode(p.get("mode", DepthMode.ROW)) is DepthMode.ROW:
             return Keep(values=1)  # the mask: one value per image
-        # One value for the whole batch (counted as 4 bytes, float32's, whatever the precision).
-        return Keep(fixed_stats=1)
+        # One value for the whole batch, in the activations' type, as the row's mask (measured
+        # under CPU autocast: bfloat16 after a conv, tests/test_amp_oracle.py).
+        return Keep(fixed_values=1)

@@ -22,7 +22,8 @@ class Keep:
 
     `values` are in the activations' type (4 B in float32), `indices` are int64 (8 B), `masks`
     are dropout masks (the activations' type on CPU, 1 B on CUDA), `stats` float32 per image
-    (groupnorm's mean and 1/std), `fixed_stats` float32 not multiplied by the batch (batchnorm's).
+    (groupnorm's mean and 1/std), `fixed_stats` float32 not multiplied by the batch (batchnorm's),
+    `fixed_values` in the activations' type, not multiplied by the batch (a mask for the batch).
     """
 
     input: bool = False  # the row's input tensor
@@ -32,6 +33,7 @@ class Keep:
     masks: int = 0
     stats: int = 0
     fixed_stats: int = 0
+    fixed_values: int = 0
     view: bool = False  # the output is the input's tensor (a view, or no op at all)
 
 
