@@ -12,7 +12,21 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from convcalc.kinds import conv, deconv, dense, norm, opaque, pool, regularize, resample, scale, shuffle, simple
+from convcalc.kinds import (
+    attention,
+    conv,
+    deconv,
+    dense,
+    norm,
+    opaque,
+    pool,
+    regularize,
+    resample,
+    scale,
+    shuffle,
+    simple,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -39,6 +53,12 @@ REGISTERED: tuple[Kind, ...] = (
     regularize.StochasticDepth(),
     scale.Scale(),
     shuffle.ChannelShuffle(),
+    tokens.Patchify(),
+    tokens.ClassToken(),
+    tokens.PositionEmbedding(),
+    tokens.ClassTokenOut(),
+    attention.Attention(),
+    attention.MLP(),
     opaque.Opaque(),
 )
 

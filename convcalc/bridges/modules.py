@@ -1,0 +1,65 @@
+"""convcalc's own torch.nn modules, for the token kinds' plans (issue 27): only convcalc.pytorch imports this.
+
+A token volume is N x D x L in convcalc's program (channels first, as every volume); these modules
+take and give that, and transpose to torchvision's batch-first N x L x D inside. `convcalc export`
+copies the classes it uses from this file's text into the exported file (convcalc.bridges.source),
+so that the two run the same code.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ClassToken(nn.Module):
+    """A learned token put before the others: N x D x L to N x D x (L + 1) (torchvision's class_token)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, width, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.weight.expand(x.shape[0], -1, -1), x], dim=2)
+
+
+class PositionEmbedding(nn.Module):
+    """A learned value per token and channel, added (torchvision's encoder.pos_embedding)."""
+
+    def __init__(self, length: int, width: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(1, width, length).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention, batch first, on x as query, key and value (torchvision's self_attention)."""
+
+    def __init__(
+        self, width: int, heads: int, *, bias: bool = True, dropout: float = 0.0, need_weights: bool = True
+    ) -> None:
+        super().__init__(width, heads, dropout=dropout, bias=bias, batch_first=True)
+        self.need_weights = need_weights
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        t = x.transpose(1, 2)
+        out, _ = super().forward(t, t, t, need_weights=self.need_weights)
+        return out.transpose(1, 2)
+
+
+class TokenMLP(nn.Sequential):
+    """Linear, activation, Dropout, Linear, Dropout on each token (torchvision's MLPBlock: mlp.0, mlp.3)."""
+
+    def __init__(self, width: int, hidden: int, *, activation: str = "GELU", dropout: float = 0.0) -> None:
+        super().__init__(
+            nn.Linear(width, hidden),
+            getattr(nn, activation)(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, width),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
