@@ -90,7 +90,7 @@ def _opaque(run: list[Op]) -> Leaf:
     if weights:
         params["weights"] = weights
     modules = [op.name for op in run if op.module]
-    return Leaf("opaque", params, (modules[0] if len(modules) == 1 else _prefix(modules)) or None)
+    return Leaf("opaque", params, (modules[0] if len(modules) == 1 else prefix(modules)) or None)
 
 
 def _long(op: Op) -> tuple[str, dict[str, Any]]:
@@ -146,9 +146,11 @@ def finish(layers: list[Node]) -> list[Node]:
         if isinstance(node, Composite):
             node.parts = [finish(p) for p in node.parts]
             names = [n for p in node.parts for n in _names(p)]
-            node.name = _prefix(names) or None
+            node.name = prefix(names) or None
         done.append(node)
-    return _repeats(done)
+    from convcalc.bridges.importer.calls import transformer_calls  # noqa: PLC0415 - it reads this module's nodes
+
+    return _repeats(transformer_calls(done))
 
 
 def _names(layers: list[Node]) -> list[str]:
@@ -161,7 +163,7 @@ def _names(layers: list[Node]) -> list[str]:
     return found
 
 
-def _prefix(names: list[str]) -> str:
+def prefix(names: list[str]) -> str:
     """The dotted path every name starts with (layer1.0 for layer1.0.conv1, layer1.0.bn1)."""
     if not names:
         return ""
@@ -229,7 +231,7 @@ def _repeats(layers: list[Node]) -> list[Node]:
 
 
 def _repeat(copies: list[list[Node]]) -> Composite:
-    name = _prefix([n for copy in copies for n in _names(copy)])
+    name = prefix([n for copy in copies for n in _names(copy)])
     first = copies[0]
     relative = [_relative(copy) for copy in copies]
     if any(r != relative[0] for r in relative):
@@ -241,13 +243,13 @@ def _repeat(copies: list[list[Node]]) -> Composite:
 
 def _relative(copy: list[Node]) -> list[str]:
     names = _names(copy)
-    prefix = _prefix(names)
-    return [n[len(prefix) + 1 :] if prefix else n for n in names]
+    common = prefix(names)
+    return [n[len(common) + 1 :] if common else n for n in names]
 
 
 def _strip(copy: list[Node], mode: str | None) -> None:
     """Names inside a repeat: relative to the copy's own prefix when every copy has the same, else none."""
-    prefix = _prefix(_names(copy))
+    common = prefix(_names(copy))
 
     def walk(layers: list[Node]) -> None:
         for n in layers:
@@ -258,7 +260,7 @@ def _strip(copy: list[Node], mode: str | None) -> None:
             elif mode is None or not n.name:
                 n.name = None
             else:
-                n.name = n.name[len(prefix) + 1 :] if prefix else n.name
+                n.name = n.name[len(common) + 1 :] if common else n.name
 
     walk(copy)
 

@@ -1,0 +1,149 @@
+"""Tokens in a traced model (ViT's): the grid flattened to a sequence, the class token, the position embedding.
+
+In PyTorch a sequence of N tokens of width D is a batch-first B x N x D tensor: a channels-last
+value of one spatial dim, so fxlast.py's regions carry it (`x.permute(0, 2, 1)` or
+`x.transpose(1, 2)` enters one, the same permute leaves it). convcalc writes it `NxD`. The ops
+read here are those of torchvision's VisionTransformer and of a CNN with an attention block:
+
+- a reshape, view or flatten of a B x C x H x W grid to B x C x (H·W): after a conv with kernel =
+  stride and no padding it is that conv's `patchify` (ViT's conv_proj; the reshape is no row);
+- `torch.cat([token.expand(B, -1, -1), x], dim=1)`, a parameter of shape (1, 1, D) before the
+  tokens: `cls_token`;
+- `x + pos`, a parameter of the tokens' own shape (1, N, D): `pos_embed: {length: N}`;
+- `nn.MultiheadAttention(D, h, batch_first=True)` called as self-attention, `attn(x, x, x)`, with
+  no mask: `attention` (`need_weights: false` where the call says so, as torchvision's does),
+  and the `[0]` of what it returns (a view);
+- `x[:, 0]`: `class_token_out`; `x.mean(1)`: `gap` (both give a vector, out of the region).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from convcalc.kinds import registry
+from convcalc.kinds.vocab import Call, Layer
+
+FLATTENS = frozenset({"reshape", "view", "flatten"})
+# nn.MultiheadAttention.forward(query, key, value, key_padding_mask, need_weights, attn_mask, average, is_causal)
+_MASKS = ((3, "key_padding_mask"), (5, "attn_mask"))
+_NEED_WEIGHTS = (4, "need_weights")
+_ALL = slice(None)
+
+
+def name_of(node: Any) -> str:
+    """A traced call's function or method name (`reshape`, `cat`, `getitem`); '' for another node."""
+    if node.op not in {"call_function", "call_method"}:
+        return ""
+    target = node.target
+    return target if isinstance(target, str) else str(getattr(target, "__name__", ""))
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return tuple(getattr(value, "meta", {}).get("convcalc_shape", ()))
+
+
+def flattens_grid(node: Any) -> bool:
+    """A reshape, view or flatten of a B x C x (2 or more spatial dims) grid to B x C x (their product)."""
+    if name_of(node) not in FLATTENS or not node.all_input_nodes:
+        return False
+    grid, out = _shape(node.all_input_nodes[0]), _shape(node)
+    return len(grid) > 3 and len(out) == 3 and out[:2] == grid[:2] and out[2] == math.prod(grid[2:])  # noqa: PLR2004
+
+
+def patchify(conv: Any) -> Layer | None:
+    """A Conv2d whose kernel is its stride, unpadded, undilated, ungrouped: the patchify it is, else None."""
+    if type(conv).__name__ != "Conv2d" or conv.padding_mode != "zeros" or conv.groups != 1:
+        return None
+    size = tuple(conv.kernel_size)
+    if len(set(size)) != 1 or tuple(conv.stride) != size or any(conv.dilation) != 1 or _padded(conv.padding):
+        return None
+    return {"patchify": {"size": size[0], "width": conv.out_channels, **({} if conv.bias is not None else {"bias": False})}}
+
+
+def _padded(padding: Any) -> bool:
+    return padding != "valid" if isinstance(padding, str) else any(padding)
+
+
+def only_user(value: Any, node: Any) -> bool:
+    """Whether `node` is the one op that reads `value`'s tensor (x.shape, a number, does not count)."""
+    return all(u is node or not _shape(u) for u in value.users)
+
+
+def grid_to_tokens() -> Layer | None:
+    """The layer of a flatten of a grid to tokens that is not a patchify's: `tokens` where a kind of that name exists."""
+    return {"tokens": None} if registry.resolve("tokens") is not None else None
+
+
+def parameter(node: Any, params: dict[str, str]) -> str | None:
+    """The path of the one parameter a call reads (`class_token`, `encoder.pos_embedding`)."""
+    paths = {params[a.name] for a in node.all_input_nodes if a.name in params}
+    return paths.pop() if len(paths) == 1 else None
+
+
+def class_token(node: Any, params: dict[str, str]) -> Layer | None:
+    """`torch.cat([token, x], dim=1)`: a parameter of one token of x's width before x's tokens."""
+    call = Call("cat", tuple(node.args), dict(node.kwargs))
+    values = call.arg(0, "tensors", ())
+    if call.arg(1, "dim", 0) not in {1, -2} or not isinstance(values, (list, tuple)) or len(values) != 2:  # noqa: PLR2004
+        return None
+    token, x = values
+    if getattr(token, "name", None) not in params or getattr(x, "name", None) in params:
+        return None
+    t, n = _shape(token), _shape(x)
+    return {"cls_token": None} if len(n) == 3 and t == (n[0], 1, n[2]) else None  # noqa: PLR2004
+
+
+def position(node: Any, params: dict[str, str]) -> Layer | None:
+    """`x + pos` (or `pos + x`): a parameter of the tokens' shape, (1, N, D)."""
+    if name_of(node) not in {"add", "iadd"} or len(node.args) != 2:  # noqa: PLR2004 - the two operands
+        return None
+    pos = [a for a in node.args if getattr(a, "name", None) in params]
+    x = [a for a in node.args if hasattr(a, "op") and a.name not in params]
+    if len(pos) != 1 or len(x) != 1:
+        return None
+    n, p = _shape(x[0]), _shape(pos[0])
+    return {"pos_embed": {"length": n[1]}} if len(n) == 3 and p == (1, *n[1:]) else None  # noqa: PLR2004
+
+
+def readout(node: Any) -> Layer | None:
+    """`x[:, 0]` (or `x[:, 0, :]`): the class token; `x.mean(1)`: the mean over the tokens (a global pool)."""
+    name = name_of(node)
+    if name == "getitem" and len(node.args) == 2:  # noqa: PLR2004 - the value and the index
+        index = node.args[1]
+        if isinstance(index, tuple) and index[:2] == (_ALL, 0) and all(i == _ALL for i in index[2:]):
+            return {"class_token_out": None}
+        return None
+    if name == "mean":
+        call = Call(name, tuple(node.args), dict(node.kwargs))
+        dim = call.arg(1, "dim", None)
+        keep = call.arg(2, "keepdim", default=False)
+        if dim in {1, -2, (1,), [1]} and not keep:
+            return {"gap": None}
+    return None
+
+
+def first_output(node: Any, attention: set[str]) -> bool:
+    """`attn(x, x, x)[0]`: the output of an attention (its weights, `[1]`, are None or left unused)."""
+    return (
+        name_of(node) == "getitem"
+        and len(node.args) == 2  # noqa: PLR2004
+        and node.args[1] == 0
+        and getattr(node.args[0], "name", None) in attention
+    )
+
+
+def attention(node: Any, module: Any, layer: Layer) -> tuple[Layer | None, str]:
+    """The attention layer of a traced nn.MultiheadAttention call, or None and why not."""
+    call = Call("forward", tuple(node.args), dict(node.kwargs))
+    q, k, v = (call.arg(i, n, None) for i, n in enumerate(("query", "key", "value")))
+    if not (q is k is v):
+        return None, "cross-attention: query, key and value differ"
+    if any(call.arg(i, n, None) is not None for i, n in _MASKS) or call.arg(7, "is_causal", default=False):
+        return None, "with a mask"
+    if not module.batch_first:
+        return None, "batch_first=False: tokens sequence first"
+    ((kind, params),) = layer.items()
+    if call.arg(*_NEED_WEIGHTS, default=True) is False:
+        params = {**(params or {}), "need_weights": False}
+    return {kind: params}, ""
