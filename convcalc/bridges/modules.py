@@ -3,7 +3,7 @@
 A token volume is N x D x L in convcalc's program (channels first, as every volume); these modules
 take and give that, and transpose to torchvision's batch-first N x L x D inside. `convcalc export`
 copies the classes it uses from this file's text into the exported file (convcalc.bridges.source),
-so that the two run the same code.
+so that the two run the same code: the classes keep within 88 columns, the exported file's width.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from torch import nn
 
 
 class ClassToken(nn.Module):
-    """A learned token put before the others: N x D x L to N x D x (L + 1) (torchvision's class_token)."""
+    """A learned token before the others: N x D x L to N x D x (L + 1) (class_token)."""
 
     def __init__(self, width: int) -> None:
         super().__init__()
@@ -24,7 +24,7 @@ class ClassToken(nn.Module):
 
 
 class PositionEmbedding(nn.Module):
-    """A learned value per token and channel, added (torchvision's encoder.pos_embedding)."""
+    """A learned value per token and channel, added (encoder.pos_embedding)."""
 
     def __init__(self, length: int, width: int) -> None:
         super().__init__()
@@ -35,10 +35,16 @@ class PositionEmbedding(nn.Module):
 
 
 class SelfAttention(nn.MultiheadAttention):
-    """nn.MultiheadAttention, batch first, on x as query, key and value (torchvision's self_attention)."""
+    """nn.MultiheadAttention, batch first, x as query, key and value."""
 
     def __init__(
-        self, width: int, heads: int, *, bias: bool = True, dropout: float = 0.0, need_weights: bool = True
+        self,
+        width: int,
+        heads: int,
+        *,
+        bias: bool = True,
+        dropout: float = 0.0,
+        need_weights: bool = True,
     ) -> None:
         super().__init__(width, heads, dropout=dropout, bias=bias, batch_first=True)
         self.need_weights = need_weights
@@ -50,9 +56,16 @@ class SelfAttention(nn.MultiheadAttention):
 
 
 class TokenMLP(nn.Sequential):
-    """Linear, activation, Dropout, Linear, Dropout on each token (torchvision's MLPBlock: mlp.0, mlp.3)."""
+    """Linear, activation, Dropout, Linear, Dropout per token (as MLPBlock)."""
 
-    def __init__(self, width: int, hidden: int, *, activation: str = "GELU", dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        width: int,
+        hidden: int,
+        *,
+        activation: str = "GELU",
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__(
             nn.Linear(width, hidden),
             getattr(nn, activation)(),
