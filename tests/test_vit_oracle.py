@@ -104,16 +104,9 @@ layers:
 
 
 def _copy(theirs: dict[str, torch.Tensor], ours: torch.nn.Module) -> None:
-    """torchvision's weights into convcalc's module: the same names, tokens channels first."""
-    state = {}
-    for key, value in theirs.items():
-        if key == "class_token":
-            state["class_token.weight"] = value.transpose(1, 2)
-        elif key == "encoder.pos_embedding":
-            state["encoder.pos_embedding.weight"] = value.transpose(1, 2)
-        else:
-            state[key] = value
-    ours.load_state_dict(state)
+    """torchvision's weights into convcalc's module: the same names (its parameters are `weight`s here)."""
+    renamed = {"class_token": "class_token.weight", "encoder.pos_embedding": "encoder.pos_embedding.weight"}
+    ours.load_state_dict({renamed.get(k, k): v for k, v in theirs.items()})
 
 
 def test_a_small_vit_computes_what_torchvision_computes_row_by_row() -> None:

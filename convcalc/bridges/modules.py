@@ -1,7 +1,8 @@
 """convcalc's own torch.nn modules, for the token kinds' plans (issue 27): only convcalc.pytorch imports this.
 
-A token volume is N x D x L in convcalc's program (channels first, as every volume); these modules
-take and give that, and transpose to torchvision's batch-first N x L x D inside. `convcalc export`
+A token volume is N x D x L in convcalc's program (channels first, as every volume), stored as
+torchvision's batch-first N x L x D (a transposed view): these modules transpose to it and back, so
+that a Linear reads its input without a copy, as in torchvision's ViT. `convcalc export`
 copies the classes it uses from this file's text into the exported file (convcalc.bridges.source),
 so that the two run the same code: the classes keep within 88 columns, the exported file's width.
 """
@@ -17,10 +18,11 @@ class ClassToken(nn.Module):
 
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(1, width, 1))
+        self.weight = nn.Parameter(torch.zeros(1, 1, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.weight.expand(x.shape[0], -1, -1), x], dim=2)
+        t = x.transpose(1, 2)  # N x L x D, as torchvision concatenates
+        return torch.cat([self.weight.expand(t.shape[0], -1, -1), t], dim=1).transpose(1, 2)
 
 
 class PositionEmbedding(nn.Module):
@@ -28,10 +30,10 @@ class PositionEmbedding(nn.Module):
 
     def __init__(self, length: int, width: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(1, width, length).normal_(std=0.02))
+        self.weight = nn.Parameter(torch.empty(1, length, width).normal_(std=0.02))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.weight
+        return (x.transpose(1, 2) + self.weight).transpose(1, 2)
 
 
 class SelfAttention(nn.MultiheadAttention):
