@@ -1,9 +1,10 @@
 """convcalc's own torch.nn modules, for the token kinds' plans (issue 27): only convcalc.pytorch imports this.
 
-A token volume is N x D x L in convcalc's program (channels first, as every volume); these modules
-take and give that, and transpose to torchvision's batch-first N x L x D inside. `convcalc export`
+A token volume is N x D x L in convcalc's program (channels first, as every volume), stored as
+torchvision's batch-first N x L x D (a transposed view): these modules transpose to it and back, so
+that a Linear reads its input without a copy, as in torchvision's ViT. `convcalc export`
 copies the classes it uses from this file's text into the exported file (convcalc.bridges.source),
-so that the two run the same code.
+so that the two run the same code: the classes keep within 88 columns, the exported file's width.
 """
 
 from __future__ import annotations
@@ -13,32 +14,39 @@ from torch import nn
 
 
 class ClassToken(nn.Module):
-    """A learned token put before the others: N x D x L to N x D x (L + 1) (torchvision's class_token)."""
+    """A learned token before the others: N x D x L to N x D x (L + 1) (class_token)."""
 
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(1, width, 1))
+        self.weight = nn.Parameter(torch.zeros(1, 1, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.weight.expand(x.shape[0], -1, -1), x], dim=2)
+        t = x.transpose(1, 2)  # N x L x D, as torchvision concatenates
+        return torch.cat([self.weight.expand(t.shape[0], -1, -1), t], dim=1).transpose(1, 2)
 
 
 class PositionEmbedding(nn.Module):
-    """A learned value per token and channel, added (torchvision's encoder.pos_embedding)."""
+    """A learned value per token and channel, added (encoder.pos_embedding)."""
 
     def __init__(self, length: int, width: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(1, width, length).normal_(std=0.02))
+        self.weight = nn.Parameter(torch.empty(1, length, width).normal_(std=0.02))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.weight
+        return (x.transpose(1, 2) + self.weight).transpose(1, 2)
 
 
 class SelfAttention(nn.MultiheadAttention):
-    """nn.MultiheadAttention, batch first, on x as query, key and value (torchvision's self_attention)."""
+    """nn.MultiheadAttention, batch first, x as query, key and value."""
 
     def __init__(
-        self, width: int, heads: int, *, bias: bool = True, dropout: float = 0.0, need_weights: bool = True
+        self,
+        width: int,
+        heads: int,
+        *,
+        bias: bool = True,
+        dropout: float = 0.0,
+        need_weights: bool = True,
     ) -> None:
         super().__init__(width, heads, dropout=dropout, bias=bias, batch_first=True)
         self.need_weights = need_weights
@@ -50,9 +58,16 @@ class SelfAttention(nn.MultiheadAttention):
 
 
 class TokenMLP(nn.Sequential):
-    """Linear, activation, Dropout, Linear, Dropout on each token (torchvision's MLPBlock: mlp.0, mlp.3)."""
+    """Linear, activation, Dropout, Linear, Dropout per token (as MLPBlock)."""
 
-    def __init__(self, width: int, hidden: int, *, activation: str = "GELU", dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        width: int,
+        hidden: int,
+        *,
+        activation: str = "GELU",
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__(
             nn.Linear(width, hidden),
             getattr(nn, activation)(),

@@ -3,8 +3,8 @@
 A sequence of N tokens of width D is a 1-D volume, length N and depth D (`197x768`), so that every
 figure of a volume applies to it. The receptive field and the jump stay per dim of the image (a
 token of a 16x16 patchify sees a 16x16 patch). In the PyTorch program a token volume is
-N x D x L, channels first as every convcalc volume; the modules of convcalc.bridges.modules
-transpose to torchvision's batch-first N x L x D inside.
+N x D x L, channels first as every convcalc volume, stored as torchvision's batch-first N x L x D
+(a transposed view); the modules of convcalc.bridges.modules transpose to it inside.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from convcalc.report import LayerRow
 
 PATCHIFY_NOTE = (
-    "`patchify` is a conv with kernel = stride = P, then flatten(2): tokens as N x D x L, channels first "
-    "(torchvision's conv_proj, reshape and permute; convcalc leaves out the permute to N x L x D)."
+    "`patchify` is a conv with kernel = stride = P, then flatten(2): tokens N x D x L, channels first, "
+    "stored as torchvision's N x L x D (its conv_proj, reshape and permute, and the copy its cat makes)."
 )
 TOKENS_NOTE = (
     "Token volumes are N x D x L tensors (channels first); `ClassToken`, `PositionEmbedding`, `SelfAttention` "
@@ -96,7 +96,9 @@ class Patchify(Kind):
             "conv_proj",
         )
         notes = (PATCHIFY_NOTE, STRICT_NOTE) if rounding is Rounding.STRICT else (PATCHIFY_NOTE,)
-        return Plan((conv, FunctionStep(".flatten", (2,))), notes)
+        # Tokens stored as N x L x D (a copy, as torchvision's cat makes), seen as N x D x L.
+        steps = (FunctionStep(".flatten", (2,)), FunctionStep(".transpose", (1, 2)), FunctionStep(".contiguous"))
+        return Plan((conv, *steps, FunctionStep(".transpose", (1, 2))), notes)
 
     def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         need_spatial(x, "patchify")
