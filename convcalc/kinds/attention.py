@@ -69,7 +69,10 @@ class Attention(Kind):
         ),
     )
     primary = "heads"
-    torch_modules = (TorchModule(("MultiheadAttention",), fromtorch.multihead_attention),)
+    torch_modules = (
+        TorchModule(("MultiheadAttention",), fromtorch.multihead_attention),
+        TorchModule(("SelfAttention",), fromtorch.self_attention),
+    )
     head = Head(r"-?(\d+)", ("heads",), "-<H>")
     category = Category.VECTOR
     example = ("{tokens: 17, width: 16}", "attention-4")
@@ -156,7 +159,7 @@ class MLP(Kind):
         DROPOUT,
     )
     primary = "hidden"
-    torch_modules = (TorchModule(("MLPBlock",), fromtorch.mlp_block),)
+    torch_modules = (TorchModule(("MLPBlock", "TokenMLP"), fromtorch.mlp_block),)
     head = Head(r"-?(\d+)", ("hidden",), "-<N>")
     category = Category.VECTOR
     example = ("{tokens: 17, width: 16}", "mlp-64")

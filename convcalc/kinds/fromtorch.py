@@ -260,3 +260,32 @@ def mlp_block(m: Any) -> Layer | None:
     if drop.p:
         found["dropout"] = float(drop.p)
     return {"mlp": found}
+
+
+def self_attention(m: Any) -> Layer | None:
+    """convcalc's own SelfAttention (an exported spec's, convcalc.bridges.modules): its need_weights an attribute."""
+    layer = multihead_attention(m)
+    if layer is not None and not m.need_weights:
+        layer["attention"]["need_weights"] = False
+    return layer
+
+
+def class_token(m: Any) -> Layer:
+    """convcalc's own ClassToken (an exported spec's)."""
+    del m
+    return {"cls_token": None}
+
+
+def position_embedding(m: Any) -> Layer:
+    """convcalc's own PositionEmbedding (an exported spec's): learned for its weight's tokens.
+
+    Its weight is read from named_parameters: while fx traces, `m.weight` is a traced value, not the parameter.
+    """
+    return {"pos_embed": {"length": int(dict(m.named_parameters())["weight"].shape[1])}}
+
+
+def select_call(call: Call) -> Layer | None:
+    """`x.select(2, 0)` on tokens N x D x L (an exported spec's class_token_out): the first token."""
+    if rank(call.args[0] if call.args else None) != 3 or call.arg(2, "index", None) != 0:  # noqa: PLR2004
+        return None
+    return {"class_token_out": None} if call.arg(1, "dim", None) in {2, -1} else None

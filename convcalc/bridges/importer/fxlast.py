@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 # Element-wise ones only: a softmax's dim is not read here (-1 on channels last is convcalc's channels, 1 is not).
 ACTIVATIONS = frozenset(a.value for a in ActivationFunction) - {"softmax", "log_softmax"}
 MULS = frozenset({"mul", "imul"})
-# Kinds that read tokens batch first (B x N x D), channels last: refused on another layout.
-TOKEN_KINDS = frozenset({"attention", "mlp"})
+# Modules that read tokens batch first (B x N x D), channels last: refused on another layout. (convcalc's
+# own SelfAttention and TokenMLP, an exported spec's, read tokens as convcalc's volumes are, B x D x N.)
+BATCH_FIRST = frozenset({"MultiheadAttention", "MLPBlock"})
 # Kinds read on channels-last values as they are, besides the activations (a dropout is element-wise).
-ON_TOKENS = TOKEN_KINDS | {"dropout"}
+ON_TOKENS = frozenset({"attention", "mlp", "dropout"})
 
 
 def order(node: Any) -> tuple[int, ...] | None:
@@ -99,7 +100,7 @@ class Regions:
         if len(values) == 1 and dims is not None and dims == (0, n - 1, *range(1, n - 1)):
             op.view = True  # back to channels first
             return
-        if len(values) == 1 and fxtokens.first_output(node, self.attention):
+        if len(values) == 1 and (op.view or fxtokens.first_output(node, self.attention)):  # `.contiguous()` too
             op.view = True
             self.inside[node.name] = op.index
             return
@@ -137,7 +138,7 @@ class Regions:
                 conv.layer, conv.shape, op.view = found, op.shape, True
             else:
                 op.layer = fxtokens.grid_to_tokens()
-        elif op.layer is not None and set(op.layer) & TOKEN_KINDS:
+        elif op.layer is not None and op.op in BATCH_FIRST:
             op.layer = None  # attention or a transformer's MLP on another layout than tokens, batch first
             op.op = f"{op.op} on values that are not tokens (batch, tokens, width)"
 
@@ -174,7 +175,8 @@ def _layer(node: Any, op: Op, modules: dict[str, Any], regions: Regions) -> tupl
         if found is not None:
             return found, ""
     if op.layer is not None and set(op.layer) <= ACTIVATIONS | ON_TOKENS:
-        return op.layer, ""
+        own = set(op.layer) & {"attention", "mlp"} and op.op not in BATCH_FIRST  # it reads B x D x N
+        return (None if own else op.layer), ""
     return None, ""
 
 
