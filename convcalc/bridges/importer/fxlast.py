@@ -78,56 +78,80 @@ def scaled(node: Any, channel: int) -> bool:
 
 
 class Regions:
-    """The channels-last values met so far, while fx.py reads the nodes in order."""
+    """The channels-last values met so far, while fx.py reads the nodes in order.
+
+    Tokens are channels last too: batch first, B x N x D (ViT's, `batch_first=True`), or sequence
+    first, N x B x D (nn.MultiheadAttention's default layout), which `x.permute(2, 0, 1)` of a
+    B x D x N value enters and `permute(1, 2, 0)` leaves; `x.transpose(0, 1)` turns one into the other.
+    """
 
     def __init__(self) -> None:
         self.inside: dict[str, int] = {}  # a channels-last node's name -> its op's index
+        self.seq: set[str] = set()  # those of them that are tokens sequence first (N x B x D)
         # Parameters read as values, and calls on them alone, by node name: the parameter's path (fx.py fills it).
         self.params: dict[str, str] = {}
         self.attention: set[str] = set()  # the attention calls met (their `[0]` is their output)
         self.ops: dict[str, Op] = {}  # every op read, by its node's name
+
+    def _enter(self, node: Any, op: Op, *, seq: bool) -> None:
+        self.inside[node.name] = op.index
+        if seq:
+            self.seq.add(node.name)
 
     def read(self, node: Any, op: Op, modules: dict[str, Any]) -> None:
         """Mark the permutes as views, and read (or refuse) the op of a node that reads a channels-last value."""
         self.ops[node.name] = op
         dims = order(node)
         reads = [a for a in node.all_input_nodes if a.name in self.inside]
-        n = len(op.dims)
         if not reads:
             self._outside(node, op, modules, dims)
             return
         values = [a for a in node.all_input_nodes if a.name not in self.params and shape(a)]
-        if len(values) == 1 and dims is not None and dims == (0, n - 1, *range(1, n - 1)):
-            op.view = True  # back to channels first
-            return
-        if len(values) == 1 and (op.view or fxtokens.first_output(node, self.attention)):  # `.contiguous()` too
-            op.view = True
-            self.inside[node.name] = op.index
+        seq = {a.name in self.seq for a in values}
+        if len(values) == 1 and self._moved(node, op, dims, seq=values[0].name in self.seq):
             return
         if op.merge in {"add", "multiply"} and len(values) > 1 and all(a.name in self.inside for a in values):
-            op.shape = op.dims[1:]  # a residual's add on tokens: both channels last
-            self.inside[node.name] = op.index
-            return
+            if len(seq) == 1:  # a residual's add on tokens: both channels last, in one layout
+                op.shape = _tokens(op.dims, seq=seq == {True})
+                self._enter(node, op, seq=seq == {True})
+                return
         layer, why = _layer(node, op, modules, self) if len(values) == 1 else (None, "")
         if layer is None:
             op.layer, op.merge, op.view, op.crop = None, None, False, False
             op.op = f"{op.op} ({why})" if why else f"{op.op} on channels-last values"
             return
-        op.layer, op.merge, op.shape = layer, None, op.dims[1:]
+        op.layer, op.merge, op.shape = layer, None, _tokens(op.dims, seq=seq == {True})
         named = fxtokens.parameter(node, self.params) if set(layer) & {"cls_token", "pos_embed"} else None
         if named is not None:  # the class token and the position embedding: named by their parameter
             op.name, op.module = named, True
         if "attention" in layer:
             self.attention.add(node.name)
-        if n > 2:  # noqa: PLR2004 - a vector (the class token's output, a mean) is out of the region
-            self.inside[node.name] = op.index
+        if len(op.dims) > 2:  # noqa: PLR2004 - a vector (the class token's output, a mean) is out of the region
+            self._enter(node, op, seq=seq == {True})
+
+    def _moved(self, node: Any, op: Op, dims: tuple[int, ...] | None, *, seq: bool) -> bool:
+        """A view of one channels-last value: back to channels first, into the other tokens' layout, or as it is."""
+        n = len(op.dims)
+        if dims is not None and dims == ((1, 2, 0) if seq else (0, n - 1, *range(1, n - 1))):
+            op.view = True  # back to channels first
+            return True
+        if dims == (1, 0, 2):  # batch first <-> sequence first
+            op.view = True
+            self._enter(node, op, seq=not seq)
+            return True
+        if op.view or fxtokens.first_output(node, self.attention):  # `.contiguous()`, attention's output
+            op.view = True
+            self._enter(node, op, seq=seq)
+            return True
+        return False
 
     def _outside(self, node: Any, op: Op, modules: dict[str, Any], dims: tuple[int, ...] | None) -> None:
         """An op that reads no channels-last value: a permute into a region, a grid flattened to tokens, or as it is."""
         n = len(op.dims)
-        if dims is not None and n >= 3 and dims == (0, *range(2, n), 1):  # noqa: PLR2004
+        seq = n == 3 and dims == (2, 0, 1)  # noqa: PLR2004 - B x D x N to N x B x D
+        if dims is not None and n >= 3 and (seq or dims == (0, *range(2, n), 1)):  # noqa: PLR2004
             op.view = True
-            self.inside[node.name] = op.index
+            self._enter(node, op, seq=seq)
         elif fxtokens.flattens_grid(node):
             grid = node.all_input_nodes[0]
             conv = self.ops.get(grid.name)
@@ -139,8 +163,8 @@ class Regions:
             else:
                 op.layer = fxtokens.grid_to_tokens()
         elif op.layer is not None and op.op in BATCH_FIRST:
-            op.layer = None  # attention or a transformer's MLP on another layout than tokens, batch first
-            op.op = f"{op.op} on values that are not tokens (batch, tokens, width)"
+            op.layer = None  # attention or a transformer's MLP on another layout than tokens
+            op.op = f"{op.op} on values that are not tokens (batch or sequence first, then width)"
 
     def check(self, output: int | None, last: Op | None) -> None:
         """Refuse a model that returns a channels-last value (its permute back is what a spec cannot leave out)."""
@@ -151,9 +175,15 @@ class Regions:
                 raise ModelError(msg)
 
 
+def _tokens(dims: tuple[int, ...], *, seq: bool) -> tuple[int, ...]:
+    """A channels-last value's volume as convcalc writes it: N x B x D (sequence first) is N x D; else all but B."""
+    return (dims[0], dims[2]) if seq and len(dims) == 3 else dims[1:]  # noqa: PLR2004
+
+
 def _layer(node: Any, op: Op, modules: dict[str, Any], regions: Regions) -> tuple[dict[str, Any] | None, str]:
     """The grid layer of an op on a channels-last value, or None (and why, where it is not the default) if not read."""
     channels = op.dims[-1] if op.dims else 0
+    seq = any(a.name in regions.seq for a in node.all_input_nodes)
     if node.op == "call_module":
         m = modules[node.target]
         kind = type(m).__name__
@@ -162,20 +192,20 @@ def _layer(node: Any, op: Op, modules: dict[str, Any], regions: Regions) -> tupl
             return conv, ""
         if kind == "LayerNorm":
             return (fromtorch.layernorm2d(m) if tuple(m.normalized_shape) == (channels,) else None), ""
-        if op.layer is not None and "attention" in op.layer:
-            return fxtokens.attention(node, m, op.layer)
+        if op.layer is not None and "attention" in op.layer and kind in BATCH_FIRST:
+            return fxtokens.attention(node, m, op.layer, seq=seq)
     else:
         name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
         if name == "layer_norm":
             return _layer_norm(Call(name, tuple(node.args), dict(node.kwargs)), channels), ""
         if name in MULS:
             return ({"scale": None} if scaled(node, -1) else None), ""
-        found = fxtokens.class_token(node, regions.params) if name in {"cat", "concat"} else None
-        found = found or fxtokens.position(node, regions.params) or fxtokens.readout(node)
+        found = fxtokens.class_token(node, regions.params) if name in {"cat", "concat"} and not seq else None
+        found = found or (None if seq else fxtokens.position(node, regions.params)) or fxtokens.readout(node, seq=seq)
         if found is not None:
             return found, ""
     if op.layer is not None and set(op.layer) <= ACTIVATIONS | ON_TOKENS:
-        own = set(op.layer) & {"attention", "mlp"} and op.op not in BATCH_FIRST  # it reads B x D x N
+        own = set(op.layer) & {"attention", "mlp"} and (op.op not in BATCH_FIRST or seq)  # B x D x N, or batch first
         return (None if own else op.layer), ""
     return None, ""
 

@@ -106,19 +106,22 @@ def position(node: Any, params: dict[str, str]) -> Layer | None:
     return {"pos_embed": {"length": n[1]}} if len(n) == 3 and p == (1, *n[1:]) else None  # noqa: PLR2004
 
 
-def readout(node: Any) -> Layer | None:
-    """`x[:, 0]` (or `x[:, 0, :]`): the class token; `x.mean(1)`: the mean over the tokens (a global pool)."""
+def readout(node: Any, *, seq: bool = False) -> Layer | None:
+    """`x[:, 0]` (`x[0]` sequence first): the class token; `x.mean(1)` (`x.mean(0)`): the tokens' mean, a global pool."""
     name = name_of(node)
+    tokens = 0 if seq else 1
     if name == "getitem" and len(node.args) == 2:  # noqa: PLR2004 - the value and the index
-        index = node.args[1]
-        if isinstance(index, tuple) and index[:2] == (_ALL, 0) and all(i == _ALL for i in index[2:]):
+        index = node.args[1] if isinstance(node.args[1], tuple) else (node.args[1],)
+        want = (0,) if seq else (_ALL, 0)
+        if index[: len(want)] == want and all(i == _ALL for i in index[len(want) :]):
             return {"class_token_out": None}
         return None
-    if name == "mean":
+    if name in {"mean", "select"}:
         call = Call(name, tuple(node.args), dict(node.kwargs))
         dim = call.arg(1, "dim", None)
-        keep = call.arg(2, "keepdim", default=False)
-        if dim in {1, -2, (1,), [1]} and not keep:
+        if name == "select":  # x.select(1, 0): the first token
+            return {"class_token_out": None} if dim in {tokens, tokens - 3} and call.arg(2, "index", None) == 0 else None
+        if dim in {tokens, tokens - 3, (tokens,), (tokens - 3,)} and not call.arg(2, "keepdim", default=False):
             return {"gap": None}
     return None
 
@@ -133,16 +136,17 @@ def first_output(node: Any, attention: set[str]) -> bool:
     )
 
 
-def attention(node: Any, module: Any, layer: Layer) -> tuple[Layer | None, str]:
-    """The attention layer of a traced nn.MultiheadAttention call, or None and why not."""
+def attention(node: Any, module: Any, layer: Layer, *, seq: bool) -> tuple[Layer | None, str]:
+    """The attention layer of a traced nn.MultiheadAttention call on tokens (`seq`: sequence first), or None and why."""
     call = Call("forward", tuple(node.args), dict(node.kwargs))
     q, k, v = (call.arg(i, n, None) for i, n in enumerate(("query", "key", "value")))
     if not (q is k is v):
         return None, "cross-attention: query, key and value differ"
     if any(call.arg(i, n, None) is not None for i, n in _MASKS) or call.arg(7, "is_causal", default=False):
         return None, "with a mask"
-    if not module.batch_first:
-        return None, "batch_first=False: tokens sequence first"
+    if module.batch_first == seq:
+        first = "sequence" if seq else "batch"
+        return None, f"batch_first={module.batch_first} on tokens {first} first"
     ((kind, params),) = layer.items()
     if call.arg(*_NEED_WEIGHTS, default=True) is False:
         params = {**(params or {}), "need_weights": False}
