@@ -115,7 +115,8 @@ class Regions:
                 op.shape = _tokens(op.dims, seq=seq == {True})
                 self._enter(node, op, seq=seq == {True})
                 return
-        layer, why = _layer(node, op, modules, self) if len(values) == 1 else (None, "")
+        attends = op.layer is not None and "attention" in op.layer  # reading several values: it says why not
+        layer, why = _layer(node, op, modules, self) if len(values) == 1 or attends else (None, "")
         if layer is None:
             op.layer, op.merge, op.view, op.crop = None, None, False, False
             op.op = f"{op.op} ({why})" if why else f"{op.op} on channels-last values"

@@ -1,0 +1,147 @@
+"""`convcalc import` of attention and tokens (issue 27): ViT's parts, and a CNN with an nn.MultiheadAttention block.
+
+Small networks traced with torch.fx: each spec's params are `sum(p.numel())`, its MACs what
+FlopCounterMode counts (÷ 2), each attention row's volume what the module's forward hook sees;
+what is not read is refused by name. torchvision's full ViTs are tests/test_import_zoo.py's.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from convcalc.bridges.importer import ModelError, import_model
+from convcalc.engine.analyze import analyze
+from convcalc.spec.loader import load_spec
+
+pytestmark = pytest.mark.torch
+pytest.importorskip("torch")
+import torch  # noqa: E402 - after the skip
+from torch import nn  # noqa: E402
+
+
+class ConvAttention(nn.Module):
+    """A conv stem, a 1x1 projection flattened to tokens, a pre-norm attention block, back to channels first, a head.
+
+    `batch_first`: tokens B x N x D (`transpose(1, 2)`), else nn.MultiheadAttention's default N x B x D.
+    """
+
+    def __init__(self, *, batch_first: bool = True, need_weights: bool = True, readout: str = "conv") -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.proj = nn.Conv2d(8, 16, 1)
+        self.norm = nn.LayerNorm(16)
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=batch_first)
+        self.mix = nn.Conv1d(16, 16, 1) if readout == "conv" else None
+        self.fc = nn.Linear(16, 10)
+        self.batch_first, self.need_weights, self.readout = batch_first, need_weights, readout
+
+    def forward(self, x: Any) -> Any:
+        t = self.proj(self.stem(x)).flatten(2)
+        t = t.transpose(1, 2) if self.batch_first else t.permute(2, 0, 1)
+        y = self.norm(t)
+        t = t + self.attn(y, y, y, need_weights=self.need_weights)[0]
+        if self.readout == "mean":  # the mean over the tokens: a global pool of the sequence
+            return self.fc(t.mean(1 if self.batch_first else 0))
+        if self.readout == "first":  # the first token
+            return self.fc(t[:, 0] if self.batch_first else t[0])
+        t = t.transpose(1, 2) if self.batch_first else t.permute(1, 2, 0)
+        return self.fc(self.mix(t).mean(2))  # a Conv1d on the tokens, channels first, and their mean
+
+
+def _imported(net: Any, size: int = 16) -> tuple[str, Any]:
+    text = import_model("net.py:Net", f"{size}x{size}x3", model=net.eval()).text
+    return text, analyze(load_spec("net.yaml", text))
+
+
+def _pytorchs(net: Any, size: int = 16) -> tuple[int, list[list[int]]]:
+    """FlopCounterMode's MACs of one forward (÷ 2), and the output volumes each MultiheadAttention's hook sees."""
+    from torch.utils.flop_counter import FlopCounterMode  # noqa: PLC0415
+
+    net = copy.deepcopy(net).to("meta")  # in eval under no_grad, on the CPU, its fast path: no FLOPs counted
+    seen: list[list[int]] = []
+    for m in net.modules():
+        if isinstance(m, nn.MultiheadAttention):
+            first = m.batch_first
+            m.register_forward_hook(lambda _, __, out, first=first: seen.append(_tokens(out[0].shape, first)))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        net(torch.zeros(1, 3, size, size, device="meta"))
+    return counter.get_total_flops() // 2, seen
+
+
+def _tokens(shape: Any, batch_first: bool) -> list[int]:  # noqa: FBT001 - the module's own flag
+    return [shape[1], shape[2]] if batch_first else [shape[0], shape[2]]
+
+
+@pytest.mark.slow  # the trace and a forward pass with FlopCounterMode
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "sequence-first"])
+@pytest.mark.parametrize("readout", ["conv", "mean", "first"])
+def test_a_cnn_with_an_attention_block_imports_with_pytorchs_params_macs_and_volumes(
+    batch_first: bool,  # noqa: FBT001 - a parameter of the test
+    readout: str,
+) -> None:
+    net = ConvAttention(batch_first=batch_first, readout=readout)
+    text, report = _imported(net)
+    assert "opaque" not in text
+    assert not [d for d in report.diagnostics if d.severity.value == "error"]
+    assert report.totals.params == sum(p.numel() for p in net.parameters())
+    macs, seen = _pytorchs(net)
+    assert report.totals.macs == macs
+    assert [r.output.as_list() for r in report.rows if r.kind == "attention" and r.output] == seen == [[64, 16]]
+    kinds = [r.kind for r in report.rows]
+    assert "patchify" in kinds  # the 1x1 projection and its flatten(2): 64 tokens of 16
+    assert {"conv": "conv", "mean": "global_pool", "first": "class_token_out"}[readout] in kinds[kinds.index("attention") :]
+
+
+@pytest.mark.slow
+def test_need_weights_false_in_the_call_is_the_layers() -> None:
+    # The math path (nn.MultiheadAttention's default) keeps the softmax; need_weights=False the fused kernel.
+    assert "need_weights" not in _imported(ConvAttention(readout="mean"))[0]
+    text, report = _imported(ConvAttention(need_weights=False, readout="mean"))
+    assert "{attention: {heads: 4, need_weights: false}, name: attn}" in text
+    row = next(r for r in report.rows if r.kind == "attention")
+    assert row.config["need_weights"] is False
+
+
+class Attend(nn.Module):
+    """A 1x1 conv to 8 channels, then `call(self, grid)`: tokens and an attention, as each case writes them."""
+
+    def __init__(self, attn: Any, call: Any) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 1)
+        self.attn, self.call = attn, call
+        self.query = nn.Parameter(torch.zeros(1, 1, 8))  # a learned query: attention pooling
+        self.register_buffer("mask", torch.zeros(16, 16, dtype=torch.bool))
+
+    def forward(self, x: Any) -> Any:
+        return self.call(self, self.proj(x))
+
+
+def _mha(**kwargs: Any) -> Any:
+    return nn.MultiheadAttention(**{"embed_dim": 8, "num_heads": 2, "batch_first": True, **kwargs})
+
+
+def _tokens_of(grid: Any) -> Any:
+    return grid.flatten(2).transpose(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("attn", "call", "refused"),
+    [
+        (_mha(), lambda s, g: s.attn(s.query, *[_tokens_of(g)] * 2)[0].mean(1), r"attn \(MultiheadAttention \(cross-"),
+        (_mha(), lambda s, g: s.attn(t := _tokens_of(g), t * 2, t)[0].mean(1), r"attn \(MultiheadAttention \(cross-"),
+        (_mha(), lambda s, g: s.attn(*[_tokens_of(g)] * 3, attn_mask=s.mask)[0].mean(1), r"\(with a mask\)\)"),
+        (_mha(), lambda s, g: s.attn(*[_tokens_of(g)] * 3, key_padding_mask=s.mask[0:1])[0].mean(1), r"with a mask"),
+        (_mha(batch_first=False), lambda s, g: s.attn(*[_tokens_of(g)] * 3)[0].mean(1), r"batch_first=False on"),
+        (_mha(add_bias_kv=True), lambda s, g: s.attn(*[_tokens_of(g)] * 3)[0].mean(1), r"\(MultiheadAttention on "),
+        (_mha(), lambda s, g: s.attn(*[_tokens_of(g)] * 3)[0].softmax(-1).mean(1), r"\(.softmax on channels-last"),
+        (_mha(embed_dim=16), lambda s, g: s.attn(*[g.flatten(2)] * 3)[0].mean(2), r"\(MultiheadAttention on values that"),
+    ],
+    ids=["query", "cross", "mask", "padding-mask", "sequence-first-module", "bias-kv", "softmax", "channels-first"],
+)
+def test_attention_that_is_not_the_kinds_is_refused_by_name(attn: Any, call: Any, refused: str) -> None:
+    with pytest.raises(ModelError, match=rf"convcalc has no layer kind for[\s\S]*{refused}"):
+        _imported(Attend(attn, call), 4)
