@@ -145,3 +145,95 @@ def _tokens_of(grid: Any) -> Any:
 def test_attention_that_is_not_the_kinds_is_refused_by_name(attn: Any, call: Any, refused: str) -> None:
     with pytest.raises(ModelError, match=rf"convcalc has no layer kind for[\s\S]*{refused}"):
         _imported(Attend(attn, call), 4)
+
+
+def _vit(**kwargs: Any) -> Any:
+    from torchvision_models import models  # type: ignore[import-not-found]  # noqa: PLC0415 - tests/, as the zoo's
+
+    vit = models().vision_transformer.VisionTransformer
+    return vit(**{"image_size": 32, "patch_size": 8, "num_layers": 2, "num_heads": 2, "hidden_dim": 16, **kwargs})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kwargs", "call"),
+    [
+        ({"mlp_dim": 32}, "{transformer: {heads: 2, mlp: 32}, name: encoder.layers.encoder_layer_0}"),
+        (
+            {"mlp_dim": 24, "dropout": 0.1, "attention_dropout": 0.2},
+            "{transformer: {heads: 2, mlp: 24, dropout: 0.1, attention_dropout: 0.2}, name: encoder.layers.encoder_layer_1}",
+        ),
+    ],
+    ids=["defaults", "dropouts"],
+)
+def test_torchvisions_encoder_blocks_are_transformer_calls_with_pytorchs_figures(kwargs: dict[str, Any], call: str) -> None:
+    net = _vit(**kwargs)
+    text, report = _imported(net, 32)
+    assert call in text
+    assert "{layer: cls_token, name: class_token}" in text
+    assert "{layer: pos_embed-17, name: encoder.pos_embedding}" in text
+    assert report.totals.params == sum(p.numel() for p in net.parameters())
+    macs, seen = _pytorchs(net, 32)
+    assert report.totals.macs == macs
+    assert [r.output.as_list() for r in report.rows if r.kind == "attention" and r.output] == seen == [[17, 16]] * 2
+    assert [r.kind for r in report.rows][1:4] == ["patchify", "cls_token", "pos_embed"]
+
+
+class Encoder(nn.Module):
+    """A pre-norm encoder block of other names than torchvision's, and a head on the first token."""
+
+    def __init__(self, mlp: Any) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, 16, 4, stride=4)
+        self.norm1, self.attn, self.norm2, self.mlp = nn.LayerNorm(16), _mha(embed_dim=16), nn.LayerNorm(16), mlp
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: Any) -> Any:
+        t = self.proj(x).reshape(x.shape[0], 16, -1).permute(0, 2, 1)
+        y = self.norm1(t)
+        t = t + self.attn(y, y, y, need_weights=False)[0]
+        t = t + self.mlp(self.norm2(t))
+        return self.fc(t.select(1, 0))
+
+
+class MLPBlock(nn.Sequential):
+    """Not torchvision's: one Linear less, so not the `mlp` kind (traced through)."""
+
+    def __init__(self) -> None:
+        super().__init__(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mlp", ["torchvision", "own"])
+def test_an_encoder_block_named_otherwise_stays_two_residuals(mlp: str) -> None:
+    block = _vit(mlp_dim=32).encoder.layers[0].mlp if mlp == "torchvision" else MLPBlock()
+    net = Encoder(block)
+    text, report = _imported(net, 16)
+    assert "transformer" not in text
+    assert text.count("residual:") == 2
+    kinds = [r.kind for r in report.rows]
+    assert kinds.count("mlp") == (mlp == "torchvision")
+    assert kinds.count("conv") == 2 * (mlp == "own")  # its Linears on tokens: 1x1 convs
+    assert report.totals.params == sum(p.numel() for p in net.parameters())
+    assert report.totals.macs == _pytorchs(net, 16)[0]
+    assert kinds[-2:] == ["class_token_out", "fc"]
+
+
+def test_the_attention_and_mlp_readers_leave_out_what_the_kinds_are_not() -> None:
+    from convcalc.kinds import fromtorch  # noqa: PLC0415
+
+    assert fromtorch.multihead_attention(_mha(bias=False, dropout=0.1)) == {
+        "attention": {"heads": 2, "bias": False, "dropout": 0.1}
+    }
+    assert fromtorch.multihead_attention(_mha(kdim=4)) is None
+    assert fromtorch.multihead_attention(_mha(add_zero_attn=True)) is None
+    relu = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 8), nn.Dropout(0.1))
+    assert fromtorch.mlp_block(relu) == {"mlp": {"hidden": 16, "activation": "relu", "dropout": 0.1}}
+    for parts in (
+        (nn.Linear(8, 16), nn.Softmax(-1), nn.Dropout(), nn.Linear(16, 8), nn.Dropout()),  # not element-wise
+        (nn.Linear(8, 16), nn.GELU(), nn.Dropout(0.1), nn.Linear(16, 8), nn.Dropout(0.2)),  # two dropouts
+        (nn.Linear(8, 16), nn.GELU(), nn.Dropout(), nn.Linear(16, 4), nn.Dropout()),  # not back to 8
+        (nn.Linear(8, 16), nn.GELU(), nn.Dropout(), nn.Linear(16, 8, bias=False), nn.Dropout()),
+        (nn.Linear(8, 16), nn.GELU(), nn.Identity(), nn.Linear(16, 8), nn.Dropout()),
+    ):
+        assert fromtorch.mlp_block(nn.Sequential(*parts)) is None
