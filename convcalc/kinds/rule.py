@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol, cast
 
-from convcalc.algebra.conditions import Closed, Condition, Shape, at_least, residue
+from convcalc.algebra.conditions import Closed, Condition, Shape, at_least, equal, residue
+from convcalc.algebra.expr import Expr
 from convcalc.algebra.sizes import Size, as_expr, as_int, multiply
 from convcalc.kinds.flow import Context, LayerFailure, Outcome, Problem, State, whole
 from convcalc.volume import Volume
@@ -94,6 +95,9 @@ class Need(Protocol):
     def at_least(self, code: str, value: Size, least: int, *, why: Callable[[], str]) -> None:
         """Value ≥ least, else the layer fails with why()."""
 
+    def equal(self, code: str, value: Size, target: int, *, why: Callable[[], str]) -> None:
+        """Value = target, else the layer fails with why() (a position embedding's length)."""
+
     def residue(
         self,
         code: str,
@@ -118,6 +122,10 @@ class Check:
 
     def at_least(self, code: str, value: Size, least: int, *, why: Callable[[], str]) -> None:
         if as_int(value) < least:
+            raise LayerFailure(code, why())
+
+    def equal(self, code: str, value: Size, target: int, *, why: Callable[[], str]) -> None:
+        if as_int(value) != target:
             raise LayerFailure(code, why())
 
     def residue(
@@ -148,6 +156,10 @@ class Record:
     def at_least(self, code: str, value: Size, least: int, *, why: Callable[[], str]) -> None:
         del why  # the condition is the closed form's words for it
         self.conditions += at_least(code, as_expr(value), least)
+
+    def equal(self, code: str, value: Size, target: int, *, why: Callable[[], str]) -> None:
+        del why
+        self.conditions += equal(code, as_expr(value), Expr.of(target))
 
     def residue(
         self,

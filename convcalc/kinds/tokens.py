@@ -209,8 +209,7 @@ class PositionEmbedding(Kind):
         length = p["length"]
         if length is not None:
             why = partial(_wrong_length, x, length)
-            need.at_least("pos-embed-length", n, length, why=why)  # n = length, as two bounds
-            need.at_least("pos-embed-length", -n, -length, why=why)
+            need.equal("pos-embed-length", n, length, why=why)
         return replace(unchanged(x), weights=n * x.depth)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
