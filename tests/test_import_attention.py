@@ -237,3 +237,56 @@ def test_the_attention_and_mlp_readers_leave_out_what_the_kinds_are_not() -> Non
         (nn.Linear(8, 16), nn.GELU(), nn.Identity(), nn.Linear(16, 8), nn.Dropout()),
     ):
         assert fromtorch.mlp_block(nn.Sequential(*parts)) is None
+
+
+class Switch(nn.Module):
+    """Tokens batch first, `transpose(0, 1)` to nn.MultiheadAttention's default layout, its attention, and back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 1)
+        self.attn = _mha(batch_first=False)
+
+    def forward(self, x: Any) -> Any:
+        t = _tokens_of(self.proj(x)).transpose(0, 1)
+        return self.attn(t, t, t)[0].transpose(0, 1).mean(1)
+
+
+def test_tokens_turned_sequence_first_and_back_are_read() -> None:
+    text, report = _imported(Switch(), 4)
+    assert "opaque" not in text
+    assert [r.kind for r in report.rows][1:] == ["patchify", "attention", "global_pool"]
+
+
+class Tokens(nn.Module):
+    """A conv of 8 channels (`conv`), its grid to tokens batch first, then `call(self, tokens)`."""
+
+    def __init__(self, call: Any, conv: Any = None) -> None:
+        super().__init__()
+        self.conv = conv or nn.Conv2d(3, 8, 1)
+        self.token = nn.Parameter(torch.zeros(1, 1, 8))
+        self.call = call
+
+    def forward(self, x: Any) -> Any:
+        return self.call(self, self.conv(x).flatten(2).transpose(1, 2))
+
+
+@pytest.mark.parametrize(
+    ("net", "refused"),
+    [
+        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 2)), r"flatten \(.flatten\): reads conv"),  # kernel 2, stride 1
+        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 1, padding=1)), r"flatten \(.flatten\)"),
+        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 1, groups=1, padding_mode="circular")), r"flatten"),
+        (Tokens(lambda _, t: t.mean(1, keepdim=True)), r"mean \(.mean on channels-last"),
+        (Tokens(lambda s, t: torch.cat([t, s.token.expand(1, -1, -1)], dim=1).mean(1)), r"cat \(torch.cat on channels"),
+        (Tokens(lambda s, t: torch.cat([s.token, t, t], dim=1).mean(1)), r"cat \(torch.cat on channels"),
+        (Tokens(lambda _, t: t[:, 1]), r"getitem \(operator.getitem on channels"),
+        (Tokens(lambda _, t: (t + t.transpose(0, 1)).mean(1)), r"add \(operator.add on channels"),
+        (Tokens(lambda _, t: t.transpose(1, t.dim() - 1).mean(1)), r"transpose_1 \(.transpose on channels"),
+        (Tokens(lambda _, t: (t.transpose(0, 1) + t[0:1]).mean(0)), r"add \(operator.add on channels"),
+    ],
+    ids=["kernel-2", "padded", "circular", "keepdim", "token-after", "three", "second", "mixed", "traced-dim", "seq"],
+)
+def test_other_ops_on_tokens_are_refused_by_name(net: Any, refused: str) -> None:
+    with pytest.raises(ModelError, match=rf"convcalc has no layer kind for[\s\S]*{refused}"):
+        _imported(net, 4)
