@@ -128,6 +128,7 @@ def _tokens_of(grid: Any) -> Any:
     return grid.flatten(2).transpose(1, 2)
 
 
+@pytest.mark.slow  # a trace each: 0.2 s
 @pytest.mark.parametrize(
     ("attn", "call", "refused"),
     [
@@ -252,6 +253,7 @@ class Switch(nn.Module):
         return self.attn(t, t, t)[0].transpose(0, 1).mean(1)
 
 
+@pytest.mark.slow  # a trace
 def test_tokens_turned_sequence_first_and_back_are_read() -> None:
     text, report = _imported(Switch(), 4)
     assert "opaque" not in text
@@ -271,6 +273,7 @@ class Tokens(nn.Module):
         return self.call(self, self.conv(x).flatten(2).transpose(1, 2))
 
 
+@pytest.mark.slow  # a trace each
 @pytest.mark.parametrize(
     ("net", "refused"),
     [
