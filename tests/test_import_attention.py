@@ -93,7 +93,9 @@ def test_a_cnn_with_an_attention_block_imports_with_pytorchs_params_macs_and_vol
     assert [r.output.as_list() for r in report.rows if r.kind == "attention" and r.output] == seen == [[64, 16]]
     kinds = [r.kind for r in report.rows]
     assert "patchify" in kinds  # the 1x1 projection and its flatten(2): 64 tokens of 16
-    assert {"conv": "conv", "mean": "global_pool", "first": "class_token_out"}[readout] in kinds[kinds.index("attention") :]
+    assert {"conv": "conv", "mean": "global_pool", "first": "class_token_out"}[readout] in kinds[
+        kinds.index("attention") :
+    ]
 
 
 @pytest.mark.slow
@@ -139,7 +141,11 @@ def _tokens_of(grid: Any) -> Any:
         (_mha(batch_first=False), lambda s, g: s.attn(*[_tokens_of(g)] * 3)[0].mean(1), r"batch_first=False on"),
         (_mha(add_bias_kv=True), lambda s, g: s.attn(*[_tokens_of(g)] * 3)[0].mean(1), r"\(MultiheadAttention on "),
         (_mha(), lambda s, g: s.attn(*[_tokens_of(g)] * 3)[0].softmax(-1).mean(1), r"\(.softmax on channels-last"),
-        (_mha(embed_dim=16), lambda s, g: s.attn(*[g.flatten(2)] * 3)[0].mean(2), r"\(MultiheadAttention on values that"),
+        (
+            _mha(embed_dim=16),
+            lambda s, g: s.attn(*[g.flatten(2)] * 3)[0].mean(2),
+            r"\(MultiheadAttention on values that",
+        ),
     ],
     ids=["query", "cross", "mask", "padding-mask", "sequence-first-module", "bias-kv", "softmax", "channels-first"],
 )
@@ -162,12 +168,17 @@ def _vit(**kwargs: Any) -> Any:
         ({"mlp_dim": 32}, "{transformer: {heads: 2, mlp: 32}, name: encoder.layers.encoder_layer_0}"),
         (
             {"mlp_dim": 24, "dropout": 0.1, "attention_dropout": 0.2},
-            "{transformer: {heads: 2, mlp: 24, dropout: 0.1, attention_dropout: 0.2}, name: encoder.layers.encoder_layer_1}",
+            (
+                "{transformer: {heads: 2, mlp: 24, dropout: 0.1, attention_dropout: 0.2}, "
+                "name: encoder.layers.encoder_layer_1}"
+            ),
         ),
     ],
     ids=["defaults", "dropouts"],
 )
-def test_torchvisions_encoder_blocks_are_transformer_calls_with_pytorchs_figures(kwargs: dict[str, Any], call: str) -> None:
+def test_torchvisions_encoder_blocks_are_transformer_calls_with_pytorchs_figures(
+    kwargs: dict[str, Any], call: str
+) -> None:
     net = _vit(**kwargs)
     text, report = _imported(net, 32)
     assert call in text

@@ -235,7 +235,7 @@ _MLP = ("Linear", None, "Dropout", "Linear", "Dropout")
 
 
 def mlp_block(m: Any) -> Layer | None:
-    """torchvision's MLPBlock (ViT's): Linear, activation, Dropout, Linear, Dropout.
+    """MLPBlock, torchvision's ViT's (and TokenMLP, convcalc's own): Linear, activation, Dropout, Linear, Dropout.
 
     The `mlp` kind: from D to `hidden` and back to D, both Linears with a bias, one dropout probability.
     """
@@ -263,7 +263,7 @@ def mlp_block(m: Any) -> Layer | None:
 
 
 def self_attention(m: Any) -> Layer | None:
-    """convcalc's own SelfAttention (an exported spec's, convcalc.bridges.modules): its need_weights an attribute."""
+    """SelfAttention, convcalc's own (an exported spec's, convcalc.bridges.modules): its need_weights an attribute."""
     layer = multihead_attention(m)
     if layer is not None and not m.need_weights:
         layer["attention"]["need_weights"] = False
@@ -271,13 +271,13 @@ def self_attention(m: Any) -> Layer | None:
 
 
 def class_token(m: Any) -> Layer:
-    """convcalc's own ClassToken (an exported spec's)."""
+    """ClassToken, convcalc's own (an exported spec's)."""
     del m
     return {"cls_token": None}
 
 
 def position_embedding(m: Any) -> Layer:
-    """convcalc's own PositionEmbedding (an exported spec's): learned for its weight's tokens.
+    """PositionEmbedding, convcalc's own (an exported spec's): learned for its weight's tokens.
 
     Its weight is read from named_parameters: while fx traces, `m.weight` is a traced value, not the parameter.
     """

@@ -39,7 +39,9 @@ def _body(node: Node, want: tuple[tuple[str, str], ...]) -> list[Leaf] | None:
     if not isinstance(node, Composite) or node.kind != "residual" or node.options or node.parts[1]:
         return None
     body = node.parts[0]
-    if len(body) != len(want) or not all(isinstance(n, Leaf) and n.kind == k for n, (k, _) in zip(body, want, strict=True)):
+    if len(body) != len(want) or not all(
+        isinstance(n, Leaf) and n.kind == k for n, (k, _) in zip(body, want, strict=True)
+    ):
         return None
     return [n for n in body if isinstance(n, Leaf)]
 

@@ -114,14 +114,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         if node.op == "output":
             output = _output(node, index, source)
             continue
-        if node.op == "get_attr" and node.target in params:
-            attrs[node.name] = params[node.target].numel()
-            regions.params[node.name] = str(node.target)
-            continue
-        if _of_parameters(node, attrs):  # ViT's `self.class_token.expand(n, -1, -1)`: still a parameter
-            reads = [a.name for a in node.all_input_nodes if a.name in attrs]
-            attrs[node.name] = sum(attrs.pop(a) for a in reads)
-            regions.params[node.name] = regions.params[reads[0]]
+        if _parameter(node, params, attrs, regions.params):
             continue
         op = op_of(node, len(ops), tuple(index[a.name] for a in node.all_input_nodes if a.name in index), modules)
         if op is not None:
@@ -137,7 +130,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
 
 
 def _trace(model: Any) -> Any:
-    """fx's symbolic_trace, where a module of a class a kind declares is one call (torchvision's MLPBlock: `mlp`).
+    """The model traced as torch.fx's symbolic_trace does, a module of a class a kind declares as one call (MLPBlock).
 
     fx keeps torch.nn's modules as calls and traces through the others; a class a registered kind
     reads (`Kind.torch_modules`) is kept too when its reader makes a layer of it, else traced through.
@@ -154,6 +147,23 @@ def _trace(model: Any) -> Any:
     tracer = Tracer()
     graph = tracer.trace(model)
     return fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
+def _parameter(node: Any, params: dict[str, Any], attrs: dict[str, int], paths: dict[str, str]) -> bool:
+    """Whether a node is a parameter read as a value, or a call on parameters alone: its size kept in `attrs`.
+
+    `paths` gets the parameter's path by the node's name (`class_token` for `self.class_token.expand(n, -1, -1)`).
+    """
+    if node.op == "get_attr" and node.target in params:
+        attrs[node.name] = params[node.target].numel()
+        paths[node.name] = str(node.target)
+        return True
+    if _of_parameters(node, attrs):  # ViT's `self.class_token.expand(n, -1, -1)`: still a parameter
+        reads = [a.name for a in node.all_input_nodes if a.name in attrs]
+        attrs[node.name] = sum(attrs.pop(a) for a in reads)
+        paths[node.name] = paths[reads[0]]
+        return True
+    return False
 
 
 # Ops on a parameter alone that give a parameter still (a view or copies of it), not a value the input computes.

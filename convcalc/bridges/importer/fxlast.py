@@ -110,11 +110,11 @@ class Regions:
         seq = {a.name in self.seq for a in values}
         if len(values) == 1 and self._moved(node, op, dims, seq=values[0].name in self.seq):
             return
-        if op.merge in {"add", "multiply"} and len(values) > 1 and all(a.name in self.inside for a in values):
-            if len(seq) == 1:  # a residual's add on tokens: both channels last, in one layout
-                op.shape = _tokens(op.dims, seq=seq == {True})
-                self._enter(node, op, seq=seq == {True})
-                return
+        inside = all(a.name in self.inside for a in values)
+        if op.merge in {"add", "multiply"} and len(values) > 1 and inside and len(seq) == 1:
+            op.shape = _tokens(op.dims, seq=seq == {True})  # a residual's add on tokens: one layout, both
+            self._enter(node, op, seq=seq == {True})
+            return
         attends = op.layer is not None and "attention" in op.layer  # reading several values: it says why not
         layer, why = _layer(node, op, modules, self) if len(values) == 1 or attends else (None, "")
         if layer is None:
@@ -183,32 +183,40 @@ def _tokens(dims: tuple[int, ...], *, seq: bool) -> tuple[int, ...]:
 
 def _layer(node: Any, op: Op, modules: dict[str, Any], regions: Regions) -> tuple[dict[str, Any] | None, str]:
     """The grid layer of an op on a channels-last value, or None (and why, where it is not the default) if not read."""
-    channels = op.dims[-1] if op.dims else 0
     seq = any(a.name in regions.seq for a in node.all_input_nodes)
     if node.op == "call_module":
-        m = modules[node.target]
-        kind = type(m).__name__
-        if kind == "Linear":
-            conv = {"conv": {"filters": m.out_features, "size": 1, **({} if m.bias is not None else {"bias": False})}}
-            return conv, ""
-        if kind == "LayerNorm":
-            return (fromtorch.layernorm2d(m) if tuple(m.normalized_shape) == (channels,) else None), ""
-        if op.layer is not None and "attention" in op.layer and kind in BATCH_FIRST:
-            return fxtokens.attention(node, m, op.layer, seq=seq)
+        found, why = _module_layer(node, op, modules[node.target], seq=seq)
     else:
-        name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
-        if name == "layer_norm":
-            return _layer_norm(Call(name, tuple(node.args), dict(node.kwargs)), channels), ""
-        if name in MULS:
-            return ({"scale": None} if scaled(node, -1) else None), ""
-        found = fxtokens.class_token(node, regions.params) if name in {"cat", "concat"} and not seq else None
-        found = found or (None if seq else fxtokens.position(node, regions.params)) or fxtokens.readout(node, seq=seq)
-        if found is not None:
-            return found, ""
+        found, why = _call_layer(node, op, regions, seq=seq), ""
+    if found is not None or why:
+        return found, why
     if op.layer is not None and set(op.layer) <= ACTIVATIONS | ON_TOKENS:
-        own = set(op.layer) & {"attention", "mlp"} and (op.op not in BATCH_FIRST or seq)  # B x D x N, or batch first
+        own = set(op.layer) & {"attention", "mlp"} and op.op not in BATCH_FIRST  # convcalc's: they read B x D x N
         return (None if own else op.layer), ""
     return None, ""
+
+
+def _module_layer(node: Any, op: Op, m: Any, *, seq: bool) -> tuple[dict[str, Any] | None, str]:
+    kind = type(m).__name__
+    if kind == "Linear":
+        return {"conv": {"filters": m.out_features, "size": 1, **({} if m.bias is not None else {"bias": False})}}, ""
+    if kind == "LayerNorm":
+        channels = op.dims[-1] if op.dims else 0
+        return (fromtorch.layernorm2d(m) if tuple(m.normalized_shape) == (channels,) else None), ""
+    if op.layer is not None and "attention" in op.layer and kind in BATCH_FIRST:
+        return fxtokens.attention(node, m, op.layer, seq=seq)
+    return None, ""
+
+
+def _call_layer(node: Any, op: Op, regions: Regions, *, seq: bool) -> dict[str, Any] | None:
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    if name == "layer_norm":
+        return _layer_norm(Call(name, tuple(node.args), dict(node.kwargs)), op.dims[-1] if op.dims else 0)
+    if name in MULS:
+        return {"scale": None} if scaled(node, -1) else None
+    if not seq and name in {"cat", "concat"}:
+        return fxtokens.class_token(node, regions.params)
+    return (None if seq else fxtokens.position(node, regions.params)) or fxtokens.readout(node, seq=seq)
 
 
 def _layer_norm(call: Call, channels: int) -> dict[str, Any] | None:

@@ -25,7 +25,8 @@ from convcalc.kinds import registry
 from convcalc.kinds.vocab import Call, Layer
 
 FLATTENS = frozenset({"reshape", "view", "flatten"})
-# nn.MultiheadAttention.forward(query, key, value, key_padding_mask, need_weights, attn_mask, average, is_causal)
+# The places of nn.MultiheadAttention's forward arguments: query, key and value first, then key_padding_mask (3),
+# need_weights (4), attn_mask (5), average_attn_weights (6) and is_causal (7).
 _MASKS = ((3, "key_padding_mask"), (5, "attn_mask"))
 _NEED_WEIGHTS = (4, "need_weights")
 _ALL = slice(None)
@@ -58,7 +59,9 @@ def patchify(conv: Any) -> Layer | None:
     size = tuple(conv.kernel_size)
     if len(set(size)) != 1 or tuple(conv.stride) != size or any(conv.dilation) != 1 or _padded(conv.padding):
         return None
-    return {"patchify": {"size": size[0], "width": conv.out_channels, **({} if conv.bias is not None else {"bias": False})}}
+    return {
+        "patchify": {"size": size[0], "width": conv.out_channels, **({} if conv.bias is not None else {"bias": False})}
+    }
 
 
 def _padded(padding: Any) -> bool:
@@ -71,7 +74,7 @@ def only_user(value: Any, node: Any) -> bool:
 
 
 def grid_to_tokens() -> Layer | None:
-    """The layer of a flatten of a grid to tokens that is not a patchify's: `tokens` where a kind of that name exists."""
+    """The layer of a grid flattened to tokens that is not a patchify's: `tokens` where a kind of that name exists."""
     return {"tokens": None} if registry.resolve("tokens") is not None else None
 
 
@@ -107,7 +110,7 @@ def position(node: Any, params: dict[str, str]) -> Layer | None:
 
 
 def readout(node: Any, *, seq: bool = False) -> Layer | None:
-    """`x[:, 0]` (`x[0]` sequence first): the class token; `x.mean(1)` (`x.mean(0)`): the tokens' mean, a global pool."""
+    """`x[:, 0]` (`x[0]` sequence first): the class token; `x.mean(1)` (`x.mean(0)`): the tokens' mean, a gap."""
     name = name_of(node)
     tokens = 0 if seq else 1
     if name == "getitem" and len(node.args) == 2:  # noqa: PLR2004 - the value and the index
@@ -120,7 +123,9 @@ def readout(node: Any, *, seq: bool = False) -> Layer | None:
         call = Call(name, tuple(node.args), dict(node.kwargs))
         dim = call.arg(1, "dim", None)
         if name == "select":  # x.select(1, 0): the first token
-            return {"class_token_out": None} if dim in {tokens, tokens - 3} and call.arg(2, "index", None) == 0 else None
+            return (
+                {"class_token_out": None} if dim in {tokens, tokens - 3} and call.arg(2, "index", None) == 0 else None
+            )
         if dim in {tokens, tokens - 3, (tokens,), (tokens - 3,)} and not call.arg(2, "keepdim", default=False):
             return {"gap": None}
     return None
