@@ -48,6 +48,7 @@ class ConvAttention(nn.Module):
         if self.readout == "first":  # the first token
             return self.fc(t[:, 0] if self.batch_first else t[0])
         t = t.transpose(1, 2) if self.batch_first else t.permute(1, 2, 0)
+        assert self.mix is not None  # made for this readout
         return self.fc(self.mix(t).mean(2))  # a Conv1d on the tokens, channels first, and their mean
 
 

@@ -23,7 +23,7 @@ def _block(
     names: tuple[str, ...] = ("ln_1", "self_attention", "dropout", "ln_2", "mlp"),
     norm: dict[str, Any] | None = None,
 ) -> list[Node]:
-    leaves = [
+    leaves: list[Node] = [
         Leaf("layernorm", norm or {"over": "channels"}, None),
         Leaf("attention", attention or {"heads": 2, "need_weights": False}, None),
         Leaf("dropout", {"p": p}, None),
@@ -35,11 +35,19 @@ def _block(
     return [Composite("residual", [leaves[:3], []], {}, AT), Composite("residual", [leaves[3:], []], {}, AT)]
 
 
+def _with_shortcut(residual: Node) -> Node:
+    """The residual with a conv on its shortcut (a projection): not the block's identity."""
+    assert isinstance(residual, Composite)
+    return Composite("residual", [residual.parts[0], [Leaf("conv", {}, None)]], {}, None)
+
+
 def test_torchvisions_encoder_block_is_one_call_with_the_arguments_it_needs() -> None:
     (call,) = transformer_calls(_block())
+    assert isinstance(call, Leaf)
     assert (call.kind, call.params, call.name) == ("transformer", {"heads": 2, "mlp": 32}, AT)
     given = _block({"heads": 4, "dropout": 0.2}, 0.1, {"hidden": 8, "dropout": 0.1})
     (call,) = transformer_calls(given)
+    assert isinstance(call, Leaf)
     assert call.params == {"heads": 4, "mlp": 8, "dropout": 0.1, "attention_dropout": 0.2, "need_weights": True}
 
 
@@ -53,7 +61,7 @@ def test_torchvisions_encoder_block_is_one_call_with_the_arguments_it_needs() ->
         _block(norm={"over": "channels", "affine": False}),
         _block()[:1],  # one residual alone
         [_block()[0], Composite("residual", [[Leaf("layernorm", {}, None)], []], {}, None)],
-        [_block()[0], Composite("residual", [_block()[1].parts[0], [Leaf("conv", {}, None)]], {}, None)],
+        [_block()[0], _with_shortcut(_block()[1])],
         [_block()[0], Leaf("relu", {}, None)],
     ],
     ids=["no-bias", "relu", "two-dropouts", "names", "no-affine", "alone", "short", "shortcut", "not-residual"],

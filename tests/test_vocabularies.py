@@ -58,8 +58,8 @@ def test_every_torch_name_a_kind_declares_is_torchs() -> None:
     # convcalc's own token modules, those of an exported spec, read back by `convcalc import` (issue 27).
     own = importlib.import_module("convcalc.bridges.modules")
     for name in registry.torch_modules():
-        places = (torch.nn, ops, convnext, vit, own)
-        assert any(isinstance(getattr(place, name, None), type) for place in places), name
+        classes = (torch.nn, ops, convnext, vit, own)
+        assert any(isinstance(getattr(place, name, None), type) for place in classes), name
     for name in registry.torch_functions():
         places = (torch.nn.functional, torch, torch.Tensor, ops)
         assert any(callable(getattr(place, name, None)) for place in places), name
