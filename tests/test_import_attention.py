@@ -8,12 +8,14 @@ what is not read is refused by name. torchvision's full ViTs are tests/test_impo
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from convcalc.bridges.importer import ModelError, import_model
 from convcalc.engine.analyze import analyze
+from convcalc.kinds.vocab import Call
 from convcalc.spec.loader import load_spec
 
 pytestmark = pytest.mark.torch
@@ -250,6 +252,17 @@ def test_the_attention_and_mlp_readers_leave_out_what_the_kinds_are_not() -> Non
         (nn.Linear(8, 16), nn.GELU(), nn.Identity(), nn.Linear(16, 8), nn.Dropout()),
     ):
         assert fromtorch.mlp_block(nn.Sequential(*parts)) is None
+    # convcalc's own modules, an exported spec's: need_weights an attribute; x.select(2, 0) on N x D x L only.
+    from convcalc.bridges.modules import SelfAttention  # noqa: PLC0415 - torch's
+
+    assert fromtorch.self_attention(SelfAttention(8, 2)) == {"attention": {"heads": 2}}
+    assert fromtorch.self_attention(SelfAttention(8, 2, need_weights=False)) == {
+        "attention": {"heads": 2, "need_weights": False}
+    }
+    tokens, grid = (SimpleNamespace(meta={"convcalc_shape": s}) for s in ((1, 8, 5), (1, 8, 5, 5)))
+    assert fromtorch.select_call(Call("select", (tokens, 2, 0))) == {"class_token_out": None}
+    for args in ((tokens, 1, 0), (tokens, 2, 1), (grid, 2, 0), ()):
+        assert fromtorch.select_call(Call("select", args)) is None
 
 
 class Switch(nn.Module):
@@ -291,7 +304,8 @@ class Tokens(nn.Module):
     [
         (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 2)), r"flatten \(.flatten\): reads conv"),  # kernel 2, stride 1
         (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 1, padding=1)), r"flatten \(.flatten\)"),
-        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 1, groups=1, padding_mode="circular")), r"flatten"),
+        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 6, 2, stride=2, groups=3)), r"flatten \(.flatten\)"),
+        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 2, stride=2, dilation=2)), r"flatten \(.flatten\)"),
         (Tokens(lambda _, t: t.mean(1, keepdim=True)), r"mean \(.mean on channels-last"),
         (Tokens(lambda s, t: torch.cat([t, s.token.expand(1, -1, -1)], dim=1).mean(1)), r"cat \(torch.cat on channels"),
         (Tokens(lambda s, t: torch.cat([s.token, t, t], dim=1).mean(1)), r"cat \(torch.cat on channels"),
@@ -300,7 +314,7 @@ class Tokens(nn.Module):
         (Tokens(lambda _, t: t.transpose(1, t.dim() - 1).mean(1)), r"transpose_1 \(.transpose on channels"),
         (Tokens(lambda _, t: (t.transpose(0, 1) + t[0:1]).mean(0)), r"add \(operator.add on channels"),
     ],
-    ids=["kernel-2", "padded", "circular", "keepdim", "token-after", "three", "second", "mixed", "traced-dim", "seq"],
+    ids=["kernel-2", "padded", "grouped", "dilated", "keepdim", "after", "three", "second", "mixed", "traced", "seq"],
 )
 def test_other_ops_on_tokens_are_refused_by_name(net: Any, refused: str) -> None:
     with pytest.raises(ModelError, match=rf"convcalc has no layer kind for[\s\S]*{refused}"):

@@ -57,7 +57,7 @@ def patchify(conv: Any) -> Layer | None:
     if type(conv).__name__ != "Conv2d" or conv.padding_mode != "zeros" or conv.groups != 1:
         return None
     size = tuple(conv.kernel_size)
-    if len(set(size)) != 1 or tuple(conv.stride) != size or any(conv.dilation) != 1 or _padded(conv.padding):
+    if len(set(size)) != 1 or tuple(conv.stride) != size or set(conv.dilation) != {1} or _padded(conv.padding):
         return None
     return {
         "patchify": {"size": size[0], "width": conv.out_channels, **({} if conv.bias is not None else {"bias": False})}
