@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from convcalc.kinds.base import Category, Head, Kind, LayerFailure, Params, Working
 from convcalc.kinds.params import BIAS, Param, activation, boolean, positive, probability
 from convcalc.kinds.plan import ModuleStep, Plan, changed
-from convcalc.kinds.rule import Sizes
+from convcalc.kinds.rule import Sizes, whole_input
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
 from convcalc.kinds.tokens import TOKENS_NOTE, need_tokens
@@ -95,7 +95,9 @@ class Attention(Kind):
         # In-projection (q, k, v) and out-projection: 4·N·D·D; QKᵀ and AV: N·N·D each, over all heads.
         macs = 4 * n * d * d + 2 * n * n * d
         out = unchanged(x)
-        return replace(out, rf=x.ctx.input_spatial, weights=4 * d * d, biases=bias, macs=macs, bias_adds=n * bias)
+        # Every token sees every other, so the whole input: its widest side, the tokens' one dim.
+        rf = None if x.rf is None else whole_input(x)
+        return replace(out, rf=rf, weights=4 * d * d, biases=bias, macs=macs, bias_adds=n * bias)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding
