@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from convcalc.kinds import fromtorch
 from convcalc.kinds.base import Category, Head, Kind, LayerFailure, Params, Working
 from convcalc.kinds.params import BIAS, Param, activation, boolean, positive, probability
 from convcalc.kinds.plan import ModuleStep, Plan, changed
@@ -18,6 +19,7 @@ from convcalc.kinds.rule import Sizes, whole_input
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
 from convcalc.kinds.tokens import TOKENS_NOTE, need_tokens
+from convcalc.kinds.vocab import TorchModule
 from convcalc.options import ActivationFunction, Keeps
 
 if TYPE_CHECKING:
@@ -67,6 +69,10 @@ class Attention(Kind):
         ),
     )
     primary = "heads"
+    torch_modules = (
+        TorchModule(("MultiheadAttention",), fromtorch.multihead_attention),
+        TorchModule(("SelfAttention",), fromtorch.self_attention),
+    )
     head = Head(r"-?(\d+)", ("heads",), "-<H>")
     category = Category.VECTOR
     example = ("{tokens: 17, width: 16}", "attention-4")
@@ -155,6 +161,7 @@ class MLP(Kind):
         DROPOUT,
     )
     primary = "hidden"
+    torch_modules = (TorchModule(("MLPBlock", "TokenMLP"), fromtorch.mlp_block),)
     head = Head(r"-?(\d+)", ("hidden",), "-<N>")
     category = Category.VECTOR
     example = ("{tokens: 17, width: 16}", "mlp-64")

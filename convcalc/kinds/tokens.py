@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from convcalc.algebra.sizes import as_int, multiply
+from convcalc.kinds import fromtorch
 from convcalc.kinds.base import Category, Context, Head, Kind, LayerFailure, Params, State, Working, need_spatial
 from convcalc.kinds.conv import Conv
 from convcalc.kinds.params import BIAS, ROUNDING, Param, positive
@@ -21,6 +22,7 @@ from convcalc.kinds.plan import STRICT_NOTE, FunctionStep, ModuleStep, Plan, cha
 from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
+from convcalc.kinds.vocab import TorchFunction, TorchModule
 from convcalc.options import Rounding
 from convcalc.volume import Volume
 
@@ -135,6 +137,7 @@ class ClassToken(Kind):
     """
 
     name = "cls_token"
+    torch_modules = (TorchModule(("ClassToken",), fromtorch.class_token),)
     category = Category.RESHAPE
     example = ("{tokens: 16, width: 16}", "cls_token")
     output_rule = "N + 1 tokens"
@@ -187,6 +190,7 @@ class PositionEmbedding(Kind):
     """
 
     name = "pos_embed"
+    torch_modules = (TorchModule(("PositionEmbedding",), fromtorch.position_embedding),)
     params = (LENGTH,)
     primary = "length"
     head = Head(r"(?:-(\d+))?", ("length",), "[-<N>]")
@@ -227,6 +231,7 @@ class ClassTokenOut(Kind):
     """The class token alone (`x[:, 0]`, what ViT's head reads): a vector of D values, a view."""
 
     name = "class_token_out"
+    torch_functions = (TorchFunction(("select",), fromtorch.select_call),)
     category = Category.RESHAPE
     example = ("{tokens: 17, width: 16}", "class_token_out")
     output_rule = "D1 (the first token)"
