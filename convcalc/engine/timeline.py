@@ -43,7 +43,19 @@ _FLOAT = 4  # convcalc.pytorch builds float32 modules
 _INDEX = 8  # a max pool's indices are int64
 _COUNT = 8  # batchnorm's num_batches_tracked
 # Calls that return a view of their input (or the input itself): no storage of their own.
-_VIEWS = {".unsqueeze", ".squeeze", ".narrow", ".view", ".reshape", "torch.flatten", ".flatten", ".transpose", ".permute", ".select", ".unflatten"}
+_VIEWS = {
+    ".unsqueeze",
+    ".squeeze",
+    ".narrow",
+    ".view",
+    ".reshape",
+    "torch.flatten",
+    ".flatten",
+    ".transpose",
+    ".permute",
+    ".select",
+    ".unflatten",
+}
 _SAME = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Identity"}  # eval mode: the input itself
 
 

@@ -50,7 +50,13 @@ class Attention(Kind):
 
     name = "attention"
     params = (
-        Param("heads", positive("heads"), required=True, form="the number of heads", help="The number of heads; D/heads each."),
+        Param(
+            "heads",
+            positive("heads"),
+            required=True,
+            form="the number of heads",
+            help="The number of heads; D/heads each.",
+        ),
         BIAS,
         Param(
             "dropout",
@@ -61,7 +67,7 @@ class Attention(Kind):
         Param(
             "need_weights",
             boolean("need_weights"),
-            True,
+            default=True,
             help=(
                 "true (nn.MultiheadAttention's default): the math path, which keeps each head's softmax; "
                 "false (torchvision's ViT): scaled_dot_product_attention's fused kernel."
@@ -84,7 +90,9 @@ class Attention(Kind):
 
     def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
         del rounding
-        kwargs = changed(("bias", p["bias"], True), ("dropout", p["dropout"], 0.0), ("need_weights", p["need_weights"], True))
+        kwargs = changed(
+            ("bias", p["bias"], True), ("dropout", p["dropout"], 0.0), ("need_weights", p["need_weights"], True)
+        )
         module = ModuleStep("SelfAttention", (x.depth, p["heads"]), kwargs, "self_attention", own=True)
         return Plan((module,), (TOKENS_NOTE,))
 
@@ -94,7 +102,7 @@ class Attention(Kind):
         d = x.static_depth("attention")
         heads: int = p["heads"]
         if d % heads:
-            msg = f"{heads} heads do not divide the width {d} (nn.MultiheadAttention: embed_dim must be divisible by num_heads)"
+            msg = f"{heads} heads do not divide the width {d} (nn.MultiheadAttention: embed_dim divisible by num_heads)"
             raise LayerFailure("heads-do-not-divide", msg)
         n = x.spatial[0]
         bias = 4 * d if p["bias"] else 0

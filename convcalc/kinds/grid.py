@@ -104,7 +104,9 @@ class Grid(Kind):
         del rounding
         assert row.input is not None  # noqa: S101 - a computed row has an input
         size = per(p["size"], 1)
-        return Working(output=(f"{row.input.spatial[0]} tokens = {'·'.join(map(str, size))}: a grid of width {row.input.depth}",))
+        return Working(
+            output=(f"{row.input.spatial[0]} tokens = {'·'.join(map(str, size))}: a grid of width {row.input.depth}",)
+        )
 
     def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
         del p, row, rounding

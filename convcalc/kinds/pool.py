@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from convcalc.kinds.rule import Given, Need
     from convcalc.kinds.window import Window
-    from convcalc.report import Exact, LayerRow
+    from convcalc.report import LayerRow
     from convcalc.volume import Volume
 
 
