@@ -76,5 +76,8 @@ class TokenMLP(nn.Sequential):
             nn.Dropout(dropout),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.transpose(1, 2)
+        for layer in self:
+            t = layer(t)
+        return t.transpose(1, 2)

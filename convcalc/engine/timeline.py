@@ -240,7 +240,10 @@ def _token_transient(step: ModuleStep, row: LayerRow, out: _Value) -> int:
     image, when need_weights is true; nothing the dispatcher sees otherwise.
     """
     if step.cls == "TokenMLP":
-        hidden = out.storage.bytes * int(step.args[1]) // int(step.args[0])  # type: ignore[call-overload]
+        width, units = step.args[0], step.args[1]
+        assert isinstance(width, int)  # noqa: S101 - TokenMLP(width, hidden, ...)
+        assert isinstance(units, int)  # noqa: S101
+        hidden = out.storage.bytes * units // width
         # Identity is its input; softsign is Python, x / (x.abs() + 1): the sum is held too.
         held = {"Identity": 1, "Softsign": 3}.get(str(dict(step.kwargs).get("activation", "GELU")), 2)
         return max(held * hidden - out.storage.bytes, hidden)

@@ -144,9 +144,12 @@ class Attention(Kind):
         return Keep(input=True, values=5 * nd + scores)
 
 
+_FUNCTION = {f.value: f for f in ActivationFunction}
+
+
 def _module_class(function: str) -> str:
     """The torch.nn class of an activation: GELU, ReLU, ... (identity: nn.Identity)."""
-    return next(iter(ActivationFunction(function).modules), "Identity")
+    return next(iter(_FUNCTION[function].modules), "Identity")
 
 
 class MLP(Kind):
@@ -187,7 +190,7 @@ class MLP(Kind):
     def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         del need
         need_tokens(x, "mlp")
-        if ActivationFunction(p["activation"]).kwargs:  # softmax, log_softmax: over a dim of their own
+        if _FUNCTION[p["activation"]].kwargs:  # softmax, log_softmax: over a dim of their own
             msg = f"the mlp's activation must be element-wise, not {p['activation']}"
             raise LayerFailure("needs-elementwise-activation", msg)
         d = x.static_depth("mlp")
@@ -215,7 +218,7 @@ class MLP(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         n = row.input.spatial[0]
         nh, nd = n * p["hidden"], n * row.input.depth
-        keeps = ActivationFunction(p["activation"]).keeps
+        keeps = _FUNCTION[p["activation"]].keeps
         # The activation's own: its input (the first Linear's output), its output, or both and one more.
         values = {Keeps.INPUT: nh, Keeps.INPUT_AND_ONE_MORE: 2 * nh, Keeps.OUTPUT: nh}.get(keeps, 0)
         masks = 0
