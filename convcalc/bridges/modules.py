@@ -22,7 +22,8 @@ class ClassToken(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = x.transpose(1, 2)  # N x L x D, as torchvision concatenates
-        return torch.cat([self.weight.expand(t.shape[0], -1, -1), t], dim=1).transpose(1, 2)
+        token = self.weight.expand(t.shape[0], -1, -1)
+        return torch.cat([token, t], dim=1).transpose(1, 2)
 
 
 class PositionEmbedding(nn.Module):
