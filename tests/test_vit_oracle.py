@@ -49,7 +49,7 @@ def test_params_and_macs_are_torchvisions(name: str) -> None:
 def _as_convcalc(t: torch.Tensor, row: LayerRow) -> list[int]:
     """A torchvision output's shape as convcalc writes it: tokens N x L x D as [L, D], a grid as tokens."""
     assert row.output is not None
-    if t.dim() == 4:  # noqa: PLR2004 - conv_proj's grid, N x D x h x w: h·w tokens of D
+    if t.dim() == 4:
         return [t.shape[2] * t.shape[3], t.shape[1]]
     return list(t.shape[1:])
 
@@ -77,7 +77,7 @@ def test_every_row_is_the_output_of_torchvisions_module(name: str) -> None:
         assert _as_convcalc(out, row) == row.output.as_list(), where  # type: ignore[union-attr]
         assert sum(p.numel() for p in modules[where].parameters()) == row.params, where
         compared += 1
-    assert compared > 12 * 4, "every block's ln_1, self_attention, ln_2 and mlp"  # noqa: PLR2004
+    assert compared > 12 * 4, "every block's ln_1, self_attention, ln_2 and mlp"
 
 
 SMALL = """
@@ -131,7 +131,7 @@ def test_a_small_vit_computes_what_torchvision_computes_row_by_row() -> None:
     assert report.totals.params == sum(p.numel() for p in net.parameters())
     at = {r.name: i for i, r in enumerate(report.rows)}
     for name in ("conv_proj", "ln_1", "self_attention", "ln_2", "mlp"):  # the first of each: encoder_layer_0's
-        theirs = seen[f"encoder.layers.encoder_layer_0.{name}" if name not in {"conv_proj"} else name]
+        theirs = seen[f"encoder.layers.encoder_layer_0.{name}" if name != "conv_proj" else name]
         theirs = theirs[0] if isinstance(theirs, tuple) else theirs
         mine = ours[report.rows[at[name] if name == "conv_proj" else _first(report.rows, name)].path]
         assert torch.allclose(mine, theirs.flatten(2) if name == "conv_proj" else theirs.transpose(1, 2), atol=1e-5)

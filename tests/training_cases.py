@@ -64,7 +64,7 @@ CASES = {
         )
     },
     **{
-        f"mlp-{f}": f"input: 16x16x3\nlayers: [patchify4-8, relu, {{mlp: {{hidden: 16, activation: {f}, dropout: {p}}}}}]"
+        f"mlp-{f}": f"input: 16x16x3\nlayers: [patchify4-8, relu, {{mlp: {{hidden: 16, activation: {f}, dropout: {p}}}}}]"  # noqa: E501
         for f, p in (("gelu", 0.1), ("relu", 0.0), ("relu", 0.2), ("identity", 0.0), ("softsign", 0.0), ("tanh", 0.1))
     },
     "transformer-blocks": (

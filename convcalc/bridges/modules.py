@@ -22,7 +22,8 @@ class ClassToken(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = x.transpose(1, 2)  # N x L x D, as torchvision concatenates
-        return torch.cat([self.weight.expand(t.shape[0], -1, -1), t], dim=1).transpose(1, 2)
+        token = self.weight.expand(t.shape[0], -1, -1)
+        return torch.cat([token, t], dim=1).transpose(1, 2)
 
 
 class PositionEmbedding(nn.Module):
@@ -76,5 +77,8 @@ class TokenMLP(nn.Sequential):
             nn.Dropout(dropout),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.transpose(1, 2)
+        for layer in self:
+            t = layer(t)
+        return t.transpose(1, 2)

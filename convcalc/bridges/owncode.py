@@ -1,4 +1,4 @@
-"""The source of convcalc's own modules (convcalc/bridges/modules.py) an exported file needs, read as text (no torch)."""
+"""The source of convcalc's own modules (bridges/modules.py) an exported file needs, read as text (no torch)."""
 
 from __future__ import annotations
 

@@ -43,7 +43,19 @@ _FLOAT = 4  # convcalc.pytorch builds float32 modules
 _INDEX = 8  # a max pool's indices are int64
 _COUNT = 8  # batchnorm's num_batches_tracked
 # Calls that return a view of their input (or the input itself): no storage of their own.
-_VIEWS = {".unsqueeze", ".squeeze", ".narrow", ".view", ".reshape", "torch.flatten", ".flatten", ".transpose", ".permute", ".select"}
+_VIEWS = {
+    ".unsqueeze",
+    ".squeeze",
+    ".narrow",
+    ".view",
+    ".reshape",
+    "torch.flatten",
+    ".flatten",
+    ".transpose",
+    ".permute",
+    ".select",
+    ".unflatten",
+}
 _SAME = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Identity"}  # eval mode: the input itself
 
 
@@ -228,7 +240,10 @@ def _token_transient(step: ModuleStep, row: LayerRow, out: _Value) -> int:
     image, when need_weights is true; nothing the dispatcher sees otherwise.
     """
     if step.cls == "TokenMLP":
-        hidden = out.storage.bytes * int(step.args[1]) // int(step.args[0])  # type: ignore[call-overload]
+        width, units = step.args[0], step.args[1]
+        assert isinstance(width, int)  # noqa: S101 - TokenMLP(width, hidden, ...)
+        assert isinstance(units, int)  # noqa: S101
+        hidden = out.storage.bytes * units // width
         # Identity is its input; softsign is Python, x / (x.abs() + 1): the sum is held too.
         held = {"Identity": 1, "Softsign": 3}.get(str(dict(step.kwargs).get("activation", "GELU")), 2)
         return max(held * hidden - out.storage.bytes, hidden)

@@ -15,7 +15,7 @@ from convcalc.kinds import fromtorch
 from convcalc.kinds.base import Category, Head, Kind, LayerFailure, Params, Working
 from convcalc.kinds.params import BIAS, Param, activation, boolean, positive, probability
 from convcalc.kinds.plan import ModuleStep, Plan, changed
-from convcalc.kinds.rule import Sizes
+from convcalc.kinds.rule import Sizes, whole_input
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
 from convcalc.kinds.tokens import TOKENS_NOTE, need_tokens
@@ -50,7 +50,13 @@ class Attention(Kind):
 
     name = "attention"
     params = (
-        Param("heads", positive("heads"), required=True, form="the number of heads", help="The number of heads; D/heads each."),
+        Param(
+            "heads",
+            positive("heads"),
+            required=True,
+            form="the number of heads",
+            help="The number of heads; D/heads each.",
+        ),
         BIAS,
         Param(
             "dropout",
@@ -61,7 +67,7 @@ class Attention(Kind):
         Param(
             "need_weights",
             boolean("need_weights"),
-            True,
+            default=True,
             help=(
                 "true (nn.MultiheadAttention's default): the math path, which keeps each head's softmax; "
                 "false (torchvision's ViT): scaled_dot_product_attention's fused kernel."
@@ -84,7 +90,9 @@ class Attention(Kind):
 
     def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
         del rounding
-        kwargs = changed(("bias", p["bias"], True), ("dropout", p["dropout"], 0.0), ("need_weights", p["need_weights"], True))
+        kwargs = changed(
+            ("bias", p["bias"], True), ("dropout", p["dropout"], 0.0), ("need_weights", p["need_weights"], True)
+        )
         module = ModuleStep("SelfAttention", (x.depth, p["heads"]), kwargs, "self_attention", own=True)
         return Plan((module,), (TOKENS_NOTE,))
 
@@ -94,14 +102,16 @@ class Attention(Kind):
         d = x.static_depth("attention")
         heads: int = p["heads"]
         if d % heads:
-            msg = f"{heads} heads do not divide the width {d} (nn.MultiheadAttention: embed_dim must be divisible by num_heads)"
+            msg = f"{heads} heads do not divide the width {d} (nn.MultiheadAttention: embed_dim divisible by num_heads)"
             raise LayerFailure("heads-do-not-divide", msg)
         n = x.spatial[0]
         bias = 4 * d if p["bias"] else 0
         # In-projection (q, k, v) and out-projection: 4·N·D·D; QKᵀ and AV: N·N·D each, over all heads.
         macs = 4 * n * d * d + 2 * n * n * d
         out = unchanged(x)
-        return replace(out, rf=x.ctx.input_spatial, weights=4 * d * d, biases=bias, macs=macs, bias_adds=n * bias)
+        # Every token sees every other, so the whole input: its widest side, the tokens' one dim.
+        rf = None if x.rf is None else whole_input(x)
+        return replace(out, rf=rf, weights=4 * d * d, biases=bias, macs=macs, bias_adds=n * bias)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del rounding
@@ -134,9 +144,12 @@ class Attention(Kind):
         return Keep(input=True, values=5 * nd + scores)
 
 
+_FUNCTION = {f.value: f for f in ActivationFunction}
+
+
 def _module_class(function: str) -> str:
     """The torch.nn class of an activation: GELU, ReLU, ... (identity: nn.Identity)."""
-    return next(iter(ActivationFunction(function).modules), "Identity")
+    return next(iter(_FUNCTION[function].modules), "Identity")
 
 
 class MLP(Kind):
@@ -177,7 +190,7 @@ class MLP(Kind):
     def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         del need
         need_tokens(x, "mlp")
-        if ActivationFunction(p["activation"]).kwargs:  # softmax, log_softmax: over a dim of their own
+        if _FUNCTION[p["activation"]].kwargs:  # softmax, log_softmax: over a dim of their own
             msg = f"the mlp's activation must be element-wise, not {p['activation']}"
             raise LayerFailure("needs-elementwise-activation", msg)
         d = x.static_depth("mlp")
@@ -205,7 +218,7 @@ class MLP(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         n = row.input.spatial[0]
         nh, nd = n * p["hidden"], n * row.input.depth
-        keeps = ActivationFunction(p["activation"]).keeps
+        keeps = _FUNCTION[p["activation"]].keeps
         # The activation's own: its input (the first Linear's output), its output, or both and one more.
         values = {Keeps.INPUT: nh, Keeps.INPUT_AND_ONE_MORE: 2 * nh, Keeps.OUTPUT: nh}.get(keeps, 0)
         masks = 0

@@ -240,3 +240,12 @@ def grown(x: Given, kernels: Iterable[int]) -> tuple[Exact, ...] | None:
     if x.rf is None:
         return None
     return tuple(r + (k - 1) * known(j) for r, j, k in zip(x.rf, x.jump, kernels, strict=True))
+
+
+def whole_input(x: Given) -> tuple[Exact, ...]:
+    """The receptive field of a layer that sees the whole input, one value per dim of x (numbers only).
+
+    The input's extent per dim; over tokens, whose one dim is no dim of the image, its widest side.
+    """
+    extent = x.ctx.input_spatial
+    return extent if len(extent) == len(x.spatial) else (max(extent, default=1),) * len(x.spatial)

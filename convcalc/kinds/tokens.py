@@ -1,10 +1,11 @@
-"""Tokens (issue 27): a grid cut into patches, a class token, a position embedding, the class token read out.
+"""Tokens (issue 27): a grid cut into patches, a class token, a position embedding, the class token out.
 
 A sequence of N tokens of width D is a 1-D volume, length N and depth D (`197x768`), so that every
-figure of a volume applies to it. The receptive field and the jump stay per dim of the image (a
-token of a 16x16 patchify sees a 16x16 patch). In the PyTorch program a token volume is
-N x D x L, channels first as every convcalc volume, stored as torchvision's batch-first N x L x D
-(a transposed view); the modules of convcalc.bridges.modules transpose to it inside.
+figure of a volume applies to it. Its receptive field and jump are one value, the side of the
+image's region a token sees (16 after a 16x16 patchify; the whole image's side after attention).
+In the PyTorch program a token volume is N x D x L, channels first as every convcalc volume,
+stored as torchvision's batch-first N x L x D (a transposed view); the modules of
+convcalc.bridges.modules transpose to it inside.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from convcalc.kinds.saved import Keep
 from convcalc.kinds.simple import unchanged
 from convcalc.kinds.vocab import TorchFunction, TorchModule
 from convcalc.options import Rounding
-from convcalc.volume import Volume
 
 if TYPE_CHECKING:
     from convcalc.kinds.rule import Given, Need
     from convcalc.report import LayerRow
+    from convcalc.volume import Volume
 
 PATCHIFY_NOTE = (
     "`patchify` is a conv with kernel = stride = P, then flatten(2): tokens N x D x L, channels first, "
@@ -59,7 +60,13 @@ class Patchify(Kind):
 
     name = "patchify"
     params = (
-        Param("size", positive("size"), required=True, form="the patch size P", help="P, the patch side: kernel and stride."),
+        Param(
+            "size",
+            positive("size"),
+            required=True,
+            form="the patch size P",
+            help="P, the patch side: kernel and stride.",
+        ),
         Param("width", positive("width"), required=True, form="the token width D", help="D, the width of each token."),
         BIAS,
         ROUNDING,
@@ -105,7 +112,11 @@ class Patchify(Kind):
     def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         need_spatial(x, "patchify")
         grid = _CONV.rule(self.conv(p), x, need)
-        return replace(grid, spatial=(multiply(grid.spatial),))
+        # One dim of tokens: its receptive field and jump are the patch's side (the widest, the
+        # longest step), so that what follows the tokens reads one value per dim.
+        jump = None if None in grid.jump else max(grid.jump, key=lambda j: j or 0)
+        rf = None if grid.rf is None else (max(grid.rf),)
+        return replace(grid, spatial=(multiply(grid.spatial),), jump=(jump,), rf=rf)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         x, y = row.input, row.output
