@@ -25,18 +25,22 @@ from torch import nn  # noqa: E402
 
 
 class ConvAttention(nn.Module):
-    """A conv stem, a 1x1 projection flattened to tokens, a pre-norm attention block, back to channels first, a head.
+    """A conv stem flattened to tokens, a pre-norm attention block, then a readout, a head.
 
     `batch_first`: tokens B x N x D (`transpose(1, 2)`), else nn.MultiheadAttention's default N x B x D.
+    `project`: a 1x1 conv before the flatten (the two a patchify), else the stem's ReLU flattened (`tokens`).
+    `readout`: back to channels first and a Conv1d, back to the 8x8 grid and a Conv2d, the tokens' mean, the first.
     """
 
-    def __init__(self, *, batch_first: bool = True, need_weights: bool = True, readout: str = "conv") -> None:
+    def __init__(
+        self, *, batch_first: bool = True, need_weights: bool = True, readout: str = "conv", project: bool = True
+    ) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU())
-        self.proj = nn.Conv2d(8, 16, 1)
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.proj = nn.Conv2d(16, 16, 1) if project else nn.Identity()
         self.norm = nn.LayerNorm(16)
         self.attn = nn.MultiheadAttention(16, 4, batch_first=batch_first)
-        self.mix = nn.Conv1d(16, 16, 1) if readout == "conv" else None
+        self.mix = {"conv": nn.Conv1d(16, 16, 1), "grid": nn.Conv2d(16, 16, 3, padding=1)}.get(readout)
         self.fc = nn.Linear(16, 10)
         self.batch_first, self.need_weights, self.readout = batch_first, need_weights, readout
 
@@ -51,6 +55,9 @@ class ConvAttention(nn.Module):
             return self.fc(t[:, 0] if self.batch_first else t[0])
         t = t.transpose(1, 2) if self.batch_first else t.permute(1, 2, 0)
         assert self.mix is not None  # made for this readout
+        if self.readout == "grid":  # back to the stem's 8x8 grid
+            t = t.reshape(t.shape[0], 16, 8, 8)
+            return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.mix(t), 1), 1))
         return self.fc(self.mix(t).mean(2))  # a Conv1d on the tokens, channels first, and their mean
 
 
@@ -81,12 +88,17 @@ def _tokens(shape: Any, batch_first: bool) -> list[int]:  # noqa: FBT001 - the m
 
 @pytest.mark.slow  # the trace and a forward pass with FlopCounterMode
 @pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "sequence-first"])
-@pytest.mark.parametrize("readout", ["conv", "mean", "first"])
+@pytest.mark.parametrize(
+    ("readout", "project"),
+    [("conv", True), ("mean", True), ("first", True), ("grid", True), ("grid", False)],
+    ids=["conv", "mean", "first", "grid", "tokens-grid"],
+)
 def test_a_cnn_with_an_attention_block_imports_with_pytorchs_params_macs_and_volumes(
     batch_first: bool,  # noqa: FBT001 - a parameter of the test
     readout: str,
+    project: bool,  # noqa: FBT001
 ) -> None:
-    net = ConvAttention(batch_first=batch_first, readout=readout)
+    net = ConvAttention(batch_first=batch_first, readout=readout, project=project)
     text, report = _imported(net)
     assert "opaque" not in text
     assert not [d for d in report.diagnostics if d.severity.value == "error"]
@@ -95,8 +107,9 @@ def test_a_cnn_with_an_attention_block_imports_with_pytorchs_params_macs_and_vol
     assert report.totals.macs == macs
     assert [r.output.as_list() for r in report.rows if r.kind == "attention" and r.output] == seen == [[64, 16]]
     kinds = [r.kind for r in report.rows]
-    assert "patchify" in kinds  # the 1x1 projection and its flatten(2): 64 tokens of 16
-    assert {"conv": "conv", "mean": "global_pool", "first": "class_token_out"}[readout] in kinds[
+    # the 1x1 projection and its flatten(2), 64 tokens of 16; else the ReLU's grid flattened
+    assert ("patchify" if project else "tokens") in kinds
+    assert {"conv": "conv", "mean": "global_pool", "first": "class_token_out", "grid": "grid"}[readout] in kinds[
         kinds.index("attention") :
     ]
 
@@ -302,10 +315,6 @@ class Tokens(nn.Module):
 @pytest.mark.parametrize(
     ("net", "refused"),
     [
-        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 2)), r"flatten \(.flatten\): reads conv"),  # kernel 2, stride 1
-        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 1, padding=1)), r"flatten \(.flatten\)"),
-        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 6, 2, stride=2, groups=3)), r"flatten \(.flatten\)"),
-        (Tokens(lambda _, t: t.mean(1), nn.Conv2d(3, 8, 2, stride=2, dilation=2)), r"flatten \(.flatten\)"),
         (Tokens(lambda _, t: t.mean(1, keepdim=True)), r"mean \(.mean on channels-last"),
         (Tokens(lambda s, t: torch.cat([t, s.token.expand(1, -1, -1)], dim=1).mean(1)), r"cat \(torch.cat on channels"),
         (Tokens(lambda s, t: torch.cat([s.token, t, t], dim=1).mean(1)), r"cat \(torch.cat on channels"),
@@ -314,8 +323,27 @@ class Tokens(nn.Module):
         (Tokens(lambda _, t: t.transpose(1, t.dim() - 1).mean(1)), r"transpose_1 \(.transpose on channels"),
         (Tokens(lambda _, t: (t.transpose(0, 1) + t[0:1]).mean(0)), r"add \(operator.add on channels"),
     ],
-    ids=["kernel-2", "padded", "grouped", "dilated", "keepdim", "after", "three", "second", "mixed", "traced", "seq"],
+    ids=["keepdim", "after", "three", "second", "mixed", "traced", "seq"],
 )
 def test_other_ops_on_tokens_are_refused_by_name(net: Any, refused: str) -> None:
     with pytest.raises(ModelError, match=rf"convcalc has no layer kind for[\s\S]*{refused}"):
         _imported(net, 4)
+
+
+@pytest.mark.slow  # a trace each
+@pytest.mark.parametrize(
+    "conv",
+    [
+        nn.Conv2d(3, 8, 2),  # kernel 2, stride 1
+        nn.Conv2d(3, 8, 1, padding=1),
+        nn.Conv2d(3, 6, 2, stride=2, groups=3),
+        nn.Conv2d(3, 8, 2, stride=2, dilation=2),
+        nn.Conv2d(3, 8, (2, 1), stride=(2, 1)),
+    ],
+    ids=["kernel-2", "padded", "grouped", "dilated", "not-square"],
+)
+def test_a_conv_that_is_no_patchify_is_a_conv_then_tokens(conv: Any) -> None:
+    net = Tokens(lambda _, t: t.mean(1), conv)
+    text, report = _imported(net, 4)
+    assert [r.kind for r in report.rows][1:] == ["conv", "tokens", "global_pool"]
+    assert report.totals.params == sum(p.numel() for p in conv.parameters())  # (the class token is left unused)

@@ -163,6 +163,8 @@ class Regions:
                 conv.layer, conv.shape, op.view = found, op.shape, True
             else:
                 op.layer = fxtokens.grid_to_tokens()
+        elif (grid := fxtokens.unflattens_tokens(node)) is not None:
+            op.layer = grid
         elif op.layer is not None and op.op in BATCH_FIRST:
             op.layer = None  # attention or a transformer's MLP on another layout than tokens
             op.op = f"{op.op} on values that are not tokens (batch or sequence first, then width)"

@@ -13,7 +13,9 @@ read here are those of torchvision's VisionTransformer and of a CNN with an atte
 - `nn.MultiheadAttention(D, h, batch_first=True)` called as self-attention, `attn(x, x, x)`, with
   no mask: `attention` (`need_weights: false` where the call says so, as torchvision's does),
   and the `[0]` of what it returns (a view);
-- `x[:, 0]`: `class_token_out`; `x.mean(1)`: `gap` (both give a vector, out of the region).
+- `x[:, 0]`: `class_token_out`; `x.mean(1)`: `gap` (both give a vector, out of the region);
+- a reshape, view or flatten of a grid to B x C x (H·W) after another op than a patchify's conv:
+  `tokens`; one of tokens B x D x N back to B x D x H x W: `grid: {size: [H, W]}`.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ def flattens_grid(node: Any) -> bool:
         return False
     grid, out = _shape(node.all_input_nodes[0]), _shape(node)
     return len(grid) > 3 and len(out) == 3 and out[:2] == grid[:2] and out[2] == math.prod(grid[2:])  # noqa: PLR2004
+
+
+def unflattens_tokens(node: Any) -> Layer | None:
+    """A reshape, view or unflatten of tokens B x D x N to a grid B x D x H x W (N = H·W): `grid: {size: [H, W]}`."""
+    if name_of(node) not in {*FLATTENS, "unflatten"} - {"flatten"} or not node.all_input_nodes:
+        return None
+    tokens, out = _shape(node.all_input_nodes[0]), _shape(node)
+    if len(tokens) != 3 or len(out) < 4 or out[:2] != tokens[:2] or math.prod(out[2:]) != tokens[2]:  # noqa: PLR2004
+        return None
+    return {"grid": {"size": "x".join(map(str, out[2:]))}} if registry.resolve("grid") is not None else None
 
 
 def patchify(conv: Any) -> Layer | None:
