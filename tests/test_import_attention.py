@@ -345,5 +345,15 @@ def test_other_ops_on_tokens_are_refused_by_name(net: Any, refused: str) -> None
 def test_a_conv_that_is_no_patchify_is_a_conv_then_tokens(conv: Any) -> None:
     net = Tokens(lambda _, t: t.mean(1), conv)
     text, report = _imported(net, 4)
+    assert "opaque" not in text
     assert [r.kind for r in report.rows][1:] == ["conv", "tokens", "global_pool"]
     assert report.totals.params == sum(p.numel() for p in conv.parameters())  # (the class token is left unused)
+
+
+@pytest.mark.slow  # a trace
+def test_without_the_tokens_and_grid_kinds_their_reshapes_are_named() -> None:
+    from convcalc.kinds import registry  # noqa: PLC0415
+
+    kinds = tuple(k for k in registry.REGISTERED if k.name not in {"tokens", "grid"})
+    with registry.using(kinds), pytest.raises(ModelError, match=r"2 operations[\s\S]*flatten[\s\S]*reshape \("):
+        _imported(ConvAttention(readout="grid", project=False))
