@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from convcalc.bridges.importer.calls import transformer_calls
-from convcalc.bridges.importer.write import Composite, Leaf, Node
+from convcalc.bridges.importer.nodes import Composite, Leaf, Node
 
 AT = "encoder.layers.encoder_layer_0"
 

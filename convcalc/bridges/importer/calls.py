@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcalc.bridges.importer.write import Composite, Leaf, Node, prefix
+from convcalc.bridges.importer.nodes import Composite, Leaf, Node, prefix
 
 # The built-in block's layers, by residual: (kind, name) as convcalc.spec.builtin_blocks writes them.
 _ATTENTION = (("layernorm", "ln_1"), ("attention", "self_attention"), ("dropout", "dropout"))

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from convcalc.bridges.importer.blocks import make_blocks
-from convcalc.bridges.importer.write import Leaf, Node
+from convcalc.bridges.importer.nodes import Leaf, Node
 from convcalc.errors import Location
 from convcalc.kinds import registry
 from convcalc.render.inert import inert

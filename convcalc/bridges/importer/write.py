@@ -8,39 +8,17 @@ convcalc has no kind for becomes one opaque layer with the volume the framework 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from convcalc.bridges.importer.calls import transformer_calls
 from convcalc.bridges.importer.graph import Fork, Item, Op
+from convcalc.bridges.importer.nodes import Composite, Leaf, Node, prefix
 from convcalc.errors import ModelError
 from convcalc.kinds import registry
 from convcalc.render.inert import inert
 
 if TYPE_CHECKING:
     from convcalc.kinds.base import Kind
-
-
-@dataclass(slots=True)
-class Leaf:
-    """One layer: its kind and the parameters written (the defaults left out)."""
-
-    kind: str
-    params: dict[str, Any]
-    name: str | None
-    overrides: bool = False  # sets what the spec's defaults set otherwise: long form
-
-
-@dataclass(slots=True)
-class Composite:
-    """residual, parallel or repeat, with its parts and the model's name for it."""
-
-    kind: str
-    parts: list[list[Node]]  # residual: body, shortcut; parallel: branches; repeat: one copy
-    options: dict[str, Any] = field(default_factory=dict)
-    name: str | None = None
-
-
-Node = Leaf | Composite
 
 
 def nodes(items: list[Item]) -> list[Node]:
@@ -148,8 +126,6 @@ def finish(layers: list[Node]) -> list[Node]:
             names = [n for p in node.parts for n in _names(p)]
             node.name = prefix(names) or None
         done.append(node)
-    from convcalc.bridges.importer.calls import transformer_calls  # noqa: PLC0415 - it reads this module's nodes
-
     return _repeats(transformer_calls(done))
 
 
@@ -161,21 +137,6 @@ def _names(layers: list[Node]) -> list[str]:
         if isinstance(n, Composite):
             found += [m for p in n.parts for m in _names(p)]
     return found
-
-
-def prefix(names: list[str]) -> str:
-    """The dotted path every name starts with (layer1.0 for layer1.0.conv1, layer1.0.bn1)."""
-    if not names:
-        return ""
-    split = [n.split(".") for n in names]
-    common: list[str] = []
-    for parts in zip(*split, strict=False):
-        if len(set(parts)) != 1:
-            break
-        common.append(parts[0])
-    if len(names) == 1:
-        common = common[:-1]
-    return ".".join(common)
 
 
 def signature(node: Node) -> str:
