@@ -357,3 +357,24 @@ def test_without_the_tokens_and_grid_kinds_their_reshapes_are_named() -> None:
     kinds = tuple(k for k in registry.REGISTERED if k.name not in {"tokens", "grid"})
     with registry.using(kinds), pytest.raises(ModelError, match=r"2 operations[\s\S]*flatten[\s\S]*reshape \("):
         _imported(ConvAttention(readout="grid", project=False))
+
+
+@pytest.mark.slow  # two ViTs built on the meta device, traced
+@pytest.mark.parametrize("name", ["vit_b_16", "vit_b_32"])
+def test_torchvisions_vit_imports_as_the_builtin_row_for_row(name: str) -> None:
+    from torchvision_models import models  # noqa: PLC0415
+
+    from convcalc.builtins import open_spec  # noqa: PLC0415
+
+    with torch.device("meta"):
+        model = models().get_model(name, weights=None)
+    text = import_model(f"torchvision.models:{name}", model=model.eval()).text
+    imported, builtin = analyze(load_spec(f"{name}.yaml", text)), analyze(open_spec(name))
+    assert imported.totals == builtin.totals
+    assert [(r.kind, r.output, r.params, r.macs, r.activations) for r in imported.rows] == [
+        (r.kind, r.output, r.params, r.macs, r.activations) for r in builtin.rows
+    ]
+    # The same names but x[:, 0]'s, which is no module in torchvision (the built-in calls it class_token_out).
+    names = [[r.name for r in report.rows if r.kind != "class_token_out"] for report in (imported, builtin)]
+    assert names[0] == names[1]
+    assert text.count("transformer: {heads: 12, mlp: 3072}") == 12
