@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from convcalc.kinds import fromtorch
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.base import Category, Head, Kind, LayerFailure, Params, Working
 from convcalc.kinds.params import BIAS, Param, activation, boolean, positive, probability
 from convcalc.kinds.plan import ModuleStep, Plan, changed
@@ -49,6 +50,7 @@ class Attention(Kind):
     """
 
     name = "attention"
+    autocast = Autocast.LOWER_LINEAR
     params = (
         Param(
             "heads",
@@ -160,6 +162,7 @@ class MLP(Kind):
     """
 
     name = "mlp"
+    autocast = Autocast.LOWER_LINEAR
     params = (
         Param(
             "hidden",

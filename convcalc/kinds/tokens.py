@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.algebra.sizes import as_int, multiply
 from convcalc.kinds import fromtorch
+from convcalc.kinds.amp import Autocast
 from convcalc.kinds.base import Category, Context, Head, Kind, LayerFailure, Params, State, Working, need_spatial
 from convcalc.kinds.conv import Conv
 from convcalc.kinds.params import BIAS, ROUNDING, Param, positive
@@ -59,6 +60,7 @@ class Patchify(Kind):
     """
 
     name = "patchify"
+    autocast = Autocast.LOWER  # a conv
     params = (
         Param(
             "size",
