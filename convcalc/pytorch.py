@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 def build(step: ModuleStep) -> nn.Module:
     """The torch.nn module of a plan's module step."""
+    if step.own:
+        from convcalc.bridges import modules  # noqa: PLC0415 - only the token kinds' plans need it
+
+        own: nn.Module = getattr(modules, step.cls)(*step.args, **dict(step.kwargs))
+        return own
     module: nn.Module = getattr(nn, step.cls)(*step.args, **dict(step.kwargs))
     return module
 

@@ -73,6 +73,21 @@ def _has_scale(spec: Spec) -> bool:
     return any(r.kind == "scale" for r in analyze(spec).rows)
 
 
+def _tokens_not_modelled(spec: Spec) -> bool:
+    """Issue 27's kinds where `--precision amp` is a lower bound (docs/attention.md).
+
+    An attention or mlp on the network's input: autocast keeps the 16-bit weight copies of its
+    later Linears even then (convcalc: none, as for fc). Attention with dropout and need_weights
+    false: scaled_dot_product_attention's math path, which CPU autocast runs in float32.
+    """
+    rows = analyze(spec).rows
+    first = len(rows) > 1 and rows[1].kind in {"attention", "mlp"}
+    return first or any(
+        r.kind == "attention" and not r.config.get("need_weights", True) and r.config.get("dropout", 0) > 0
+        for r in rows
+    )
+
+
 @pytest.mark.parametrize(("name", "text"), list(SPECS.items()), ids=list(SPECS))
 def test_every_kind_and_merge_under_autocast(name: str, text: str) -> None:
     spec = load_spec(f"{name}.yaml", text)
@@ -83,8 +98,8 @@ def test_every_kind_and_merge_under_autocast(name: str, text: str) -> None:
         pytest.skip("scale under autocast is compared with torchvision's multiply in tests/test_zoo_kinds.py")
     for batch in (1, 3):
         at = replace(spec, batch=batch)
-        if _has_lrn(at):
-            assert computed(at) <= measure(at), f"lrn: a lower bound, batch {batch} ({WHICH})"
+        if _has_lrn(at) or _tokens_not_modelled(at):
+            assert computed(at) <= measure(at), f"lrn, tokens: a lower bound, batch {batch} ({WHICH})"
         else:
             assert computed(at) == measure(at), f"batch {batch} ({WHICH})"
 

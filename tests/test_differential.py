@@ -37,6 +37,7 @@ nn = torch.nn
 DIFF_CONV = 2000
 DIFF_DECONV = 1500
 DIFF_POOL = 2500
+DIFF_TOKENS = 300  # issue 27's attention, mlp and patchify
 DIFF_TOTAL = DIFF_CONV + DIFF_DECONV + DIFF_POOL
 assert DIFF_TOTAL >= 5_000
 
@@ -318,6 +319,63 @@ def pool_cases(draw: st.DrawFn) -> Case:
     return Case(spatial, channels, {"pool": layer}, build, describe(name, kernel, **kwargs))
 
 
+class _Tokens(nn.Module):
+    """A module over N x L x D tokens applied to N x D x L (convcalc's order), as attention and mlp read them."""
+
+    def __init__(self, inner: nn.Module, *, attention: bool) -> None:
+        super().__init__()
+        self.inner, self.attention = inner, attention
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.transpose(1, 2)
+        y: torch.Tensor = self.inner(t, t, t)[0] if self.attention else self.inner(t)
+        return y.transpose(1, 2)
+
+
+@st.composite
+def token_cases(draw: st.DrawFn) -> Case:
+    """Issue 27's kinds around their edges: heads that do not divide the width, a patch larger than the input."""
+    what = draw(st.sampled_from(["attention", "mlp", "patchify"]))
+    channels = draw(st.integers(1, MAX_CHANNELS))
+    if what == "patchify":
+        n = draw(st.integers(1, 3))
+        spatial, size, width = spatial_for(draw, n, MAX_SIDE[n]), draw(st.integers(1, 6)), draw(st.integers(1, 8))
+
+        def patchify() -> nn.Module:
+            return nn.Sequential(CONVS[n](channels, width, size, stride=size), nn.Flatten(2))
+
+        return Case(
+            spatial, channels, {"patchify": {"size": size, "width": width}}, patchify, f"Conv{n}d({size}/{size})"
+        )
+    length = draw(st.integers(1, 12))
+    if what == "attention":
+        heads = draw(st.integers(1, 5))
+
+        def attention() -> nn.Module:
+            try:
+                return _Tokens(nn.MultiheadAttention(channels, heads, batch_first=True), attention=True)
+            except AssertionError as e:  # "embed_dim must be divisible by num_heads": PyTorch's refusal
+                raise ValueError(str(e)) from None
+
+        return Case(
+            (length,),
+            channels,
+            {"attention": {"heads": heads}},
+            attention,
+            describe("MultiheadAttention", channels, heads),
+        )
+    hidden = draw(st.integers(1, 8))
+    return Case(
+        (length,),
+        channels,
+        {"mlp": hidden},
+        lambda: _Tokens(
+            nn.Sequential(nn.Linear(channels, hidden), nn.GELU(), nn.Linear(hidden, channels)), attention=False
+        ),
+        describe("mlp", channels, hidden),
+    )
+
+
 # --- the tests -------------------------------------------------------------------------------
 
 
@@ -339,6 +397,13 @@ def test_deconv_agrees_with_torch(case: Case) -> None:
 @settings(DIFF_SETTINGS, max_examples=DIFF_POOL)
 @given(case=pool_cases())
 def test_pool_agrees_with_torch(case: Case) -> None:
+    compare(case)
+
+
+@pytest.mark.slow
+@settings(DIFF_SETTINGS, max_examples=DIFF_TOKENS)
+@given(case=token_cases())
+def test_token_kinds_agree_with_torch(case: Case) -> None:
     compare(case)
 
 

@@ -231,6 +231,18 @@ class Attention(nn.Module):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
+class Learned(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.act = nn.PReLU(8)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.conv(x))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 NOT_A_MODULE = 3
 """
 
@@ -277,21 +289,35 @@ def test_an_untraceable_model_is_a_message_naming_what_fx_says(net: Path) -> Non
 @pytest.mark.slow  # runs on the meta device, as above
 def test_an_unsupported_op_is_named_with_its_place_and_opaque_writes_it(net: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    refused = runner.invoke(main, ["import", f"{net}:Attention", "--input", "8x8x3"])
+    refused = runner.invoke(main, ["import", f"{net}:Learned", "--input", "8x8x3"])
     assert refused.exit_code == 1
-    assert "  attn (MultiheadAttention): reads permute, gives 16x1x8\n" in refused.output
-    assert refused.output.startswith("error: 6 operations convcalc has no layer kind for:\n")
+    assert refused.output.startswith("error: 1 operation convcalc has no layer kind for:\n")
+    assert "  act (PReLU): reads conv, gives 1x8x4x4\n" in refused.output
     assert "`--opaque` writes each run of them as one opaque layer" in refused.output
-    out = tmp_path / "attention.yaml"
-    written = runner.invoke(main, ["import", f"{net}:Attention", "--input", "8x8x3", "--opaque", "-o", str(out)])
+    out = tmp_path / "learned.yaml"
+    written = runner.invoke(main, ["import", f"{net}:Learned", "--input", "8x8x3", "--opaque", "-o", str(out)])
     assert written.exit_code == 0, written.output
     shown = runner.invoke(main, ["show", str(out), "--format", "json"])
     assert shown.exit_code == 0, shown.output
     rows = json.loads(shown.stdout)["layers"]
     opaque = next(r for r in rows if r["kind"] == "opaque")
-    assert (opaque["name"], opaque["output"], opaque["macs"]) == ("attn", [4, 4, 8], 0)
-    model = sys.modules["net"].Attention()
+    assert (opaque["name"], opaque["output"], opaque["macs"], opaque["params"]) == ("act", [4, 4, 8], 0, 8)
+    model = sys.modules["net"].Learned()
     assert json.loads(shown.stdout)["totals"]["params"] == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.slow  # runs on the meta device, as above
+def test_a_cnn_with_an_attention_block_imports_with_no_opaque_layer(net: Path, tmp_path: Path) -> None:
+    # Its tokens sequence first (nn.MultiheadAttention's default), from `flatten(2)` after a ReLU and back by reshape.
+    runner = CliRunner()
+    out = tmp_path / "attention.yaml"
+    written = runner.invoke(main, ["import", f"{net}:Attention", "--input", "8x8x3", "-o", str(out)])
+    assert written.exit_code == 0, written.output
+    shown = json.loads(runner.invoke(main, ["show", str(out), "--format", "json"]).stdout)
+    kinds = [(r["kind"], r["output"]) for r in shown["layers"]]
+    assert kinds[2:5] == [("tokens", [16, 8]), ("attention", [16, 8]), ("grid", [4, 4, 8])]
+    model = sys.modules["net"].Attention()
+    assert shown["totals"]["params"] == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize(

@@ -28,22 +28,26 @@ pytestmark = [pytest.mark.slow, pytest.mark.torch]
 torch = pytest.importorskip("torch")
 
 _SWIN = "shifted-window attention, LayerNorm over channels-last grids: out of scope (docs/import.md)"
-_VIT = "attention (MultiheadAttention), reshape and permute to tokens, class token: no kind yet"
 NOT_COVERED = {
     **{f"swin_{s}": _SWIN for s in ("t", "s", "b", "v2_t", "v2_s", "v2_b")},
     "maxvit_t": "block and grid attention (reshape, permute, partitions): out of scope (docs/import.md)",
-    **{f"vit_{s}": _VIT for s in ("b_16", "b_32", "l_16", "l_32", "h_14")},
 }
 # Its builder computes the widths with torch, so it cannot be built on the meta device; on the
-# CPU its 644,812,562 params are 2.6 GB, too much beside the other work on the test machine.
-SKIPPED = {"regnet_y_128gf": "644,812,562 params: 2.6 GB to build on the CPU (its builder needs real tensors)"}
+# CPU its 644,812,894 params are 2.6 GB, too much beside the other work on the test machine.
+SKIPPED = {"regnet_y_128gf": "644,812,894 params: 2.6 GB to build on the CPU (its builder needs real tensors)"}
 # Modules the model's forward calls only in training (auxiliary classifiers): the spec leaves them out.
 TRAINING_ONLY = {"googlenet": ("aux1", "aux2"), "inception_v3": ("AuxLogits",)}
 HOOKED = {
     "conv": ("Conv2d",),
+    "patchify": ("Conv2d",),  # ViT's conv_proj: its grid is the row's tokens (below)
     "fc": ("Linear",),
     "batchnorm": ("BatchNorm2d",),
+    "layernorm": ("LayerNorm", "LayerNorm2d"),
+    "attention": ("MultiheadAttention",),
+    "mlp": ("MLPBlock",),
 }  # (pools are modules or F.max_pool2d calls: Inception v3 has both, and a call has no hook)
+# Modules whose output is channels last (B x ... x C): a LayerNorm over the last dim, and tokens B x N x D.
+CHANNELS_LAST = {"LayerNorm", "MultiheadAttention", "MLPBlock"}
 
 
 def _names() -> list[str]:
@@ -78,7 +82,7 @@ def test_the_lists_name_torchvisions_models() -> None:
     assert len(names) == 80  # torchvision 0.28's classification models
     assert set(NOT_COVERED) <= names
     assert set(SKIPPED) <= names
-    assert len(names) - len(NOT_COVERED) - len(SKIPPED) >= 40
+    assert len(names) - len(NOT_COVERED) - len(SKIPPED) >= 72
 
 
 def _covered() -> list[str]:
@@ -104,9 +108,11 @@ def test_a_covered_model_has_pytorchs_params_macs_and_volumes(name: str) -> None
         assert f"it holds {held:,} params more than this spec" in text
     hooks: list[tuple[str, list[int]]] = []
     classes = {c for cs in HOOKED.values() for c in cs}
-    for module in model.modules():
-        if type(module).__name__ in classes:
-            module.register_forward_hook(lambda m, _, out: hooks.append(_hooked(type(m).__name__, out.shape)))
+    rows_of: set[str] = set()  # a module that is one row (an MLPBlock): its own modules are not rows
+    for path, module in model.named_modules():
+        if type(module).__name__ in classes and not any(path.startswith(f"{r}.") for r in rows_of):
+            rows_of.add(path)
+            module.register_forward_hook(lambda m, _, out: hooks.append(_hooked(type(m).__name__, out)))
     from torch.utils.flop_counter import FlopCounterMode  # noqa: PLC0415 - torch only once it is there
 
     counter = FlopCounterMode(display=False)
@@ -117,14 +123,30 @@ def test_a_covered_model_has_pytorchs_params_macs_and_volumes(name: str) -> None
     # forward runs its projection first (`self.proj(x) + self.f(x)`).
     rows = [(r.kind, r.output.as_list()) for r in report.rows if r.kind in HOOKED and r.output is not None]
     assert rows
-    assert sorted((HOOKED[k], shape) for k, shape in rows) == sorted((_classes(c), shape) for c, shape in hooks)
+    # A patchify's row is its conv's grid as tokens: its positions in one dim (ViT's conv_proj, then reshape).
+    flat = _tokens if any(k == "patchify" for k, _ in rows) else list
+    assert sorted((HOOKED[k], flat(shape)) for k, shape in rows) == sorted((_classes(c), flat(s)) for c, s in hooks)
 
 
-def _hooked(cls: str, shape: Any) -> tuple[str, list[int]]:
-    """A module's class and output volume; a Linear on a channels-last grid (ConvNeXt's) is a 1x1 conv on it."""
+def _hooked(cls: str, out: Any) -> tuple[str, list[int]]:
+    """A module's class and output volume; a Linear on a channels-last grid (ConvNeXt's) is a 1x1 conv on it.
+
+    nn.MultiheadAttention returns its output and its weights (None with need_weights=False): the output.
+    """
+    shape = out[0].shape if isinstance(out, tuple) else out.shape
     if cls == "Linear" and len(shape) > 2:  # N x H x W x C, not N x C
         return "Conv2d", list(shape[1:])
+    if cls in CHANNELS_LAST:
+        return cls, list(shape[1:])
     return cls, [*shape[2:], shape[1]]
+
+
+def _tokens(shape: list[int]) -> list[int]:
+    """A volume's positions in one dim, then its channels: 14x14x768 and 196x768 are both [196, 768]."""
+    positions = 1
+    for size in shape[:-1]:
+        positions *= size
+    return [positions, shape[-1]]
 
 
 def _classes(cls: str) -> tuple[str, ...]:

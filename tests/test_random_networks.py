@@ -64,7 +64,7 @@ Left out, each with the reason beside the code that leaves it out:
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -167,6 +167,56 @@ class ChannelsLast(nn.Module):
         return y.movedim(-1, 1)
 
 
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention on N x L x D tokens as query, key and value."""
+
+    def __init__(self, width: int, heads: int, *, bias: bool) -> None:
+        super().__init__()
+        self.mha = nn.MultiheadAttention(width, heads, bias=bias, batch_first=True)
+
+    def forward(self, t: Tensor) -> Tensor:
+        out: Tensor = self.mha(t, t, t)[0]
+        return out
+
+
+class Prepend(nn.Module):
+    """A learned token before the others, on N x D x L."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, width, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=2)
+
+
+class AddPosition(nn.Module):
+    """A learned value per token and channel, added."""
+
+    def __init__(self, width: int, length: int) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(1, width, length))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.table
+
+
+class First(nn.Module):
+    """The first token: N x D x L to N x D."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, :, 0]
+
+
+def flop_counter_macs(module: nn.Module, x: Tensor) -> int:
+    """FlopCounterMode's count ÷ 2, with gradients on (MultiheadAttention's fast path, which it does not count, off)."""
+    from torch.utils.flop_counter import FlopCounterMode  # noqa: PLC0415
+
+    with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+        module(x)
+    return int(counter.get_total_flops()) // 2
+
+
 # --- what PyTorch gives, row by row --------------------------------------------------------------
 
 
@@ -243,6 +293,7 @@ class Leaf:
     in_place: bool = False
     fits: Callable[[Tensor], bool] = lambda _x: True  # convcalc-only conditions (a `strict` token)
     stride: Dims | None = None  # a conv's or pool's stride (for `shortcut: auto`)
+    counted: bool = False  # MACs from FlopCounterMode (the token kinds: a Linear per token, attention's products)
 
     def spec(self) -> Any:
         return self.item
@@ -257,7 +308,10 @@ class Leaf:
             # raising; convcalc refuses a volume with no values (as test_differential pins).
             msg = f"{self.kind} gives an empty output {volume(y)}"
             raise ValueError(msg)
-        return y, [measure(path, self.kind, module, x, y, in_place=self.in_place)]
+        row = measure(path, self.kind, module, x, y, in_place=self.in_place)
+        if self.counted:
+            row = replace(row, macs=flop_counter_macs(module, x))
+        return y, [row]
 
 
 def under(prefix: str) -> Callable[[int], str]:
@@ -1078,6 +1132,63 @@ def draw_call(d: Draw, x: Tensor, depth: int) -> tuple[Node, Tensor]:
     return Call(word, call, [first, *rest]), y
 
 
+def draw_patchify(d: Draw, x: Tensor) -> Leaf:
+    n = len(spatial(x))
+    size, width, bias = d.number(1, min(spatial(x))), d.number(1, 16), not d.chance(4)
+    if bias and d.chance():
+        item: Any = f"patchify{size}-{width}"
+    else:
+        item = {"patchify": {"size": size, "width": width, **({} if bias else {"bias": False})}}
+
+    def make(x: Tensor) -> nn.Module:
+        return nn.Sequential(CONVS[n](x.shape[1], width, size, stride=size, bias=bias), nn.Flatten(2))
+
+    return Leaf("patchify", item, make, fits=lambda x: len(spatial(x)) == n and min(spatial(x)) >= size)
+
+
+# The MLP's activation is element-wise: softmax and log_softmax (over a dim of their own) are refused.
+MLP_ACTIVATIONS = sorted(set(ACTIVATIONS) - {"softmax", "log_softmax"})
+
+
+def tokens(x: Tensor) -> bool:
+    """Whether x is a sequence of tokens, N x D x L (a repeat or a second call may bring another)."""
+    return len(spatial(x)) == 1
+
+
+def draw_tokens(d: Draw, x: Tensor, *, keep_spatial: bool) -> Leaf:
+    """A token kind over N x D x L (a 1-D volume: L tokens of width D); its modules read D off their input."""
+    c, length = x.shape[1], x.shape[2]
+    what = d.pick(("attention", "attention", "mlp", "mlp", "cls_token", "pos_embed", "class_token_out"))
+    if what == "attention":
+        heads = d.pick([h for h in range(1, c + 1) if c % h == 0])
+        bias, weights = not d.chance(4), d.chance()
+        params = {"heads": heads, **({} if bias else {"bias": False}), **({} if weights else {"need_weights": False})}
+        item: Any = f"attention-{heads}" if len(params) == 1 and d.chance() else {"attention": params}
+        return Leaf(
+            what,
+            item,
+            lambda x: ChannelsLast(SelfAttention(x.shape[1], heads, bias=bias)),
+            fits=lambda x: tokens(x) and x.shape[1] % heads == 0,
+            counted=True,
+        )
+    if what == "mlp":
+        hidden, act = d.number(1, 16), d.pick(MLP_ACTIVATIONS)
+        item = f"mlp-{hidden}" if act == "gelu" and d.chance() else {"mlp": {"hidden": hidden, "activation": act}}
+
+        def make(x: Tensor) -> nn.Module:
+            c = x.shape[1]
+            return ChannelsLast(nn.Sequential(nn.Linear(c, hidden), ACTIVATIONS[act](), nn.Linear(hidden, c)))
+
+        return Leaf(what, item, make, fits=tokens, counted=True)
+    if what == "pos_embed":
+        item = d.pick(("pos_embed", f"pos_embed-{length}", {"pos_embed": {"length": length}}))
+        fits = tokens if item == "pos_embed" else lambda x: tokens(x) and x.shape[2] == length
+        return Leaf(what, item, lambda x: AddPosition(x.shape[1], x.shape[2]), fits=fits)
+    if what == "cls_token" or keep_spatial:
+        return Leaf("cls_token", "cls_token", lambda x: Prepend(x.shape[1]), fits=tokens)
+    return Leaf(what, "class_token_out", lambda _x: First(), in_place=True, fits=tokens)
+
+
 def draw_node(d: Draw, x: Tensor, depth: int, *, keep_spatial: bool = False) -> tuple[Node, Tensor]:  # noqa: C901, PLR0912
     sizes = spatial(x)
     composite = depth < MAX_DEPTH and d.chance(4)
@@ -1093,23 +1204,34 @@ def draw_node(d: Draw, x: Tensor, depth: int, *, keep_spatial: bool = False) -> 
             return draw_call(d, x, depth)
     leaf: Leaf | None = None
     if sizes:
-        what = d.pick(
-            (
-                "conv",
-                "conv",
-                "conv",
-                "deconv",
-                "pool",
-                "pool",
-                "adaptive",
-                "upsample",
-                "pixel_shuffle",
-                "norm",
-                "simple",
-                "head",
+        what = (
+            "tokens"
+            if len(sizes) == 1 and d.chance(3)
+            else d.pick(
+                (
+                    "conv",
+                    "conv",
+                    "conv",
+                    "deconv",
+                    "pool",
+                    "pool",
+                    "adaptive",
+                    "upsample",
+                    "pixel_shuffle",
+                    "norm",
+                    "simple",
+                    "head",
+                    "patchify",
+                    "tokens",
+                    "tokens",
+                )
             )
         )
-        if what == "conv":
+        if what == "patchify":  # not in a body that must keep its input's dims (a residual's)
+            leaf = None if keep_spatial else draw_patchify(d, x)
+        elif what == "tokens":
+            leaf = draw_tokens(d, x, keep_spatial=keep_spatial) if len(sizes) == 1 else None
+        elif what == "conv":
             leaf = draw_conv(d, x)[0]
         elif what == "deconv":
             leaf = draw_deconv(d, x)

@@ -83,10 +83,14 @@ def computed(spec: Spec) -> int:
     return report.training.saved
 
 
+# ViT-B/16 at batch 8 is 140 G MACs and gigabytes kept: batch 1 and 2 (issue 27), the batch that copies.
+BATCHES = {"vit_b_16": (1, 2)}
+
+
 @pytest.mark.slow  # 13 specs, two batches each: about 110 s on 2 shared cores (the VGGs are 60 of it)
 @pytest.mark.parametrize("name", builtin_names())
 def test_every_builtin_spec_keeps_what_pytorch_keeps(name: str) -> None:
-    for batch in (1, 8):
+    for batch in BATCHES.get(name, (1, 8)):
         spec = replace(open_spec(name), batch=batch)
         assert computed(spec) == measured(spec), f"{name} at batch {batch} ({WHICH})"
 

@@ -52,9 +52,14 @@ def test_every_torch_name_a_kind_declares_is_torchs() -> None:
     from convcalc.bridges.importer import torchvision_models  # noqa: PLC0415 - imports torch
 
     torchvision_models.models()
-    ops, convnext = (importlib.import_module(f"torchvision.{m}") for m in ("ops", "models.convnext"))
+    ops, convnext, vit = (
+        importlib.import_module(f"torchvision.{m}") for m in ("ops", "models.convnext", "models.vision_transformer")
+    )
+    # convcalc's own token modules, those of an exported spec, read back by `convcalc import` (issue 27).
+    own = importlib.import_module("convcalc.bridges.modules")
     for name in registry.torch_modules():
-        assert any(isinstance(getattr(place, name, None), type) for place in (torch.nn, ops, convnext)), name
+        classes = (torch.nn, ops, convnext, vit, own)
+        assert any(isinstance(getattr(place, name, None), type) for place in classes), name
     for name in registry.torch_functions():
         places = (torch.nn.functional, torch, torch.Tensor, ops)
         assert any(callable(getattr(place, name, None)) for place in places), name

@@ -30,6 +30,8 @@ PUBLISHED: dict[str, tuple[int, float | None]] = {
     "resnet50-paper": (25_557_032, 3.858),  # torchvision's resnet50, stride moved (tests/test_resnet_paper.py)
     "densenet121": (7_978_856, 2.834),
     "shufflenet_v2_x1_0": (2_278_604, 0.145),
+    "vit_b_16": (86_567_656, 17.564),
+    "vit_b_32": (88_224_232, 4.409),
 }
 
 # The papers' own figures (LeNet-5: LeCun et al. 1998; GoogLeNet: Szegedy et al. 2014, Table 1).

@@ -108,6 +108,31 @@ CASES |= {
     ),
 }
 
+# Issue 27's token kinds (vit).
+CASES |= {
+    # Issue 27's token kinds: attention's two PyTorch paths with and without dropout, the MLP's activations.
+    **{
+        f"attention-{name}": f"input: 16x16x3\nlayers: [patchify4-8, {{attention: {{heads: 2, {a}}}}}, mlp-16]"
+        for name, a in (
+            ("math", "need_weights: true"),
+            ("math-dropout", "dropout: 0.1"),
+            ("fused", "need_weights: false"),
+            ("fused-dropout", "need_weights: false, dropout: 0.1"),
+        )
+    },
+    **{
+        f"mlp-{f}": f"input: 16x16x3\nlayers: [patchify4-8, relu, {{mlp: {{hidden: 16, activation: {f}, dropout: {p}}}}}]"  # noqa: E501
+        for f, p in (("gelu", 0.1), ("relu", 0.0), ("relu", 0.2), ("identity", 0.0), ("softsign", 0.0), ("tanh", 0.1))
+    },
+    "transformer-blocks": (
+        "input: 16x16x3\nlayers:\n  - patchify4-8\n  - cls_token\n  - pos_embed-17\n  - dropout: 0.1\n"
+        "  - transformer: {heads: 2, mlp: 16}\n"
+        "  - transformer: {heads: 2, mlp: 16, dropout: 0.1, attention_dropout: 0.1}\n"
+        "  - transformer: {heads: 4, mlp: 8, need_weights: true}\n"
+        "  - {layernorm: {over: channels}}\n  - class_token_out\n  - fc-3"
+    ),
+}
+
 
 KINDS = {
     f"{k.name}-{where}": _one_layer(k, after_conv=where == "after")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from convcalc.bridges import layout
+from convcalc.bridges import layout, owncode
 from convcalc.bridges.names import class_name
 from convcalc.bridges.program import Apply, Invoke, Program, program
 from convcalc.render import numbers
@@ -52,6 +52,7 @@ def export_pytorch(spec: Spec, report: Report, version: str) -> Exported:
     uses_functional = any("F." in line for line in forward)
     functional = ["import torch.nn.functional as F"] if uses_functional else []
     helper = [*_PRODUCT, ""] if any("product(" in line for line in forward) else []
+    helper += owncode.class_lines([a.module.cls for a in prog.attributes if a.module.own])
     lines = [
         *_module_docstring(spec, report, name, version, list(prog.notes)),
         "",
@@ -129,7 +130,8 @@ def _init(prog: Program) -> list[str]:
                 made.add(path[:i])
                 lines.append(f"{layout.INDENT}{access(path[:i])} = nn.ModuleDict()")
         m = attribute.module
-        lines += layout.call(f"{access(path)} = ", f"nn.{m.cls}", arguments(m.args, m.kwargs))
+        cls = m.cls if m.own else f"nn.{m.cls}"  # convcalc's own modules are defined in the file
+        lines += layout.call(f"{access(path)} = ", cls, arguments(m.args, m.kwargs))
     return lines
 
 

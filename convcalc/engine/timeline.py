@@ -44,7 +44,19 @@ _FLOAT = 4  # convcalc.pytorch builds float32 modules
 _INDEX = 8  # a max pool's indices are int64
 _COUNT = 8  # batchnorm's num_batches_tracked
 # Calls that return a view of their input (or the input itself): no storage of their own.
-_VIEWS = {".unsqueeze", ".squeeze", ".narrow", ".view", ".reshape", "torch.flatten", ".permute"}
+_VIEWS = {
+    ".unsqueeze",
+    ".squeeze",
+    ".narrow",
+    ".view",
+    ".reshape",
+    "torch.flatten",
+    ".flatten",
+    ".transpose",
+    ".permute",
+    ".select",
+    ".unflatten",
+}
 _SAME = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Identity"}  # eval mode: the input itself
 
 
@@ -164,7 +176,7 @@ class _Run:
             assert row.input is not None  # noqa: S101 - every row but the input has one
             c, size, v = row.input.depth, int(row.config["size"]), out.storage.bytes
             return max(2 * v, v // c * (c + size - 1))
-        return 0
+        return _token_transient(step, row, out)
 
     def join(self, s: Join) -> None:
         row = self.rows[s.row]
@@ -221,3 +233,25 @@ def timeline(spec: Spec, report: Report) -> Peak | None:
         call=top.call,
         events=tuple(run.events),
     )
+
+
+def _token_transient(step: ModuleStep, row: LayerRow, out: _Value) -> int:
+    """What the token kinds' modules hold inside their call (issue 27), measured as tests/test_peak_oracle.py does.
+
+    TokenMLP: the first Linear's output and the activation's at once (softsign's sum too), then the
+    activation's beside the output. SelfAttention (eval, no_grad): the averaged attention weights it returns, N x N per
+    image, when need_weights is true; nothing the dispatcher sees otherwise.
+    """
+    if step.cls == "TokenMLP":
+        width, units = step.args[0], step.args[1]
+        assert isinstance(width, int)  # noqa: S101 - TokenMLP(width, hidden, ...)
+        assert isinstance(units, int)  # noqa: S101
+        hidden = out.storage.bytes * units // width
+        # Identity is its input; softsign is Python, x / (x.abs() + 1): the sum is held too.
+        held = {"Identity": 1, "Softsign": 3}.get(str(dict(step.kwargs).get("activation", "GELU")), 2)
+        return max(held * hidden - out.storage.bytes, hidden)
+    if step.cls == "SelfAttention" and dict(step.kwargs).get("need_weights", True):
+        assert row.output is not None  # noqa: S101 - a program is made of a computed report
+        n = row.output.spatial[0]
+        return out.storage.bytes // row.output.values * n * n
+    return 0

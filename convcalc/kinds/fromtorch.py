@@ -214,3 +214,78 @@ def layernorm2d(m: Any) -> Layer | None:
     if len(m.normalized_shape) != 1 or (m.elementwise_affine and m.bias is None):
         return None  # over more dims than the channels, or a scale without its shift
     return {"layernorm": {"over": "channels", **({} if m.elementwise_affine else {"affine": False})}}
+
+
+def multihead_attention(m: Any) -> Layer | None:
+    """nn.MultiheadAttention as the `attention` kind computes it: one width for q, k and v, no added key or zero.
+
+    The call's own arguments (query is key is value, no mask, need_weights) are the importer's to read.
+    """
+    if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:  # noqa: SLF001 - torch's own flag
+        return None
+    found: dict[str, Any] = {"heads": int(m.num_heads)}
+    if m.in_proj_bias is None:
+        found["bias"] = False
+    if m.dropout:
+        found["dropout"] = float(m.dropout)
+    return {"attention": found}
+
+
+_MLP = ("Linear", None, "Dropout", "Linear", "Dropout")
+
+
+def mlp_block(m: Any) -> Layer | None:
+    """MLPBlock, torchvision's ViT's (and TokenMLP, convcalc's own): Linear, activation, Dropout, Linear, Dropout.
+
+    The `mlp` kind: from D to `hidden` and back to D, both Linears with a bias, one dropout probability.
+    """
+    parts = list(m.children())
+    names = [type(p).__name__ for p in parts]
+    if len(parts) != len(_MLP) or any(want and name != want for want, name in zip(_MLP, names, strict=True)):
+        return None
+    first, _, drop, second, last = parts
+    kind = next((a for a in ActivationFunction if names[1] in a.modules and not a.kwargs), None)
+    if (
+        kind is None
+        or second.out_features != first.in_features
+        or second.in_features != first.out_features
+        or first.bias is None
+        or second.bias is None
+        or drop.p != last.p
+    ):
+        return None
+    found: dict[str, Any] = {"hidden": int(first.out_features)}
+    if kind is not ActivationFunction.GELU:
+        found["activation"] = kind.value
+    if drop.p:
+        found["dropout"] = float(drop.p)
+    return {"mlp": found}
+
+
+def self_attention(m: Any) -> Layer | None:
+    """SelfAttention, convcalc's own (an exported spec's, convcalc.bridges.modules): its need_weights an attribute."""
+    layer = multihead_attention(m)
+    if layer is not None and not m.need_weights:
+        layer["attention"]["need_weights"] = False
+    return layer
+
+
+def class_token(m: Any) -> Layer:
+    """ClassToken, convcalc's own (an exported spec's)."""
+    del m
+    return {"cls_token": None}
+
+
+def position_embedding(m: Any) -> Layer:
+    """PositionEmbedding, convcalc's own (an exported spec's): learned for its weight's tokens.
+
+    Its weight is read from named_parameters: while fx traces, `m.weight` is a traced value, not the parameter.
+    """
+    return {"pos_embed": {"length": int(dict(m.named_parameters())["weight"].shape[1])}}
+
+
+def select_call(call: Call) -> Layer | None:
+    """`x.select(2, 0)` on tokens N x D x L (an exported spec's class_token_out): the first token."""
+    if rank(call.args[0] if call.args else None) != 3 or call.arg(2, "index", None) != 0:  # noqa: PLR2004
+        return None
+    return {"class_token_out": None} if call.arg(1, "dim", None) in {2, -1} else None

@@ -28,12 +28,14 @@ class ModuleStep:
     """A torch.nn module the layer owns: `nn.<cls>(*args, **kwargs)`, called on the value.
 
     `stem` names the attribute of a layer the spec does not name: conv1, conv2, fc1, bn1 ...
+    `own`: the class is one of convcalc's (convcalc/bridges/modules.py, the token kinds'), not torch.nn's.
     """
 
     cls: str
     args: tuple[Arg, ...] = ()
     kwargs: Kwargs = ()
     stem: str = "layer"
+    own: bool = False
 
 
 @dataclass(frozen=True, slots=True)

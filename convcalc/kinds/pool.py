@@ -23,7 +23,7 @@ from convcalc.kinds.base import (
 )
 from convcalc.kinds.params import DIMS, POOL_TYPE, ROUNDING, Param, dilation, pad, per_dim, stride
 from convcalc.kinds.plan import ModuleStep, Plan, changed, dims, spatial_class, windowed
-from convcalc.kinds.rule import Sizes, grown, known
+from convcalc.kinds.rule import Sizes, grown, known, whole_input
 from convcalc.kinds.saved import Keep
 from convcalc.kinds.sliding import (
     dims_text,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from convcalc.kinds.rule import Given, Need
     from convcalc.kinds.window import Window
-    from convcalc.report import Exact, LayerRow
+    from convcalc.report import LayerRow
     from convcalc.volume import Volume
 
 
@@ -185,8 +185,7 @@ class GlobalPool(Kind):
         # not a sum over the padding the layers before it add. Its one position has no neighbour,
         # so the jump stays its input's: a squeeze-excitation's broadcast multiply (whose merge
         # takes the largest jump) does not compound it block after block.
-        rf: tuple[Exact, ...] = x.ctx.input_spatial
-        return Sizes(ones, x.depth, x.jump, rf)
+        return Sizes(ones, x.depth, x.jump, whole_input(x))
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, rounding

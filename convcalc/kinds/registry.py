@@ -12,7 +12,23 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from convcalc.kinds import chunk, conv, deconv, dense, norm, opaque, pool, regularize, resample, scale, shuffle, simple
+from convcalc.kinds import (
+    attention,
+    chunk,
+    conv,
+    deconv,
+    dense,
+    grid,
+    norm,
+    opaque,
+    pool,
+    regularize,
+    resample,
+    scale,
+    shuffle,
+    simple,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +56,14 @@ REGISTERED: tuple[Kind, ...] = (
     scale.Scale(),
     shuffle.ChannelShuffle(),
     chunk.Chunk(),
+    tokens.Patchify(),
+    tokens.ClassToken(),
+    tokens.PositionEmbedding(),
+    tokens.ClassTokenOut(),
+    grid.Tokens(),
+    grid.Grid(),
+    attention.Attention(),
+    attention.MLP(),
     opaque.Opaque(),
 )
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol, cast
 
-from convcalc.algebra.conditions import Closed, Condition, Shape, at_least, residue
+from convcalc.algebra.conditions import Closed, Condition, Shape, at_least, equal, residue
+from convcalc.algebra.expr import Expr
 from convcalc.algebra.sizes import Size, as_expr, as_int, multiply
 from convcalc.kinds.flow import Context, LayerFailure, Outcome, Problem, State, whole
 from convcalc.volume import Volume
@@ -94,6 +95,9 @@ class Need(Protocol):
     def at_least(self, code: str, value: Size, least: int, *, why: Callable[[], str]) -> None:
         """Value ≥ least, else the layer fails with why()."""
 
+    def equal(self, code: str, value: Size, target: int, *, why: Callable[[], str]) -> None:
+        """Value = target, else the layer fails with why() (a position embedding's length)."""
+
     def residue(
         self,
         code: str,
@@ -118,6 +122,10 @@ class Check:
 
     def at_least(self, code: str, value: Size, least: int, *, why: Callable[[], str]) -> None:
         if as_int(value) < least:
+            raise LayerFailure(code, why())
+
+    def equal(self, code: str, value: Size, target: int, *, why: Callable[[], str]) -> None:
+        if as_int(value) != target:
             raise LayerFailure(code, why())
 
     def residue(
@@ -148,6 +156,10 @@ class Record:
     def at_least(self, code: str, value: Size, least: int, *, why: Callable[[], str]) -> None:
         del why  # the condition is the closed form's words for it
         self.conditions += at_least(code, as_expr(value), least)
+
+    def equal(self, code: str, value: Size, target: int, *, why: Callable[[], str]) -> None:
+        del why
+        self.conditions += equal(code, as_expr(value), Expr.of(target))
 
     def residue(
         self,
@@ -228,3 +240,12 @@ def grown(x: Given, kernels: Iterable[int]) -> tuple[Exact, ...] | None:
     if x.rf is None:
         return None
     return tuple(r + (k - 1) * known(j) for r, j, k in zip(x.rf, x.jump, kernels, strict=True))
+
+
+def whole_input(x: Given) -> tuple[Exact, ...]:
+    """The receptive field of a layer that sees the whole input, one value per dim of x (numbers only).
+
+    The input's extent per dim; over tokens, whose one dim is no dim of the image, its widest side.
+    """
+    extent = x.ctx.input_spatial
+    return extent if len(extent) == len(x.spatial) else (max(extent, default=1),) * len(x.spatial)

@@ -22,6 +22,7 @@ from convcalc.schema.parts import (
 )
 from convcalc.schema.texts import BLOCK_HELP, NEEDS_PARAMS, TOP_HELP
 from convcalc.spec import blocks, composite
+from convcalc.spec.builtin_blocks import builtin_blocks
 from convcalc.spec.layers import LAYER_KEYS
 from convcalc.spec.loader import TOP_KEYS
 
@@ -60,7 +61,8 @@ class SpecBuilder(Builder):
         reported once.
         """
         shorthand_ = self.define("shorthand.check", lambda: self.shorthand(self.known, shown=False))
-        keys = [*LAYER_KEYS, "layer", "merge", *composite.REPEAT_KEYS, *composite.COMPOSITES, *self.known]
+        # The built-in blocks (`transformer`) are calls any spec may make.
+        keys = [*LAYER_KEYS, "layer", "merge", *composite.REPEAT_KEYS, *composite.COMPOSITES, *self.known, *builtin_blocks()]
         allowed: Schema = {key: {} for key in keys}
         return {
             "if": {"type": "string"},

@@ -12,6 +12,7 @@ from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec import graph
 from convcalc.spec.blocks import Block, Built, read_block, substitute
+from convcalc.spec.builtin_blocks import builtin_blocks
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
 from convcalc.spec.model import Merge, Node, Parallel, Residual, Sequence, Shortcut
@@ -61,6 +62,10 @@ class NodeReader(LayerReader):
                 raise SpecError(msg, value.at(name))
             self.blocks[name] = read_block(name, body, where)
 
+    def block(self, word: str) -> Block | None:
+        """The block a word calls: the spec's own, else a built-in one (the transformer's)."""
+        return self.blocks.get(word) or builtin_blocks().get(word)
+
     def unknown(self, name: str) -> str:
         """The message for a layer word that names nothing, blocks included."""
         base = super().unknown(name)
@@ -74,7 +79,7 @@ class NodeReader(LayerReader):
 
     def size_of(self, word: str, seen: set[str]) -> int:
         """The least number of leaf layers a call of `word` makes (1 for a plain layer)."""
-        block = self.blocks.get(word)
+        block = self.block(word)
         if block is None or word in seen:
             return 1
         if word not in self.sizes:
@@ -140,9 +145,9 @@ class NodeReader(LayerReader):
                     return self.residual(item, at, path)
                 if keys == ["parallel"]:
                     return self.parallel(item, at, path)
-                if len(keys) == 1 and keys[0] in self.blocks:
+                if len(keys) == 1 and self.block(keys[0]):
                     return self.call(item, keys[0], at, path)
-            elif isinstance(item, str) and item.strip() in self.blocks:
+            elif isinstance(item, str) and self.block(item.strip()):
                 return self.call(PosMap(at), item.strip(), at, path)
             return self.leaf(written(item, at), at, path)
         finally:
@@ -223,7 +228,8 @@ class NodeReader(LayerReader):
 
     def call(self, item: PosMap, word: str, at: Location, path: str) -> Node:
         """A call of a block: its layers with `${arg}` replaced by the call's values."""
-        block = self.blocks[word]
+        block = self.block(word)
+        assert block is not None  # noqa: S101 - node() calls a block only
         given = item.get(word)
         if given is None:
             given = PosMap(at)

@@ -38,6 +38,7 @@ MAX_FILE_BYTES = 10_000_000
 
 INPUT_KEYS = {
     ("length", "depth"): 1,
+    ("tokens", "width"): 1,  # N tokens of width D (issue 27): the same 1-D volume
     ("height", "width", "depth"): 2,
     ("time", "height", "width", "depth"): 3,
 }

@@ -4,8 +4,9 @@
 
 The readers (fx.py; onnxfile.py, with onnxcheck.py, onnxops.py and onnxnames.py) give one
 graph (graph.py); its series-parallel decomposition becomes residual and parallel blocks;
-write.py makes the layers a person would write (fused activations, repeats, defaults),
-blocks.py the `blocks:`, and text.py the YAML.
+write.py makes the layers a person would write (fused activations, repeats, defaults; nodes.py
+holds them), calls.py the calls of a built-in block (`transformer`), blocks.py the `blocks:`, and
+text.py the YAML. fxlast.py and fxtokens.py read channels-last values and tokens (ViT's).
 """
 
 from __future__ import annotations

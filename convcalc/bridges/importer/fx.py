@@ -17,6 +17,7 @@ from convcalc.bridges.importer.fxlast import Regions
 from convcalc.bridges.importer.fxops import op_of
 from convcalc.bridges.importer.graph import Graph, Op
 from convcalc.errors import ConvcalcError, ModelError
+from convcalc.kinds import registry
 
 if TYPE_CHECKING:
     from convcalc.volume import Volume
@@ -81,11 +82,10 @@ def _python_module(where: str) -> Any:
 def read(model: Any, volume: Volume, source: str) -> Graph:
     """The traced graph of an nn.Module on a zero input of `volume` (spatial dims, then channels)."""
     import torch  # noqa: PLC0415
-    from torch import fx  # noqa: PLC0415
 
     model.eval()  # traced as it runs for inference: no auxiliary outputs (GoogLeNet's in training)
     try:
-        traced = fx.symbolic_trace(model)
+        traced = _trace(model)
     except KeyboardInterrupt:
         raise
     except SystemExit as exc:
@@ -115,8 +115,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
         if node.op == "output":
             output = _output(node, index, source)
             continue
-        if node.op == "get_attr" and node.target in params:
-            attrs[node.name] = params[node.target].numel()
+        if _parameter(node, params, attrs, regions.params):
             continue
         op = op_of(node, len(ops), tuple(index[a.name] for a in node.all_input_nodes if a.name in index), modules)
         if op is not None:
@@ -130,6 +129,59 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
     graph.notes += _unused(model, traced)
     graph.link()
     return graph
+
+
+def _trace(model: Any) -> Any:
+    """The model traced as torch.fx's symbolic_trace does, a module of a class a kind declares as one call (MLPBlock).
+
+    fx keeps torch.nn's modules as calls and traces through the others; a class a registered kind
+    reads (`Kind.torch_modules`) is kept too when its reader makes a layer of it, else traced through.
+    """
+    from torch import fx  # noqa: PLC0415
+
+    readers = registry.torch_modules()
+
+    class Tracer(fx.Tracer):
+        def is_leaf_module(self, m: Any, qualname: str) -> bool:
+            read = readers.get(type(m).__name__)
+            return super().is_leaf_module(m, qualname) or (read is not None and read(m) is not None)
+
+    tracer = Tracer()
+    graph = tracer.trace(model)
+    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
+def _parameter(node: Any, params: dict[str, Any], attrs: dict[str, int], paths: dict[str, str]) -> bool:
+    """Whether a node is a parameter read as a value, or a call on parameters alone: its size kept in `attrs`.
+
+    `paths` gets the parameter's path by the node's name (`class_token` for `self.class_token.expand(n, -1, -1)`).
+    """
+    if node.op == "get_attr" and node.target in params:
+        attrs[node.name] = params[node.target].numel()
+        paths[node.name] = str(node.target)
+        return True
+    if _of_parameters(node, attrs):  # ViT's `self.class_token.expand(n, -1, -1)`: still a parameter
+        reads = [a.name for a in node.all_input_nodes if a.name in attrs]
+        attrs[node.name] = sum(attrs.pop(a) for a in reads)
+        paths[node.name] = paths[reads[0]]
+        return True
+    return False
+
+
+# Ops on a parameter alone that give a parameter still (a view or copies of it), not a value the input computes.
+_OF_PARAMETERS = frozenset({"expand", "expand_as", "repeat", "reshape", "view", "unsqueeze"})
+
+
+def _of_parameters(node: Any, attrs: dict[str, int]) -> bool:
+    """`self.token.expand(n, -1, -1)`: a call that reads parameters (and numbers) only."""
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    tensors = [a for a in node.all_input_nodes if "convcalc_shape" in a.meta]  # not x.shape[0], a number
+    return (
+        node.op in {"call_method", "call_function"}
+        and name in _OF_PARAMETERS
+        and bool(tensors)
+        and all(a.name in attrs for a in tensors)
+    )
 
 
 def _smallest(model: Any, source: str, volume: Volume) -> str:

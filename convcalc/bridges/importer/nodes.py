@@ -1,4 +1,4 @@
-"""The layers the importer writes, before they are YAML: layers and composites (write.py makes them)."""
+"""The spec's layers as the importer builds them, before they are YAML: a layer, or a block of layers."""
 
 from __future__ import annotations
 
@@ -30,3 +30,18 @@ class Composite:
 
 
 Node = Leaf | Composite
+
+
+def prefix(names: list[str]) -> str:
+    """The dotted path every name starts with (layer1.0 for layer1.0.conv1, layer1.0.bn1)."""
+    if not names:
+        return ""
+    split = [n.split(".") for n in names]
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    if len(names) == 1:
+        common = common[:-1]
+    return ".".join(common)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from convcalc.bridges.importer.calls import transformer_calls
 from convcalc.bridges.importer.graph import Fork, Item, Op, Region
-from convcalc.bridges.importer.nodes import Composite, Leaf, Node
+from convcalc.bridges.importer.nodes import Composite, Leaf, Node, prefix
 from convcalc.bridges.importer.wired import activation_of, region_nodes
 from convcalc.errors import ModelError
 from convcalc.kinds import registry
@@ -83,7 +84,7 @@ def _opaque(run: list[Op]) -> Leaf:
     if weights:
         params["weights"] = weights
     modules = [op.name for op in run if op.module]
-    return Leaf("opaque", params, (modules[0] if len(modules) == 1 else _prefix(modules)) or None)
+    return Leaf("opaque", params, (modules[0] if len(modules) == 1 else prefix(modules)) or None)
 
 
 def _long(op: Op) -> tuple[str, dict[str, Any]]:
@@ -139,10 +140,11 @@ def finish(layers: list[Node], *, repeats: bool = True) -> list[Node]:
         if isinstance(node, Composite):
             node.parts = [finish(p, repeats=node.kind != "graph") for p in node.parts]
             names = [n for p in node.parts for n in _names(p)]
-            node.name = _prefix(names) or None
+            node.name = prefix(names) or None
         done.append(node)
     if done and isinstance(done[0], Composite) and done[0].kind == "graph":
         done[:1] = done[0].parts[0]  # first in its list: the graph's input is the list's (no `repeat: 1`)
+    done = transformer_calls(done)
     return _repeats(done) if repeats else done
 
 
@@ -154,21 +156,6 @@ def _names(layers: list[Node]) -> list[str]:
         if isinstance(n, Composite):
             found += [m for p in n.parts for m in _names(p)]
     return found
-
-
-def _prefix(names: list[str]) -> str:
-    """The dotted path every name starts with (layer1.0 for layer1.0.conv1, layer1.0.bn1)."""
-    if not names:
-        return ""
-    split = [n.split(".") for n in names]
-    common: list[str] = []
-    for parts in zip(*split, strict=False):
-        if len(set(parts)) != 1:
-            break
-        common.append(parts[0])
-    if len(names) == 1:
-        common = common[:-1]
-    return ".".join(common)
 
 
 def signature(node: Node) -> str:
@@ -226,7 +213,7 @@ def _repeats(layers: list[Node]) -> list[Node]:
 
 
 def _repeat(copies: list[list[Node]]) -> Composite:
-    name = _prefix([n for copy in copies for n in _names(copy)])
+    name = prefix([n for copy in copies for n in _names(copy)])
     first = copies[0]
     if len(first) == 1 and isinstance(first[0], Composite) and first[0].kind == "graph":
         first = first[0].parts[0]  # a graph repeated: the repeat's list is its own (no `repeat: 1` in it)
@@ -240,13 +227,13 @@ def _repeat(copies: list[list[Node]]) -> Composite:
 
 def _relative(copy: list[Node]) -> list[str]:
     names = _names(copy)
-    prefix = _prefix(names)
-    return [n[len(prefix) + 1 :] if prefix else n for n in names]
+    common = prefix(names)
+    return [n[len(common) + 1 :] if common else n for n in names]
 
 
 def _strip(copy: list[Node], mode: str | None) -> None:
     """Names inside a repeat: relative to the copy's own prefix when every copy has the same, else none."""
-    prefix = _prefix(_names(copy))
+    common = prefix(_names(copy))
 
     def walk(layers: list[Node]) -> None:
         for n in layers:
@@ -257,7 +244,7 @@ def _strip(copy: list[Node], mode: str | None) -> None:
             elif (mode is None and not n.referenced) or not n.name:  # one read by name (`from:`) keeps it
                 n.name = None
             else:
-                n.name = n.name[len(prefix) + 1 :] if prefix else n.name
+                n.name = n.name[len(common) + 1 :] if common else n.name
 
     walk(copy)
 
