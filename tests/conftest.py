@@ -7,7 +7,7 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -43,34 +43,40 @@ settings.load_profile(HYPOTHESIS_PROFILE)
 
 
 class _ModelsBuilt:
-    """Whether a test built a PyTorch model: a global hook of torch's, set once torch is imported.
+    """How many bytes of PyTorch weights tests built: a global hook of torch's, set once torch is imported.
 
-    A model's parameters and submodules are registered through `torch.nn.Module.__setattr__`,
-    which calls these hooks (torch.nn.modules.module.register_module_*_registration_hook); a test
-    that built none leaves the flag down and costs no collection.
+    A model's parameters and buffers are registered through `torch.nn.Module.__setattr__`, which
+    calls these hooks (torch.nn.modules.module.register_module_*_registration_hook); a test that
+    built none adds nothing and costs no collection, and neither do the small models most fast
+    tests build: they wait until their weights together pass `LIMIT`.
     """
+
+    LIMIT = 64 * 2**20  # bytes of weights built (off the meta device) before a collection
 
     def __init__(self) -> None:
         self.hooked = False
-        self.built = False
+        self.built = 0
 
-    def _seen(self, *_: object) -> None:
-        self.built = True
+    def _seen(self, _module: object, _name: str, tensor: Any) -> None:
+        lazy = sys.modules["torch"].nn.parameter.UninitializedTensorMixin  # a LazyModule's: no storage yet
+        if tensor is not None and not isinstance(tensor, lazy) and tensor.device.type != "meta":
+            self.built += tensor.numel() * tensor.element_size()
 
     def take(self) -> bool:
-        """Whether a model was built since the last call (or torch arrived unhooked); hooks torch."""
+        """Whether the weights built since the last collection pass LIMIT (or torch arrived unhooked); hooks torch."""
         torch = sys.modules.get("torch")
         if torch is None:
             return False
         if not self.hooked:  # torch was imported during this test: nothing was watched
             modules = torch.nn.modules.module
             modules.register_module_parameter_registration_hook(self._seen)
-            modules.register_module_module_registration_hook(self._seen)
             modules.register_module_buffer_registration_hook(self._seen)
             self.hooked = True
             return True
-        built, self.built = self.built, False
-        return built
+        if self.built < self.LIMIT:
+            return False
+        self.built = 0
+        return True
 
 
 _MODELS = _ModelsBuilt()
@@ -78,13 +84,14 @@ _MODELS = _ModelsBuilt()
 
 @pytest.fixture(autouse=True)
 def _collect_cycles() -> Iterator[None]:
-    """After a test that built PyTorch models, collect reference cycles at once.
+    """After tests that built PyTorch models of 64 MB in all, collect reference cycles at once.
 
     A module run with runpy, a traced fx graph or a model in a closure sits in a reference cycle
     (its functions' globals hold it); Python's collector frees cycles by how many objects were
     made, not by their size, so hundreds of megabytes of weights per test waited, and the whole
-    suite's process passed 17 GB and was killed (VGG's 553 MB each time). Only after a test that
-    built a model: a full collection after every test cost CI two minutes.
+    suite's process passed 17 GB and was killed (VGG's 553 MB each time). Only once that much was
+    built: a full collection after every test cost CI two minutes, and one after every test that
+    built any model cost the fast tier 8 s.
     """
     yield
     if _MODELS.take():
