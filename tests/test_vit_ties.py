@@ -33,7 +33,7 @@ def test_the_tie_is_stated_not_one_arbitrary_size() -> None:
     assert "(H/16)·(W/16) = 196" in line
     pairs = [(int(h), int(w)) for h, w in re.findall(r"(\d+)x(\d+)", line.replace(",", ""))]
     assert pairs[0] == (224, 224)  # the squarest first
-    assert len(pairs) == 3  # noqa: PLR2004 - the pairs listed
+    assert len(pairs) == 3
     assert all(_fits("vit_b_16", h, w) for h, w in pairs)  # each pair runs through the numeric engine
     assert not _fits("vit_b_16", 16, 16)  # the own set alone does not fit: the tie is what decides
 
