@@ -74,3 +74,43 @@ def test_a_tie_no_pair_meets_up_to_the_search() -> None:
     assert result.exit_code == 0, result.output
     # 257 is prime: only 16x4112 and 4112x16 meet it, past the sizes searched
     assert "(H/16)·(W/16) = 257, met by no sizes up to 4,096" in result.output
+
+
+def test_no_tie_line_where_no_size_fits() -> None:
+    text = PRIME.replace("length: 257}", "length: 196}\n  - attention-3")
+    result = CliRunner().invoke(main, ["show", "-"], input=text, env={"COLUMNS": "200"})
+    assert "H: no size fits (the formulas hold at these sizes)" in result.output
+    assert "tied to" not in result.output
+    assert "tie at" not in result.output
+
+
+def test_a_residue_tie_is_written_as_its_condition_and_a_wide_one_lists_no_pairs() -> None:
+    from convcalc.algebra.conditions import Condition, Relation  # noqa: PLC0415 - these tests only
+    from convcalc.algebra.expr import Expr  # noqa: PLC0415
+    from convcalc.engine.sizes import SizeSet  # noqa: PLC0415
+    from convcalc.engine.symbolic import Limit  # noqa: PLC0415
+    from convcalc.render.ties import condition_text, pairs  # noqa: PLC0415
+
+    h, w = Expr.symbol("H"), Expr.symbol("W")
+    residue = Condition("x", h + w, Relation.RESIDUE, 2, frozenset({0}))
+    assert condition_text(residue, ()) == residue.text()
+    # a floor that repeats past convcalc's limits: the tie is stated, no pair is listed
+    wide = Condition("x", (h + h.floordiv(2**21 + 1)) * w.floordiv(3) - 1, Relation.ZERO)
+    limit = Limit(wide, "1", "wide", None, None)
+    assert pairs(("H", "W"), {"H": SizeSet.everything(), "W": SizeSet.everything()}, [limit]) == []
+
+
+def test_a_tie_of_three_symbols_is_stated_alone() -> None:
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from convcalc.algebra.conditions import Condition, Relation  # noqa: PLC0415
+    from convcalc.algebra.expr import Expr  # noqa: PLC0415
+    from convcalc.engine.symbolic import Limit  # noqa: PLC0415
+    from convcalc.render.ties import tie_lines  # noqa: PLC0415
+
+    t, h, w = (Expr.symbol(s) for s in "THW")
+    limit = Limit(Condition("x", t * h * w - 8, Relation.ZERO), "2", "embed", None, None)
+    report = SimpleNamespace(limits=(limit,), symbols=("T", "H", "W"), solved={})
+    notes, lines = tie_lines(report, ())  # type: ignore[arg-type]
+    assert notes == {"T": ", tied to H, W below", "H": ", tied to T, W below", "W": ", tied to T, H below"}
+    assert lines == ["tie at embed (layer 2): H·T·W = 8"]  # no pairs for three symbols

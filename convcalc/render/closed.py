@@ -227,10 +227,10 @@ def render_table(report: ClosedReport, console: Console) -> None:
     notes, lines = tie_lines(report, exact)
     tied = ties(report)
     for sym, found in report.sets.items():
-        shown = free_set(report, sym, tied) if sym in notes and not found.empty else found
-        s = shown.summary()
+        own = free_set(report, sym, tied) if sym in notes and not found.empty else found
+        s = own.summary()
         note = notes.get(sym, "") if not found.empty else ""
-        console.print(f"{sym}: {set_text(sym, s, shown)}{note} (the formulas hold at these sizes)", highlight=False)
+        console.print(f"{sym}: {set_text(sym, s, own)}{note} (the formulas hold at these sizes)", highlight=False)
     for line in lines if not any(found.empty for found in report.sets.values()) else []:
         console.print(line, highlight=False)
     console.print(
