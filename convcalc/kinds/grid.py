@@ -84,7 +84,7 @@ class Grid(Kind):
     # grid-14x14 (or grid14x14), as mlp-3072 and pos_embed-197: the label reads back as the layer
     head = Head(rf"-?({DIMS})", ("size",), "-<S>")
     category = Category.RESHAPE
-    example = ("{tokens: 196, width: 16}", "grid: 14x14")
+    example = ("{tokens: 196, width: 16}", "grid-14x14")
     output_rule = "size×D1"
     params_rule = "0"
 
