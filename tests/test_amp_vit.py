@@ -47,7 +47,7 @@ def test_the_stream_after_the_embedding_is_float32() -> None:
     assert rows["4.0"].saved == 4 * tokens  # the first residual's, kept by ln_2 in float32
 
 
-@pytest.mark.parametrize("name", ["vit_s_16", "hybrid_r18_vit", "vit_b_32"])
+@pytest.mark.parametrize("name", ["vit_s_16", "hybrid_r18_vit", "vit_b_32", "vit_b_16"])
 def test_vit_builtins_under_autocast(name: str) -> None:
     spec = open_spec(name)
     assert computed(spec) == measure(spec), WHICH
