@@ -10,6 +10,8 @@ torch.amp's documentation ("Autocast Op Reference", PyTorch 2.13):
 - the float32 lists: on CUDA layer_norm, group_norm, softmax, log_softmax and softplus (from
   the docs, not measured: no CUDA here); on CPU max_pool3d, avg_pool3d and adaptive_avg_pool3d
   (measured): these ops cast a 16-bit input to a float32 copy and give float32;
+- the class token's cat and the position embedding's add join a float32 parameter to their
+  input: PyTorch promotes, so they give float32 after a 16-bit patchify (measured on CPU);
 - every other op runs in its input's type, a merge in the widest of its operands' (autocast's
   promote list has cat; add and mul promote as PyTorch always does).
 
@@ -55,6 +57,8 @@ def op_type(row: LayerRow, size: int, *, cuda: bool) -> int:
     rule = _rule(row)
     if rule.lowered:
         return HALF
+    if rule is Autocast.PROMOTE:  # a float32 parameter joins the input: the op gives float32
+        return FULL
     if cuda and rule is Autocast.FULL_ON_CUDA:
         return FULL
     three_d = row.input is not None and len(row.input.spatial) == 3  # noqa: PLR2004 - volumetric

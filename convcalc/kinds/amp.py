@@ -23,6 +23,9 @@ class Autocast(Enum):
     LOWER_LINEAR = "lower_linear"  # in 16 bits; the weight copy only where its input needs a gradient (fc)
     FULL_ON_CUDA = "full_on_cuda"  # cast to float32 on CUDA (layer_norm, group_norm, softmax, …)
     FULL_3D_ON_CPU = "full_3d_on_cpu"  # cast to float32 on CPU for a 3-D input (max_pool3d, avg_pool3d, …)
+    # A float32 parameter joins a 16-bit input (the class token's cat, the position embedding's add):
+    # autocast leaves the op alone and PyTorch promotes to float32 (measured on CPU, torch 2.13).
+    PROMOTE = "promote"
 
     @property
     def lowered(self) -> bool:

@@ -12,8 +12,8 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.algebra.sizes import as_int, multiply
-from convcalc.kinds.base import Category, Kind, Params, Working, need_spatial, per
-from convcalc.kinds.params import Param, per_dim
+from convcalc.kinds.base import Category, Head, Kind, Params, Working, need_spatial, per
+from convcalc.kinds.params import DIMS, Param, per_dim
 from convcalc.kinds.plan import FunctionStep, Plan
 from convcalc.kinds.rule import Sizes
 from convcalc.kinds.saved import Keep
@@ -81,13 +81,15 @@ class Grid(Kind):
         ),
     )
     primary = "size"
+    # grid-14x14 (or grid14x14), as mlp-3072 and pos_embed-197: the label reads back as the layer
+    head = Head(rf"-?({DIMS})", ("size",), "-<S>")
     category = Category.RESHAPE
-    example = ("{tokens: 196, width: 16}", "grid: 14x14")
+    example = ("{tokens: 196, width: 16}", "grid-14x14")
     output_rule = "size×D1"
     params_rule = "0"
 
     def label(self, p: Params) -> str:
-        return "grid " + "x".join(map(str, per(p["size"], 1)))
+        return "grid-" + "x".join(map(str, per(p["size"], 1)))
 
     def plan(self, p: Params, x: Volume, rounding: Rounding) -> Plan:
         del x, rounding

@@ -146,6 +146,7 @@ class ClassToken(Kind):
     """
 
     name = "cls_token"
+    autocast = Autocast.PROMOTE  # the cat with a float32 token gives float32 under autocast
     torch_modules = (TorchModule(("ClassToken",), fromtorch.class_token),)
     category = Category.RESHAPE
     example = ("{tokens: 16, width: 16}", "cls_token")
@@ -199,6 +200,7 @@ class PositionEmbedding(Kind):
     """
 
     name = "pos_embed"
+    autocast = Autocast.PROMOTE  # the add of a float32 embedding gives float32 under autocast
     torch_modules = (TorchModule(("PositionEmbedding",), fromtorch.position_embedding),)
     params = (LENGTH,)
     primary = "length"

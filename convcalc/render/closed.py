@@ -12,6 +12,7 @@ from convcalc.render.json import check as json_check
 from convcalc.render.json import diagnostic as json_diagnostic
 from convcalc.render.json import dumps
 from convcalc.render.sizes import set_text
+from convcalc.render.ties import free_set, tie_lines, ties
 
 SCHEMA_VERSION = 2  # the symbolic report: its rows under `layers` since 0.2 (docs/json.md)
 
@@ -223,9 +224,15 @@ def render_table(report: ClosedReport, console: Console) -> None:
         _count_text(t["activations"], exact),
     )
     console.print(table)
+    notes, lines = tie_lines(report, exact)
+    tied = ties(report)
     for sym, found in report.sets.items():
-        s = found.summary()
-        console.print(f"{sym}: {set_text(sym, s, found)} (the formulas hold at these sizes)", highlight=False)
+        own = free_set(report, sym, tied) if sym in notes and not found.empty else found
+        s = own.summary()
+        note = notes.get(sym, "") if not found.empty else ""
+        console.print(f"{sym}: {set_text(sym, s, own)}{note} (the formulas hold at these sizes)", highlight=False)
+    for line in lines if not any(found.empty for found in report.sets.values()) else []:
+        console.print(line, highlight=False)
     console.print(
         f"memory = activations × {report.bytes_per_value} B × batch {report.batch} = "
         f"{_count_text(t['memory'], exact)} B",
