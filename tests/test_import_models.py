@@ -160,7 +160,7 @@ NOT_READ_BACK = {"convnext_tiny"}  # its `scale` exports as a depthwise 1x1 conv
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="the export is not read back as the same kinds yet"))
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="not read back as the same kinds"))
         if n in NOT_READ_BACK
         else n
         for n in builtin_names()

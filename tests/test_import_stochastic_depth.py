@@ -32,7 +32,7 @@ def _round_trip(tmp_path: Path, spec: str) -> tuple[str, list[Any], list[Any]]:
     module = tmp_path / "net_depth.py"
     exported = runner.invoke(main, ["export", str(tmp_path / "s.yaml"), "-o", str(module)])
     assert exported.exit_code == 0, exported.output
-    volume = spec.split("input:")[1].split()[0]
+    volume = spec.split("input:")[1].split(maxsplit=1)[0]
     again = tmp_path / "again.yaml"
     imported = runner.invoke(main, ["import", f"{module}:S", "--input", volume, "-o", str(again)])
     assert imported.exit_code == 0, imported.output
@@ -136,7 +136,7 @@ def test_the_unsqueeze_dropout_squeeze_reads_as_stochastic_depth() -> None:
 @pytest.mark.parametrize(
     ("forward", "drop"),
     [
-        (lambda m, x: torch.relu(x.unsqueeze(1)).squeeze(1), nn.Dropout3d(0.4)),  # no dropout between
+        (lambda _, x: torch.relu(x.unsqueeze(1)).squeeze(1), nn.Dropout3d(0.4)),  # no dropout between
         (lambda m, x: m.drop(x.unsqueeze(1)).squeeze(1), nn.Dropout(0.4)),  # no channel dropout
         (lambda m, x: m.drop(x.unsqueeze(1)).squeeze(1), nn.Dropout2d(0.4)),  # not the dropout of that rank
         (lambda m, x: m.drop(torch.unsqueeze(x, 1)).squeeze(1), nn.Dropout3d(0.4)),  # a function, not the method

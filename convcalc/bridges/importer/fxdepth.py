@@ -53,12 +53,16 @@ def _depth(node: Any, modules: dict[str, Any]) -> tuple[dict[str, Any], list[str
     x = shape(start.args[0]) if _method(start, frozenset({"unsqueeze", *RESHAPES})) else ()
     if len(x) < 2 or shape(node) != x:  # noqa: PLR2004 - N and C: back to the input's shape
         return None
-    layer: dict[str, Any] = {"p": float(module.p)}
-    if node.target == "squeeze":
-        if start.target != "unsqueeze" or tuple(start.args[1:]) != (1,) or tuple(node.args[1:]) != (1,):
-            return None
-    elif tuple(start.args[1:]) == (1, 1, -1):
-        layer["mode"] = "batch"
-    elif tuple(start.args[1:]) != (-1, 1, math.prod(x[1:])):
+    mode = _mode(node, start, x)
+    if mode is None:
         return None
-    return layer, [start.name, drop.name]
+    return {"p": float(module.p), **({} if mode == "row" else {"mode": mode})}, [start.name, drop.name]
+
+
+def _mode(node: Any, start: Any, x: tuple[int, ...]) -> str | None:
+    """Which of the plan's forms `start` ... `node` is: row, batch; None for neither."""
+    if node.target == "squeeze":
+        return "row" if start.target == "unsqueeze" and tuple(start.args[1:]) == tuple(node.args[1:]) == (1,) else None
+    if tuple(start.args[1:]) == (1, 1, -1):
+        return "batch"
+    return "row" if tuple(start.args[1:]) == (-1, 1, math.prod(x[1:])) else None
