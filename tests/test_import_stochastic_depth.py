@@ -21,8 +21,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.torch
-torch = pytest.importorskip("torch")
-nn = torch.nn
+pytest.importorskip("torch")
+import torch  # noqa: E402 - after the skip
+from torch import nn  # noqa: E402
+
+from convcalc.bridges.importer import import_model  # noqa: E402
 
 
 def _round_trip(tmp_path: Path, spec: str) -> tuple[str, list[Any], list[Any]]:
@@ -123,8 +126,6 @@ class _Drop(nn.Module):
 
 
 def _imported(model: nn.Module, volume: str) -> str:
-    from convcalc.bridges.importer import import_model  # noqa: PLC0415 - the test imports torch first
-
     return import_model("net.py:Net", volume, model=model.eval(), opaque=True).text
 
 
