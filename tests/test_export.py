@@ -238,6 +238,14 @@ layers:
         - [gap, flatten, fc-16, sigmoid]
       merge: multiply
 """,
+    "a vector times many volumes (the product helper, one operand a line)": """
+input: 4x4x4
+layers:
+  - parallel:
+      branches: [[conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4], [conv1-4],
+                 [conv1-4], [conv1-4], [conv1-4], [gap, flatten, fc-4]]
+      merge: multiply
+""",
 }
 
 

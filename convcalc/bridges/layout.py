@@ -55,11 +55,12 @@ def statement(text: str) -> list[str]:
     if expression.startswith("product(") and "(" not in expression[len("product(") :]:
         items = expression[len("product(") : -1].split(", ")  # one argument a line, as for the concat
         return [f"{INDENT}{target} = product(", *(f"{INDENT}    {i}," for i in items), f"{INDENT})"]
-    if " + " in expression and "(" not in expression:  # a sum of branches, as ruff format splits it
+    sign = next((s for s in ("+", "*") if f" {s} " in expression), None)
+    if sign and "(" not in expression:  # a sum (or product) of branches, as ruff format splits it
         inside = (
             [f"{INDENT}    {expression}"]
             if len(expression) + len(INDENT) + 4 <= WIDTH
-            else [f"{INDENT}    {'+ ' if i else ''}{term}" for i, term in enumerate(expression.split(" + "))]
+            else [f"{INDENT}    {f'{sign} ' if i else ''}{t}" for i, t in enumerate(expression.split(f" {sign} "))]
         )
         return [f"{INDENT}{target} = (", *inside, f"{INDENT})"]
     # At the brackets of the call that ends the expression, as ruff format splits a call.

@@ -75,6 +75,7 @@ class Join:
     sources: tuple[str, ...]
     then: tuple[FunctionStep, ...]
     row: str
+    ranks: tuple[int, ...] = ()  # each source's rank (N x C x spatial), where the report gives it
 
 
 Statement = Union[Apply, Join]  # noqa: UP007 - a runtime alias on Python 3.10
@@ -211,9 +212,14 @@ class _Walk:
             if isinstance(group, Residual) and group.merge is Merge.CONCAT:
                 sources = sources[::-1]  # the shortcut (the input) first, as torchvision's DenseNet
         dst = self.dst[-1]
-        self.statements.append(Join(dst, group.merge, sources, then, group.path))
+        self.statements.append(Join(dst, group.merge, sources, then, group.path, self.ranks(sources)))
         self.made[dst] = group.path
         return dst
+
+    def ranks(self, sources: tuple[str, ...]) -> tuple[int, ...]:
+        """Each source's rank: 2 for a vector N x C, N x C x spatial for a volume."""
+        outputs = [self.rows[self.made[s]].output for s in sources]
+        return tuple(len(v.spatial) + 2 for v in outputs if v is not None)
 
     def crop(self, n: Residual, x: str, body: str) -> str:  # noqa: ARG002 - the protocol's
         """U-Net's copy and crop: `narrow` on each spatial dim that is cut (a view, as the row's 0 activations say)."""

@@ -151,7 +151,7 @@ def _forward(prog: Program) -> list[str]:
         if isinstance(s, Apply):
             lines += _apply(s.target, s.source, [template(c) for c in s.calls])
         else:
-            value = _merge(s.merge, list(s.sources))
+            value = _merge(s.merge, list(s.sources), s.ranks)
             for step in s.then:
                 value = template(step).format(value)
             lines += layout.statement(f"{s.target} = {value}")
@@ -175,12 +175,12 @@ def _apply(dst: str, src: str, steps: list[str]) -> list[str]:
     return lines
 
 
-def _merge(merge: Merge, values: list[str]) -> str:
+def _merge(merge: Merge, values: list[str], ranks: tuple[int, ...]) -> str:
     if merge is Merge.CONCAT:
         return f"torch.cat([{', '.join(values)}], dim=1)"
-    if merge is Merge.MULTIPLY:
+    if merge is Merge.MULTIPLY and not (len(ranks) == len(values) and len(set(ranks)) == 1):
         return f"product({', '.join(values)})"
-    return " + ".join(values)
+    return (" * " if merge is Merge.MULTIPLY else " + ").join(values)  # equal ranks: PyTorch's own product
 
 
 def _nchw(v: Volume) -> list[int]:

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convcalc.bridges.importer import fxsplit, torchvision_models
+from convcalc.bridges.importer import fxdepth, fxsplit, torchvision_models
 from convcalc.bridges.importer.fxlast import Regions
 from convcalc.bridges.importer.fxops import op_of
 from convcalc.bridges.importer.graph import Graph, Op
@@ -122,6 +122,7 @@ def read(model: Any, volume: Volume, source: str) -> Graph:
             op.weights += sum(attrs.pop(a.name, 0) for a in node.all_input_nodes)  # each parameter counted once
             regions.read(node, op, modules)
             splits.read(node, op)
+            fxdepth.read(node, op, splits.ops, modules)  # stochastic depth as the export writes it
             index[node.name] = op.index
             ops.append(op)
     regions.check(output, ops[-1] if ops else None)
