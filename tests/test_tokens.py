@@ -6,6 +6,8 @@ peak oracles (tests/training_cases.py) and the random networks; here, what convc
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from convcalc import analyze, load_spec
@@ -142,3 +144,12 @@ def test_the_exported_file_defines_convcalcs_own_modules() -> None:
         assert cls in text
     assert "self.class_token1 = ClassToken(16)" in text  # numbered by its stem
     assert "class TokenMLP(nn.Sequential):" in text
+
+
+def test_a_position_embedding_of_a_set_length_has_that_many_weights_at_any_input() -> None:
+    # vit_b_16's 197 x 768 whatever H and W (the input is tied to them), not (H/16)(W/16) + 1 of them.
+    result = CliRunner().invoke(main, ["show", "vit_b_16", "--input", "HxWx3", "--format", "json"])
+    rows = json.loads(result.stdout)["layers"]
+    (row,) = (r for r in rows if r["name"] == "encoder.pos_embedding")
+    assert row["params"]["python"] == str(197 * 768)
+    assert "H" in row["activations"]["python"]  # its output still grows with the input

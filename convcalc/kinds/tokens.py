@@ -225,7 +225,8 @@ class PositionEmbedding(Kind):
         if length is not None:
             why = partial(_wrong_length, x, length)
             need.equal("pos-embed-length", n, length, why=why)
-        return replace(unchanged(x), weights=n * x.depth)
+        # Its length, where set, is the weight's (the input is tied to it); else the input's.
+        return replace(unchanged(x), weights=(n if length is None else length) * x.depth)
 
     def working(self, p: Params, row: LayerRow, rounding: Rounding) -> Working:
         del p, rounding
