@@ -8,7 +8,8 @@ input_buffer.cpp, accumulate_grad.h and derivatives.yaml say the same):
 - backward runs the ready node with the highest number first (engine.cpp's ReadyQueue); a node
   is ready when every gradient it waits for has come;
 - a node's gradients are made while the gradients it received and its saved tensors are alive;
-  then those go (release_variables), then its results go to the buffers of the nodes they are for;
+  then those go (release_variables), then its results go to the buffers of the nodes they are for:
+  a node's event has the live bytes when all that is done, and the most during it;
 - a second gradient for the same buffer slot is added in place when the first is a dense tensor
   that nothing else holds, else `old + new` makes a third (input_buffer.cpp's accumulate);
 - AccumulateGrad takes the gradient as `.grad` (a gradient that is dense, as all here are).
@@ -33,6 +34,7 @@ class Graph:
     def __init__(self, memory: Memory) -> None:
         self.memory = memory
         self.seq = 0
+        self.high = 0  # the most during the node being run
 
     def new(self, size: int, part: Part = Part.ACTIVATIONS, *, fn: Node | None = None) -> Tensor:
         """A tensor on a storage of its own, held once."""
@@ -91,15 +93,15 @@ class Graph:
                 grad = got[0]
                 grad.hold()
                 grad.storage.move(Part.GRADIENTS)
-                on_event(node, self.memory.total)
                 for g in got:
                     g.drop()
+                on_event(node, self.memory.total)
                 continue
             outs = node.backward(got)
             for o in outs:
                 if o is not None:
                     o.hold()
-            on_event(node, self.memory.total)
+            self.high = self.memory.total
             for g in got:
                 g.drop()
             node.release()
@@ -116,6 +118,7 @@ class Graph:
                 if waits[id(target)] == 0:
                     order += 1
                     heapq.heappush(ready, (-target.seq, order, target))
+            on_event(node, self.high)
 
     def accumulate(self, old: Tensor | None, new: Tensor) -> Tensor:
         """input_buffer.cpp's accumulate: in place into a dense gradient nothing else holds, else a sum."""
@@ -125,6 +128,7 @@ class Graph:
             new.drop()
             return old
         total = self.fresh(old.bytes).hold()
+        self.high = max(self.high, self.memory.total)
         old.drop()
         new.drop()
         return total

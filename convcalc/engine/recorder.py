@@ -231,7 +231,8 @@ class Forward:
             fn = self.node("CatBackward0", row.path, list(parts), lambda g: [g[0].view(n, dense=dense) for n in sizes])
             value = self.out(size, fn if any(t.grad for t in parts) else None)
             self.event(s.row, s.merge.value)
-        else:
+        else:  # convcalc.pytorch.join reshapes each operand to the widest rank first: a view each
+            parts = [self.reshaped(t, row.path) for t in parts]
             value = parts[0].hold()
             for t in parts[1:]:
                 if s.merge is Merge.ADD:
@@ -243,11 +244,18 @@ class Forward:
                 value.drop()
                 value = nxt
             self.event(s.row, s.merge.value)
+            for t in parts:
+                t.drop()
         for step in s.then:
             out = self.function(step, row, value)
             value.drop()
             value = out
         return value
+
+
+    def reshaped(self, t: Tensor, row: str) -> Tensor:
+        fn = self.node("ViewBackward0", row, [t], lambda g: [g[0].view()]) if t.grad else None
+        return t.view(fn=fn).hold()
 
 
 def _padded(row: LayerRow, pad: FunctionStep) -> tuple[int, ...]:

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 _FLOAT = 4
 _COUNT = 8  # batchnorm's num_batches_tracked
 _STEP = 4  # Adam's step: a float32 scalar tensor per parameter, on the host
+# A Python number given where an op takes a tensor (`buf.mul_(0.9)`, `t / 2.0`) becomes a 0-dim
+# double tensor for the call (PyTorch's wrapped number): 8 bytes while the op runs.
+_WRAPPED = 8
 
 
 class Phase(str, Enum):
@@ -137,7 +140,7 @@ def _optimizer_step(log: _Log, params: list[tuple[str, int]], optimizer: Optim, 
         if foreach:
             log.add(Phase.STEP, "", "_foreach_add_")
         for row, _ in [] if foreach else params:
-            log.add(Phase.STEP, row, "add_")
+            log.add(Phase.STEP, row, "mul_", total + _WRAPPED)
         return
     if foreach:
         log.add(Phase.STEP, "", "_foreach_add_", total + _STEP)  # the steps += torch.tensor(1.0)
@@ -146,6 +149,6 @@ def _optimizer_step(log: _Log, params: list[tuple[str, int]], optimizer: Optim, 
         return
     previous = 0  # the last parameter's denom, held until the next is assigned
     for row, n in params:
-        log.add(Phase.STEP, row, "div", total + previous + 2 * n)  # exp_avg_sq.sqrt() / bc2_sqrt
+        log.add(Phase.STEP, row, "div", total + previous + 2 * n + _WRAPPED)  # exp_avg_sq.sqrt() / bc2_sqrt
         previous = n
     log.add(Phase.STEP, "", "addcdiv_")
