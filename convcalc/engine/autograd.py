@@ -102,7 +102,7 @@ class Graph:
             for o in outs:
                 if o is not None:
                     o.hold()
-            self.high = self.memory.total
+            self.high = self.memory.total + node.scratch
             for g in got:
                 g.drop()
             node.release()

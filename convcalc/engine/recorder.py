@@ -29,6 +29,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
+from convcalc.engine.lrn_step import lrn
 from convcalc.kinds.saved import KEEPS_OUTPUT
 from convcalc.spec.model import Merge
 
@@ -62,6 +63,7 @@ class Forward:
             row = self.rows[a.row]
             self.params[a.path] = [graph.leaf(a.row, n * _FLOAT) for n in (row.weights, row.biases) if n]
         self.names: dict[str, Tensor] = {}
+        self.cropped: dict[str, list[int]] = {}  # a crop row's dims after its narrows so far
         self.on_event = on_event
 
     def run(self, prog: Program, x: Tensor) -> Tensor:
@@ -147,6 +149,10 @@ class Forward:
             out = self.out(size, None)
             self.event(row.path, cls, scratch)
             return out
+        if cls == "LocalResponseNorm":
+            out = lrn(self, row, x, int(step.args[0]))  # type: ignore[arg-type]
+            self.event(row.path, cls)
+            return out
         name, saves = self.recorded(cls, row)
         fn = self.node(name, row.path, [x, *params], self.grads(x, *params))
         if saves:
@@ -196,9 +202,12 @@ class Forward:
             out = x.view(fn=fn).hold()
             self.event(row.path, name)
             return out
-        if name == ".narrow":
+        if name == ".narrow":  # U-Net's crop, one spatial dim at a time: (axis, start, length)
+            assert row.input is not None  # noqa: S101 - computed
+            dims = self.cropped.setdefault(row.path, [row.input.depth, *row.input.spatial])
+            dims[int(c.args[0]) - 1] = int(c.args[2])  # type: ignore[arg-type]
             fn = self.node("SliceBackward0", row.path, [x], self.grads(x)) if x.grad else None
-            out = x.view(self.made(row), fn=fn).hold()
+            out = x.view(self.batch * prod(dims) * _FLOAT, fn=fn).hold()
             self.event(row.path, name)
             return out
         size = self.made(row) if name == ".new_zeros" else x.bytes

@@ -145,7 +145,7 @@ class Node:
     `backward` makes the gradients of the inputs from those of the outputs (`slots` of them).
     """
 
-    __slots__ = ("backward", "edges", "name", "param", "row", "saved", "seq", "slots")
+    __slots__ = ("backward", "edges", "name", "param", "row", "saved", "scratch", "seq", "slots")
 
     def __init__(  # noqa: PLR0913 - a node is these
         self,
@@ -164,6 +164,7 @@ class Node:
         self.slots = slots
         self.saved: list[Tensor] = []
         self.param: Tensor | None = None  # an AccumulateGrad's parameter
+        self.scratch = 0  # what its backward makes and frees beside its results, at the most
 
     def keep(self, *tensors: Tensor) -> None:
         """Save tensors for backward (SavedVariable: a holder of their storage)."""
