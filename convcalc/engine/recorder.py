@@ -53,10 +53,12 @@ _NAMED = {"F.relu": "ReluBackward0", "torch.tanh": "TanhBackward0", "torch.sigmo
 class Forward:
     """Runs the program's statements on simulated tensors; `on_event(row, call, high)` after each call."""
 
-    def __init__(self, report: Report, prog: Program, graph: Graph, on_event: Callable[[str, str, int], None]) -> None:
+    def __init__(
+        self, report: Report, prog: Program, graph: Graph, on_event: Callable[[str, str, int], None], *, batch: int
+    ) -> None:
         self.rows = {r.path: r for r in report.rows}
         self.modules = {a.path: a for a in prog.attributes}
-        self.batch = report.batch
+        self.batch = batch
         self.graph = graph
         self.params: dict[tuple[str, ...], list[Tensor]] = {}
         for a in prog.attributes:
