@@ -51,10 +51,11 @@ def analyze(
             "convcalc.engine.symbolic.analyze_closed(spec) (docs/symbolic.md), or give sizes (input='224x224x3')"
         )
         raise SpecError(msg, spec.input_at or Location(spec.source))
+    from convcalc.engine.steppeak import with_step  # noqa: PLC0415
     from convcalc.engine.training import training  # noqa: PLC0415
 
-    # With training memory at its defaults (fp32, SGD, CPU), as `show --format json` has it.
-    return training(spec, analyze_spec(spec))
+    # With training memory at its defaults (fp32, SGD, CPU), as `show --train` has it: the step's peak too.
+    return with_step(spec, training(spec, analyze_spec(spec)))
 
 
 def to_spec(source: Spec | str | os.PathLike[str] | dict[str, Any]) -> Spec:
@@ -206,8 +207,8 @@ def show_report(spec: Spec, report: Report, options: ShowOptions) -> Report:
         )
         if not options.training and options.fmt != "json":
             report = replace(report, training=None)  # the saved column only
-        elif report.training is not None and options.training:
-            from convcalc.engine.steppeak import with_step  # noqa: PLC0415 - only --train follows the step
+        else:  # the training block shown, or JSON's: with the step's peak
+            from convcalc.engine.steppeak import with_step  # noqa: PLC0415
 
             report = with_step(spec, report, foreach=options.foreach, limit=options.limit)
     return report if options.depth is None else fold(report, options.depth)
