@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
 from convcalc.engine.lrn_step import lrn
-from convcalc.kinds.saved import KEEPS_OUTPUT
+from convcalc.kinds.registry import KINDS
+from convcalc.kinds.saved import standalone
+from convcalc.options import ActivationFunction, Rounding
 from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from convcalc.engine.autograd import Graph
     from convcalc.engine.tape import Node, Tensor
     from convcalc.kinds.plan import FunctionStep, ModuleStep
+    from convcalc.kinds.saved import Keep
     from convcalc.report import LayerRow, Report
 
 _FLOAT = 4
@@ -47,6 +50,7 @@ _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
 _VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0"}
 _SAME = {"Identity"}
+_ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
 _NAMED = {"F.relu": "ReluBackward0", "torch.tanh": "TanhBackward0", "torch.sigmoid": "SigmoidBackward0"}
 
 
@@ -59,6 +63,7 @@ class Forward:
         self.rows = {r.path: r for r in report.rows}
         self.modules = {a.path: a for a in prog.attributes}
         self.batch = batch
+        self.rounding = Rounding(report.rounding)
         self.graph = graph
         self.params: dict[tuple[str, ...], list[Tensor]] = {}
         for a in prog.attributes:
@@ -90,7 +95,7 @@ class Forward:
         marks = sorted(s.rows)
         for done, call in enumerate(s.calls, 1):
             row = next(self.rows[path] for at, path in marks if at >= done)
-            out = self.call(call, row, value)
+            out = self.call(call, row, value, last=any(at == done for at, _ in marks))
             value.drop()
             value = out
         return value
@@ -111,10 +116,10 @@ class Forward:
     def out(self, size: int, fn: Node | None) -> Tensor:
         return self.graph.new(size, fn=fn)
 
-    def call(self, c: Call, row: LayerRow, x: Tensor) -> Tensor:
+    def call(self, c: Call, row: LayerRow, x: Tensor, *, last: bool) -> Tensor:
         if isinstance(c, Invoke):
             return self.module(self.modules[c.path].module, c.path, row, x)
-        return self.function(c, row, x)
+        return self.function(c, row, x, last=last)
 
     def module(self, step: ModuleStep, path: tuple[str, ...], row: LayerRow, x: Tensor) -> Tensor:
         cls, params = step.cls, self.params[path]
@@ -157,19 +162,34 @@ class Forward:
             return out
         name, saves = self.recorded(cls, row)
         fn = self.node(name, row.path, [x, *params], self.grads(x, *params))
-        if saves:
+        out = self.out(size, fn)
+        if saves is None:  # an op the built-ins do not have: what its kind's rule says it keeps
+            self.keep(fn, KINDS[row.kind].saved(row.config, row, self.rounding), x, out)
+        elif saves:
             fn.keep(x)
         if cls.startswith("BatchNorm"):  # the batch's mean and 1/std, saved
             stats = [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
             fn.keep(*stats)
             for t in stats:
                 t.drop()
-        out = self.out(size, fn)
         self.event(row.path, cls)
         return out
 
-    def recorded(self, cls: str, row: LayerRow) -> tuple[str, bool]:
-        """The node a module's op records, and whether it saves the input."""
+    def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
+        """A row's `Keep` (convcalc.kinds.saved): its input, its output, and bytes of its own."""
+        if keep.input:
+            fn.keep(x)
+        if keep.output:
+            fn.keep(out)
+        own = self.batch * (keep.values * _FLOAT + keep.indices * _INDEX + keep.masks * _FLOAT + keep.stats * _FLOAT)
+        own += keep.fixed_stats * _FLOAT
+        if own:
+            t = self.graph.new(own)
+            fn.keep(t)
+            t.drop()
+
+    def recorded(self, cls: str, row: LayerRow) -> tuple[str, bool | None]:
+        """The node a module's op records, and whether it saves the input (None: as its kind's rule says)."""
         if cls.startswith(("Conv", "ConvTranspose")):
             return "ConvolutionBackward0", True
         if cls.startswith("BatchNorm"):
@@ -181,7 +201,7 @@ class Forward:
             return f"AdaptiveAvgPool{cls[-2]}DBackward0", True
         if cls.startswith("AvgPool"):
             return f"AvgPool{cls[-2]}DBackward0", True
-        return f"{cls}Backward", True
+        return f"{cls}Backward", None
 
     def linear(self, row: LayerRow, x: Tensor, params: list[Tensor], size: int) -> Tensor:
         weight, *bias = params
@@ -197,7 +217,7 @@ class Forward:
         self.event(row.path, "Linear")
         return out
 
-    def function(self, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
+    def function(self, c: FunctionStep, row: LayerRow, x: Tensor, *, last: bool = True) -> Tensor:
         name = c.function
         if name in _VIEWS:
             fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
@@ -212,7 +232,7 @@ class Forward:
             out = x.view(self.batch * prod(dims) * _FLOAT, fn=fn).hold()
             self.event(row.path, name)
             return out
-        size = self.made(row) if name == ".new_zeros" else x.bytes
+        size = self.made(row) if last or name == ".new_zeros" else x.bytes
         if name == ".new_zeros":
             size //= self.batch
         if name == "F.pad":
@@ -223,11 +243,9 @@ class Forward:
             return out
         fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], self.grads(x))
         out = self.out(size, fn)
-        if name == "F.pad":
-            pass
-        elif name.split(".")[-1] in KEEPS_OUTPUT:
-            fn.keep(out)
-        else:
+        if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
+            self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
+        elif name != "F.pad":  # the pad's backward is a slice of the gradient: it keeps nothing
             fn.keep(x)
         self.event(row.path, name)
         return out
@@ -249,7 +267,8 @@ class Forward:
                     fn = self.node("AddBackward0", row.path, [value, t], lambda g: [g[0], g[0]])
                 else:
                     fn = self.node("MulBackward0", row.path, [value, t], self.grads(value, t))
-                    fn.keep(value, t)
+                    # each operand is kept for the other's gradient (derivatives.yaml's mul)
+                    fn.keep(*([value] if t.grad else []), *([t] if value.grad else []))
                 nxt = self.out(size, fn if value.grad or t.grad else None)
                 value.drop()
                 value = nxt
