@@ -124,21 +124,27 @@ class Forward:
     def module(self, step: ModuleStep, path: tuple[str, ...], row: LayerRow, x: Tensor) -> Tensor:
         cls, params = step.cls, self.params[path]
         size = self.made(row)
-        if cls in _SAME or (cls.startswith("Dropout") and not step.kwargs and step.args == (0.0,)):
+        if cls in _SAME:
             self.event(row.path, cls)
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
         grad = x.grad or bool(params)
-        if cls.startswith("Dropout") and grad:  # _dropout_impl: noise = empty_like(x).bernoulli_(), x * noise
-            noise = self.graph.new(x.bytes if cls == "Dropout" else self.batch * row.input.depth * _FLOAT)  # type: ignore[union-attr]
-            fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
-            fn.keep(noise)
-            out = self.out(size, fn)
-            noise.drop()
-            self.event(row.path, cls)
-            return out
         scratch = 0
+        if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
+            keep = KINDS[row.kind].saved(row.config, row, self.rounding)
+            if keep.view:  # p = 0: the input itself
+                self.event(row.path, cls)
+                return x.hold()
+            if grad:  # the noise is the mask the kind's rule keeps
+                noise = self.graph.new(self.own(keep))
+                fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
+                fn.keep(noise)
+                out = self.out(size, fn)
+                noise.drop()
+                self.event(row.path, cls)
+                return out
+            scratch = self.own(keep)
         if "MaxPool" in cls:
             indices = size // _FLOAT * _INDEX
             if not grad:
@@ -175,14 +181,18 @@ class Forward:
         self.event(row.path, cls)
         return out
 
+    def own(self, keep: Keep) -> int:
+        """The bytes of a `Keep` beside its input and output: indices, statistics, masks, values."""
+        per_image = keep.values * _FLOAT + keep.indices * _INDEX + keep.masks * _FLOAT + keep.stats * _FLOAT
+        return self.batch * per_image + keep.fixed_stats * _FLOAT
+
     def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
         """A row's `Keep` (convcalc.kinds.saved): its input, its output, and bytes of its own."""
         if keep.input:
             fn.keep(x)
         if keep.output:
             fn.keep(out)
-        own = self.batch * (keep.values * _FLOAT + keep.indices * _INDEX + keep.masks * _FLOAT + keep.stats * _FLOAT)
-        own += keep.fixed_stats * _FLOAT
+        own = self.own(keep)
         if own:
             t = self.graph.new(own)
             fn.keep(t)
