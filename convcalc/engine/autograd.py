@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from convcalc.engine.tape import ACCUMULATE, Memory, Node, Part, Storage, Tensor
+from convcalc.engine.tape import ACCUMULATE, Memory, Node, Part, Parts, Storage, Tensor
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,7 +35,7 @@ class Graph:
     def __init__(self, memory: Memory) -> None:
         self.memory = memory
         self.seq = 0
-        self.high = 0  # the most during the node being run
+        self.high = memory.parts()  # the live bytes at the most during the node being run
 
     def new(self, size: int, part: Part = Part.ACTIVATIONS, *, fn: Node | None = None) -> Tensor:
         """A tensor on a storage of its own, held once."""
@@ -71,8 +71,11 @@ class Graph:
         """A gradient a node makes (not held yet: the engine holds it)."""
         return Tensor(Storage(self.memory, size), size)
 
-    def backward(self, root: Node, seed: Tensor, on_event: Callable[[Node, int], None]) -> None:
-        """Run the engine from `root` with the gradient `seed` (held by the caller), calling on_event after each node."""
+    def backward(self, root: Node, seed: Tensor, on_event: Callable[[Node, Parts], None]) -> None:
+        """Run the engine from `root` with the gradient `seed` (held by the caller).
+
+        `on_event(node, at_high)` after each node, with the live bytes by part at its most.
+        """
         waits: dict[int, int] = {}
         seen = {id(root)}
         todo = [root]
@@ -96,13 +99,13 @@ class Graph:
                 grad.storage.move(Part.GRADIENTS)
                 for g in got:
                     g.drop()
-                on_event(node, self.memory.total)
+                on_event(node, self.memory.parts())
                 continue
             outs = node.backward(got)
             for o in outs:
                 if o is not None:
                     o.hold()
-            self.high = self.memory.total + node.scratch
+            self.high = self.memory.parts(node.scratch)
             for g in got:
                 g.drop()
             node.release()
@@ -129,7 +132,8 @@ class Graph:
             new.drop()
             return old
         total = self.fresh(old.bytes).hold()
-        self.high = max(self.high, self.memory.total)
+        if self.memory.total > self.high.total:
+            self.high = self.memory.parts()
         old.drop()
         new.drop()
         return total

@@ -66,6 +66,7 @@ class StepEvent:
     op: str
     live: Parts
     high: int
+    at_high: Parts  # the live bytes by part at the most (its temporaries as activations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,13 @@ class _Log:
         self.memory = memory
         self.events: list[StepEvent] = []
 
-    def add(self, phase: Phase, row: str, op: str, high: int | None = None) -> None:
+    def add(self, phase: Phase, row: str, op: str, high: int | Parts | None = None) -> None:
+        """The event after an op: `high` the most during it, as bytes beside the live ones or as parts."""
         live = self.memory.parts()
-        self.events.append(StepEvent(phase, row, op, live, live.total if high is None else max(high, live.total)))
+        if isinstance(high, int):
+            high = self.memory.parts(max(high - live.total, 0))
+        at = live if high is None or high.total < live.total else high
+        self.events.append(StepEvent(phase, row, op, live, at.total, at))
 
 
 def default_foreach(device: Device) -> bool:

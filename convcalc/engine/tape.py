@@ -52,9 +52,10 @@ class Memory:
     def total(self) -> int:
         return sum(self.bytes.values())
 
-    def parts(self) -> Parts:
+    def parts(self, more: int = 0) -> Parts:
+        """The live bytes by part, with `more` bytes of activations (an op's temporaries)."""
         b = self.bytes
-        return Parts(b[Part.WEIGHTS], b[Part.GRADIENTS], b[Part.STATE], b[Part.SAVED], b[Part.ACTIVATIONS])
+        return Parts(b[Part.WEIGHTS], b[Part.GRADIENTS], b[Part.STATE], b[Part.SAVED], b[Part.ACTIVATIONS] + more)
 
 
 class Storage:

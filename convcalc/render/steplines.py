@@ -35,17 +35,14 @@ def step_lines(step: Step, report: Report, *, binary: bool) -> list[tuple[str, s
     assert t is not None  # noqa: S101 - a step is part of a training block
     top = max(step.events, key=lambda e: e.high)
     path = "foreach" if step.foreach else "per parameter"
-    live = top.live
+    live = top.at_high
     parts = [
         f"weights and buffers {size(live.weights)}",
         f"gradients {size(live.gradients)}",
         f"optimizer {size(live.state)}",
         f"saved {size(live.saved)}",
-        f"activations and their gradients {size(live.activations)}",
+        f"activations, their gradients and temporaries {size(live.activations)}",
     ]
-    extra = top.high - live.total
-    if extra:
-        parts.append(f"temporaries of the op {size(extra)}")
     setup = f"{t.precision}, {t.optimizer} ({path}), {t.device}, batch {t.batch}"
     return [
         ("Training", f"{size(step.peak)} at the peak, {where(step, report)} ({setup})"),
