@@ -62,6 +62,7 @@ def library(runs: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    """Both measurements and the verdict."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     runs = parser.parse_args().runs
@@ -69,7 +70,10 @@ def main() -> None:
     ratio = train / plain
     print(f"show resnet50: {plain * 1000:.0f} ms; with --train --optimizer adam: {train * 1000:.0f} ms ({ratio:.2f}x)")
     analyzed, step = library(runs)
-    print(f"library: analyze {analyzed * 1000:.1f} ms, step_timeline {step * 1000:.1f} ms ({step / analyzed:.2f}x of analyze)")
+    print(
+        f"library: analyze {analyzed * 1000:.1f} ms, step_timeline {step * 1000:.1f} ms"
+        f" ({step / analyzed:.2f}x of analyze)"
+    )
     verdict = "within" if ratio <= TARGET else "over"
     print(f"verdict: the command with the timeline is {verdict} {TARGET}x of show")
 

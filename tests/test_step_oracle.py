@@ -85,7 +85,7 @@ def _memtracker(spec: Spec, optimizer: str) -> int:
         module(x).sum().backward()
         opt.step()
         opt.zero_grad()
-        tracker = MemTracker()  # type: ignore[no-untyped-call]
+        tracker = MemTracker()
         tracker.track_external(module, opt, x)
         with tracker:
             module(x).sum().backward()

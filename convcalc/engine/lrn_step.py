@@ -7,7 +7,8 @@ torch/nn/functional.py (2.13), for an input of 4 dims or more, with the nodes th
     div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))   # ConstantPadNdBackward0: C + size - 1 channels
     div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1)   # AvgPool3DBackward0 saves the padded; SqueezeBackward1
     div = div.view(sizes)                        # ViewBackward0
-    div = div.mul(alpha).add(k).pow(beta)        # MulBackward0 saves alpha as a tensor (8 B), AddBackward0, PowBackward0 saves its base
+    div = div.mul(alpha).add(k).pow(beta)        # MulBackward0 saves alpha (a tensor, 8 B), AddBackward0,
+                                                 # PowBackward0 saves its base
     return input / div                           # DivBackward0 saves input and the power
 
 A Python number given for a tensor (alpha, k) is a 0-dim double tensor, 8 bytes. Backward: the

@@ -124,61 +124,47 @@ class Forward:
     def module(self, step: ModuleStep, path: tuple[str, ...], row: LayerRow, x: Tensor) -> Tensor:
         cls, params = step.cls, self.params[path]
         size = self.made(row)
-        if cls in _SAME:
+        keep = KINDS[row.kind].saved(row.config, row, self.rounding)
+        if cls in _SAME or (cls.startswith("Dropout") and keep.view):  # the input itself (dropout with p = 0)
             self.event(row.path, cls)
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
-        grad = x.grad or bool(params)
-        scratch = 0
-        if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
-            keep = KINDS[row.kind].saved(row.config, row, self.rounding)
-            if keep.view:  # p = 0: the input itself
-                self.event(row.path, cls)
-                return x.hold()
-            if grad:  # the noise is the mask the kind's rule keeps
-                noise = self.graph.new(self.own(keep))
-                fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
-                fn.keep(noise)
-                out = self.out(size, fn)
-                noise.drop()
-                self.event(row.path, cls)
-                return out
-            scratch = self.own(keep)
-        if "MaxPool" in cls:
-            indices = size // _FLOAT * _INDEX
-            if not grad:
-                scratch = indices
-            else:
-                n = cls[-2]
-                fn = self.node(f"MaxPool{n}DWithIndicesBackward0", row.path, [x], self.grads(x))
-                held = self.graph.new(indices)
-                fn.keep(x, held)
-                held.drop()
-                out = self.out(size, fn)
-                self.event(row.path, cls)
-                return out
-        if not grad:
+        if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
+            scratch = (
+                self.own(keep) if cls.startswith("Dropout") else KINDS[row.kind].scratch(row.config, row, self.batch)
+            )
             out = self.out(size, None)
             self.event(row.path, cls, scratch)
             return out
         if cls == "LocalResponseNorm":
             out = lrn(self, row, x, int(step.args[0]))  # type: ignore[arg-type]
-            self.event(row.path, cls)
-            return out
-        name, saves = self.recorded(cls, row)
-        fn = self.node(name, row.path, [x, *params], self.grads(x, *params))
-        out = self.out(size, fn)
-        if saves is None:  # an op the built-ins do not have: what its kind's rule says it keeps
-            self.keep(fn, KINDS[row.kind].saved(row.config, row, self.rounding), x, out)
-        elif saves:
-            fn.keep(x)
-        if cls.startswith("BatchNorm"):  # the batch's mean and 1/std, saved
-            stats = [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
-            fn.keep(*stats)
-            for t in stats:
-                t.drop()
+        else:
+            out = self.recorded(cls, row, x, params, keep)
         self.event(row.path, cls)
+        return out
+
+    def recorded(self, cls: str, row: LayerRow, x: Tensor, params: list[Tensor], keep: Keep) -> Tensor:
+        """A module's op on x, which needs a gradient: its node, what it keeps (module docstring)."""
+        size = self.made(row)
+        own: list[Tensor] = []
+        if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
+            own.append(self.graph.new(self.own(keep)))  # the mask the kind's rule keeps
+            fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
+        else:
+            fn = self.node(_node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
+            if fn.name.startswith("MaxPool"):  # its input and its int64 indices
+                own.append(self.graph.new(size // _FLOAT * _INDEX))
+            elif cls.startswith("BatchNorm"):  # its input and the batch's mean and 1/std
+                own += [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
+        out = self.out(size, fn)
+        if fn.name == f"{cls}Backward":  # an op the built-ins do not have: what its kind's rule says it keeps
+            self.keep(fn, keep, x, out)
+        elif fn.name not in {"MulBackward0", "MeanBackward1"}:
+            fn.keep(x)
+        fn.keep(*own)
+        for t in own:
+            t.drop()
         return out
 
     def own(self, keep: Keep) -> int:
@@ -197,21 +183,6 @@ class Forward:
             t = self.graph.new(own)
             fn.keep(t)
             t.drop()
-
-    def recorded(self, cls: str, row: LayerRow) -> tuple[str, bool | None]:
-        """The node a module's op records, and whether it saves the input (None: as its kind's rule says)."""
-        if cls.startswith(("Conv", "ConvTranspose")):
-            return "ConvolutionBackward0", True
-        if cls.startswith("BatchNorm"):
-            return "NativeBatchNormBackward0", True
-        if cls.startswith("AdaptiveAvgPool"):
-            assert row.output is not None  # noqa: S101 - computed
-            if all(d == 1 for d in row.output.spatial):
-                return "MeanBackward1", False
-            return f"AdaptiveAvgPool{cls[-2]}DBackward0", True
-        if cls.startswith("AvgPool"):
-            return f"AvgPool{cls[-2]}DBackward0", True
-        return f"{cls}Backward", None
 
     def linear(self, row: LayerRow, x: Tensor, params: list[Tensor], size: int) -> Tensor:
         weight, *bias = params
@@ -291,10 +262,25 @@ class Forward:
             value = out
         return value
 
-
     def reshaped(self, t: Tensor, row: str) -> Tensor:
         fn = self.node("ViewBackward0", row, [t], lambda g: [g[0].view()]) if t.grad else None
         return t.view(fn=fn).hold()
+
+
+def _node_name(cls: str, row: LayerRow) -> str:
+    """The node a module's op records (the module docstring says what each keeps)."""
+    if cls.startswith(("Conv", "ConvTranspose")):
+        return "ConvolutionBackward0"
+    if cls.startswith("BatchNorm"):
+        return "NativeBatchNormBackward0"
+    if "MaxPool" in cls and not cls.startswith("Adaptive"):
+        return f"MaxPool{cls[-2]}DWithIndicesBackward0"
+    if cls.startswith("AdaptiveAvgPool"):
+        assert row.output is not None  # noqa: S101 - computed
+        return "MeanBackward1" if all(d == 1 for d in row.output.spatial) else f"AdaptiveAvgPool{cls[-2]}DBackward0"
+    if cls.startswith("AvgPool"):
+        return f"AvgPool{cls[-2]}DBackward0"
+    return f"{cls}Backward"
 
 
 def _padded(row: LayerRow, pad: FunctionStep) -> tuple[int, ...]:

@@ -98,7 +98,7 @@ class _Log:
 
 
 def default_foreach(device: Device) -> bool:
-    """PyTorch's default for `foreach`: on when every parameter is on CUDA (optimizer.py's _default_to_fused_or_foreach)."""
+    """PyTorch's default for `foreach`: on when every parameter is on CUDA (_default_to_fused_or_foreach)."""
     return device is Device.CUDA
 
 
@@ -123,10 +123,10 @@ def step_timeline(  # noqa: PLR0913 - the spec, its report, and the options of t
 
 @dataclass(frozen=True, slots=True)
 class Fit:
-    """The largest batch whose step peaks within `limit` (0: none; None: every batch), with the peaks at it and one more."""
+    """The largest batch whose step peaks within `limit` (0: none), with the peaks at it and at one more."""
 
     limit: int
-    batch: int | None
+    batch: int
     at: int  # the peak at `batch` (at batch 1 when none fits)
     above: int  # the peak at `batch` + 1
 
@@ -157,9 +157,8 @@ def fit(  # noqa: PLR0913 - the spec, its report, the limit and the options of t
 
     if peak(1) > limit:
         return Fit(limit, 0, peak(1), peak(2))
-    if all(per == 0 for _, per in lines):
-        return Fit(limit, None, peak(1), peak(2))
-    b = min((limit - a) // per for a, per in lines if per)
+    # The input is there all through and grows with the batch: every event grows.
+    b = min((limit - a) // per for a, per in lines)
     return Fit(limit, b, peak(b), peak(b + 1))
 
 
@@ -213,7 +212,12 @@ def _optimizer_step(log: _Log, params: list[tuple[str, int]], optimizer: Optimiz
         if foreach:
             log.add(Phase.STEP, "", "_foreach_add_")
         for row, _ in [] if foreach else params:
-            log.add(Phase.STEP, row, "mul_" if optimizer is Optimizer.MOMENTUM else "add_", total + _WRAPPED * (optimizer is Optimizer.MOMENTUM))
+            log.add(
+                Phase.STEP,
+                row,
+                "mul_" if optimizer is Optimizer.MOMENTUM else "add_",
+                total + _WRAPPED * (optimizer is Optimizer.MOMENTUM),
+            )
         return
     if foreach:
         log.add(Phase.STEP, "", "_foreach_add_", total + _STEP)  # the steps += torch.tensor(1.0)

@@ -55,8 +55,6 @@ def step_lines(step: Step, report: Report, *, binary: bool) -> list[tuple[str, s
 def fit_text(f: Fit, *, binary: bool) -> str:
     """The largest batch whose step's peak fits, with the peaks at it and one more."""
     fits = numbers.size(f.limit, binary=binary)
-    if f.batch is None:
-        return f"any: nothing grows with the batch, and the peak {numbers.size(f.at, binary=binary)} fits in {fits}"
     if f.batch == 0:
         return f"none: at batch 1 the peak is {numbers.size(f.at, binary=binary)}, over {fits}"
     return (
@@ -66,7 +64,13 @@ def fit_text(f: Fit, *, binary: bool) -> str:
 
 
 def _parts(p: Parts) -> dict[str, int]:
-    return {"weights": p.weights, "gradients": p.gradients, "state": p.state, "saved": p.saved, "activations": p.activations}
+    return {
+        "weights": p.weights,
+        "gradients": p.gradients,
+        "state": p.state,
+        "saved": p.saved,
+        "activations": p.activations,
+    }
 
 
 def step_dict(step: Step) -> dict[str, Any]:
