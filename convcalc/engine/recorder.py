@@ -48,10 +48,15 @@ if TYPE_CHECKING:
 _FLOAT = 4
 _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
-_VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0"}
+_VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0", ".permute": "PermuteBackward0"}
 _SAME = {"Identity"}
 _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
-_NAMED = {"F.relu": "ReluBackward0", "torch.tanh": "TanhBackward0", "torch.sigmoid": "SigmoidBackward0"}
+_NAMED = {
+    "F.pad": "ConstantPadNdBackward0",
+    "F.relu": "ReluBackward0",
+    "torch.tanh": "TanhBackward0",
+    "torch.sigmoid": "SigmoidBackward0",
+}
 
 
 class Forward:
@@ -226,8 +231,8 @@ class Forward:
         out = self.out(size, fn)
         if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
             self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
-        elif name != "F.pad":  # the pad's backward is a slice of the gradient: it keeps nothing
-            fn.keep(x)
+        # else F.pad, the one other function of the kinds' plans: its backward is a slice of the
+        # gradient, and it keeps nothing
         self.event(row.path, name)
         return out
 
