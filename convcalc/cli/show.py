@@ -99,6 +99,11 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
     metavar="SIZE",
     help="The largest batch whose training total fits in SIZE, e.g. 16GB (implies --train).",
 )
+@click.option(
+    "--foreach/--no-foreach",
+    default=None,
+    help="The optimizer's foreach path in the step's peak (implies --train; default: PyTorch's for --device).",
+)
 @click.option("--peak", is_flag=True, help="Add one inference pass's peak memory and its layer.")
 def show(spec: str, **given: Any) -> None:
     """Compute and show every layer of SPEC (a file, - for stdin, or a built-in name such as vgg16).
