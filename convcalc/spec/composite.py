@@ -11,6 +11,7 @@ from convcalc.errors import ConvcalcError, Location, SpecError
 from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec.blocks import Block, Built, read_block, substitute
+from convcalc.spec.checkpoint import checkpointed
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
 from convcalc.spec.model import LayerSpec, Merge, Node, Parallel, Residual, Sequence, Shortcut
@@ -23,7 +24,7 @@ T = TypeVar("T")
 
 COMPOSITES = ("repeat", "residual", "parallel")
 # The keys each composite, and a block definition, may have (unknown keys are errors).
-REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module")
+REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module", "checkpoint")
 RESIDUAL_KEYS = ("layers", "shortcut", "merge", "activation")
 PARALLEL_KEYS = ("branches", "merge")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
@@ -90,7 +91,7 @@ class NodeReader(LayerReader):
         for i, (item, item_at) in enumerate(zip(items, items.item_at, strict=True)):
             # A mistake in one layer does not hide the next layers' mistakes: all are reported.
             try:
-                nodes.append(self.node(item, item_at, path_of(i)))
+                nodes.append(checkpointed(self.node(item, item_at, path_of(i)), item))
             except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
                 if self.note(errors, exc):
                     break

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 # Keys a layer in long form may have beside its kind key. `layer:` takes a shorthand string, so
 # that a shorthand layer can have a name or an expectation: {layer: conv5-10 p2, expect: ...}.
-# `module:` is the layer's (or composite's) PyTorch name, for export and to_module (docs/pytorch.md).
-LAYER_KEYS = ("name", "expect", "module")
+# `module:` is the layer's (or composite's) PyTorch name, for export and to_module (docs/pytorch.md);
+# `checkpoint:` belongs to a composite or a block call (spec/checkpoint.py), refused on a layer.
+LAYER_KEYS = ("name", "expect", "module", "checkpoint")
 # Larger specs are surely a mistake (or an attack); see docs/limits.md.
 MAX_LAYERS = 250_000
 

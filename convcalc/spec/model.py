@@ -58,6 +58,7 @@ class Sequence:
     at: Location
     path: str
     module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
+    checkpoint: bool = False  # `checkpoint: true`: torch.utils.checkpoint, keeping only its input
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ class Residual:
     at: Location
     path: str
     module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
+    checkpoint: bool = False  # `checkpoint: true`: torch.utils.checkpoint, keeping only its input
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class Parallel:
     at: Location
     path: str
     module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
+    checkpoint: bool = False  # `checkpoint: true`: torch.utils.checkpoint, keeping only its input
 
 
 Node = Union[LayerSpec, Sequence, Residual, Parallel]  # noqa: UP007 - a runtime alias on Python 3.10
