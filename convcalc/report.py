@@ -156,6 +156,8 @@ class Training:
     optimizer_state: int  # for mixed precision, the float32 master weights too (ZeRO's accounting)
     saved_per_image: int
     saved_fixed: int
+    checkpointed: int = 0  # blocks with `checkpoint: true` (convcalc.engine.checkpoint)
+    recompute_macs: int = 0  # the MACs backward runs again of them, at `batch`
 
     @property
     def static(self) -> int:

@@ -105,6 +105,9 @@ def training(t: Training, limit: int | None) -> dict[str, Any]:
         "saved_fixed": t.saved_fixed,
         "total": t.total,
     }
+    if t.checkpointed:
+        data["checkpointed"] = t.checkpointed
+        data["recompute_macs"] = t.recompute_macs
     if limit is not None:
         data["max_batch"] = {"limit": limit, "batch": t.max_batch(limit)}
     return data
