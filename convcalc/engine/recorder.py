@@ -1,0 +1,269 @@
+"""The forward pass of a training step, call by call: what each op makes, and the node autograd records.
+
+Follows `Network.run` in train mode (convcalc.pytorch), as engine/timeline.py follows it in eval
+mode: names hold their values until assigned again, a statement's local holds the value being
+computed on. What each PyTorch op makes and saves, and what its backward makes (CPU, float32,
+torch 2.13; tests/step_measure.py measures it):
+
+- Conv, ConvTranspose: saves its input; backward makes the input's gradient (when it needs
+  one), the weight's and the bias's.
+- Linear: `addmm(bias, x, weight.t())`: a TBackward0 node on the weight, then AddmmBackward0,
+  which saves x; backward makes the bias's (a sum over the batch), x's and the weight's gradients.
+- BatchNorm (train): saves its input and the batch's mean and 1/std (C float32 each, made with
+  the output); backward makes the input's, weight's and bias's gradients.
+- max pool: saves its input and its int64 indices; average pool its input; an adaptive average
+  pool to 1 is a mean, which saves nothing; backward makes the input's gradient.
+- dropout (train, CPU): `x * noise`, noise made first, in the input's type, and saved.
+- activations save their output (relu, tanh, sigmoid) or input (the others), as kinds.saved says.
+- views (flatten, squeeze, unsqueeze) make nothing; their backward is a view of the gradient.
+  narrow (U-Net's crop) is a slice: its backward makes the whole input's gradient (zeros, then
+  the slice).
+- add: saves nothing, and its backward passes the same gradient to both operands; concat's
+  backward passes slices (views) of the gradient; multiply saves both operands.
+- a module's scratch (lrn's Python ops) is the kind's own (Kind.train_scratch... see recorder notes).
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import TYPE_CHECKING
+
+from convcalc.bridges.program import Apply, Invoke, Join
+from convcalc.kinds.saved import KEEPS_OUTPUT
+from convcalc.spec.model import Merge
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from convcalc.bridges.program import Call, Program
+    from convcalc.engine.autograd import Graph
+    from convcalc.engine.tape import Node, Tensor
+    from convcalc.kinds.plan import FunctionStep, ModuleStep
+    from convcalc.report import LayerRow, Report
+
+_FLOAT = 4
+_INDEX = 8
+_VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
+_VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0"}
+_SAME = {"Identity"}
+_NAMED = {"F.relu": "ReluBackward0", "torch.tanh": "TanhBackward0", "torch.sigmoid": "SigmoidBackward0"}
+
+
+class Forward:
+    """Runs the program's statements on simulated tensors; `on_event(row, call, high)` after each call."""
+
+    def __init__(self, report: Report, prog: Program, graph: Graph, on_event: Callable[[str, str, int], None]) -> None:
+        self.rows = {r.path: r for r in report.rows}
+        self.modules = {a.path: a for a in prog.attributes}
+        self.batch = report.batch
+        self.graph = graph
+        self.params: dict[tuple[str, ...], list[Tensor]] = {}
+        for a in prog.attributes:
+            row = self.rows[a.row]
+            self.params[a.path] = [graph.leaf(a.row, n * _FLOAT) for n in (row.weights, row.biases) if n]
+        self.names: dict[str, Tensor] = {}
+        self.on_event = on_event
+
+    def run(self, prog: Program, x: Tensor) -> Tensor:
+        """The forward's output (held once); every name dropped, as Network.run returns."""
+        self.names["x"] = x.hold()
+        for s in prog.statements:
+            value = self.join(s) if isinstance(s, Join) else self.apply(s)
+            old = self.names.get(s.target)
+            self.names[s.target] = value
+            if old is not None:
+                old.drop()
+        out = self.names["x"].hold()
+        for t in self.names.values():
+            t.drop()
+        return out
+
+    def event(self, row: str, call: str, extra: int = 0) -> None:
+        self.on_event(row, call, self.graph.memory.total + extra)
+
+    def apply(self, s: Apply) -> Tensor:
+        value = self.names[s.source].hold()
+        marks = sorted(s.rows)
+        for done, call in enumerate(s.calls, 1):
+            row = next(self.rows[path] for at, path in marks if at >= done)
+            out = self.call(call, row, value)
+            value.drop()
+            value = out
+        return value
+
+    def made(self, row: LayerRow) -> int:
+        assert row.output is not None  # noqa: S101 - a program is made of a computed report
+        return self.batch * row.output.values * _FLOAT
+
+    def node(self, name: str, row: str, inputs: list[Tensor | None], backward: object) -> Node:
+        return self.graph.node(name, row, inputs, backward)  # type: ignore[arg-type]
+
+    def grads(self, *inputs: Tensor | None) -> object:
+        """A backward that makes a new gradient for each input that needs one."""
+        fresh = self.graph.fresh
+        sizes = [t.bytes if t is not None and t.grad else None for t in inputs]
+        return lambda _g: [None if n is None else fresh(n) for n in sizes]
+
+    def out(self, size: int, fn: Node | None) -> Tensor:
+        return self.graph.new(size, fn=fn)
+
+    def call(self, c: Call, row: LayerRow, x: Tensor) -> Tensor:
+        if isinstance(c, Invoke):
+            return self.module(self.modules[c.path].module, c.path, row, x)
+        return self.function(c, row, x)
+
+    def module(self, step: ModuleStep, path: tuple[str, ...], row: LayerRow, x: Tensor) -> Tensor:
+        cls, params = step.cls, self.params[path]
+        size = self.made(row)
+        if cls in _SAME or (cls.startswith("Dropout") and not step.kwargs and step.args == (0.0,)):
+            self.event(row.path, cls)
+            return x.hold()
+        if cls == "Linear":
+            return self.linear(row, x, params, size)
+        grad = x.grad or bool(params)
+        if cls.startswith("Dropout") and grad:  # _dropout_impl: noise = empty_like(x).bernoulli_(), x * noise
+            noise = self.graph.new(x.bytes if cls == "Dropout" else self.batch * row.input.depth * _FLOAT)  # type: ignore[union-attr]
+            fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
+            fn.keep(noise)
+            out = self.out(size, fn)
+            noise.drop()
+            self.event(row.path, cls)
+            return out
+        scratch = 0
+        if "MaxPool" in cls:
+            indices = size // _FLOAT * _INDEX
+            if not grad:
+                scratch = indices
+            else:
+                n = cls[-2]
+                fn = self.node(f"MaxPool{n}DWithIndicesBackward0", row.path, [x], self.grads(x))
+                held = self.graph.new(indices)
+                fn.keep(x, held)
+                held.drop()
+                out = self.out(size, fn)
+                self.event(row.path, cls)
+                return out
+        if not grad:
+            out = self.out(size, None)
+            self.event(row.path, cls, scratch)
+            return out
+        name, saves = self.recorded(cls, row)
+        fn = self.node(name, row.path, [x, *params], self.grads(x, *params))
+        if saves:
+            fn.keep(x)
+        if cls.startswith("BatchNorm"):  # the batch's mean and 1/std, saved
+            stats = [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
+            fn.keep(*stats)
+            for t in stats:
+                t.drop()
+        out = self.out(size, fn)
+        self.event(row.path, cls)
+        return out
+
+    def recorded(self, cls: str, row: LayerRow) -> tuple[str, bool]:
+        """The node a module's op records, and whether it saves the input."""
+        if cls.startswith(("Conv", "ConvTranspose")):
+            return "ConvolutionBackward0", True
+        if cls.startswith("BatchNorm"):
+            return "NativeBatchNormBackward0", True
+        if cls.startswith("AdaptiveAvgPool"):
+            assert row.output is not None  # noqa: S101 - computed
+            if all(d == 1 for d in row.output.spatial):
+                return "MeanBackward1", False
+            return f"AdaptiveAvgPool{cls[-2]}DBackward0", True
+        if cls.startswith("AvgPool"):
+            return f"AvgPool{cls[-2]}DBackward0", True
+        return f"{cls}Backward", True
+
+    def linear(self, row: LayerRow, x: Tensor, params: list[Tensor], size: int) -> Tensor:
+        weight, *bias = params
+        t = self.node("TBackward0", row.path, [weight], lambda g: [g[0].view()])
+        mat2 = weight.view(fn=t).hold()
+        if bias:
+            fn = self.node("AddmmBackward0", row.path, [bias[0], x, mat2], self.grads(bias[0], x, weight))
+        else:
+            fn = self.node("MmBackward0", row.path, [x, mat2], self.grads(x, weight))
+        fn.keep(x)  # for the weight's gradient
+        mat2.drop()
+        out = self.out(size, fn)
+        self.event(row.path, "Linear")
+        return out
+
+    def function(self, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
+        name = c.function
+        if name in _VIEWS:
+            fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+            out = x.view(fn=fn).hold()
+            self.event(row.path, name)
+            return out
+        if name == ".narrow":
+            fn = self.node("SliceBackward0", row.path, [x], self.grads(x)) if x.grad else None
+            out = x.view(self.made(row), dense=False, fn=fn).hold()
+            self.event(row.path, name)
+            return out
+        size = self.made(row) if name == ".new_zeros" else x.bytes
+        if name == ".new_zeros":
+            size //= self.batch
+        if name == "F.pad":
+            size = self.batch * prod(_padded(row, c)) * _FLOAT
+        if not x.grad or name == ".new_zeros":
+            out = self.out(size, None)
+            self.event(row.path, name)
+            return out
+        fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], self.grads(x))
+        out = self.out(size, fn)
+        if name == "F.pad":
+            pass
+        elif name.split(".")[-1] in KEEPS_OUTPUT:
+            fn.keep(out)
+        else:
+            fn.keep(x)
+        self.event(row.path, name)
+        return out
+
+    def join(self, s: Join) -> Tensor:
+        row = self.rows[s.row]
+        size = self.made(row)
+        parts = [self.names[n] for n in s.sources]
+        if s.merge is Merge.CONCAT:
+            dense = self.batch == 1 or len(parts) == 1
+            sizes = [t.bytes for t in parts]
+            fn = self.node("CatBackward0", row.path, list(parts), lambda g: [g[0].view(n, dense=dense) for n in sizes])
+            value = self.out(size, fn if any(t.grad for t in parts) else None)
+            self.event(s.row, s.merge.value)
+        else:  # convcalc.pytorch.join reshapes each operand to the widest rank first: a view each
+            parts = [self.reshaped(t, row.path) for t in parts]
+            value = parts[0].hold()
+            for t in parts[1:]:
+                if s.merge is Merge.ADD:
+                    fn = self.node("AddBackward0", row.path, [value, t], lambda g: [g[0], g[0]])
+                else:
+                    fn = self.node("MulBackward0", row.path, [value, t], self.grads(value, t))
+                    fn.keep(value, t)
+                nxt = self.out(size, fn if value.grad or t.grad else None)
+                value.drop()
+                value = nxt
+            self.event(s.row, s.merge.value)
+            for t in parts:
+                t.drop()
+        for step in s.then:
+            out = self.function(step, row, value)
+            value.drop()
+            value = out
+        return value
+
+
+    def reshaped(self, t: Tensor, row: str) -> Tensor:
+        fn = self.node("ViewBackward0", row, [t], lambda g: [g[0].view()]) if t.grad else None
+        return t.view(fn=fn).hold()
+
+
+def _padded(row: LayerRow, pad: FunctionStep) -> tuple[int, ...]:
+    """F.pad's output per image: the flat pads apply to the last dims first, two per dim."""
+    assert row.input is not None  # noqa: S101 - computed
+    flat = pad.args[0]
+    assert isinstance(flat, tuple)  # noqa: S101 - a pad step's argument
+    dims = [row.input.depth, *row.input.spatial]
+    for i in range(len(flat) // 2):
+        dims[-1 - i] += int(flat[2 * i]) + int(flat[2 * i + 1])
+    return tuple(dims)

@@ -1,0 +1,154 @@
+"""The memory timeline of one training step (issue 26): live bytes after every op, by part, and the peak.
+
+One steady-state step of `convcalc.pytorch.to_module(spec)` in train mode, float32, as eager
+PyTorch runs it on CPU:
+
+    model(x).sum().backward()   # every .grad None before (zero_grad()); the state already there
+    optimizer.step()
+
+- forward (convcalc.engine.recorder): each call makes its output; autograd's nodes hold what
+  they save; names hold their values until assigned again; the output is summed and dropped;
+- backward (convcalc.engine.autograd): the engine's order and buffers; each node makes its
+  gradients while what it received and saved is alive, then frees them; a parameter's gradient
+  is kept from its AccumulateGrad on;
+- the optimizer's step, with its temporaries (torch/optim/sgd.py, adam.py, torch 2.13): SGD with
+  momentum makes none, per parameter or foreach; Adam per parameter makes `exp_avg_sq.sqrt()`
+  and its quotient by the bias correction for each parameter, while the previous parameter's
+  `denom` is still held; Adam foreach makes `torch.tensor(1.0)` for the steps, then the square
+  roots of every exp_avg_sq at once (`_foreach_sqrt`), divided in place. foreach is PyTorch's
+  default on CUDA, not on CPU (optimizer.py's _default_to_fused_or_foreach).
+
+Counted: every storage alive (parameters, buffers, gradients, optimizer state, input,
+activations, their gradients). An event's `live` is right after its op (its results made, what
+it frees not yet freed), `high` the most during it; the peak is the highest `high`.
+tests/test_step_oracle.py measures it (docs/peak-memory.md has the model and its limits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from convcalc.bridges.program import program
+from convcalc.engine.autograd import Graph
+from convcalc.engine.recorder import Forward
+from convcalc.engine.tape import Memory, Part, Parts
+
+if TYPE_CHECKING:
+    from convcalc.report import Report
+    from convcalc.spec.model import Spec
+
+_FLOAT = 4
+_COUNT = 8  # batchnorm's num_batches_tracked
+_STEP = 4  # Adam's step: a float32 scalar tensor per parameter, on the host
+# A Python number given where an op takes a tensor (`buf.mul_(0.9)`, `t / 2.0`) becomes a 0-dim
+# double tensor for the call (PyTorch's wrapped number): 8 bytes while the op runs.
+_WRAPPED = 8
+
+
+class Phase(str, Enum):
+    """Where in the step an event is."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    STEP = "step"
+
+
+class Optim(str, Enum):
+    """The optimizers the timeline follows, by the temporaries their step makes."""
+
+    MOMENTUM = "momentum"  # torch.optim.SGD(momentum=0.9): a buffer per parameter, no temporaries
+    ADAM = "adam"  # torch.optim.Adam: exp_avg, exp_avg_sq, step; sqrt and quotient temporaries
+
+
+@dataclass(frozen=True, slots=True)
+class StepEvent:
+    """One op of the step: its phase, its row, what ran, the live bytes by part right after it, the most during it."""
+
+    phase: Phase
+    row: str
+    op: str
+    live: Parts
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The step's timeline: the peak, the event that reaches it, and every event."""
+
+    optimizer: Optim
+    foreach: bool
+    batch: int
+    peak: int
+    phase: Phase
+    row: str
+    op: str
+    events: tuple[StepEvent, ...]
+
+
+class _Log:
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        self.events: list[StepEvent] = []
+
+    def add(self, phase: Phase, row: str, op: str, high: int | None = None) -> None:
+        live = self.memory.parts()
+        self.events.append(StepEvent(phase, row, op, live, live.total if high is None else max(high, live.total)))
+
+
+def step_timeline(spec: Spec, report: Report, optimizer: Optim = Optim.ADAM, *, foreach: bool = False) -> Step | None:
+    """One steady-state training step's timeline (batch of the report); None when a row failed."""
+    if report.totals.output is None:
+        return None
+    prog = program(spec, report)
+    memory = Memory()
+    graph = Graph(memory)
+    log = _Log(memory)
+    x = graph.new(report.batch * spec.input.values * _FLOAT)
+    fwd = Forward(report, prog, graph, lambda row, op, high: log.add(Phase.FORWARD, row, op, high))
+    owned = {a.row for a in prog.attributes}
+    norms = [r for r in report.rows if r.path in owned and r.buffers]
+    graph.new(sum(r.buffers * _FLOAT + _COUNT for r in norms), Part.WEIGHTS)  # never dropped
+    params = [(a.row, t) for a in prog.attributes for t in fwd.params[a.path]]
+    slots = 1 if optimizer is Optim.MOMENTUM else 2
+    state = sum(t.bytes for _, t in params) * slots + (_STEP * len(params) if optimizer is Optim.ADAM else 0)
+    graph.new(state, Part.STATE)
+    out = fwd.run(prog, x)
+    last = report.rows[-1].path
+    root = graph.node("SumBackward0", last, [out], lambda g: [g[0].view(dense=False)])
+    loss = graph.new(_FLOAT, fn=root)
+    log.add(Phase.FORWARD, last, "sum")
+    out.drop()
+    seed = graph.new(_FLOAT)  # torch.ones_like(loss)
+    graph.backward(root, seed, lambda n, high: log.add(Phase.BACKWARD, n.row, _short(n.name), high))
+    seed.drop()
+    loss.drop()
+    _optimizer_step(log, [(row, t.bytes) for row, t in params], optimizer, foreach=foreach)
+    top = max(log.events, key=lambda e: e.high)
+    return Step(optimizer, foreach, report.batch, top.high, top.phase, top.row, top.op, tuple(log.events))
+
+
+def _short(name: str) -> str:
+    return name.rsplit("::", 1)[-1]
+
+
+def _optimizer_step(log: _Log, params: list[tuple[str, int]], optimizer: Optim, *, foreach: bool) -> None:
+    """The step's events: one per parameter, or one per foreach op, with the temporaries each makes."""
+    total = log.memory.total
+    if optimizer is Optim.MOMENTUM:  # buf.mul_(m).add_(grad); param.add_(buf): in place
+        if foreach:
+            log.add(Phase.STEP, "", "_foreach_add_")
+        for row, _ in [] if foreach else params:
+            log.add(Phase.STEP, row, "mul_", total + _WRAPPED)
+        return
+    if foreach:
+        log.add(Phase.STEP, "", "_foreach_add_", total + _STEP)  # the steps += torch.tensor(1.0)
+        log.add(Phase.STEP, "", "_foreach_sqrt", total + sum(n for _, n in params))
+        log.add(Phase.STEP, "", "_foreach_addcdiv_")
+        return
+    previous = 0  # the last parameter's denom, held until the next is assigned
+    for row, n in params:
+        log.add(Phase.STEP, row, "div", total + previous + 2 * n + _WRAPPED)  # exp_avg_sq.sqrt() / bc2_sqrt
+        previous = n
+    log.add(Phase.STEP, "", "addcdiv_")
