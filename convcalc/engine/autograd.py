@@ -10,8 +10,9 @@ input_buffer.cpp, accumulate_grad.h and derivatives.yaml say the same):
 - a node's gradients are made while the gradients it received and its saved tensors are alive;
   then those go (release_variables), then its results go to the buffers of the nodes they are for:
   a node's event has the live bytes when all that is done, and the most during it;
-- a second gradient for the same buffer slot is added in place when the first is a dense tensor
-  that nothing else holds, else `old + new` makes a third (input_buffer.cpp's accumulate);
+- a second gradient for the same buffer slot is added in place when the first is a tensor that
+  nothing else holds, not a view (a view holds its base: autograd's ViewInfo), else `old + new`
+  makes a third (input_buffer.cpp's accumulate);
 - AccumulateGrad takes the gradient as `.grad` (a gradient that is dense, as all here are).
 """
 
@@ -124,7 +125,7 @@ class Graph:
         """input_buffer.cpp's accumulate: in place into a dense gradient nothing else holds, else a sum."""
         if old is None:
             return new
-        if old.dense and old.holders == 1 and old.storage.tensors == 1:
+        if not old.is_view and old.holders == 1 and old.storage.tensors == 1:
             new.drop()
             return old
         total = self.fresh(old.bytes).hold()

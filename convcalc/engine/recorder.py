@@ -198,7 +198,7 @@ class Forward:
             return out
         if name == ".narrow":
             fn = self.node("SliceBackward0", row.path, [x], self.grads(x)) if x.grad else None
-            out = x.view(self.made(row), dense=False, fn=fn).hold()
+            out = x.view(self.made(row), fn=fn).hold()
             self.event(row.path, name)
             return out
         size = self.made(row) if name == ".new_zeros" else x.bytes
@@ -226,9 +226,8 @@ class Forward:
         size = self.made(row)
         parts = [self.names[n] for n in s.sources]
         if s.merge is Merge.CONCAT:
-            dense = self.batch == 1 or len(parts) == 1
             sizes = [t.bytes for t in parts]
-            fn = self.node("CatBackward0", row.path, list(parts), lambda g: [g[0].view(n, dense=dense) for n in sizes])
+            fn = self.node("CatBackward0", row.path, list(parts), lambda g: [g[0].view(n) for n in sizes])
             value = self.out(size, fn if any(t.grad for t in parts) else None)
             self.event(s.row, s.merge.value)
         else:  # convcalc.pytorch.join reshapes each operand to the widest rank first: a view each

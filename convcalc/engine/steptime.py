@@ -116,7 +116,7 @@ def step_timeline(spec: Spec, report: Report, optimizer: Optim = Optim.ADAM, *, 
     graph.new(state, Part.STATE)
     out = fwd.run(prog, x)
     last = report.rows[-1].path
-    root = graph.node("SumBackward0", last, [out], lambda g: [g[0].view(dense=False)])
+    root = graph.node("SumBackward0", last, [out], lambda g: [g[0].view()])
     loss = graph.new(_FLOAT, fn=root)
     log.add(Phase.FORWARD, last, "sum")
     out.drop()

@@ -82,17 +82,18 @@ class Storage:
 class Tensor:
     """A tensor on a storage: its bytes (a view's may be fewer), its holders, its autograd node.
 
-    `dense` is PyTorch's is_non_overlapping_and_dense (a channel slice of a batch is not), which
-    decides whether the backward engine accumulates a second gradient into it in place.
+    `is_view`: made by a view op (a slice, a reshape, a transpose). PyTorch's view holds its base
+    tensor (autograd's ViewInfo), so its storage has two holders and the backward engine never
+    adds a second gradient into it in place.
     """
 
-    __slots__ = ("bytes", "dense", "fn", "holders", "storage")
+    __slots__ = ("bytes", "fn", "holders", "is_view", "storage")
 
-    def __init__(self, storage: Storage, size: int, *, fn: Node | None = None, dense: bool = True) -> None:
+    def __init__(self, storage: Storage, size: int, *, fn: Node | None = None, is_view: bool = False) -> None:
         self.storage = storage
         self.bytes = size
         self.fn = fn  # the node that made it (grad_fn), or the AccumulateGrad of a parameter
-        self.dense = dense
+        self.is_view = is_view
         self.holders = 0
         storage.tensors += 1
 
@@ -113,9 +114,9 @@ class Tensor:
             if s.tensors == 0:
                 s.memory.bytes[s.shown()] -= s.bytes
 
-    def view(self, size: int | None = None, *, dense: bool | None = None, fn: Node | None = None) -> Tensor:
-        """A tensor on the same storage."""
-        return Tensor(self.storage, self.bytes if size is None else size, fn=fn, dense=self.dense if dense is None else dense)
+    def view(self, size: int | None = None, *, fn: Node | None = None) -> Tensor:
+        """A view: a tensor on the same storage."""
+        return Tensor(self.storage, self.bytes if size is None else size, fn=fn, is_view=True)
 
     def save(self) -> None:
         s = self.storage

@@ -14,8 +14,9 @@ export` writes) and follows `Network.run` in eval mode under `torch.no_grad()`, 
   layer's `identity = x`, GoogLeNet's branches until the next inception's;
 - a merge makes its result (k - 1 results for k operands of add or multiply, each freed by the
   next), then its activation;
-- what a call makes and frees inside itself (`_TRANSIENT`): a max pool's int64 indices, which
-  PyTorch computes and drops even under no_grad; lrn's squares, padded squares and powers.
+- what a module call makes and frees inside itself, which its kind states (`Kind.scratch`): a max
+  pool's int64 indices, which PyTorch computes and drops even under no_grad; group norm's mean
+  and rstd; lrn's squares, padded squares and powers.
 
 Each event is a call: `live` right after it returns (its output made, its input not yet
 released), `high` the most during it. The peak is the highest `high`. Measured against PyTorch
@@ -30,6 +31,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join, program
+from convcalc.kinds.registry import KINDS
 from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
     from convcalc.volume import Volume
 
 _FLOAT = 4  # convcalc.pytorch builds float32 modules
-_INDEX = 8  # a max pool's indices are int64
 _COUNT = 8  # batchnorm's num_batches_tracked
 # Calls that return a view of their input (or the input itself): no storage of their own.
 _VIEWS = {".unsqueeze", ".squeeze", ".narrow", ".view", ".reshape", "torch.flatten"}
@@ -131,7 +132,8 @@ class _Run:
                 self.event(row.path, step.cls, x)
                 return x
             out = self.made(out_shape)
-            self.event(row.path, step.cls, out, self.transient(step, row, out))
+            # What the op makes and drops before it returns (max pool indices, lrn's temporaries): the kind's own.
+            self.event(row.path, step.cls, out, KINDS[row.kind].scratch(row.config, row, self.batch))
             return out
         name = c.function
         if name in _VIEWS:
@@ -145,23 +147,6 @@ class _Run:
         # F.softsign is Python, x / (x.abs() + 1): the sum is held while the quotient is made.
         self.event(row.path, name, out, out.storage.bytes if name == "F.softsign" else 0)
         return out
-
-    def transient(self, step: ModuleStep, row: LayerRow, out: _Value) -> int:
-        """What the call makes and drops before it returns: a max pool's indices, lrn's temporaries."""
-        cls = step.cls
-        if "MaxPool" in cls:
-            return out.storage.bytes // _FLOAT * _INDEX
-        if cls == "GroupNorm":  # native_group_norm's mean and rstd, N x G float32 each, dropped
-            return 2 * self.batch * int(step.args[0]) * _FLOAT  # type: ignore[arg-type]
-        if cls == "LocalResponseNorm":
-            # F.local_response_norm (torch/nn/functional.py): div = x*x; padded by size - 1
-            # channels (the square still held); averaged (the padded one still held); then
-            # `div.mul(alpha).add(k).pow(beta)`, whose add and pow run while the average and one
-            # temporary are held: three volumes at most beside the input, or square and padded.
-            assert row.input is not None  # noqa: S101 - every row but the input has one
-            c, size, v = row.input.depth, int(row.config["size"]), out.storage.bytes
-            return max(2 * v, v // c * (c + size - 1))
-        return 0
 
     def join(self, s: Join) -> None:
         row = self.rows[s.row]
