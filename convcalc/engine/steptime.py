@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import program
 from convcalc.engine.autograd import Graph
-from convcalc.engine.recorder import Forward
+from convcalc.engine.recompute import forward
 from convcalc.engine.tape import Memory, Part, Parts
 
 if TYPE_CHECKING:
@@ -106,7 +106,13 @@ def step_timeline(spec: Spec, report: Report, optimizer: Optim = Optim.ADAM, *, 
     graph = Graph(memory)
     log = _Log(memory)
     x = graph.new(report.batch * spec.input.values * _FLOAT)
-    fwd = Forward(report, prog, graph, lambda row, op, high: log.add(Phase.FORWARD, row, op, high))
+    fwd = forward(  # checkpointed blocks run again in backward (convcalc.engine.recompute)
+        report,
+        prog,
+        graph,
+        lambda row, op, high: log.add(Phase.FORWARD, row, op, high),
+        lambda row, op, high: log.add(Phase.BACKWARD, row, f"recompute {op}", high),
+    )
     owned = {a.row for a in prog.attributes}
     norms = [r for r in report.rows if r.path in owned and r.buffers]
     graph.new(sum(r.buffers * _FLOAT + _COUNT for r in norms), Part.WEIGHTS)  # never dropped
