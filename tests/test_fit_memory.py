@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 import random
+import re
+from dataclasses import replace
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -12,10 +13,21 @@ import pytest
 from click.testing import CliRunner
 
 from convcalc import analyze, load_spec
+from convcalc.builtins import open_spec
 from convcalc.cli import main
-from convcalc.engine.fitmemory import Candidate, fit_memory, outermost, sum_of_parts, with_checkpoints
+from convcalc.engine.fitmemory import (
+    EXHAUSTIVE,
+    Candidate,
+    fit_memory,
+    outermost,
+    step_peak,
+    sum_of_parts,
+    with_checkpoints,
+)
+from convcalc.engine.steptime import Optim, step_timeline
 
 if TYPE_CHECKING:
+    from convcalc.engine.fitmemory import CostOf, PeakOf
     from convcalc.spec.model import Spec
 
 # Ten blocks of different shapes and sizes: what each keeps, and what it costs to run again, differ.
@@ -49,9 +61,14 @@ layers:
 """
 
 
-def every_subset(spec: Spec) -> list[tuple[int, int, int]]:
+def figures(spec: Spec, figure: str) -> tuple[PeakOf, CostOf]:
+    if figure == "step":
+        return step_peak(analyze(spec), "adam", foreach=False)
+    return sum_of_parts(analyze(spec))
+
+
+def every_subset(spec: Spec, peak_of: PeakOf, cost_of: CostOf) -> list[tuple[int, int, int]]:
     """(peak, recompute, blocks) of every subset of the spec's blocks checkpointed."""
-    peak_of, cost_of = sum_of_parts(analyze(spec))
     paths = [n.path for n in outermost(spec.layers)]
     out = []
     for k in range(len(paths) + 1):
@@ -61,17 +78,35 @@ def every_subset(spec: Spec) -> list[tuple[int, int, int]]:
     return out
 
 
-@pytest.mark.slow  # 1,024 subsets, each its training walk: about 2 s
-def test_the_choice_is_the_cheapest_that_fits_and_nothing_cheaper_fits() -> None:
+@pytest.mark.slow  # 1,024 subsets, each its training walk or step timeline: 2 to 10 s
+@pytest.mark.parametrize(
+    ("figure", "exhaustive"),
+    [("step", EXHAUSTIVE), ("sum", EXHAUSTIVE), ("step", 0), ("sum", 0)],
+    ids=[
+        "step peak, every choice in order",
+        "training total, in order",
+        "step peak, branch and bound",
+        "training total, branch and bound",
+    ],
+)
+def test_the_choice_is_the_cheapest_that_fits_and_nothing_cheaper_fits(figure: str, exhaustive: int) -> None:
     spec = load_spec("ten.yaml", TEN)
     assert len(outermost(spec.layers)) == 10
-    peak_of, cost_of = sum_of_parts(analyze(spec))
-    subsets = every_subset(spec)
+    peak_of, cost_of = figures(spec, figure)
+    seen: dict[frozenset[str], int] = {}
+
+    def peak_of_once(s: Spec) -> int:  # each choice's peak computed once over every limit
+        key = frozenset(n.path for n in outermost(s.layers) if n.checkpoint)
+        if key not in seen:
+            seen[key] = peak_of(s)
+        return seen[key]
+
+    subsets = every_subset(spec, peak_of_once, cost_of)
     lowest, highest = min(p for p, _, _ in subsets), peak_of(spec)
-    limits = [highest, lowest - 1, lowest, *range(lowest, highest, (highest - lowest) // 23)]
+    limits = [highest, lowest - 1, lowest, *range(lowest, highest, (highest - lowest) // 15)]
     answered = set()
     for limit in limits:
-        fit = fit_memory(spec, limit, peak_of, cost_of)
+        fit = fit_memory(spec, limit, peak_of_once, cost_of, exhaustive=exhaustive)
         fitting = [(cost, k) for peak, cost, k in subsets if peak <= limit]
         if not fitting:
             assert fit.blocks is None, limit
@@ -109,7 +144,7 @@ def test_the_search_is_exact_on_any_peak_that_checkpointing_does_not_raise() -> 
             return sum(costs[i] for i in chosen(s))  # noqa: B023 - this instance's
 
         limit = rng.randint(0, 200)
-        fit = fit_memory(spec, limit, peak_of, cost_of)
+        fit = fit_memory(spec, limit, peak_of, cost_of, exhaustive=rng.choice([0, EXHAUSTIVE]))
         fitting = [
             (sum(costs[i] for i in c), len(c))
             for k in range(n + 1)
@@ -128,9 +163,10 @@ def test_a_search_cut_short_says_so() -> None:
     spec = load_spec("ten.yaml", TEN)
     peak_of, cost_of = sum_of_parts(analyze(spec))
     lowest = peak_of(with_checkpoints(spec, {n.path for n in outermost(spec.layers)}))
-    fit = fit_memory(spec, lowest, peak_of, cost_of, tries=3)
-    assert not fit.exact
-    assert fit.tried <= 5  # the cut, then nothing, then everything checkpointed, for the answer
+    for exhaustive in (0, EXHAUSTIVE):
+        fit = fit_memory(spec, lowest, peak_of, cost_of, tries=3, exhaustive=exhaustive)
+        assert not fit.exact
+        assert fit.tried <= 5  # the cut, then nothing, then everything checkpointed, for the answer
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -149,6 +185,18 @@ def test_show_names_the_blocks_to_checkpoint() -> None:
     assert data["peak"] <= data["limit"] == 1_000_000_000 < data["baseline"]
     assert data["recompute_macs"] == sum(b["macs"] for b in data["blocks"]) > 0
     assert json.loads(out)["training"]["batch"] == 64
+
+
+def test_with_adam_the_search_compares_the_step_s_peak() -> None:
+    code, out, _ = run("resnet18", "--batch", "64", "--optimizer", "adam", "--fit-memory", "1.3GB", "--format", "json")
+    assert code == 0
+    data = json.loads(out)["fit_memory"]
+    assert data["figure"] == "the step's peak"
+    spec = replace(open_spec("resnet18"), batch=64)
+    chosen = with_checkpoints(spec, {b["path"] for b in data["blocks"]})
+    step = step_timeline(chosen, analyze(spec), Optim.ADAM)
+    assert step is not None
+    assert step.peak == data["peak"] <= 1_300_000_000 < data["baseline"]
 
 
 def test_show_says_when_nothing_needs_checkpointing() -> None:
@@ -185,4 +233,6 @@ def test_a_candidate_names_its_block() -> None:
     peak_of, cost_of = sum_of_parts(analyze(spec))
     fit = fit_memory(spec, peak_of(spec) - 1, peak_of, cost_of)
     assert fit.blocks is not None
-    assert all(isinstance(b, Candidate) and b.name in {"basic", "repeat ×2", "parallel", "residual"} for b in fit.blocks)
+    assert all(
+        isinstance(b, Candidate) and b.name in {"basic", "repeat ×2", "parallel", "residual"} for b in fit.blocks
+    )

@@ -14,31 +14,41 @@ if TYPE_CHECKING:
     from convcalc.report import Report
     from convcalc.spec.model import Spec
 
-# What the search compares with the limit: the training total until the step's timeline can
-# follow a checkpointed block (issue 26), then the step's peak.
-FIGURE = "the training total"
+# The optimizers whose step convcalc.engine.steptime follows (float32, on CPU): the search then
+# compares the step's peak with the limit; for the others, the training total.
+STEPS = {"momentum", "adam"}
+
+
+def figure(options: ShowOptions) -> str:
+    """What the search compares with the limit."""
+    if options.optimizer in STEPS and options.precision in {None, "fp32"}:
+        return "the step's peak"
+    return "the training total"
 
 
 def search(spec: Spec, report: Report, limit: int, options: ShowOptions) -> Fit:
     """The cheapest checkpointed blocks under which the step fits in `limit` bytes."""
-    from convcalc.engine.fitmemory import fit_memory, sum_of_parts  # noqa: PLC0415 - only --fit-memory searches
+    from convcalc.engine.fitmemory import fit_memory, step_peak, sum_of_parts  # noqa: PLC0415 - only --fit-memory
     from convcalc.engine.training import Device, Optimizer, Precision  # noqa: PLC0415
 
-    peak_of, cost_of = sum_of_parts(
-        report,
-        optimizer=Optimizer(options.optimizer or "sgd"),
-        precision=Precision(options.precision or "fp32"),
-        device=Device(options.device or "cpu"),
-    )
+    if figure(options) == "the step's peak":
+        peak_of, cost_of = step_peak(report, str(options.optimizer), foreach=options.device == "cuda")
+    else:
+        peak_of, cost_of = sum_of_parts(
+            report,
+            optimizer=Optimizer(options.optimizer or "sgd"),
+            precision=Precision(options.precision or "fp32"),
+            device=Device(options.device or "cpu"),
+        )
     return fit_memory(spec, limit, peak_of, cost_of)
 
 
-def show_fit(fit: Fit, fmt: str, *, binary: bool) -> None:
+def show_fit(fit: Fit, fmt: str, options: ShowOptions) -> None:
     """The answer under the table or the Markdown (JSON carries it as `fit_memory`)."""
     from convcalc.render.fitmemory import fit_lines  # noqa: PLC0415
     from convcalc.render.peak import peak_markdown, print_peak  # noqa: PLC0415
 
-    lines = fit_lines(fit, FIGURE, binary=binary)
+    lines = fit_lines(fit, figure(options), binary=options.binary)
     if fmt == "table":
         print_peak(lines, console())
     elif fmt == "markdown":

@@ -12,7 +12,7 @@ import click
 from convcalc import __version__
 from convcalc.api import FORMATS, ShowOptions, show_report
 from convcalc.builtins import builtin_names, open_spec
-from convcalc.cli.fitmemory import FIGURE, none_fits, search, show_fit
+from convcalc.cli.fitmemory import figure, none_fits, search, show_fit
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics, override, spec_options
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
@@ -149,7 +149,7 @@ def show(spec: str, **given: Any) -> None:
 
             data = report_dict(report, __version__, limit=limit)
             data |= {"peak": peak_dict(timeline)} if peak else {}
-            data |= {"fit_memory": fit_dict(found, FIGURE)} if found else {}
+            data |= {"fit_memory": fit_dict(found, figure(options))} if found else {}
             echo_data(dumps(data, rows="layers"), "json", nl=False)
         else:
             echo_data(_render_text(report, fmt, binary=binary, limit=limit), "json", nl=False)
@@ -159,7 +159,7 @@ def show(spec: str, **given: Any) -> None:
         click.echo(text + (peak_markdown(lines) if lines else ""), nl=False)
         echo_diagnostics(report)
     if found:
-        show_fit(found, fmt, binary=binary)
+        show_fit(found, fmt, options)
     if not report.ok or (found and found.blocks is None):
         if found and found.blocks is None:
             click.echo(none_fits(found), err=True)

@@ -7,18 +7,23 @@ transitions); a choice checkpoints some of them. Its cost is the MACs backward r
 The peak is a function passed in (the step's peak, or any other figure), computed for each
 choice the search looks at.
 
-The search is a branch and bound over the candidates, the costliest first: each is taken or
-left, a branch ends when its cost reaches the cheapest choice that fits so far, when its choice
-fits (taking more would only cost more), or when even taking every candidate still open leaves
-the peak over the limit. That last cut assumes that checkpointing one more block does not
-raise the peak, which holds where a block keeps more for backward than its input (every
-built-in's blocks); tests/test_fit_memory.py compares the answer with a brute force over every
-subset. The answer is the cheapest choice, then the one of fewest blocks; `tries` bounds the
+Up to EXHAUSTIVE candidates, the choices are tried in order of cost, then of how many blocks,
+from none on (a heap over the candidates sorted by cost: a choice is followed by itself with the
+next candidate added, and with its last one moved to the next, which reaches every subset once
+and never before a cheaper one): the first that fits is the answer, whatever the peak does.
+Beyond, a branch and bound, the costliest candidate first: each is taken or left, and a branch
+ends when its cost reaches the cheapest choice that fits so far, when its choice fits, or when
+even taking every candidate still open leaves the peak over the limit. That last cut assumes
+that checkpointing more does not raise the peak, which holds where the blocks keep far more for
+backward than their input and the recompute's temporaries (a ResNet's, a DenseNet's); it can
+fail for blocks that keep little (each checkpoint also keeps the generator's 5 kB state).
+tests/test_fit_memory.py compares both with a brute force over every subset. `tries` bounds the
 peaks computed, past which the best found so far is returned with `exact` False.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +31,7 @@ from convcalc.spec.checkpoint import children
 from convcalc.spec.model import LayerSpec, Node, Parallel, Residual, Sequence
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from convcalc.report import Report, Training
     from convcalc.spec.model import Spec
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     CostOf = Callable[[Spec], int]  # the same -> the MACs backward runs again
 
 TRIES = 20_000  # peaks computed before the search stops being exhaustive
+EXHAUSTIVE = 12  # candidates up to which every cheaper choice is tried (4,096 choices at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +128,47 @@ class _Search:
         self.run(i + 1, chosen, cost)
 
 
-def fit_memory(spec: Spec, limit: int, peak_of: PeakOf, cost_of: CostOf, tries: int = TRIES) -> Fit:
+def by_cost(costs: list[int]) -> Iterator[tuple[int, ...]]:
+    """Every subset of indices into `costs` (sorted, ascending), the cheapest first, then the smallest."""
+    yield ()
+    heap: list[tuple[int, int, tuple[int, ...]]] = [(costs[0], 1, (0,))] if costs else []
+    while heap:
+        cost, size, chosen = heapq.heappop(heap)
+        yield chosen
+        last = chosen[-1]
+        if last + 1 < len(costs):
+            heapq.heappush(heap, (cost + costs[last + 1], size + 1, (*chosen, last + 1)))
+            heapq.heappush(heap, (cost - costs[last] + costs[last + 1], size, (*chosen[:-1], last + 1)))
+
+
+def _in_order(search: _Search) -> None:
+    """Every choice, the cheapest first, until one fits."""
+    found = sorted(search.found, key=lambda c: c.macs)
+    for chosen in by_cost([c.macs for c in found]):
+        if search.tried >= search.tries:
+            return
+        blocks = tuple(found[i] for i in chosen)
+        if search.peak(blocks) <= search.limit:
+            search.best = (sum(b.macs for b in blocks), len(blocks), blocks)
+            return
+
+
+def fit_memory(  # noqa: PLR0913 - the spec, the limit, the two figures, and the search's bounds
+    spec: Spec,
+    limit: int,
+    peak_of: PeakOf,
+    cost_of: CostOf,
+    tries: int = TRIES,
+    exhaustive: int = EXHAUSTIVE,
+) -> Fit:
     """The cheapest checkpointed blocks under which `peak_of` is at most `limit` bytes."""
     spec = with_checkpoints(spec, set())
     found = candidates(spec, cost_of)
     search = _Search(spec, limit, peak_of, found, tries)
-    search.run(0, (), 0)
+    if len(found) <= exhaustive:
+        _in_order(search)
+    else:
+        search.run(0, (), 0)
     baseline = search.peak(())
     exact = search.tried < tries
     if search.best is None:
@@ -148,3 +189,15 @@ def sum_of_parts(report: Report, **options: Any) -> tuple[PeakOf, CostOf]:
         return t
 
     return (lambda s: block(s).total), (lambda s: block(s).recompute_macs)
+
+
+def step_peak(report: Report, optimizer: str, *, foreach: bool) -> tuple[PeakOf, CostOf]:
+    """The training step's peak (convcalc.engine.steptime, float32 on CPU) and the recompute."""
+    from convcalc.engine.steptime import Optim, step_timeline  # noqa: PLC0415 - only this search walks the step
+
+    def peak(spec: Spec) -> int:
+        step = step_timeline(spec, report, Optim(optimizer), foreach=foreach)
+        assert step is not None  # noqa: S101 - the search runs on computed reports only
+        return step.peak
+
+    return peak, sum_of_parts(report)[1]

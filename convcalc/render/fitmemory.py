@@ -18,7 +18,8 @@ def fit_lines(fit: Fit, figure: str, *, binary: bool) -> list[tuple[str, str]]:
     """The answer, then what it costs; `figure` names the peak the search compared (the step's peak)."""
 
     def size(n: int) -> str:
-        return numbers.size(n, binary=binary)
+        text = numbers.size(n, binary=binary)
+        return f"{text} ({n:,} B)" if n != fit.limit and text == numbers.size(fit.limit, binary=binary) else text
 
     limit = size(fit.limit)
     if fit.blocks is None:
