@@ -19,6 +19,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.render import numbers
 from convcalc.render.diagram import qualified_names
 from convcalc.render.memory import Picture, Sample, render_memory
+from convcalc.spec.checkpoint import regions
 
 if TYPE_CHECKING:
     from convcalc.report import Report
@@ -87,6 +88,11 @@ def picture_of(
         f"peak {numbers.size(peak.high)} ({peak.high:,} B) in {peak.phase}, at {where}"
         f" ({peak.op}); a column per layer and phase, its parts at its highest moment",
     ]
+    checkpointed = [n.name for n in regions(spec.layers)]
+    if checkpointed and not inference:
+        caption.append(
+            f"checkpointed: {', '.join(checkpointed)}; backward runs their forward again (the ops named recompute)"
+        )
     return render_memory(samples, title, caption, qualified_names(report), blocks(report), peak_at=at)
 
 
