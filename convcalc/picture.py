@@ -12,7 +12,6 @@ drawing (convcalc.render.memory).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from convcalc.errors import ConvcalcError
@@ -22,6 +21,8 @@ from convcalc.render.memory import Picture, Sample, render_memory
 from convcalc.spec.checkpoint import regions
 
 if TYPE_CHECKING:
+    import os
+
     from convcalc.report import Report
     from convcalc.spec.model import Spec
 
@@ -83,10 +84,10 @@ def picture_of(
     peak = samples[at]
     where = qualified_names(report).get(peak.row, peak.row) or "the whole network"
     title = f"{report.name}: live memory of {'an inference pass' if inference else 'a training step'}"
+    at_peak = f"peak {numbers.size(peak.high)} ({peak.high:,} B) in {peak.phase}, at {where} ({peak.op})"
     caption = [
         f"{what}, batch {report.batch}",
-        f"peak {numbers.size(peak.high)} ({peak.high:,} B) in {peak.phase}, at {where}"
-        f" ({peak.op}); a column per layer and phase, its parts at its highest moment",
+        f"{at_peak}; a column per layer and phase, its parts at its highest moment",
     ]
     checkpointed = [n.name for n in regions(spec.layers)]
     if checkpointed and not inference:

@@ -25,7 +25,12 @@ layers:
   - maxpool: {size: 3, stride: 2, pad: 1}
     name: maxpool
 """
-_CALLS = [("layer1", 64, 256, 1, 2), ("layer2", 128, 512, 2, 3), ("layer3", 256, 1024, 2, 5), ("layer4", 512, 2048, 2, 2)]
+_CALLS = [
+    ("layer1", 64, 256, 1, 2),
+    ("layer2", 128, 512, 2, 3),
+    ("layer3", 256, 1024, 2, 5),
+    ("layer4", 512, 2048, 2, 2),
+]
 _TAIL = """  - gap:
     name: avgpool
   - fc: 1000
@@ -38,7 +43,8 @@ def resnet50_stages(*, checkpoint: bool = True) -> str:
     """ResNet-50's text with its stages as blocks, each with `checkpoint:` as asked."""
     head = (Path(specs_dir()) / "resnet50.yaml").read_text(encoding="utf-8").split("\nlayers:\n")[0]
     calls = "".join(
-        f"  - stage: {{width: {w}, out: {o}, stride: {s}, rest: {r}}}\n    name: {n}\n    checkpoint: {str(checkpoint).lower()}\n"
+        f"  - stage: {{width: {w}, out: {o}, stride: {s}, rest: {r}}}\n"
+        f"    name: {n}\n    checkpoint: {str(checkpoint).lower()}\n"
         for n, w, o, s, r in _CALLS
     )
     return head + _STAGES + calls + _TAIL

@@ -17,7 +17,7 @@ from convcalc import analyze, load_spec
 from convcalc.engine.steptime import Optim, step_timeline
 
 pytest.importorskip("torch")
-from step_measure import measure  # type: ignore[import-not-found]  # noqa: E402 - needs torch
+from step_measure import measure  # type: ignore[import-not-found]
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 OPTIMIZERS = (("momentum", False), ("momentum", True), ("adam", False), ("adam", True))
@@ -46,7 +46,7 @@ def test_resnet50_with_its_four_stages_checkpointed_peaks_where_pytorch_does() -
     report = analyze(spec)
     step = step_timeline(spec, report, Optim.ADAM)
     assert step is not None
-    assert step.peak == measured.peak("adam", False)
+    assert step.peak == measured.peak("adam", foreach=False)
     plain = load_spec("r50.yaml", resnet50_stages(checkpoint=False))
     unchecked = step_timeline(plain, analyze(plain), Optim.ADAM)
     assert unchecked is not None

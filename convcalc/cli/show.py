@@ -12,8 +12,8 @@ import click
 from convcalc import __version__
 from convcalc.api import FORMATS, ShowOptions, show_report
 from convcalc.builtins import builtin_names, open_spec
-from convcalc.cli.fitmemory import figure, none_fits, search, show_fit
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics, override, spec_options
+from convcalc.cli.fitmemory import figure, none_fits, search, show_fit
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.engine.training import Device, Optimizer, Precision

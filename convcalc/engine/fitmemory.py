@@ -27,7 +27,6 @@ import heapq
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from convcalc.spec.checkpoint import children
 from convcalc.spec.model import LayerSpec, Node, Parallel, Residual, Sequence
 
 if TYPE_CHECKING:
@@ -68,11 +67,7 @@ class Fit:
 
 def outermost(nodes: tuple[Node, ...]) -> list[Sequence | Residual | Parallel]:
     """The composites no other composite holds, in order."""
-    found: list[Sequence | Residual | Parallel] = []
-    for n in nodes:
-        if not isinstance(n, LayerSpec):
-            found.append(n)
-    return found
+    return [n for n in nodes if not isinstance(n, LayerSpec)]
 
 
 def candidates(spec: Spec, cost_of: CostOf) -> list[Candidate]:
@@ -158,6 +153,7 @@ def fit_memory(  # noqa: PLR0913 - the spec, the limit, the two figures, and the
     limit: int,
     peak_of: PeakOf,
     cost_of: CostOf,
+    *,
     tries: int = TRIES,
     exhaustive: int = EXHAUSTIVE,
 ) -> Fit:

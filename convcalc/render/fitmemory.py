@@ -26,7 +26,9 @@ def fit_lines(fit: Fit, figure: str, *, binary: bool) -> list[tuple[str, str]]:
         if not fit.candidates:
             head = f"none fits: the spec has no block to checkpoint, and {figure} is {size(fit.baseline)}, over {limit}"
         else:
-            every = f"all {fit.candidates:,} blocks checkpointed" if fit.candidates > 1 else "its one block checkpointed"
+            every = (
+                f"all {fit.candidates:,} blocks checkpointed" if fit.candidates > 1 else "its one block checkpointed"
+            )
             head = f"none fits: with {every}, {figure} is {size(fit.peak)}, over {limit}"
         return [("Fit memory", head), ("  without", f"{size(fit.baseline)} with nothing checkpointed")]
     if not fit.blocks:
