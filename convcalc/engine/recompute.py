@@ -65,6 +65,8 @@ class _Saving(Node):
     """A node of a checkpointed block: what it would save is a holder; in backward, its frame's tensors."""
 
     __slots__ = ("frame", "holders")
+    frame: _Frame
+    holders: list[int]  # the frame's holders of what it would have saved, in order
 
     def keep(self, *tensors: Tensor) -> None:
         if not self.holders:
@@ -89,6 +91,7 @@ class _Filling(Node):
     """A node the recompute makes: what it saves fills the next holder (and it keeps nothing itself)."""
 
     __slots__ = ("frame",)
+    frame: _Frame
 
     def keep(self, *tensors: Tensor) -> None:
         frame = self.frame
@@ -199,21 +202,21 @@ class Checkpointing(Forward):
         self.graph.seq += 1  # as Graph.node makes one
         edges = [(t.fn, 0) if t is not None and t.fn is not None else None for t in inputs]
         if filling is not None:
-            n: Node = _Filling(self.graph.seq, name, row, edges, backward)  # type: ignore[arg-type]
-            n.frame = filling  # type: ignore[attr-defined]
+            filler = _Filling(self.graph.seq, name, row, edges, backward)  # type: ignore[arg-type]
+            filler.frame = filling
             filling.made = set()
-            return n
+            return filler
         assert frame is not None  # noqa: S101 - one of the two is open
         run = backward
 
         def unpack_first(got: list[Tensor]) -> list[Tensor | None]:
-            if node.holders and not frame.done:  # type: ignore[attr-defined]
+            if node.holders and not frame.done:
                 self.recompute(frame)
             result: list[Tensor | None] = run(got)  # type: ignore[operator]
             return result
 
         node = _Saving(self.graph.seq, name, row, edges, unpack_first)
-        node.frame, node.holders = frame, []  # type: ignore[attr-defined]
+        node.frame, node.holders = frame, []
         return node
 
     def recompute(self, frame: _Frame) -> None:
