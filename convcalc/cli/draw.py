@@ -42,9 +42,7 @@ from convcalc.render.svg import render_readable, render_svg
 @click.option(
     "--optimizer",
     type=click.Choice(["adam", "momentum"]),
-    default="adam",
-    show_default=True,
-    help="With --memory: the optimizer whose step is drawn (momentum: SGD with momentum).",
+    help="With --memory: the optimizer whose step is drawn (default adam; momentum: SGD with momentum).",
 )
 @click.option("--foreach", is_flag=True, help="With --memory: the optimizer's foreach path (CUDA's default).")
 def draw(  # noqa: PLR0913, PLR0917 - click passes each option
@@ -68,7 +66,7 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     loaded = override(open_spec(spec), batch=batch, dtype=dtype, input_=input_, rounding=rounding)
     report = analyze(loaded)
     if memory.pop("memory"):
-        draw_memory(loaded, report, output, **memory)
+        draw_memory(loaded, report, output, **{**memory, "optimizer": memory["optimizer"] or "adam"})
         return
     if any(memory.values()):
         raise click.UsageError("--inference, --optimizer and --foreach go with --memory")
