@@ -142,3 +142,31 @@ def test_a_spec_with_a_stride_that_does_not_fit_is_drawn_and_exits_1() -> None:
     assert result.exit_code == 1
     assert "<svg" in result.stdout
     assert load_spec("x.yaml", spec)
+
+
+NESTED = """
+input: 8x8x3
+layers:
+  - conv3-4 p1
+  - residual:
+      layers:
+        - repeat: 2
+          layers: [conv3-4 p1, relu]
+          checkpoint: true
+      activation: relu
+  - fc-2
+"""
+
+
+def test_a_checkpointed_block_is_named_under_the_picture() -> None:
+    picture = convcalc.memory_picture(NESTED)
+    assert "checkpointed: repeat ×2; backward runs their forward again (the ops named recompute)" in picture.svg
+    assert "recompute " in picture.svg  # the recompute's ops, in the peak's label or the tooltips
+    inference = convcalc.memory_picture(NESTED, inference=True)
+    assert "checkpointed:" not in inference.svg
+
+
+@pytest.mark.parametrize("inference", [False, True])
+def test_a_spec_with_a_row_that_failed_has_no_picture(inference: bool) -> None:  # noqa: FBT001 - the parameter
+    with pytest.raises(convcalc.ConvcalcError, match="the spec has a layer convcalc cannot compute"):
+        convcalc.memory_picture("input: 4x4x3\nlayers: [conv5-4]\n", inference=inference)

@@ -236,3 +236,14 @@ def test_a_candidate_names_its_block() -> None:
     assert all(
         isinstance(b, Candidate) and b.name in {"basic", "repeat ×2", "parallel", "residual"} for b in fit.blocks
     )
+
+
+def test_a_search_cut_short_says_so_in_the_table() -> None:
+    from convcalc.render.fitmemory import fit_lines  # noqa: PLC0415 - the renderer alone
+
+    spec = load_spec("ten.yaml", TEN)
+    peak_of, cost_of = sum_of_parts(analyze(spec))
+    fit = fit_memory(spec, peak_of(spec) - 1, peak_of, cost_of, tries=2)
+    assert fit.blocks
+    lines = dict(fit_lines(fit, "the training total", binary=False))
+    assert lines["  search"] == f"stopped after {fit.tried:,} choices: the cheapest found, not proven the least"
