@@ -40,9 +40,10 @@ def blocks(report: Report) -> dict[str, str]:
 
 def step_samples(spec: Spec, report: Report, optimizer: str, *, foreach: bool) -> tuple[list[Sample], int, str]:
     """The training step's events as samples, the peak's index, and a line on what it is."""
-    from convcalc.engine.steptime import Optim, step_timeline  # noqa: PLC0415 - only the picture needs it
+    from convcalc.engine.steptime import step_timeline  # noqa: PLC0415 - only the picture needs it
+    from convcalc.engine.training import Optimizer  # noqa: PLC0415
 
-    step = step_timeline(spec, report, Optim(optimizer), foreach=foreach)
+    step = step_timeline(spec, report, Optimizer(optimizer), foreach=foreach)
     if step is None:
         raise ConvcalcError("the spec has a layer convcalc cannot compute; fix it (see `convcalc show`) first")
     samples = [

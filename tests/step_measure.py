@@ -91,7 +91,7 @@ def _profiled(base: int, run: Callable[[], None]) -> _Reader:
     with profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as p:
         run()
     reader = _Reader(base)
-    reader.walk(p.profiler.kineto_results.experimental_event_tree())  # type: ignore[union-attr]
+    reader.walk(p.profiler.kineto_results.experimental_event_tree())
     return reader
 
 
@@ -99,7 +99,7 @@ def _bytes(tensors: Any) -> int:
     return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
 
 
-def _optimizer(name: str, params: list[torch.Tensor], *, foreach: bool) -> torch.optim.Optimizer:
+def _optimizer(name: str, params: list[torch.nn.Parameter], *, foreach: bool) -> torch.optim.Optimizer:
     if name == "momentum":
         return torch.optim.SGD(params, lr=1e-3, momentum=0.9, foreach=foreach)
     return torch.optim.Adam(params, lr=1e-3, foreach=foreach)

@@ -14,7 +14,8 @@ import pytest
 from checkpoint_cases import SMALL, resnet50_stages  # type: ignore[import-not-found]
 
 from convcalc import analyze, load_spec
-from convcalc.engine.steptime import Optim, step_timeline
+from convcalc.engine.steptime import step_timeline
+from convcalc.engine.training import Optimizer
 
 pytest.importorskip("torch")
 from step_measure import measure  # type: ignore[import-not-found]
@@ -29,11 +30,11 @@ def test_a_checkpointed_step_s_peak_and_backward_are_what_pytorch_allocates(name
     measured = measure(spec, OPTIMIZERS)
     report = analyze(spec)
     for optimizer, foreach in OPTIMIZERS:
-        step = step_timeline(spec, report, Optim(optimizer), foreach=foreach)
+        step = step_timeline(spec, report, Optimizer(optimizer), foreach=foreach)
         assert step is not None
         assert step.peak == measured.peak(optimizer, foreach), (optimizer, foreach)
     state = measured.states["adam", False]
-    step = step_timeline(spec, report, Optim.ADAM)
+    step = step_timeline(spec, report, Optimizer.ADAM)
     assert step is not None
     nodes = [e.live.total for e in step.events if e.phase.value == "backward" and not e.op.startswith("recompute ")]
     assert nodes == [live + state for _, live in measured.backward]
@@ -44,11 +45,11 @@ def test_resnet50_with_its_four_stages_checkpointed_peaks_where_pytorch_does() -
     spec = load_spec("r50.yaml", resnet50_stages())
     measured = measure(spec, (("adam", False),))
     report = analyze(spec)
-    step = step_timeline(spec, report, Optim.ADAM)
+    step = step_timeline(spec, report, Optimizer.ADAM)
     assert step is not None
     assert step.peak == measured.peak("adam", foreach=False)
     plain = load_spec("r50.yaml", resnet50_stages(checkpoint=False))
-    unchecked = step_timeline(plain, analyze(plain), Optim.ADAM)
+    unchecked = step_timeline(plain, analyze(plain), Optimizer.ADAM)
     assert unchecked is not None
     assert step.peak < unchecked.peak
     recomputed = {e.row.split(".")[0] for e in step.events if e.op.startswith("recompute ")}

@@ -15,7 +15,8 @@ import convcalc
 from convcalc import analyze, load_spec
 from convcalc.builtins import open_spec
 from convcalc.cli import main
-from convcalc.engine.steptime import Optim, step_timeline
+from convcalc.engine.steptime import step_timeline
+from convcalc.engine.training import Optimizer
 from convcalc.picture import picture_of
 from convcalc.render.memory import PARTS, Sample, _ticks, columns, render_memory
 
@@ -69,7 +70,7 @@ def test_the_labels_of_the_memory_picture_do_not_overlap_in_chromium(name: str) 
 def test_the_picture_stacks_the_timeline_s_parts_and_marks_its_peak() -> None:
     spec = replace(open_spec("resnet18"), batch=2)
     report = analyze(spec)
-    step = step_timeline(spec, report, Optim.ADAM)
+    step = step_timeline(spec, report, Optimizer.ADAM)
     assert step is not None
     picture = picture_of(spec, report)
     root = ET.fromstring(picture.svg)  # noqa: S314 - our own output

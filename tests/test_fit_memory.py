@@ -24,7 +24,8 @@ from convcalc.engine.fitmemory import (
     sum_of_parts,
     with_checkpoints,
 )
-from convcalc.engine.steptime import Optim, step_timeline
+from convcalc.engine.steptime import step_timeline
+from convcalc.engine.training import Optimizer
 
 if TYPE_CHECKING:
     from convcalc.engine.fitmemory import CostOf, PeakOf
@@ -175,14 +176,14 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_show_names_the_blocks_to_checkpoint() -> None:
-    code, out, _ = run("resnet18", "--batch", "64", "--fit-memory", "1GB")
+    code, out, _ = run("resnet18", "--batch", "64", "--fit-memory", "1.3GB")
     assert code == 0
-    assert "Fit memory   checkpoint 5 blocks to fit in 1.00 GB: layer1.0 (5), layer1.1 (6), " in out
-    code, out, _ = run("resnet18", "--batch", "64", "--fit-memory", "1GB", "--format", "json")
+    assert "Fit memory   checkpoint 2 blocks to fit in 1.30 GB: layer1.0 (5), layer2.0 (7)" in out
+    code, out, _ = run("resnet18", "--batch", "64", "--fit-memory", "1.3GB", "--format", "json")
     data = json.loads(out)["fit_memory"]
     assert data["fits"]
     assert data["exact"]
-    assert data["peak"] <= data["limit"] == 1_000_000_000 < data["baseline"]
+    assert data["peak"] <= data["limit"] == 1_300_000_000 < data["baseline"]
     assert data["recompute_macs"] == sum(b["macs"] for b in data["blocks"]) > 0
     assert json.loads(out)["training"]["batch"] == 64
 
@@ -194,7 +195,7 @@ def test_with_adam_the_search_compares_the_step_s_peak() -> None:
     assert data["figure"] == "the step's peak"
     spec = replace(open_spec("resnet18"), batch=64)
     chosen = with_checkpoints(spec, {b["path"] for b in data["blocks"]})
-    step = step_timeline(chosen, analyze(spec), Optim.ADAM)
+    step = step_timeline(chosen, analyze(spec), Optimizer.ADAM)
     assert step is not None
     assert step.peak == data["peak"] <= 1_300_000_000 < data["baseline"]
 
@@ -202,14 +203,14 @@ def test_with_adam_the_search_compares_the_step_s_peak() -> None:
 def test_show_says_when_nothing_needs_checkpointing() -> None:
     code, out, _ = run("resnet18", "--fit-memory", "16GB", "--format", "markdown")
     assert code == 0
-    assert "- **Fit memory**: fits in 16.00 GB with nothing checkpointed: the training total is " in out
+    assert "- **Fit memory**: fits in 16.00 GB with nothing checkpointed: the step's peak is " in out
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["resnet18", "--batch", "64"], "no choice of checkpointed blocks fits (the lowest, "),
-        (["vgg16"], "no choice of checkpointed blocks fits (the lowest, 1.18 GB, is over it)"),
+        (["vgg16"], "no choice of checkpointed blocks fits (the lowest, 1.17 GB, is over it)"),
     ],
 )
 def test_show_exits_1_when_no_choice_fits(args: list[str], message: str) -> None:

@@ -41,7 +41,7 @@ from convcalc.render.svg import render_readable, render_svg
 @click.option("--inference", is_flag=True, help="With --memory: an inference pass instead of a training step.")
 @click.option(
     "--optimizer",
-    type=click.Choice(["adam", "momentum"]),
+    type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
     help="With --memory: the optimizer whose step is drawn (default adam; momentum: SGD with momentum).",
 )
 @click.option("--foreach", is_flag=True, help="With --memory: the optimizer's foreach path (CUDA's default).")

@@ -14,16 +14,9 @@ if TYPE_CHECKING:
     from convcalc.report import Report
     from convcalc.spec.model import Spec
 
-# The optimizers whose step convcalc.engine.steptime follows (float32, on CPU): the search then
-# compares the step's peak with the limit; for the others, the training total.
-STEPS = {"momentum", "adam"}
-
-
 def figure(options: ShowOptions) -> str:
-    """What the search compares with the limit."""
-    if options.optimizer in STEPS and options.precision in {None, "fp32"}:
-        return "the step's peak"
-    return "the training total"
+    """What the search compares with the limit: the step's peak in float32 (convcalc.engine.steptime), else the sum."""
+    return "the step's peak" if options.precision in {None, "fp32"} else "the training total"
 
 
 def search(spec: Spec, report: Report, limit: int, options: ShowOptions) -> Fit:
@@ -32,7 +25,9 @@ def search(spec: Spec, report: Report, limit: int, options: ShowOptions) -> Fit:
     from convcalc.engine.training import Device, Optimizer, Precision  # noqa: PLC0415
 
     if figure(options) == "the step's peak":
-        peak_of, cost_of = step_peak(report, str(options.optimizer), foreach=options.device == "cuda")
+        peak_of, cost_of = step_peak(
+            report, options.optimizer or "sgd", foreach=options.foreach, device=options.device or "cpu"
+        )
     else:
         peak_of, cost_of = sum_of_parts(
             report,

@@ -101,6 +101,11 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
     metavar="SIZE",
     help="The largest batch whose training total fits in SIZE, e.g. 16GB (implies --train).",
 )
+@click.option(
+    "--foreach/--no-foreach",
+    default=None,
+    help="The optimizer's foreach path in the step's peak (implies --train; default: PyTorch's for --device).",
+)
 @click.option("--peak", is_flag=True, help="Add one inference pass's peak memory and its layer.")
 @click.option(
     "--fit-memory",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from convcalc.engine.tape import ACCUMULATE, Memory, Node, Part, Storage, Tensor
+from convcalc.engine.tape import ACCUMULATE, Memory, Node, Part, Parts, Storage, Tensor
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,7 +35,7 @@ class Graph:
     def __init__(self, memory: Memory) -> None:
         self.memory = memory
         self.seq = 0
-        self.high = 0  # the most during the node being run
+        self.high = memory.parts()  # the live bytes at the most during the node being run
 
     def new(self, size: int, part: Part = Part.ACTIVATIONS, *, fn: Node | None = None) -> Tensor:
         """A tensor on a storage of its own, held once."""
@@ -47,79 +47,66 @@ class Graph:
         row: str,
         inputs: list[Tensor | None],
         backward: Callable[[list[Tensor]], list[Tensor | None]],
-        slots: int = 1,
     ) -> Node:
         """A node of an op on `inputs` (those that need no gradient have no edge)."""
         self.seq += 1
-        edges = [(t.fn, 0) if t is not None and t.fn is not None else None for t in inputs]
-        return Node(self.seq, name, row, edges, backward, slots)
+        edges = [t.fn if t is not None else None for t in inputs]
+        return Node(self.seq, name, row, edges, backward)
 
     def leaf(self, row: str, size: int) -> Tensor:
         """A parameter: its storage in the weights, and its AccumulateGrad node."""
         t = self.new(size, Part.WEIGHTS)
-        acc = Node(ACCUMULATE, "torch::autograd::AccumulateGrad", row, [], self.accumulate_grad)
+        acc = Node(ACCUMULATE, "torch::autograd::AccumulateGrad", row, [], lambda _g: [])
         acc.param = t
         t.fn = acc
         return t
-
-    def accumulate_grad(self, grads: list[Tensor]) -> list[Tensor | None]:
-        """Take the gradient as the parameter's .grad (the caller gives the node through `param`)."""
-        del grads
-        return []
 
     def fresh(self, size: int) -> Tensor:
         """A gradient a node makes (not held yet: the engine holds it)."""
         return Tensor(Storage(self.memory, size), size)
 
-    def backward(self, root: Node, seed: Tensor, on_event: Callable[[Node, int], None]) -> None:
-        """Run the engine from `root` with the gradient `seed` (held by the caller), calling on_event after each node."""
-        waits: dict[int, int] = {}
-        seen = {id(root)}
-        todo = [root]
-        while todo:
-            for edge in todo.pop().edges:
-                if edge is not None:
-                    n = edge[0]
-                    waits[id(n)] = waits.get(id(n), 0) + 1
-                    if id(n) not in seen:
-                        seen.add(id(n))
-                        todo.append(n)
-        buffers: dict[int, list[Tensor | None]] = {id(root): [seed.hold()]}
+    def backward(self, root: Node, seed: Tensor, on_event: Callable[[Node, Parts], None]) -> None:
+        """Run the engine from `root` with the gradient `seed` (held by the caller).
+
+        `on_event(node, at_high)` after each node, with the live bytes by part at its most.
+        """
+        waits = _waits(root)
+        buffers: dict[int, Tensor] = {id(root): seed.hold()}
         ready: list[tuple[int, int, Node]] = [(-root.seq, 0, root)]
         order = 0
         while ready:
             node = heapq.heappop(ready)[2]
-            got = [g for g in buffers.pop(id(node)) if g is not None]
+            got = buffers.pop(id(node))
             if node.param is not None:  # AccumulateGrad: the gradient becomes .grad
-                grad = got[0]
-                grad.hold()
-                grad.storage.move(Part.GRADIENTS)
-                for g in got:
-                    g.drop()
-                on_event(node, self.memory.total)
+                got.hold()
+                got.storage.move(Part.GRADIENTS)
+                got.drop()
+                on_event(node, self.memory.parts())
                 continue
-            outs = node.backward(got)
-            for o in outs:
-                if o is not None:
-                    o.hold()
-            self.high = self.memory.total
-            for g in got:
-                g.drop()
-            node.release()
-            for edge, out in zip(node.edges, outs, strict=True):
-                if out is None:
-                    continue
-                if edge is None:
-                    out.drop()
-                    continue
-                target, slot = edge
-                buf = buffers.setdefault(id(target), [None] * target.slots)
-                buf[slot] = self.accumulate(buf[slot], out)
+            for target, out in self.run(node, got):
+                buffers[id(target)] = self.accumulate(buffers.get(id(target)), out)
                 waits[id(target)] -= 1
                 if waits[id(target)] == 0:
                     order += 1
                     heapq.heappush(ready, (-target.seq, order, target))
             on_event(node, self.high)
+
+    def run(self, node: Node, got: Tensor) -> list[tuple[Node, Tensor]]:
+        """The node's gradients made, what it received and saved freed: the results for the nodes they go to."""
+        outs = node.backward([got])
+        for o in outs:
+            if o is not None:
+                o.hold()
+        self.high = self.memory.parts(node.scratch)
+        got.drop()
+        node.release()
+        passed = []
+        for target, out in zip(node.edges, outs, strict=True):
+            if out is not None and target is None:
+                out.drop()
+            elif out is not None and target is not None:
+                passed.append((target, out))
+        return passed
 
     def accumulate(self, old: Tensor | None, new: Tensor) -> Tensor:
         """input_buffer.cpp's accumulate: in place into a dense gradient nothing else holds, else a sum."""
@@ -129,7 +116,23 @@ class Graph:
             new.drop()
             return old
         total = self.fresh(old.bytes).hold()
-        self.high = max(self.high, self.memory.total)
+        if self.memory.total > self.high.total:
+            self.high = self.memory.parts()
         old.drop()
         new.drop()
         return total
+
+
+def _waits(root: Node) -> dict[int, int]:
+    """How many gradients each node reached from `root` waits for (an edge each)."""
+    waits: dict[int, int] = {}
+    seen = {id(root)}
+    todo = [root]
+    while todo:
+        for n in todo.pop().edges:
+            if n is not None:
+                waits[id(n)] = waits.get(id(n), 0) + 1
+                if id(n) not in seen:
+                    seen.add(id(n))
+                    todo.append(n)
+    return waits

@@ -187,12 +187,13 @@ def sum_of_parts(report: Report, **options: Any) -> tuple[PeakOf, CostOf]:
     return (lambda s: block(s).total), (lambda s: block(s).recompute_macs)
 
 
-def step_peak(report: Report, optimizer: str, *, foreach: bool) -> tuple[PeakOf, CostOf]:
-    """The training step's peak (convcalc.engine.steptime, float32 on CPU) and the recompute."""
-    from convcalc.engine.steptime import Optim, step_timeline  # noqa: PLC0415 - only this search walks the step
+def step_peak(report: Report, optimizer: str, *, foreach: bool | None, device: str = "cpu") -> tuple[PeakOf, CostOf]:
+    """The training step's peak (convcalc.engine.steptime, float32) and the recompute."""
+    from convcalc.engine.steptime import step_timeline  # noqa: PLC0415 - only this search walks the step
+    from convcalc.engine.training import Device, Optimizer  # noqa: PLC0415
 
     def peak(spec: Spec) -> int:
-        step = step_timeline(spec, report, Optim(optimizer), foreach=foreach)
+        step = step_timeline(spec, report, Optimizer(optimizer), foreach=foreach, device=Device(device))
         assert step is not None  # noqa: S101 - the search runs on computed reports only
         return step.peak
 

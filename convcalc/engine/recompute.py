@@ -107,8 +107,10 @@ class _Filling(Node):
 class Checkpointing(Forward):
     """The forward of a program with checkpointed blocks; their recompute is in backward, as events there."""
 
-    def __init__(self, report: Report, prog: Program, graph: Graph, on_event: OnEvent, on_recompute: OnEvent) -> None:
-        super().__init__(report, prog, graph, on_event)
+    def __init__(  # noqa: PLR0913 - Forward's, and where the recompute's events go
+        self, report: Report, prog: Program, graph: Graph, on_event: OnEvent, on_recompute: OnEvent, *, batch: int
+    ) -> None:
+        super().__init__(report, prog, graph, on_event, batch=batch)
         self.on_forward = on_event
         self.on_recompute = on_recompute
         self.regions = {r.start: r for r in prog.checkpoints if r.stop > r.start}
@@ -181,7 +183,7 @@ class Checkpointing(Forward):
         marks = sorted(s.rows)
         for done, call in enumerate(s.calls, 1):
             row = next(self.rows[path] for at, path in marks if at >= done)
-            out = self.call(call, row, value)
+            out = self.call(call, row, value, last=any(at == done for at, _ in marks))
             value.drop()
             value = out
             if self.filling is not None and self.filling.stopped:
@@ -199,10 +201,10 @@ class Checkpointing(Forward):
         frame, filling = self.frame, self.filling
         if frame is None and filling is None:
             return super().node(name, row, inputs, backward)
-        self.graph.seq += 1  # as Graph.node makes one
-        edges = [(t.fn, 0) if t is not None and t.fn is not None else None for t in inputs]
+        made = super().node(name, row, inputs, backward)  # its number and edges, as Graph.node makes them
+        seq, edges = made.seq, made.edges
         if filling is not None:
-            filler = _Filling(self.graph.seq, name, row, edges, backward)  # type: ignore[arg-type]
+            filler = _Filling(seq, name, row, edges, backward)  # type: ignore[arg-type]
             filler.frame = filling
             filling.made = set()
             return filler
@@ -215,7 +217,7 @@ class Checkpointing(Forward):
             result: list[Tensor | None] = run(got)  # type: ignore[operator]
             return result
 
-        node = _Saving(self.graph.seq, name, row, edges, unpack_first)
+        node = _Saving(seq, name, row, edges, unpack_first)
         node.frame, node.holders = frame, []
         return node
 
@@ -240,8 +242,10 @@ class Checkpointing(Forward):
             fork.drop()
 
 
-def forward(report: Report, prog: Program, graph: Graph, on_event: OnEvent, on_recompute: OnEvent) -> Forward:
+def forward(  # noqa: PLR0913 - Forward's, and where the recompute's events go
+    report: Report, prog: Program, graph: Graph, on_event: OnEvent, on_recompute: OnEvent, *, batch: int
+) -> Forward:
     """The recorder for the program: Checkpointing where it checkpoints a block."""
     if any(r.stop > r.start for r in prog.checkpoints):
-        return Checkpointing(report, prog, graph, on_event, on_recompute)
-    return Forward(report, prog, graph, on_event)
+        return Checkpointing(report, prog, graph, on_event, on_recompute, batch=batch)
+    return Forward(report, prog, graph, on_event, batch=batch)

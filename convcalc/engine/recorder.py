@@ -29,7 +29,10 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
-from convcalc.kinds.saved import KEEPS_OUTPUT
+from convcalc.engine.lrn_step import lrn
+from convcalc.kinds.registry import KINDS
+from convcalc.kinds.saved import standalone
+from convcalc.options import ActivationFunction, Rounding
 from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from convcalc.engine.autograd import Graph
     from convcalc.engine.tape import Node, Tensor
     from convcalc.kinds.plan import FunctionStep, ModuleStep
+    from convcalc.kinds.saved import Keep
     from convcalc.report import LayerRow, Report
 
 _FLOAT = 4
@@ -46,22 +50,27 @@ _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
 _VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0"}
 _SAME = {"Identity"}
+_ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
 _NAMED = {"F.relu": "ReluBackward0", "torch.tanh": "TanhBackward0", "torch.sigmoid": "SigmoidBackward0"}
 
 
 class Forward:
     """Runs the program's statements on simulated tensors; `on_event(row, call, high)` after each call."""
 
-    def __init__(self, report: Report, prog: Program, graph: Graph, on_event: Callable[[str, str, int], None]) -> None:
+    def __init__(
+        self, report: Report, prog: Program, graph: Graph, on_event: Callable[[str, str, int], None], *, batch: int
+    ) -> None:
         self.rows = {r.path: r for r in report.rows}
         self.modules = {a.path: a for a in prog.attributes}
-        self.batch = report.batch
+        self.batch = batch
+        self.rounding = Rounding(report.rounding)
         self.graph = graph
         self.params: dict[tuple[str, ...], list[Tensor]] = {}
         for a in prog.attributes:
             row = self.rows[a.row]
             self.params[a.path] = [graph.leaf(a.row, n * _FLOAT) for n in (row.weights, row.biases) if n]
         self.names: dict[str, Tensor] = {}
+        self.cropped: dict[str, list[int]] = {}  # a crop row's dims after its narrows so far
         self.on_event = on_event
 
     def run(self, prog: Program, x: Tensor) -> Tensor:
@@ -86,7 +95,7 @@ class Forward:
         marks = sorted(s.rows)
         for done, call in enumerate(s.calls, 1):
             row = next(self.rows[path] for at, path in marks if at >= done)
-            out = self.call(call, row, value)
+            out = self.call(call, row, value, last=any(at == done for at, _ in marks))
             value.drop()
             value = out
         return value
@@ -107,73 +116,73 @@ class Forward:
     def out(self, size: int, fn: Node | None) -> Tensor:
         return self.graph.new(size, fn=fn)
 
-    def call(self, c: Call, row: LayerRow, x: Tensor) -> Tensor:
+    def call(self, c: Call, row: LayerRow, x: Tensor, *, last: bool) -> Tensor:
         if isinstance(c, Invoke):
             return self.module(self.modules[c.path].module, c.path, row, x)
-        return self.function(c, row, x)
+        return self.function(c, row, x, last=last)
 
     def module(self, step: ModuleStep, path: tuple[str, ...], row: LayerRow, x: Tensor) -> Tensor:
         cls, params = step.cls, self.params[path]
         size = self.made(row)
-        if cls in _SAME or (cls.startswith("Dropout") and not step.kwargs and step.args == (0.0,)):
+        keep = KINDS[row.kind].saved(row.config, row, self.rounding)
+        if cls in _SAME or (cls.startswith("Dropout") and keep.view):  # the input itself (dropout with p = 0)
             self.event(row.path, cls)
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
-        grad = x.grad or bool(params)
-        if cls.startswith("Dropout") and grad:  # _dropout_impl: noise = empty_like(x).bernoulli_(), x * noise
-            noise = self.graph.new(x.bytes if cls == "Dropout" else self.batch * row.input.depth * _FLOAT)  # type: ignore[union-attr]
-            fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
-            fn.keep(noise)
-            out = self.out(size, fn)
-            noise.drop()
-            self.event(row.path, cls)
-            return out
-        scratch = 0
-        if "MaxPool" in cls:
-            indices = size // _FLOAT * _INDEX
-            if not grad:
-                scratch = indices
-            else:
-                n = cls[-2]
-                fn = self.node(f"MaxPool{n}DWithIndicesBackward0", row.path, [x], self.grads(x))
-                held = self.graph.new(indices)
-                fn.keep(x, held)
-                held.drop()
-                out = self.out(size, fn)
-                self.event(row.path, cls)
-                return out
-        if not grad:
+        if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
+            scratch = (
+                self.own(keep) if cls.startswith("Dropout") else KINDS[row.kind].scratch(row.config, row, self.batch)
+            )
             out = self.out(size, None)
             self.event(row.path, cls, scratch)
             return out
-        name, saves = self.recorded(cls, row)
-        fn = self.node(name, row.path, [x, *params], self.grads(x, *params))
-        if saves:
-            fn.keep(x)
-        if cls.startswith("BatchNorm"):  # the batch's mean and 1/std, saved
-            stats = [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
-            fn.keep(*stats)
-            for t in stats:
-                t.drop()
-        out = self.out(size, fn)
+        if cls == "LocalResponseNorm":
+            out = lrn(self, row, x, int(step.args[0]))  # type: ignore[arg-type]
+        else:
+            out = self.recorded(cls, row, x, params, keep)
         self.event(row.path, cls)
         return out
 
-    def recorded(self, cls: str, row: LayerRow) -> tuple[str, bool]:
-        """The node a module's op records, and whether it saves the input."""
-        if cls.startswith(("Conv", "ConvTranspose")):
-            return "ConvolutionBackward0", True
-        if cls.startswith("BatchNorm"):
-            return "NativeBatchNormBackward0", True
-        if cls.startswith("AdaptiveAvgPool"):
-            assert row.output is not None  # noqa: S101 - computed
-            if all(d == 1 for d in row.output.spatial):
-                return "MeanBackward1", False
-            return f"AdaptiveAvgPool{cls[-2]}DBackward0", True
-        if cls.startswith("AvgPool"):
-            return f"AvgPool{cls[-2]}DBackward0", True
-        return f"{cls}Backward", True
+    def recorded(self, cls: str, row: LayerRow, x: Tensor, params: list[Tensor], keep: Keep) -> Tensor:
+        """A module's op on x, which needs a gradient: its node, what it keeps (module docstring)."""
+        size = self.made(row)
+        own: list[Tensor] = []
+        if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
+            own.append(self.graph.new(self.own(keep)))  # the mask the kind's rule keeps
+            fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
+        else:
+            fn = self.node(_node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
+            if fn.name.startswith("MaxPool"):  # its input and its int64 indices
+                own.append(self.graph.new(size // _FLOAT * _INDEX))
+            elif cls.startswith("BatchNorm"):  # its input and the batch's mean and 1/std
+                own += [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
+        out = self.out(size, fn)
+        if fn.name == f"{cls}Backward":  # an op the built-ins do not have: what its kind's rule says it keeps
+            self.keep(fn, keep, x, out)
+        elif fn.name not in {"MulBackward0", "MeanBackward1"}:
+            fn.keep(x)
+        fn.keep(*own)
+        for t in own:
+            t.drop()
+        return out
+
+    def own(self, keep: Keep) -> int:
+        """The bytes of a `Keep` beside its input and output: indices, statistics, masks, values."""
+        per_image = keep.values * _FLOAT + keep.indices * _INDEX + keep.masks * _FLOAT + keep.stats * _FLOAT
+        return self.batch * per_image + keep.fixed_stats * _FLOAT
+
+    def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
+        """A row's `Keep` (convcalc.kinds.saved): its input, its output, and bytes of its own."""
+        if keep.input:
+            fn.keep(x)
+        if keep.output:
+            fn.keep(out)
+        own = self.own(keep)
+        if own:
+            t = self.graph.new(own)
+            fn.keep(t)
+            t.drop()
 
     def linear(self, row: LayerRow, x: Tensor, params: list[Tensor], size: int) -> Tensor:
         weight, *bias = params
@@ -189,19 +198,22 @@ class Forward:
         self.event(row.path, "Linear")
         return out
 
-    def function(self, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
+    def function(self, c: FunctionStep, row: LayerRow, x: Tensor, *, last: bool = True) -> Tensor:
         name = c.function
         if name in _VIEWS:
             fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
             out = x.view(fn=fn).hold()
             self.event(row.path, name)
             return out
-        if name == ".narrow":
+        if name == ".narrow":  # U-Net's crop, one spatial dim at a time: (axis, start, length)
+            assert row.input is not None  # noqa: S101 - computed
+            dims = self.cropped.setdefault(row.path, [row.input.depth, *row.input.spatial])
+            dims[int(c.args[0]) - 1] = int(c.args[2])  # type: ignore[arg-type]
             fn = self.node("SliceBackward0", row.path, [x], self.grads(x)) if x.grad else None
-            out = x.view(self.made(row), fn=fn).hold()
+            out = x.view(self.batch * prod(dims) * _FLOAT, fn=fn).hold()
             self.event(row.path, name)
             return out
-        size = self.made(row) if name == ".new_zeros" else x.bytes
+        size = self.made(row) if last or name == ".new_zeros" else x.bytes
         if name == ".new_zeros":
             size //= self.batch
         if name == "F.pad":
@@ -212,11 +224,9 @@ class Forward:
             return out
         fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], self.grads(x))
         out = self.out(size, fn)
-        if name == "F.pad":
-            pass
-        elif name.split(".")[-1] in KEEPS_OUTPUT:
-            fn.keep(out)
-        else:
+        if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
+            self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
+        elif name != "F.pad":  # the pad's backward is a slice of the gradient: it keeps nothing
             fn.keep(x)
         self.event(row.path, name)
         return out
@@ -238,7 +248,8 @@ class Forward:
                     fn = self.node("AddBackward0", row.path, [value, t], lambda g: [g[0], g[0]])
                 else:
                     fn = self.node("MulBackward0", row.path, [value, t], self.grads(value, t))
-                    fn.keep(value, t)
+                    # each operand is kept for the other's gradient (derivatives.yaml's mul)
+                    fn.keep(*([value] if t.grad else []), *([t] if value.grad else []))
                 nxt = self.out(size, fn if value.grad or t.grad else None)
                 value.drop()
                 value = nxt
@@ -251,10 +262,25 @@ class Forward:
             value = out
         return value
 
-
     def reshaped(self, t: Tensor, row: str) -> Tensor:
         fn = self.node("ViewBackward0", row, [t], lambda g: [g[0].view()]) if t.grad else None
         return t.view(fn=fn).hold()
+
+
+def _node_name(cls: str, row: LayerRow) -> str:
+    """The node a module's op records (the module docstring says what each keeps)."""
+    if cls.startswith(("Conv", "ConvTranspose")):
+        return "ConvolutionBackward0"
+    if cls.startswith("BatchNorm"):
+        return "NativeBatchNormBackward0"
+    if "MaxPool" in cls and not cls.startswith("Adaptive"):
+        return f"MaxPool{cls[-2]}DWithIndicesBackward0"
+    if cls.startswith("AdaptiveAvgPool"):
+        assert row.output is not None  # noqa: S101 - computed
+        return "MeanBackward1" if all(d == 1 for d in row.output.spatial) else f"AdaptiveAvgPool{cls[-2]}DBackward0"
+    if cls.startswith("AvgPool"):
+        return f"AvgPool{cls[-2]}DBackward0"
+    return f"{cls}Backward"
 
 
 def _padded(row: LayerRow, pad: FunctionStep) -> tuple[int, ...]:

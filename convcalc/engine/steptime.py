@@ -34,8 +34,10 @@ from convcalc.bridges.program import program
 from convcalc.engine.autograd import Graph
 from convcalc.engine.recompute import forward
 from convcalc.engine.tape import Memory, Part, Parts
+from convcalc.engine.training import Device, Optimizer
 
 if TYPE_CHECKING:
+    from convcalc.bridges.program import Program
     from convcalc.report import Report
     from convcalc.spec.model import Spec
 
@@ -55,13 +57,6 @@ class Phase(str, Enum):
     STEP = "step"
 
 
-class Optim(str, Enum):
-    """The optimizers the timeline follows, by the temporaries their step makes."""
-
-    MOMENTUM = "momentum"  # torch.optim.SGD(momentum=0.9): a buffer per parameter, no temporaries
-    ADAM = "adam"  # torch.optim.Adam: exp_avg, exp_avg_sq, step; sqrt and quotient temporaries
-
-
 @dataclass(frozen=True, slots=True)
 class StepEvent:
     """One op of the step: its phase, its row, what ran, the live bytes by part right after it, the most during it."""
@@ -71,13 +66,14 @@ class StepEvent:
     op: str
     live: Parts
     high: int
+    at_high: Parts  # the live bytes by part at the most (its temporaries as activations)
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     """The step's timeline: the peak, the event that reaches it, and every event."""
 
-    optimizer: Optim
+    optimizer: str
     foreach: bool
     batch: int
     peak: int
@@ -92,34 +88,110 @@ class _Log:
         self.memory = memory
         self.events: list[StepEvent] = []
 
-    def add(self, phase: Phase, row: str, op: str, high: int | None = None) -> None:
+    def add(self, phase: Phase, row: str, op: str, high: int | Parts | None = None) -> None:
+        """The event after an op: `high` the most during it, as bytes beside the live ones or as parts."""
         live = self.memory.parts()
-        self.events.append(StepEvent(phase, row, op, live, live.total if high is None else max(high, live.total)))
+        if isinstance(high, int):
+            high = self.memory.parts(max(high - live.total, 0))
+        at = live if high is None or high.total < live.total else high
+        self.events.append(StepEvent(phase, row, op, live, at.total, at))
 
 
-def step_timeline(spec: Spec, report: Report, optimizer: Optim = Optim.ADAM, *, foreach: bool = False) -> Step | None:
-    """One steady-state training step's timeline (batch of the report); None when a row failed."""
+def default_foreach(device: Device) -> bool:
+    """PyTorch's default for `foreach`: on when every parameter is on CUDA (_default_to_fused_or_foreach)."""
+    return device is Device.CUDA
+
+
+def step_timeline(  # noqa: PLR0913 - the spec, its report, and the options of the step
+    spec: Spec,
+    report: Report,
+    optimizer: Optimizer = Optimizer.SGD,
+    *,
+    foreach: bool | None = None,
+    device: Device = Device.CPU,
+    batch: int | None = None,
+) -> Step | None:
+    """One steady-state training step's timeline (at the report's batch, or `batch`); None when a row failed.
+
+    `foreach` defaults as PyTorch's does for the device. The ops follow PyTorch's CPU kernels
+    whatever the device; on CUDA, Adam's steps are host tensors, not counted.
+    """
+    if report.totals.output is None:
+        return None
+    return _run(spec, report, program(spec, report), _Setup(optimizer, foreach, device, batch or report.batch))
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """The largest batch whose step peaks within `limit` (0: none), with the peaks at it and at one more."""
+
+    limit: int
+    batch: int
+    at: int  # the peak at `batch` (at batch 1 when none fits)
+    above: int  # the peak at `batch` + 1
+
+
+def fit(  # noqa: PLR0913 - the spec, its report, the limit and the options of the step
+    spec: Spec,
+    report: Report,
+    limit: int,
+    optimizer: Optimizer = Optimizer.SGD,
+    *,
+    foreach: bool | None = None,
+    device: Device = Device.CPU,
+) -> Fit | None:
+    """The largest batch whose step's peak fits in `limit` bytes; None when a row failed.
+
+    The step runs the same ops at every batch, and each storage is a number of bytes per image
+    times the batch, or fixed: each event's bytes are a + b·batch, read from batches 1 and 2, and
+    the peak at any batch is the most of them.
+    """
     if report.totals.output is None:
         return None
     prog = program(spec, report)
+    one, two = (_run(spec, report, prog, _Setup(optimizer, foreach, device, b)).events for b in (1, 2))
+    lines = [(e.high - (f.high - e.high), f.high - e.high) for e, f in zip(one, two, strict=True)]
+
+    def peak(b: int) -> int:
+        return max(a + per * b for a, per in lines)
+
+    if peak(1) > limit:
+        return Fit(limit, 0, peak(1), peak(2))
+    # The input is there all through and grows with the batch: every event grows.
+    b = min((limit - a) // per for a, per in lines)
+    return Fit(limit, b, peak(b), peak(b + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    optimizer: Optimizer
+    foreach: bool | None
+    device: Device
+    batch: int
+
+
+def _run(spec: Spec, report: Report, prog: Program, setup: _Setup) -> Step:
     memory = Memory()
     graph = Graph(memory)
     log = _Log(memory)
-    x = graph.new(report.batch * spec.input.values * _FLOAT)
+    b = setup.batch
+    x = graph.new(b * spec.input.values * _FLOAT)
     fwd = forward(  # checkpointed blocks run again in backward (convcalc.engine.recompute)
         report,
         prog,
         graph,
         lambda row, op, high: log.add(Phase.FORWARD, row, op, high),
         lambda row, op, high: log.add(Phase.BACKWARD, row, f"recompute {op}", high),
+        batch=b,
     )
     owned = {a.row for a in prog.attributes}
     norms = [r for r in report.rows if r.path in owned and r.buffers]
     graph.new(sum(r.buffers * _FLOAT + _COUNT for r in norms), Part.WEIGHTS)  # never dropped
     params = [(a.row, t) for a in prog.attributes for t in fwd.params[a.path]]
-    slots = 1 if optimizer is Optim.MOMENTUM else 2
-    state = sum(t.bytes for _, t in params) * slots + (_STEP * len(params) if optimizer is Optim.ADAM else 0)
-    graph.new(state, Part.STATE)
+    opt = setup.optimizer
+    adam = opt in {Optimizer.ADAM, Optimizer.ADAMW}
+    steps = _STEP * len(params) if adam and setup.device is Device.CPU else 0
+    graph.new(sum(t.bytes for _, t in params) * opt.slots + steps, Part.STATE)
     out = fwd.run(prog, x)
     last = report.rows[-1].path
     root = graph.node("SumBackward0", last, [out], lambda g: [g[0].view()])
@@ -130,23 +202,29 @@ def step_timeline(spec: Spec, report: Report, optimizer: Optim = Optim.ADAM, *, 
     graph.backward(root, seed, lambda n, high: log.add(Phase.BACKWARD, n.row, _short(n.name), high))
     seed.drop()
     loss.drop()
-    _optimizer_step(log, [(row, t.bytes) for row, t in params], optimizer, foreach=foreach)
+    foreach = default_foreach(setup.device) if setup.foreach is None else setup.foreach
+    _optimizer_step(log, [(row, t.bytes) for row, t in params], opt, foreach=foreach)
     top = max(log.events, key=lambda e: e.high)
-    return Step(optimizer, foreach, report.batch, top.high, top.phase, top.row, top.op, tuple(log.events))
+    return Step(opt.value, foreach, b, top.high, top.phase, top.row, top.op, tuple(log.events))
 
 
 def _short(name: str) -> str:
     return name.rsplit("::", 1)[-1]
 
 
-def _optimizer_step(log: _Log, params: list[tuple[str, int]], optimizer: Optim, *, foreach: bool) -> None:
-    """The step's events: one per parameter, or one per foreach op, with the temporaries each makes."""
+def _optimizer_step(log: _Log, params: list[tuple[str, int]], optimizer: Optimizer, *, foreach: bool) -> None:
+    """The step's events: one per parameter, or per foreach op, with the temporaries each makes (module docstring)."""
     total = log.memory.total
-    if optimizer is Optim.MOMENTUM:  # buf.mul_(m).add_(grad); param.add_(buf): in place
+    if optimizer in {Optimizer.SGD, Optimizer.MOMENTUM}:  # in place: buf.mul_(m).add_(grad); param.add_(buf)
         if foreach:
             log.add(Phase.STEP, "", "_foreach_add_")
         for row, _ in [] if foreach else params:
-            log.add(Phase.STEP, row, "mul_", total + _WRAPPED)
+            log.add(
+                Phase.STEP,
+                row,
+                "mul_" if optimizer is Optimizer.MOMENTUM else "add_",
+                total + _WRAPPED * (optimizer is Optimizer.MOMENTUM),
+            )
         return
     if foreach:
         log.add(Phase.STEP, "", "_foreach_add_", total + _STEP)  # the steps += torch.tensor(1.0)

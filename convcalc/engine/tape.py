@@ -52,9 +52,10 @@ class Memory:
     def total(self) -> int:
         return sum(self.bytes.values())
 
-    def parts(self) -> Parts:
+    def parts(self, more: int = 0) -> Parts:
+        """The live bytes by part, with `more` bytes of activations (an op's temporaries)."""
         b = self.bytes
-        return Parts(b[Part.WEIGHTS], b[Part.GRADIENTS], b[Part.STATE], b[Part.SAVED], b[Part.ACTIVATIONS])
+        return Parts(b[Part.WEIGHTS], b[Part.GRADIENTS], b[Part.STATE], b[Part.SAVED], b[Part.ACTIVATIONS] + more)
 
 
 class Storage:
@@ -141,29 +142,28 @@ ACCUMULATE = 1 << 64  # AccumulateGrad's sequence number: it runs as soon as it 
 class Node:
     """An autograd node: its order of creation, the edges to the nodes of its inputs, what it saved.
 
-    `edges` are (node, slot) of each input that needs a gradient, None for one that does not;
-    `backward` makes the gradients of the inputs from those of the outputs (`slots` of them).
+    `edges` are the nodes of its inputs (None for an input that needs no gradient: each op here
+    has one differentiable output); `backward` makes the inputs' gradients from the output's.
     """
 
-    __slots__ = ("backward", "edges", "name", "param", "row", "saved", "seq", "slots")
+    __slots__ = ("backward", "edges", "name", "param", "row", "saved", "scratch", "seq")
 
-    def __init__(  # noqa: PLR0913 - a node is these
+    def __init__(
         self,
         seq: int,
         name: str,
         row: str,
-        edges: list[tuple[Node, int] | None],
+        edges: list[Node | None],
         backward: Callable[[list[Tensor]], list[Tensor | None]],
-        slots: int = 1,
     ) -> None:
         self.seq = seq
         self.name = name
         self.row = row
         self.edges = edges
         self.backward = backward
-        self.slots = slots
         self.saved: list[Tensor] = []
         self.param: Tensor | None = None  # an AccumulateGrad's parameter
+        self.scratch = 0  # what its backward makes and frees beside its results, at the most
 
     def keep(self, *tensors: Tensor) -> None:
         """Save tensors for backward (SavedVariable: a holder of their storage)."""

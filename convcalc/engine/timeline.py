@@ -36,7 +36,7 @@ from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
     from convcalc.bridges.program import Call, Program
-    from convcalc.kinds.plan import FunctionStep, ModuleStep
+    from convcalc.kinds.plan import FunctionStep
     from convcalc.report import LayerRow, Report
     from convcalc.spec.model import Spec
     from convcalc.volume import Volume

@@ -50,6 +50,7 @@ def _one_value(x: Given, groups: int) -> str:
 
 _FLOAT = 4  # convcalc.pytorch builds float32 modules
 
+
 class _ChannelNorm(Kind):
     """A normalisation with a learnable scale and shift per channel (when affine)."""
 

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 _INDEX = 8  # a max pool's indices are int64
 
+
 class Pool(Kind):
     """Max or average pooling over F x F windows with stride S (default: S = F)."""
 
@@ -139,7 +140,6 @@ class Pool(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         return Working(output=(*window_working(p, row.input, rounding), f"D2 = D1 = {row.input.depth}"))
 
-
     def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
         """A max pool computes its int64 indices and drops them, even under no_grad."""
         assert row.output is not None  # noqa: S101 - a computed row has an output
@@ -201,7 +201,6 @@ class GlobalPool(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         spatial = "x".join(map(str, row.input.spatial))
         return Working(output=(f"one {spatial} window per channel: D2 = D1 = {row.input.depth}",))
-
 
     def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
         """A max pool computes its int64 indices and drops them, even under no_grad."""
@@ -276,7 +275,6 @@ class AdaptivePool(Kind):
         out = per(p["output"], len(x.spatial))
         windows = ", ".join(f"{w}/{o}" for w, o in zip(x.spatial, out, strict=True))
         return Working(output=(f"windows of about {windows} (PyTorch's adaptive rule): D2 = D1 = {x.depth}",))
-
 
     def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
         """A max pool computes its int64 indices and drops them, even under no_grad."""
