@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from convcalc.report import Report
     from convcalc.spec.model import Spec
 
+
 def figure(options: ShowOptions) -> str:
     """What the search compares with the limit: the step's peak in float32 (convcalc.engine.steptime), else the sum."""
     return "the step's peak" if options.precision in {None, "fp32"} else "the training total"
