@@ -171,3 +171,21 @@ def test_a_checkpointed_block_is_named_under_the_picture() -> None:
 def test_a_spec_with_a_row_that_failed_has_no_picture(inference: bool) -> None:  # noqa: FBT001 - the parameter
     with pytest.raises(convcalc.ConvcalcError, match="the spec has a layer convcalc cannot compute"):
         convcalc.memory_picture("input: 4x4x3\nlayers: [conv5-4]\n", inference=inference)
+
+
+@pytest.mark.slow  # a kernel starts in a few seconds
+def test_a_notebook_displays_the_memory_picture(tmp_path: object) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    v4 = nbformat.v4
+    notebook = v4.new_notebook(cells=[v4.new_code_cell("import convcalc\nconvcalc.memory_picture('lenet5', batch=8)")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    client = nbclient.NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    (cell,) = client.execute().cells
+    (result,) = cell.outputs
+    assert result.output_type == "execute_result"
+    assert result.data["image/svg+xml"].startswith("<?xml")
+    assert "LeNet-5: live memory of a training step" in result.data["image/svg+xml"]
