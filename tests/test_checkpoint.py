@@ -118,3 +118,19 @@ def test_the_training_block_names_the_recompute() -> None:
     result = CliRunner().invoke(main, ["show", "-", "--train"], input=BLOCKS)
     assert "  recompute  " in result.stdout
     assert "16.13 K MACs run again in backward (3 checkpointed blocks," in result.stdout
+
+
+def test_a_program_whose_checkpointed_blocks_are_empty_is_recorded_as_any() -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from convcalc.engine.autograd import Graph  # noqa: PLC0415
+    from convcalc.engine.recompute import Checkpointing, forward  # noqa: PLC0415
+    from convcalc.engine.tape import Memory  # noqa: PLC0415
+
+    spec = load_spec("b.yaml", BLOCKS)
+    report = analyze(spec)
+    prog = program(spec, report)
+    graph = Graph(Memory())
+    assert isinstance(forward(report, prog, graph, print, print, batch=1), Checkpointing)
+    empty = replace(prog, checkpoints=(Region(3, 3, "x", "x", "9", "empty"),))
+    assert not isinstance(forward(report, empty, graph, print, print, batch=1), Checkpointing)

@@ -25,7 +25,7 @@ from convcalc.engine.fitmemory import (
     with_checkpoints,
 )
 from convcalc.engine.steptime import step_timeline
-from convcalc.engine.training import Optimizer
+from convcalc.engine.training import Optimizer, Precision, training
 
 if TYPE_CHECKING:
     from convcalc.engine.fitmemory import CostOf, PeakOf
@@ -250,3 +250,15 @@ def test_a_search_cut_short_says_so_in_the_table() -> None:
     assert fit.blocks
     lines = dict(fit_lines(fit, "the training total", binary=False))
     assert lines["  search"] == f"stopped after {fit.tried:,} choices: the cheapest found, not proven the least"
+
+
+def test_in_another_precision_the_search_compares_the_training_total() -> None:
+    code, out, _ = run("resnet18", "--batch", "64", "--precision", "bf16", "--fit-memory", "600MB", "--format", "json")
+    assert code == 0
+    data = json.loads(out)["fit_memory"]
+    assert data["figure"] == "the training total"
+    spec = replace(open_spec("resnet18"), batch=64)
+    chosen = with_checkpoints(spec, {b["path"] for b in data["blocks"]})
+    block = training(chosen, analyze(spec), precision=Precision.BF16).training
+    assert block is not None
+    assert block.total == data["peak"] <= 600_000_000
