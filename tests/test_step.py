@@ -131,3 +131,39 @@ def test_markdown_and_the_sum_when_there_is_no_step() -> None:
     bf16 = CliRunner().invoke(main, ["show", "lenet5", "--precision", "bf16"]).stdout
     assert "in all, the sum of the parts (bf16" in " ".join(bf16.split())
     assert "at the peak" not in bf16
+
+
+@pytest.mark.parametrize("name", ["unet", "vgg11", "densenet121"])
+def test_builtin_steps_hold_their_invariants(name: str) -> None:
+    # U-Net's crop (narrow: a slice whose backward makes the whole input's gradient), VGG's
+    # dropout and Linear, DenseNet's concatenations; SGD with and without foreach.
+    spec = open_spec(name)
+    report = analyze(spec)
+    for foreach in (False, True):
+        step = step_timeline(spec, report, Optimizer.SGD, foreach=foreach)
+        assert step is not None
+        last = step.events[-1].live
+        assert last.saved == 0
+        assert last.state == 0  # plain SGD keeps none
+        assert step.peak == max(e.high for e in step.events)
+        assert step.phase is Phase.BACKWARD  # SGD makes no temporary: its step is never the peak
+
+
+def test_a_linear_layer_without_bias_records_mm() -> None:
+    spec = load_spec("mm.yaml", "input: 6\nlayers: [fc-4, relu, {fc: {units: 3, bias: false}}]")
+    step = step_timeline(spec, analyze(spec))
+    assert step is not None
+    ops = [e.op for e in step.events if e.phase is Phase.BACKWARD]
+    assert ops[:2] == ["SumBackward0", "MmBackward0"]
+    assert "AddmmBackward0" in ops  # the first, with its bias
+
+
+def test_an_uneven_pad_keeps_nothing_and_its_backward_makes_the_unpadded_gradient() -> None:
+    spec = load_spec("pad.yaml", "input: 8x8x3\nlayers: [conv3-4 p1, conv4-4 psame]")
+    report = analyze(spec)
+    step = step_timeline(spec, report)
+    assert step is not None
+    block = training(spec, report).training
+    assert block is not None
+    assert [e for e in step.events if e.phase is Phase.FORWARD][-2].live.saved == block.saved
+    assert "ConstantPadNdBackward0" in [e.op for e in step.events]

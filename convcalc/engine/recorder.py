@@ -13,14 +13,19 @@ torch 2.13; tests/step_measure.py measures it):
   the output); backward makes the input's, weight's and bias's gradients.
 - max pool: saves its input and its int64 indices; average pool its input; an adaptive average
   pool to 1 is a mean, which saves nothing; backward makes the input's gradient.
-- dropout (train, CPU): `x * noise`, noise made first, in the input's type, and saved.
+- dropout (train, CPU): `x * noise`, the noise made first and saved: the mask its kind keeps.
 - activations save their output (relu, tanh, sigmoid) or input (the others), as kinds.saved says.
-- views (flatten, squeeze, unsqueeze) make nothing; their backward is a view of the gradient.
-  narrow (U-Net's crop) is a slice: its backward makes the whole input's gradient (zeros, then
-  the slice).
-- add: saves nothing, and its backward passes the same gradient to both operands; concat's
-  backward passes slices (views) of the gradient; multiply saves both operands.
-- a module's scratch (lrn's Python ops) is the kind's own (Kind.train_scratch... see recorder notes).
+- views (flatten, squeeze, unsqueeze, permute, reshape) make nothing; their backward is a view
+  of the gradient. narrow (U-Net's crop) is a slice: its backward makes the whole input's
+  gradient (zeros, then the slice). F.pad keeps nothing.
+- a merge: convcalc.pytorch.join reshapes each operand first (a view, ViewBackward0); add saves
+  nothing and passes the same gradient to both operands; concat's backward passes slices
+  (views) of the gradient; multiply keeps each operand for the other's gradient.
+- lrn is Python: its ops are engine/lrn_step.py's.
+- an op no built-in has keeps what its kind's `saved` rule says, and its backward makes a
+  gradient the size of its input (not measured op by op).
+- an op none of whose inputs needs a gradient records nothing; it makes and frees its kind's
+  scratch (`Kind.scratch`) as in inference.
 """
 
 from __future__ import annotations
@@ -48,10 +53,15 @@ if TYPE_CHECKING:
 _FLOAT = 4
 _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
-_VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0"}
+_VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0", ".permute": "PermuteBackward0"}
 _SAME = {"Identity"}
 _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
-_NAMED = {"F.relu": "ReluBackward0", "torch.tanh": "TanhBackward0", "torch.sigmoid": "SigmoidBackward0"}
+_NAMED = {
+    "F.pad": "ConstantPadNdBackward0",
+    "F.relu": "ReluBackward0",
+    "torch.tanh": "TanhBackward0",
+    "torch.sigmoid": "SigmoidBackward0",
+}
 
 
 class Forward:
@@ -153,7 +163,7 @@ class Forward:
             fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
         else:
             fn = self.node(_node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
-            if fn.name.startswith("MaxPool"):  # its input and its int64 indices
+            if "MaxPool" in fn.name:  # its input and its int64 indices
                 own.append(self.graph.new(size // _FLOAT * _INDEX))
             elif cls.startswith("BatchNorm"):  # its input and the batch's mean and 1/std
                 own += [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
@@ -226,8 +236,8 @@ class Forward:
         out = self.out(size, fn)
         if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
             self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
-        elif name != "F.pad":  # the pad's backward is a slice of the gradient: it keeps nothing
-            fn.keep(x)
+        # else F.pad, the one other function of the kinds' plans: its backward is a slice of the
+        # gradient, and it keeps nothing
         self.event(row.path, name)
         return out
 
@@ -267,20 +277,23 @@ class Forward:
         return t.view(fn=fn).hold()
 
 
+# The node of each module's op, by the start of its class (Conv covers ConvTranspose).
+_NODES = (
+    ("Conv", "ConvolutionBackward0"),
+    ("BatchNorm", "NativeBatchNormBackward0"),
+    ("MaxPool", "MaxPool{n}DWithIndicesBackward0"),
+    ("AdaptiveMaxPool", "AdaptiveMaxPool{n}DBackward0"),
+    ("AvgPool", "AvgPool{n}DBackward0"),
+)
+
+
 def _node_name(cls: str, row: LayerRow) -> str:
     """The node a module's op records (the module docstring says what each keeps)."""
-    if cls.startswith(("Conv", "ConvTranspose")):
-        return "ConvolutionBackward0"
-    if cls.startswith("BatchNorm"):
-        return "NativeBatchNormBackward0"
-    if "MaxPool" in cls and not cls.startswith("Adaptive"):
-        return f"MaxPool{cls[-2]}DWithIndicesBackward0"
-    if cls.startswith("AdaptiveAvgPool"):
+    if cls.startswith("AdaptiveAvgPool"):  # to 1 PyTorch takes the mean
         assert row.output is not None  # noqa: S101 - computed
         return "MeanBackward1" if all(d == 1 for d in row.output.spatial) else f"AdaptiveAvgPool{cls[-2]}DBackward0"
-    if cls.startswith("AvgPool"):
-        return f"AvgPool{cls[-2]}DBackward0"
-    return f"{cls}Backward"
+    name = next((node for start, node in _NODES if cls.startswith(start)), f"{cls}Backward")
+    return name.format(n=cls[-2])
 
 
 def _padded(row: LayerRow, pad: FunctionStep) -> tuple[int, ...]:
