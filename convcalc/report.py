@@ -161,6 +161,8 @@ class Training:
     saved_fixed: int
     step: Step | None = None
     fit: Fit | None = None
+    checkpointed: int = 0  # blocks with `checkpoint: true` (convcalc.engine.checkpoint)
+    recompute_macs: int = 0  # the MACs backward runs again of them, at `batch`
 
     @property
     def static(self) -> int:

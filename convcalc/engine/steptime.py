@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import program
 from convcalc.engine.autograd import Graph
-from convcalc.engine.recorder import Forward
+from convcalc.engine.recompute import forward
 from convcalc.engine.tape import Memory, Part, Parts
 from convcalc.engine.training import Device, Optimizer
 
@@ -176,7 +176,14 @@ def _run(spec: Spec, report: Report, prog: Program, setup: _Setup) -> Step:
     log = _Log(memory)
     b = setup.batch
     x = graph.new(b * spec.input.values * _FLOAT)
-    fwd = Forward(report, prog, graph, lambda row, op, high: log.add(Phase.FORWARD, row, op, high), batch=b)
+    fwd = forward(  # checkpointed blocks run again in backward (convcalc.engine.recompute)
+        report,
+        prog,
+        graph,
+        lambda row, op, high: log.add(Phase.FORWARD, row, op, high),
+        lambda row, op, high: log.add(Phase.BACKWARD, row, f"recompute {op}", high),
+        batch=b,
+    )
     owned = {a.row for a in prog.attributes}
     norms = [r for r in report.rows if r.path in owned and r.buffers]
     graph.new(sum(r.buffers * _FLOAT + _COUNT for r in norms), Part.WEIGHTS)  # never dropped

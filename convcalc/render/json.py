@@ -109,6 +109,9 @@ def training(t: Training, limit: int | None) -> dict[str, Any]:
         "saved_fixed": t.saved_fixed,
         "total": t.total,
     }
+    if t.checkpointed:
+        data["checkpointed"] = t.checkpointed
+        data["recompute_macs"] = t.recompute_macs
     if t.fit is not None:
         data["max_batch"] = fit_dict(t.fit)
     elif limit is not None:

@@ -80,11 +80,19 @@ def training_lines(report: Report, *, binary: bool, limit: int | None = None) ->
         ("  optimizer", f"{size(t.optimizer_state)} ({_STATE[t.optimizer]}{_master(t)})"),
         ("  saved", f"{size(t.saved)} kept by autograd for backward"),
     ]
+    if t.checkpointed:
+        lines.append(("  recompute", recompute_text(t)))
     if t.fit is not None:
         lines.append(("  max batch", fit_text(t.fit, binary=binary)))
     elif limit is not None:
         lines.append(("  max batch", max_batch_text(t, limit, binary=binary)))
     return lines
+
+
+def recompute_text(t: Training) -> str:
+    """What checkpointing costs: the MACs backward runs again, beside the forward's."""
+    blocks = f"{t.checkpointed:,} checkpointed block{'s' if t.checkpointed != 1 else ''}"
+    return f"{numbers.precise(t.recompute_macs)} MACs run again in backward ({blocks}, torch.utils.checkpoint)"
 
 
 def _master(t: Training) -> str:
