@@ -62,15 +62,8 @@ class SpecBuilder(Builder):
         """
         shorthand_ = self.define("shorthand.check", lambda: self.shorthand(self.known, shown=False))
         # The built-in blocks (`transformer`) are calls any spec may make.
-        keys = [
-            *LAYER_KEYS,
-            "layer",
-            "merge",
-            *composite.REPEAT_KEYS,
-            *composite.COMPOSITES,
-            *self.known,
-            *builtin_blocks(),
-        ]
+        keys = [*LAYER_KEYS, "layer", "merge", *composite.REPEAT_KEYS, *composite.COMPOSITES, *self.known]
+        keys += builtin_blocks()
         allowed: Schema = {key: {} for key in keys}
         return {
             "if": {"type": "string"},
