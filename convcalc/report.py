@@ -144,7 +144,8 @@ class Training:
     `total_at` is the sum of these parts, a breakdown and no bound of the peak: the peak can be
     above it (transient buffers, Adam's temporaries) or below (tensors freed in backward), issue 26.
     `step` is the step's timeline and its peak (convcalc.engine.steptime; float32 only), `fit`
-    the largest batch whose peak fits `--max-batch`'s limit.
+    the largest batch whose peak fits `--max-batch`'s limit; `step_unavailable` the kinds that
+    leave a float32 report without them (convcalc.engine.stepscope).
     `saved` is what autograd keeps for backward at `batch`; it is
     `saved_per_image` × batch + `saved_fixed` (totals are affine in the batch).
     """
@@ -161,6 +162,7 @@ class Training:
     saved_fixed: int
     step: Step | None = None
     fit: Fit | None = None
+    step_unavailable: tuple[str, ...] = ()  # kinds the timeline does not follow to the byte: no `step`
     checkpointed: int = 0  # blocks with `checkpoint: true` (convcalc.engine.checkpoint)
     recompute_macs: int = 0  # the MACs backward runs again of them, at `batch`
 

@@ -14,7 +14,9 @@ have every op (chains, residual adds, concatenations, lrn, dropout, crop, VGG16'
 for Adam), with SGD with momentum on the others (VGG11, 13, 19, ResNet-34, ResNet-50 as in the
 paper, AlexNet, ZFNet: the same ops, and an optimizer step over 100 M parameters costs more than
 their backward); at batch 8 LeNet-5, ResNet-18 and AlexNet (paper); the kind cases whose ops
-the built-ins have, at batch 3.
+the built-ins have, and issue 25's (channel split, stochastic depth, layer scale, MBConv), at
+batch 3; two `from:` graphs at batch 3. NOT_COVERED: the specs the timeline does not follow to the
+byte (convcalc.engine.stepscope's kinds), with why; they have no step figure.
 """
 
 from __future__ import annotations
@@ -47,6 +49,45 @@ CASES = (
     "conv-first", "pool-first", "batchnorm-after", "relu-fused", "deconv", "same-uneven-conv",
     "ceil-conv-and-pool", "multiply-first", "squeeze-excitation", "pools", "gap-first",
 )  # fmt: skip
+# Issue 25's and 27's kinds (channel split, stochastic depth, layer scale, LayerNorm over channels,
+# the token kinds, attention's two paths, the MLP, transformer blocks) and `from:` graphs.
+NEW_CASES = (
+    "shufflenet-units", "chunks-of-the-input", "chunks-multiplied", "stochastic-depth-branches",
+    "stochastic-depth-ranks", "scale-places", "layernorm-channels-places", "convnext-block", "mbconv-block",
+    "attention-math", "attention-math-dropout", "attention-fused", "attention-fused-dropout",
+    "mlp-gelu", "mlp-relu", "mlp-identity", "mlp-softsign", "mlp-tanh", "transformer-blocks",
+)  # fmt: skip
+# Specs the timeline does not follow to the byte: their kinds are convcalc.engine.stepscope's, and
+# `show --train` gives the sum of the parts with the step marked not available
+# (test_the_specs_left_out_are_those_without_a_step checks the two lists agree).
+_TOKENS = (
+    "the token kinds (patchify's flatten, transposes and copy, cls_token's expand and cat, pos_embed's "
+    "broadcast add) and nn.MultiheadAttention's and the MLP's ops are not recorded op by op"
+)
+_CHANNELS_LAST = (
+    "layernorm over channels' permutes leave the tensors after it channels-last, where PyTorch picks other "
+    "nodes (a global pool's mean then as_strided) and the recorder follows no strides"
+)
+NOT_COVERED = {
+    **dict.fromkeys(("vit_b_16", "vit_b_32", "vit_s_16", "hybrid_r18_vit", "transformer-blocks"), _TOKENS),
+    **{f"attention-{n}": _TOKENS for n in ("math", "math-dropout", "fused", "fused-dropout")},
+    **{f"mlp-{n}": _TOKENS for n in ("gelu", "relu", "identity", "softsign", "tanh")},
+    **dict.fromkeys(("convnext_tiny", "convnext-block", "layernorm-channels-places"), _CHANNELS_LAST),
+}
+GRAPHS = {
+    "graph-fork": (
+        "input: 8x8x3\nlayers:\n  - {layer: conv1-4, name: a}\n  - {layer: conv3-6 p1, name: b}\n"
+        "  - {layer: conv1-2, name: c, from: [a]}\n  - {merge: concat, from: [b, c, input], name: joined}\n"
+        "  - {layer: conv1-3, name: d}\n  - {merge: add, from: [d, input]}\n  - {layer: relu, name: r}\n"
+        "  - {merge: multiply, from: [input, r], name: m}\n  - {merge: add, from: [d, m]}\n"
+        "  - gap\n  - flatten\n  - fc-2"
+    ),
+    "graph-reads-twice": (
+        "input: 6x6x4\nlayers:\n  - {layer: conv1-4, name: a}\n  - {layer: bn, name: b}\n"
+        "  - {merge: concat, from: [a, b, a], name: cat}\n  - {layer: conv1-4, from: [cat], name: e}\n"
+        "  - {merge: add, from: [a, b, e, input]}"
+    ),
+}  # every branch reaches the output: a dead one's nodes and saved tensors go when its output does
 
 
 def check(spec: Spec, what: str, optimizers: tuple[tuple[str, bool], ...] = OPTIMIZERS) -> None:
@@ -71,7 +112,7 @@ def check(spec: Spec, what: str, optimizers: tuple[tuple[str, bool], ...] = OPTI
         assert t.peak == m.peak(name, foreach), f"{case}: peak in {t.phase.value} at {t.row} ({t.op})"
 
 
-@pytest.mark.parametrize("name", builtin_names())
+@pytest.mark.parametrize("name", [n for n in builtin_names() if n not in NOT_COVERED])
 def test_every_builtin_specs_step_is_pytorchs(name: str) -> None:
     check(open_spec(name), f"{name} at batch 1", OPTIMIZERS if name in ALL_FOUR else MOMENTUM)
 
@@ -81,9 +122,27 @@ def test_the_step_at_batch_8_is_pytorchs(name: str) -> None:
     check(replace(open_spec(name), batch=8), f"{name} at batch 8")
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", [n for n in CASES + NEW_CASES if n not in NOT_COVERED])
 def test_the_kind_cases_steps_are_pytorchs(name: str) -> None:
     check(replace(load_spec(f"{name}.yaml", SPECS[name]), batch=3), f"{name} at batch 3", MOMENTUM)
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+def test_the_graphs_steps_are_pytorchs(name: str) -> None:
+    check(replace(load_spec(f"{name}.yaml", GRAPHS[name]), batch=3), f"{name} at batch 3", MOMENTUM)
+
+
+def test_the_specs_left_out_are_those_without_a_step() -> None:
+    specs = {n: open_spec(n) for n in builtin_names()}
+    specs |= {n: load_spec(f"{n}.yaml", SPECS[n]) for n in CASES + NEW_CASES}
+    without = set()
+    for name, spec in specs.items():
+        training = analyze(spec).training
+        assert training is not None
+        assert (training.step is None) == bool(training.step_unavailable), name
+        if training.step_unavailable:
+            without.add(name)
+    assert without == set(NOT_COVERED)
 
 
 def _memtracker(spec: Spec, optimizer: str) -> int:

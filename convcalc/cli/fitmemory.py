@@ -15,9 +15,15 @@ if TYPE_CHECKING:
     from convcalc.spec.model import Spec
 
 
-def figure(options: ShowOptions) -> str:
-    """What the search compares with the limit: the step's peak in float32 (convcalc.engine.steptime), else the sum."""
-    return "the step's peak" if options.precision in {None, "fp32"} else "the training total"
+def figure(options: ShowOptions, report: Report) -> str:
+    """What the search compares with the limit: the step's peak in float32 (convcalc.engine.steptime), else the sum.
+
+    The sum too for a kind the timeline does not follow to the byte (convcalc.engine.stepscope).
+    """
+    from convcalc.engine.stepscope import unmodelled  # noqa: PLC0415 - only --fit-memory
+
+    exact = options.precision in {None, "fp32"} and not unmodelled(report)
+    return "the step's peak" if exact else "the training total"
 
 
 def search(spec: Spec, report: Report, limit: int, options: ShowOptions) -> Fit:
@@ -25,7 +31,7 @@ def search(spec: Spec, report: Report, limit: int, options: ShowOptions) -> Fit:
     from convcalc.engine.fitmemory import fit_memory, step_peak, sum_of_parts  # noqa: PLC0415 - only --fit-memory
     from convcalc.engine.training import Device, Optimizer, Precision  # noqa: PLC0415
 
-    if figure(options) == "the step's peak":
+    if figure(options, report) == "the step's peak":
         peak_of, cost_of = step_peak(
             report, options.optimizer or "sgd", foreach=options.foreach, device=options.device or "cpu"
         )
@@ -39,12 +45,12 @@ def search(spec: Spec, report: Report, limit: int, options: ShowOptions) -> Fit:
     return fit_memory(spec, limit, peak_of, cost_of)
 
 
-def show_fit(fit: Fit, fmt: str, options: ShowOptions) -> None:
+def show_fit(fit: Fit, fmt: str, options: ShowOptions, report: Report) -> None:
     """The answer under the table or the Markdown (JSON carries it as `fit_memory`)."""
     from convcalc.render.fitmemory import fit_lines  # noqa: PLC0415
     from convcalc.render.peak import peak_markdown, print_peak  # noqa: PLC0415
 
-    lines = fit_lines(fit, figure(options), binary=options.binary)
+    lines = fit_lines(fit, figure(options, report), binary=options.binary)
     if fmt == "table":
         print_peak(lines, console())
     elif fmt == "markdown":

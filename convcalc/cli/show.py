@@ -154,7 +154,7 @@ def show(spec: str, **given: Any) -> None:
 
             data = report_dict(report, __version__, limit=limit)
             data |= {"peak": peak_dict(timeline)} if peak else {}
-            data |= {"fit_memory": fit_dict(found, figure(options))} if found else {}
+            data |= {"fit_memory": fit_dict(found, figure(options, report))} if found else {}
             echo_data(dumps(data, rows="layers"), "json", nl=False)
         else:
             echo_data(_render_text(report, fmt, binary=binary, limit=limit), "json", nl=False)
@@ -164,7 +164,7 @@ def show(spec: str, **given: Any) -> None:
         click.echo(text + (peak_markdown(lines) if lines else ""), nl=False)
         echo_diagnostics(report)
     if found:
-        show_fit(found, fmt, options)
+        show_fit(found, fmt, options, report)
     if not report.ok or (found and found.blocks is None):
         if found and found.blocks is None:
             click.echo(none_fits(found), err=True)

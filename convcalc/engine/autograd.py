@@ -115,7 +115,7 @@ class Graph:
         if not old.is_view and old.holders == 1 and old.storage.tensors == 1:
             new.drop()
             return old
-        total = self.fresh(old.bytes).hold()
+        total = self.fresh(max(old.bytes, new.bytes)).hold()  # the seed's expand is a view of 4 B
         if self.memory.total > self.high.total:
             self.high = self.memory.parts()
         old.drop()

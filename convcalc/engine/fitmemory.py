@@ -67,7 +67,7 @@ class Fit:
 
 def outermost(nodes: tuple[Node, ...]) -> list[Sequence | Residual | Parallel]:
     """The composites no other composite holds, in order."""
-    return [n for n in nodes if not isinstance(n, LayerSpec)]
+    return [n for n in nodes if isinstance(n, (Sequence, Residual, Parallel))]
 
 
 def candidates(spec: Spec, cost_of: CostOf) -> list[Candidate]:

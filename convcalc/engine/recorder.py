@@ -17,13 +17,18 @@ torch 2.13; tests/step_measure.py measures it):
 - activations save their output (relu, tanh, sigmoid) or input (the others), as kinds.saved says.
 - views (flatten, squeeze, unsqueeze, permute, reshape) make nothing; their backward is a view
   of the gradient. narrow (U-Net's crop) is a slice: its backward makes the whole input's
-  gradient (zeros, then the slice). F.pad keeps nothing.
+  gradient (zeros, then the slice), as select's (class_token_out's x[:, 0]). F.pad keeps nothing.
 - a merge: convcalc.pytorch.join reshapes each operand first (a view, ViewBackward0); add saves
   nothing and passes the same gradient to both operands; concat's backward passes slices
-  (views) of the gradient; multiply keeps each operand for the other's gradient.
+  (views) of the gradient; multiply keeps each operand for the other's gradient, and a
+  broadcast operand's gradient is the full product, then summed (opnodes.unreduced). A slice
+  that is not contiguous (a channel chunk at batch 2 or more) reshapes as an alias
+  (ReshapeAliasBackward0). Three operands or more: two partial sums are live at once.
 - lrn is Python: its ops are engine/lrn_step.py's.
-- an op no built-in has keeps what its kind's `saved` rule says, and its backward makes a
-  gradient the size of its input (not measured op by op).
+- an op no built-in has keeps what its kind's `saved` rule says (with `fixed_values`: stochastic
+  depth's mask for the batch), and its backward makes a gradient the size of its input (not
+  measured op by op; ChannelShuffleBackward0 measured). engine/stepscope.py names the kinds
+  whose ops this does not follow (no step figure for them).
 - an op none of whose inputs needs a gradient records nothing; it makes and frees its kind's
   scratch (`Kind.scratch`) as in inference.
 """
@@ -35,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
 from convcalc.engine.lrn_step import lrn
+from convcalc.engine.opnodes import BY_RULE, node_name, padded, unreduced
 from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import standalone
 from convcalc.options import ActivationFunction, Rounding
@@ -59,6 +65,10 @@ _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
 _NAMED = {
     "F.pad": "ConstantPadNdBackward0",
     "F.relu": "ReluBackward0",
+    "F.silu": "SiluBackward0",
+    "F.gelu": "GeluBackward0",
+    "F.hardswish": "HardswishBackward0",
+    "F.hardsigmoid": "HardsigmoidBackward0",
     "torch.tanh": "TanhBackward0",
     "torch.sigmoid": "SigmoidBackward0",
 }
@@ -162,13 +172,14 @@ class Forward:
             own.append(self.graph.new(self.own(keep)))  # the mask the kind's rule keeps
             fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
         else:
-            fn = self.node(_node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
+            fn = self.node(node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
             if "MaxPool" in fn.name:  # its input and its int64 indices
                 own.append(self.graph.new(size // _FLOAT * _INDEX))
             elif cls.startswith("BatchNorm"):  # its input and the batch's mean and 1/std
                 own += [self.graph.new(row.output.depth * _FLOAT) for _ in range(2)]  # type: ignore[union-attr]
         out = self.out(size, fn)
-        if fn.name == f"{cls}Backward":  # an op the built-ins do not have: what its kind's rule says it keeps
+        # an op the built-ins do not have, or one measured to: what its kind's rule says it keeps
+        if fn.name == f"{cls}Backward" or fn.name in BY_RULE:
             self.keep(fn, keep, x, out)
         elif fn.name not in {"MulBackward0", "MeanBackward1"}:
             fn.keep(x)
@@ -180,7 +191,7 @@ class Forward:
     def own(self, keep: Keep) -> int:
         """The bytes of a `Keep` beside its input and output: indices, statistics, masks, values."""
         per_image = keep.values * _FLOAT + keep.indices * _INDEX + keep.masks * _FLOAT + keep.stats * _FLOAT
-        return self.batch * per_image + keep.fixed_stats * _FLOAT
+        return self.batch * per_image + (keep.fixed_stats + keep.fixed_values) * _FLOAT
 
     def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
         """A row's `Keep` (convcalc.kinds.saved): its input, its output, and bytes of its own."""
@@ -221,13 +232,19 @@ class Forward:
             dims[int(c.args[0]) - 1] = int(c.args[2])  # type: ignore[arg-type]
             fn = self.node("SliceBackward0", row.path, [x], self.grads(x)) if x.grad else None
             out = x.view(self.batch * prod(dims) * _FLOAT, fn=fn).hold()
+            out.strided = x.strided or self.batch * prod(dims[: int(c.args[0]) - 1]) > 1  # type: ignore[arg-type]
+            self.event(row.path, name)
+            return out
+        if name == ".select":  # class_token_out's x[:, 0]: a view; its backward makes the whole input's gradient
+            fn = self.node("SelectBackward0", row.path, [x], self.grads(x)) if x.grad else None
+            out = x.view(self.made(row), fn=fn).hold()
             self.event(row.path, name)
             return out
         size = self.made(row) if last or name == ".new_zeros" else x.bytes
         if name == ".new_zeros":
             size //= self.batch
         if name == "F.pad":
-            size = self.batch * prod(_padded(row, c)) * _FLOAT
+            size = self.batch * prod(padded(row, c)) * _FLOAT
         if not x.grad or name == ".new_zeros":
             out = self.out(size, None)
             self.event(row.path, name)
@@ -253,6 +270,7 @@ class Forward:
         else:  # convcalc.pytorch.join reshapes each operand to the widest rank first: a view each
             parts = [self.reshaped(t, row.path) for t in parts]
             value = parts[0].hold()
+            high = 0  # two partial sums live at once: with three operands or more, the most is mid-join
             for t in parts[1:]:
                 if s.merge is Merge.ADD:
                     fn = self.node("AddBackward0", row.path, [value, t], lambda g: [g[0], g[0]])
@@ -260,10 +278,12 @@ class Forward:
                     fn = self.node("MulBackward0", row.path, [value, t], self.grads(value, t))
                     # each operand is kept for the other's gradient (derivatives.yaml's mul)
                     fn.keep(*([value] if t.grad else []), *([t] if value.grad else []))
+                    fn.scratch = unreduced(value, t, size)
                 nxt = self.out(size, fn if value.grad or t.grad else None)
+                high = max(high, self.graph.memory.total)
                 value.drop()
                 value = nxt
-            self.event(s.row, s.merge.value)
+            self.event(s.row, s.merge.value, max(0, high - self.graph.memory.total))
             for t in parts:
                 t.drop()
         for step in s.then:
@@ -273,35 +293,6 @@ class Forward:
         return value
 
     def reshaped(self, t: Tensor, row: str) -> Tensor:
-        fn = self.node("ViewBackward0", row, [t], lambda g: [g[0].view()]) if t.grad else None
+        name = "ReshapeAliasBackward0" if t.strided else "ViewBackward0"  # reshape: _reshape_alias unless contiguous
+        fn = self.node(name, row, [t], lambda g: [g[0].view()]) if t.grad else None
         return t.view(fn=fn).hold()
-
-
-# The node of each module's op, by the start of its class (Conv covers ConvTranspose).
-_NODES = (
-    ("Conv", "ConvolutionBackward0"),
-    ("BatchNorm", "NativeBatchNormBackward0"),
-    ("MaxPool", "MaxPool{n}DWithIndicesBackward0"),
-    ("AdaptiveMaxPool", "AdaptiveMaxPool{n}DBackward0"),
-    ("AvgPool", "AvgPool{n}DBackward0"),
-)
-
-
-def _node_name(cls: str, row: LayerRow) -> str:
-    """The node a module's op records (the module docstring says what each keeps)."""
-    if cls.startswith("AdaptiveAvgPool"):  # to 1 PyTorch takes the mean
-        assert row.output is not None  # noqa: S101 - computed
-        return "MeanBackward1" if all(d == 1 for d in row.output.spatial) else f"AdaptiveAvgPool{cls[-2]}DBackward0"
-    name = next((node for start, node in _NODES if cls.startswith(start)), f"{cls}Backward")
-    return name.format(n=cls[-2])
-
-
-def _padded(row: LayerRow, pad: FunctionStep) -> tuple[int, ...]:
-    """F.pad's output per image: the flat pads apply to the last dims first, two per dim."""
-    assert row.input is not None  # noqa: S101 - computed
-    flat = pad.args[0]
-    assert isinstance(flat, tuple)  # noqa: S101 - a pad step's argument
-    dims = [row.input.depth, *row.input.spatial]
-    for i in range(len(flat) // 2):
-        dims[-1 - i] += int(flat[2 * i]) + int(flat[2 * i + 1])
-    return tuple(dims)

@@ -88,7 +88,7 @@ class Tensor:
     adds a second gradient into it in place.
     """
 
-    __slots__ = ("bytes", "fn", "holders", "is_view", "storage")
+    __slots__ = ("bytes", "fn", "holders", "is_view", "storage", "strided")
 
     def __init__(self, storage: Storage, size: int, *, fn: Node | None = None, is_view: bool = False) -> None:
         self.storage = storage
@@ -96,6 +96,7 @@ class Tensor:
         self.fn = fn  # the node that made it (grad_fn), or the AccumulateGrad of a parameter
         self.is_view = is_view
         self.holders = 0
+        self.strided = False  # not contiguous (a slice of a channel or a position): reshape is an alias
         storage.tensors += 1
 
     @property
@@ -117,7 +118,9 @@ class Tensor:
 
     def view(self, size: int | None = None, *, fn: Node | None = None) -> Tensor:
         """A view: a tensor on the same storage."""
-        return Tensor(self.storage, self.bytes if size is None else size, fn=fn, is_view=True)
+        t = Tensor(self.storage, self.bytes if size is None else size, fn=fn, is_view=True)
+        t.strided = self.strided
+        return t
 
     def save(self) -> None:
         s = self.storage

@@ -250,6 +250,6 @@ class MLP(Kind):
         """
         assert row.output is not None  # noqa: S101 - a computed row has an output
         out = batch * row.output.values * _FLOAT
-        hidden = out * p["hidden"] // row.output.depth
+        hidden = out * int(p["hidden"]) // row.output.depth
         held = {"Identity": 1, "Softsign": 3}.get(_module_class(p["activation"]), 2)
         return max(held * hidden - out, hidden)

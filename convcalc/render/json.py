@@ -118,6 +118,8 @@ def training(t: Training, limit: int | None) -> dict[str, Any]:
         data["max_batch"] = {"limit": limit, "batch": t.max_batch(limit), "from": "sum"}
     if t.step is not None:
         data["step"] = step_dict(t.step)
+    if t.step_unavailable:
+        data["step_unavailable"] = list(t.step_unavailable)
     return data
 
 

@@ -69,6 +69,9 @@ def training_lines(report: Report, *, binary: bool, limit: int | None = None) ->
         lines = step_lines(t.step, report, binary=binary)
     else:
         lines = [("Training", f"{size(t.total)} in all, the sum of the parts ({setup})")]
+    if t.step_unavailable:
+        kinds = ", ".join(t.step_unavailable)
+        lines.append(("  step", f"the step's peak is not available: its timeline does not follow {kinds} to the byte"))
     lines += [
         ("  precision", f"{t.precision}: {PRECISIONS[t.precision]}"),
         ("  weights", f"{size(t.weights)} ({_VALUE[t.precision]})"),

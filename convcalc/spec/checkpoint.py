@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.errors import SpecError
 from convcalc.kinds.params import describe
-from convcalc.spec.model import LayerSpec, Parallel, Residual, Sequence
+from convcalc.spec.model import Junction, LayerSpec, Parallel, Residual, Sequence, Wired
 from convcalc.spec.yamlpos import PosMap
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def checkpointed(node: Node, item: Any) -> Node:
     if not isinstance(value, bool):
         msg = f"`checkpoint:` is true or false, not {describe(value)}"
         raise SpecError(msg, at)
-    if isinstance(node, LayerSpec):
+    if isinstance(node, (LayerSpec, Junction, Wired)):
         msg = (
             "`checkpoint:` applies to a composite (repeat, residual, parallel) or a block call, "
             "as torch.utils.checkpoint wraps a block: put this layer in one"
