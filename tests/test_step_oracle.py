@@ -64,15 +64,10 @@ _TOKENS = (
     "the token kinds (patchify's flatten, transposes and copy, cls_token's expand and cat, pos_embed's "
     "broadcast add) and nn.MultiheadAttention's and the MLP's ops are not recorded op by op"
 )
-_CHANNELS_LAST = (
-    "layernorm over channels' permutes leave the tensors after it channels-last, where PyTorch picks other "
-    "nodes (a global pool's mean then as_strided) and the recorder follows no strides"
-)
 NOT_COVERED = {
     **dict.fromkeys(("vit_b_16", "vit_b_32", "vit_s_16", "hybrid_r18_vit", "transformer-blocks"), _TOKENS),
     **{f"attention-{n}": _TOKENS for n in ("math", "math-dropout", "fused", "fused-dropout")},
     **{f"mlp-{n}": _TOKENS for n in ("gelu", "relu", "identity", "softsign", "tanh")},
-    **dict.fromkeys(("convnext_tiny", "convnext-block", "layernorm-channels-places"), _CHANNELS_LAST),
 }
 GRAPHS = {
     "graph-fork": (

@@ -1,4 +1,11 @@
-"""The autograd nodes of convcalc.engine.recorder's ops: their names, a multiply's temporaries, F.pad's size."""
+"""The autograd nodes of convcalc.engine.recorder's ops: their names, a multiply's temporaries, F.pad's size.
+
+Strides (measured): a slice that is not contiguous (a channel chunk at batch 2 or more, a
+channels-last tensor after layernorm over channels' permutes) reshapes as an alias
+(ReshapeAliasBackward0); ops keep a channels-last input's layout (LayerNorm, Linear and views
+excepted); a global pool's mean of one is followed by as_strided (AsStridedBackward1, its
+backward a new gradient). A join of three operands or more has two partial sums live at once.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from convcalc.engine.tape import Tensor
     from convcalc.kinds.plan import FunctionStep
+    from convcalc.kinds.saved import Keep
     from convcalc.report import LayerRow
 
 
@@ -18,9 +26,10 @@ _NODES = (
     ("AdaptiveMaxPool", "AdaptiveMaxPool{n}DBackward0"),
     ("AvgPool", "AvgPool{n}DBackward0"),
     ("ChannelShuffle", "ChannelShuffleBackward0"),
+    ("LayerNorm", "NativeLayerNormBackward0"),
 )
 # Nodes named as PyTorch names them that keep what their kind's rule says (measured).
-BY_RULE = {"ChannelShuffleBackward0"}
+BY_RULE = {"ChannelShuffleBackward0", "NativeLayerNormBackward0"}
 
 
 def node_name(cls: str, row: LayerRow) -> str:
@@ -52,3 +61,9 @@ def padded(row: LayerRow, pad: FunctionStep) -> tuple[int, ...]:
     for i in range(len(flat) // 2):
         dims[-1 - i] += int(flat[2 * i]) + int(flat[2 * i + 1])
     return tuple(dims)
+
+
+def own_bytes(keep: Keep, batch: int) -> int:
+    """The bytes of a `Keep` beside its input and output: indices, statistics, masks, values (float32)."""
+    per_image = keep.values * 4 + keep.indices * 8 + keep.masks * 4 + keep.stats * 4
+    return batch * per_image + (keep.fixed_stats + keep.fixed_values) * 4

@@ -18,17 +18,13 @@ torch 2.13; tests/step_measure.py measures it):
 - views (flatten, squeeze, unsqueeze, permute, reshape) make nothing; their backward is a view
   of the gradient. narrow (U-Net's crop) is a slice: its backward makes the whole input's
   gradient (zeros, then the slice), as select's (class_token_out's x[:, 0]). F.pad keeps nothing.
-- a merge: convcalc.pytorch.join reshapes each operand first (a view, ViewBackward0); add saves
-  nothing and passes the same gradient to both operands; concat's backward passes slices
-  (views) of the gradient; multiply keeps each operand for the other's gradient, and a
-  broadcast operand's gradient is the full product, then summed (opnodes.unreduced). A slice
-  that is not contiguous (a channel chunk at batch 2 or more) reshapes as an alias
-  (ReshapeAliasBackward0). Three operands or more: two partial sums are live at once.
+- a merge: convcalc.pytorch.join reshapes each operand first (ViewBackward0; an alias,
+  ReshapeAliasBackward0, of a tensor not contiguous); add passes the same gradient to both
+  operands; concat's backward passes slices (views); multiply keeps each operand for the other's
+  gradient (opnodes.unreduced: a broadcast one's). Strides: opnodes' docstring.
 - lrn is Python: its ops are engine/lrn_step.py's.
-- an op no built-in has keeps what its kind's `saved` rule says (with `fixed_values`: stochastic
-  depth's mask for the batch), and its backward makes a gradient the size of its input (not
-  measured op by op; ChannelShuffleBackward0 measured). engine/stepscope.py names the kinds
-  whose ops this does not follow (no step figure for them).
+- an op no built-in has keeps what its kind's `saved` rule says, its backward a gradient the
+  size of its input; engine/stepscope.py names the kinds this does not follow.
 - an op none of whose inputs needs a gradient records nothing; it makes and frees its kind's
   scratch (`Kind.scratch`) as in inference.
 """
@@ -40,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
 from convcalc.engine.lrn_step import lrn
-from convcalc.engine.opnodes import BY_RULE, node_name, padded, unreduced
+from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
 from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import standalone
 from convcalc.options import ActivationFunction, Rounding
@@ -151,10 +147,10 @@ class Forward:
         if cls == "Linear":
             return self.linear(row, x, params, size)
         if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
-            scratch = (
-                self.own(keep) if cls.startswith("Dropout") else KINDS[row.kind].scratch(row.config, row, self.batch)
-            )
+            dropout = cls.startswith("Dropout")
+            scratch = own_bytes(keep, self.batch) if dropout else KINDS[row.kind].scratch(row.config, row, self.batch)
             out = self.out(size, None)
+            out.channels_last = x.channels_last and cls != "LayerNorm"
             self.event(row.path, cls, scratch)
             return out
         if cls == "LocalResponseNorm":
@@ -169,7 +165,7 @@ class Forward:
         size = self.made(row)
         own: list[Tensor] = []
         if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
-            own.append(self.graph.new(self.own(keep)))  # the mask the kind's rule keeps
+            own.append(self.graph.new(own_bytes(keep, self.batch)))  # the mask the kind's rule keeps
             fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
         else:
             fn = self.node(node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
@@ -186,12 +182,12 @@ class Forward:
         fn.keep(*own)
         for t in own:
             t.drop()
+        if fn.name == "MeanBackward1" and x.channels_last:  # a channels-last input: the mean, then as_strided
+            view = out.view(fn=self.node("AsStridedBackward1", row.path, [out], self.grads(out))).hold()
+            out.drop()
+            return view
+        out.channels_last = x.channels_last and cls != "LayerNorm"  # the ops keep a channels-last input's layout
         return out
-
-    def own(self, keep: Keep) -> int:
-        """The bytes of a `Keep` beside its input and output: indices, statistics, masks, values."""
-        per_image = keep.values * _FLOAT + keep.indices * _INDEX + keep.masks * _FLOAT + keep.stats * _FLOAT
-        return self.batch * per_image + (keep.fixed_stats + keep.fixed_values) * _FLOAT
 
     def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
         """A row's `Keep` (convcalc.kinds.saved): its input, its output, and bytes of its own."""
@@ -199,7 +195,7 @@ class Forward:
             fn.keep(x)
         if keep.output:
             fn.keep(out)
-        own = self.own(keep)
+        own = own_bytes(keep, self.batch)
         if own:
             t = self.graph.new(own)
             fn.keep(t)
@@ -224,6 +220,9 @@ class Forward:
         if name in _VIEWS:
             fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
             out = x.view(fn=fn).hold()
+            assert row.input is not None  # noqa: S101 - computed
+            if name == ".permute" and prod(row.input.spatial) > 1:  # layernorm's to channels last and back
+                out.channels_last = not x.channels_last
             self.event(row.path, name)
             return out
         if name == ".narrow":  # U-Net's crop, one spatial dim at a time: (axis, start, length)
@@ -251,6 +250,7 @@ class Forward:
             return out
         fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], self.grads(x))
         out = self.out(size, fn)
+        out.channels_last = x.channels_last
         if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
             self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
         # else F.pad, the one other function of the kinds' plans: its backward is a slice of the
@@ -266,6 +266,7 @@ class Forward:
             sizes = [t.bytes for t in parts]
             fn = self.node("CatBackward0", row.path, list(parts), lambda g: [g[0].view(n) for n in sizes])
             value = self.out(size, fn if any(t.grad for t in parts) else None)
+            value.channels_last = all(t.channels_last for t in parts)
             self.event(s.row, s.merge.value)
         else:  # convcalc.pytorch.join reshapes each operand to the widest rank first: a view each
             parts = [self.reshaped(t, row.path) for t in parts]
@@ -280,6 +281,7 @@ class Forward:
                     fn.keep(*([value] if t.grad else []), *([t] if value.grad else []))
                     fn.scratch = unreduced(value, t, size)
                 nxt = self.out(size, fn if value.grad or t.grad else None)
+                nxt.channels_last = value.channels_last  # TensorIterator: the first operand's layout
                 high = max(high, self.graph.memory.total)
                 value.drop()
                 value = nxt
@@ -293,6 +295,6 @@ class Forward:
         return value
 
     def reshaped(self, t: Tensor, row: str) -> Tensor:
-        name = "ReshapeAliasBackward0" if t.strided else "ViewBackward0"  # reshape: _reshape_alias unless contiguous
+        name = "ReshapeAliasBackward0" if t.strided or t.channels_last else "ViewBackward0"  # _reshape_alias
         fn = self.node(name, row, [t], lambda g: [g[0].view()]) if t.grad else None
         return t.view(fn=fn).hold()

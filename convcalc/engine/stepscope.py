@@ -4,11 +4,9 @@ tests/test_step_oracle.py measures the timeline against PyTorch's allocator; the
 run ops the recorder does not follow op by op yet, so a report with any of them has no step
 figure (`show --train` says so and gives the sum of the parts; docs/peak-memory.md):
 
-- the token kinds' transposes, copies, expands and broadcast adds (patchify, cls_token,
-  pos_embed, tokens, grid), nn.MultiheadAttention's fused and unfused paths (attention) and the
-  token MLP (mlp): the transformer block is made of these;
-- layernorm over channels: its permutes leave the tensors that follow channels-last, where
-  PyTorch's ops choose other kernels and nodes (a global pool's mean is followed by as_strided).
+the token kinds' transposes, copies, expands and broadcast adds (patchify, cls_token, pos_embed,
+tokens, grid), nn.MultiheadAttention's fused and unfused paths (attention) and the token MLP
+(mlp): the transformer block is made of these.
 """
 
 from __future__ import annotations
@@ -25,11 +23,6 @@ def unmodelled(report: Report) -> tuple[str, ...]:
     """The kinds of the report's rows the step's timeline does not follow to the byte, in order, once each."""
     found: list[str] = []
     for r in report.rows:
-        name = r.kind
-        if r.kind == "layernorm" and (r.config or {}).get("over") == "channels":
-            name = "layernorm over channels"
-        elif r.kind not in _TOKEN_KINDS:
-            continue
-        if name not in found:
-            found.append(name)
+        if r.kind in _TOKEN_KINDS and r.kind not in found:
+            found.append(r.kind)
     return tuple(found)

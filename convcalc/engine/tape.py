@@ -88,7 +88,7 @@ class Tensor:
     adds a second gradient into it in place.
     """
 
-    __slots__ = ("bytes", "fn", "holders", "is_view", "storage", "strided")
+    __slots__ = ("bytes", "channels_last", "fn", "holders", "is_view", "storage", "strided")
 
     def __init__(self, storage: Storage, size: int, *, fn: Node | None = None, is_view: bool = False) -> None:
         self.storage = storage
@@ -97,6 +97,7 @@ class Tensor:
         self.is_view = is_view
         self.holders = 0
         self.strided = False  # not contiguous (a slice of a channel or a position): reshape is an alias
+        self.channels_last = False  # strided too, and the ops on it keep its layout
         storage.tensors += 1
 
     @property
@@ -119,7 +120,7 @@ class Tensor:
     def view(self, size: int | None = None, *, fn: Node | None = None) -> Tensor:
         """A view: a tensor on the same storage."""
         t = Tensor(self.storage, self.bytes if size is None else size, fn=fn, is_view=True)
-        t.strided = self.strided
+        t.strided, t.channels_last = self.strided, self.channels_last
         return t
 
     def save(self) -> None:
