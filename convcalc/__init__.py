@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from convcalc.api import analyze
     from convcalc.errors import ConvcalcError, Location, SpecError
+    from convcalc.picture import memory_picture
     from convcalc.report import Diagnostic, LayerRow, Report, Severity, Totals
     from convcalc.spec.loader import load_spec
     from convcalc.spec.model import LayerSpec, Spec
@@ -51,6 +52,7 @@ _WHERE = {
     "Severity": "convcalc.report",
     "Totals": "convcalc.report",
     "load_spec": "convcalc.spec.loader",
+    "memory_picture": "convcalc.picture",
     "LayerSpec": "convcalc.spec.model",
     "Spec": "convcalc.spec.model",
     "Volume": "convcalc.volume",
@@ -71,6 +73,7 @@ __all__ = [
     "__version__",
     "analyze",
     "load_spec",
+    "memory_picture",
 ]
 
 

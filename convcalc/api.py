@@ -51,10 +51,11 @@ def analyze(
             "convcalc.engine.symbolic.analyze_closed(spec) (docs/symbolic.md), or give sizes (input='224x224x3')"
         )
         raise SpecError(msg, spec.input_at or Location(spec.source))
+    from convcalc.engine.steppeak import with_step  # noqa: PLC0415
     from convcalc.engine.training import training  # noqa: PLC0415
 
-    # With training memory at its defaults (fp32, SGD, CPU), as `show --format json` has it.
-    return training(spec, analyze_spec(spec))
+    # With training memory at its defaults (fp32, SGD, CPU), as `show --train` has it: the step's peak too.
+    return with_step(spec, training(spec, analyze_spec(spec)))
 
 
 def to_spec(source: Spec | str | os.PathLike[str] | dict[str, Any]) -> Spec:
@@ -146,6 +147,7 @@ class ShowOptions:
     precision: str | None = None
     device: str | None = None
     limit: int | None = None
+    foreach: bool | None = None  # the optimizer's foreach path; None: PyTorch's default for the device
 
     def __post_init__(self) -> None:
         """Each option checked as the CLI checks it: a `SpecError` at `show()` otherwise."""
@@ -165,7 +167,8 @@ class ShowOptions:
     @property
     def training(self) -> bool:
         """Whether the training block is asked for (`--train`, or an option that implies it)."""
-        return self.train or any(o is not None for o in (self.optimizer, self.precision, self.device, self.limit))
+        given = (self.optimizer, self.precision, self.device, self.limit, self.foreach)
+        return self.train or any(o is not None for o in given)
 
     @property
     def per_row(self) -> bool:
@@ -183,6 +186,7 @@ class ShowOptions:
             "--precision": self.precision,
             "--device": self.device,
             "--max-batch": self.limit,
+            "--foreach": self.foreach,
         }
         return [name for name, value in given.items() if value is not None]
 
@@ -203,6 +207,10 @@ def show_report(spec: Spec, report: Report, options: ShowOptions) -> Report:
         )
         if not options.training and options.fmt != "json":
             report = replace(report, training=None)  # the saved column only
+        else:  # the training block shown, or JSON's: with the step's peak
+            from convcalc.engine.steppeak import with_step  # noqa: PLC0415
+
+            report = with_step(spec, report, foreach=options.foreach, limit=options.limit)
     return report if options.depth is None else fold(report, options.depth)
 
 

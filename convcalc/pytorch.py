@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from convcalc.bridges.program import Apply, Invoke, Join, Program, program
 from convcalc.engine.analyze import analyze
@@ -24,6 +25,7 @@ from convcalc.spec.model import Merge
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from convcalc.bridges.checkpoint import Region
     from convcalc.kinds.plan import FunctionStep, ModuleStep
     from convcalc.spec.model import Spec
 
@@ -89,27 +91,58 @@ class Network(nn.Module):
         return self.run(x, None)
 
     def run(self, x: torch.Tensor, seen: dict[str, torch.Tensor] | None) -> torch.Tensor:
-        """The output for x; with `seen`, every report row's output by its path too."""
+        """The output for x; with `seen`, every report row's output by its path too (nothing checkpointed)."""
         values = {"x": x}
-        for statement, calls in zip(self.program.statements, self.steps, strict=True):
-            if isinstance(statement, Join):
-                value = join(statement.merge, [values[s] for s in statement.sources])
-                for step in statement.then:
-                    value = function(step)(value)
-                if seen is not None:
-                    seen[statement.row] = value
-            else:
-                assert calls is not None  # noqa: S101 - an Apply has its calls
-                value = values[statement.source]
-                marks = dict(statement.rows)  # calls done -> the row whose output the value is then
-                if seen is not None and 0 in marks:
-                    seen[marks[0]] = value  # an identity activation's row
-                for done, call in enumerate(calls, 1):
-                    value = call(value)
-                    if seen is not None and done in marks:
-                        seen[marks[done]] = value
-            values[statement.target] = value
+        self.execute(0, len(self.steps), values, seen, checkpointed=seen is None)
         return values["x"]
+
+    def execute(
+        self,
+        start: int,
+        stop: int,
+        values: dict[str, torch.Tensor],
+        seen: dict[str, torch.Tensor] | None,
+        *,
+        checkpointed: bool,
+    ) -> None:
+        """Run statements start to stop on the named values; a `checkpoint: true` block under torch.utils.checkpoint."""
+        regions = {r.start: r for r in self.program.checkpoints if r.stop > r.start} if checkpointed else {}
+        i = start
+        while i < stop:
+            region = regions.get(i)
+            if region is not None:
+                out = checkpoint(self.block, region, values[region.source], use_reentrant=False)
+                values[region.target] = out
+                i = region.stop
+                continue
+            self.statement(i, values, seen)
+            i += 1
+
+    def block(self, region: Region, x: torch.Tensor) -> torch.Tensor:
+        """A checkpointed block's statements on its input: its names die with this call, as in the exported method."""
+        values = {region.source: x}
+        self.execute(region.start, region.stop, values, None, checkpointed=False)
+        return values[region.target]
+
+    def statement(self, i: int, values: dict[str, torch.Tensor], seen: dict[str, torch.Tensor] | None) -> None:
+        statement, calls = self.program.statements[i], self.steps[i]
+        if isinstance(statement, Join):
+            value = join(statement.merge, [values[s] for s in statement.sources])
+            for step in statement.then:
+                value = function(step)(value)
+            if seen is not None:
+                seen[statement.row] = value
+        else:
+            assert calls is not None  # noqa: S101 - an Apply has its calls
+            value = values[statement.source]
+            marks = dict(statement.rows)  # calls done -> the row whose output the value is then
+            if seen is not None and 0 in marks:
+                seen[marks[0]] = value  # an identity activation's row
+            for done, call in enumerate(calls, 1):
+                value = call(value)
+                if seen is not None and done in marks:
+                    seen[marks[done]] = value
+        values[statement.target] = value
 
 
 @dataclass(frozen=True, slots=True)

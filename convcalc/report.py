@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from fractions import Fraction
 
+    from convcalc.engine.steptime import Fit, Step
     from convcalc.volume import Volume
 
 
@@ -142,6 +143,9 @@ class Training:
 
     `total_at` is the sum of these parts, a breakdown and no bound of the peak: the peak can be
     above it (transient buffers, Adam's temporaries) or below (tensors freed in backward), issue 26.
+    `step` is the step's timeline and its peak (convcalc.engine.steptime; float32 only), `fit`
+    the largest batch whose peak fits `--max-batch`'s limit; `step_unavailable` the kinds that
+    leave a float32 report without them (convcalc.engine.stepscope).
     `saved` is what autograd keeps for backward at `batch`; it is
     `saved_per_image` × batch + `saved_fixed` (totals are affine in the batch).
     """
@@ -156,6 +160,11 @@ class Training:
     optimizer_state: int  # for mixed precision, the float32 master weights too (ZeRO's accounting)
     saved_per_image: int
     saved_fixed: int
+    step: Step | None = None
+    fit: Fit | None = None
+    step_unavailable: tuple[str, ...] = ()  # kinds the timeline does not follow to the byte: no `step`
+    checkpointed: int = 0  # blocks with `checkpoint: true` (convcalc.engine.checkpoint)
+    recompute_macs: int = 0  # the MACs backward runs again of them, at `batch`
 
     @property
     def static(self) -> int:

@@ -33,7 +33,7 @@ def test_the_largest_max_batch_prints_whole_numbers_not_float_artefacts() -> Non
     table = CliRunner().invoke(main, ["show", "lenet5", "--max-batch", "1000TB"])
     assert table.exit_code == 0, table.output
     block = table.stdout[table.stdout.index("max batch") :]
-    assert re.match(r"max batch\s+[\d,]+ fits in 1000\.00 TB \(1000\.00 TB;", block), block
+    assert re.match(r"max batch\s+[\d,]+ fits in 1000\.00 TB \(peak 1000\.00 TB;", block), block
     assert not re.search(r"\d{5,}\.\d", table.stdout)  # no 99999999999999996863366107917975552.00 TB
     data = json.loads(CliRunner().invoke(main, ["show", "lenet5", "--max-batch", "1000TB", "--format", "json"]).stdout)
     block = data["training"]["max_batch"]

@@ -21,6 +21,7 @@ from convcalc import analyze, load_spec
 from convcalc.builtins import open_spec
 from convcalc.cli import main
 from convcalc.engine.merge import saved as merge_saved
+from convcalc.engine.steptime import step_timeline
 from convcalc.engine.training import Device, Optimizer, Precision, training
 from convcalc.render import numbers
 from convcalc.report import Training
@@ -115,14 +116,16 @@ def test_max_batch_fits_and_one_more_does_not() -> None:
     b = _block(data)["max_batch"]
     assert isinstance(b, dict)
     assert b["limit"] == 16 * 10**9
+    assert b["from"] == "peak"  # float32: the step's peak must fit, not the sum of the parts
     fits = b["batch"]
-    totals = []
-    for batch in (fits, fits + 1):  # computed again at each batch, not from the affine formula
+    peaks = []
+    for batch in (fits, fits + 1):  # the step followed again at each batch, not from the affine formula
         spec = replace(open_spec("resnet50"), batch=batch)
-        block = training(spec, analyze(spec), optimizer=Optimizer.ADAMW).training
-        assert block is not None
-        totals.append(block.total)
-    assert totals[0] <= 16 * 10**9 < totals[1]
+        step = step_timeline(spec, analyze(spec), Optimizer.ADAMW)
+        assert step is not None
+        peaks.append(step.peak)
+    assert peaks[0] <= 16 * 10**9 < peaks[1]
+    assert [b["peak"], b["peak_above"]] == peaks
 
 
 def test_max_batch_when_none_or_any_batch_fits() -> None:
@@ -132,10 +135,15 @@ def test_max_batch_when_none_or_any_batch_fits() -> None:
     grows = replace(block, saved_per_image=10, saved_fixed=5)
     assert grows.max_batch(204) == 0
     assert grows.max_batch(215) == 1
-    result = CliRunner().invoke(main, ["show", "-", "--max-batch", "1kB"], input="input: 4x4x1\nlayers: [relu]\n")
+    given = ["show", "-", "--max-batch", "1kB", "--precision", "bf16"]  # no step's peak: the sum of the parts
+    result = CliRunner().invoke(main, given, input="input: 4x4x1\nlayers: [relu]\n")
     assert "max batch  any: nothing grows with the batch" in result.stdout
+    # In float32 the step's peak must fit: its input and output grow with the batch (64 B + 64 B
+    # an image, beside the 4 B loss and its gradient): 7 images fit in 1 kB.
+    result = CliRunner().invoke(main, ["show", "-", "--max-batch", "1kB"], input="input: 4x4x1\nlayers: [relu]\n")
+    assert "max batch    7 fits in 1.00 kB (peak 900 B; 8 would peak at 1.03 kB)" in result.stdout
     result = CliRunner().invoke(main, ["show", "vgg16", "--max-batch", "1 MiB", "--binary"])
-    assert "max batch  none: at batch 1 the total is" in result.stdout
+    assert "max batch    none: at batch 1 the peak is 1.09 GiB, over 1.00 MiB" in result.stdout
     result = CliRunner().invoke(main, ["show", "vgg16", "--max-batch", "16_000_000_000", "--format", "markdown"])
     assert "  - max batch: " in result.stdout
 

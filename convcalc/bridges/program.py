@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Union
 
+from convcalc.bridges.checkpoint import Region, region
 from convcalc.bridges.graphs import held
 from convcalc.bridges.names import Namer, Path, parts
 from convcalc.engine.merge import crop_start
@@ -88,6 +89,7 @@ class Program:
     attributes: tuple[Attribute, ...]
     statements: tuple[Statement, ...]
     notes: tuple[str, ...]
+    checkpoints: tuple[Region, ...] = ()  # `checkpoint: true` blocks: statements run under torch.utils.checkpoint
 
 
 def program(spec: Spec, report: Report) -> Program:
@@ -97,7 +99,8 @@ def program(spec: Spec, report: Report) -> Program:
         raise ConvcalcError(msg)
     backend = _Walk(report)
     walk(spec.layers, "x", backend)
-    return Program(tuple(backend.attributes), tuple(backend.statements), tuple(dict.fromkeys(backend.notes)))
+    notes = tuple(dict.fromkeys(backend.notes))
+    return Program(tuple(backend.attributes), tuple(backend.statements), notes, tuple(backend.regions))
 
 
 _DEFAULT_COMPOSITE_NAMES = {"residual", "parallel"}
@@ -128,6 +131,8 @@ class _Walk:
         self.open: list[Group] = []
         self.kept: list[tuple[str, str]] = []  # per open residual: its input kept, its shortcut's name
         self.levels: list[str] = []  # per open parallel: its branches' names' level
+        self.regions: list[Region] = []  # checkpointed blocks, each once closed
+        self.region: tuple[int, str] | None = None  # the open one's first statement and input
 
     def assign(self, target: str, source: str, calls: tuple[Call, ...], rows: tuple[tuple[int, str], ...]) -> str:
         self.statements.append(Apply(target, source, calls, rows))
@@ -135,6 +140,8 @@ class _Walk:
         return target
 
     def enter(self, group: Group, x: str) -> str:
+        if group.checkpoint:
+            self.region = (len(self.statements), x)
         suffix = ""  # the number of its repetition in a repeat (denselayer1, denselayer2)
         parent = self.open[-1] if self.open else None
         if isinstance(parent, Sequence) and parent.kind == "repeat":
@@ -159,7 +166,11 @@ class _Walk:
             self.kept.pop()
         elif isinstance(group, Parallel):
             self.levels.pop()
-        return out if out == self.dst[-1] else self.assign(self.dst[-1], out, (), ())  # an empty block
+        out = out if out == self.dst[-1] else self.assign(self.dst[-1], out, (), ())  # an empty block
+        if group.checkpoint and self.region is not None:
+            self.regions.append(region(group, self.statements, *self.region, out))
+            self.region = None
+        return out
 
     def path(self, group: Group, which: str, x: str, walk: Callable[[str], str]) -> str:
         dst, prefix, mark = self.dst[-1], self.prefix[-1], len(self.statements)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from convcalc.bridges import layout, owncode
+from convcalc.bridges.checkpoint import method_names
 from convcalc.bridges.names import class_name
 from convcalc.bridges.program import Apply, Invoke, Program, program
 from convcalc.render import numbers
@@ -47,18 +48,20 @@ def export_pytorch(spec: Spec, report: Report, version: str) -> Exported:
     """The exported file and its number of modules."""
     prog = program(spec, report)
     init = _init(prog)
-    forward = _forward(prog)
+    forward, methods = _checkpointed(prog)
     name = class_name(spec.name)
-    uses_functional = any("F." in line for line in forward)
-    functional = ["import torch.nn.functional as F"] if uses_functional else []
-    helper = [*_PRODUCT, ""] if any("product(" in line for line in forward) else []
+    code = [*forward, *methods]
+    functional = ["import torch.nn.functional as F"] if any("F." in line for line in code) else []
+    helper = [*_PRODUCT, ""] if any("product(" in line for line in code) else []
     helper += owncode.class_lines([a.module.cls for a in prog.attributes if a.module.own])
+    checkpoint = ["from torch.utils.checkpoint import checkpoint"] if methods else []
     lines = [
         *_module_docstring(spec, report, name, version, list(prog.notes)),
         "",
         "import torch",
         *functional,
         "from torch import nn",
+        *checkpoint,
         "",
         "",
         *helper,
@@ -73,6 +76,7 @@ def export_pytorch(spec: Spec, report: Report, version: str) -> Exported:
         *forward,
         "        return x",
         "",
+        *methods,
         "",
         'if __name__ == "__main__":',
         f"    model = {name}().eval()",
@@ -145,9 +149,30 @@ def template(c: Call | FunctionStep) -> str:
     return f"{c.function}({', '.join(['{}', *rest])})"
 
 
-def _forward(prog: Program) -> list[str]:
+def _checkpointed(prog: Program) -> tuple[list[str], list[str]]:
+    """`forward`'s lines, and a method per `checkpoint: true` block that forward checkpoints."""
+    regions = [r for r in prog.checkpoints if r.stop > r.start]
+    forward: list[str] = []
+    methods: list[str] = []
+    done = 0
+    for r, name in zip(regions, method_names(regions), strict=True):
+        forward += _forward(prog, done, r.start)
+        forward += layout.statement(f"{r.target} = checkpoint(self.{name}, {r.source}, use_reentrant=False)")
+        doc = layout.docstring_text(f"{inert(r.name)} ({r.path}): forward checkpoints it, to run again in backward.")
+        methods += [
+            f"    def {name}(self, {r.source}: torch.Tensor) -> torch.Tensor:",
+            *layout.wrap(f'"""{doc}"""', first="        ", rest="        "),
+            *_forward(prog, r.start, r.stop),
+            f"        return {r.target}",
+            "",
+        ]
+        done = r.stop
+    return forward + _forward(prog, done, len(prog.statements)), methods
+
+
+def _forward(prog: Program, start: int, stop: int) -> list[str]:
     lines: list[str] = []
-    for s in prog.statements:
+    for s in prog.statements[start:stop]:
         if isinstance(s, Apply):
             lines += _apply(s.target, s.source, [template(c) for c in s.calls])
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,6 +16,7 @@ from convcalc.cli.common import (
     override,
     spec_options,
 )
+from convcalc.cli.memory import draw_memory
 from convcalc.cli.output import output_file, write_output
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
@@ -36,6 +38,14 @@ from convcalc.render.svg import render_readable, render_svg
 @spec_options
 @click.option("--depth", type=click.IntRange(1), help="Draw layers nested deeper than N as one volume per block.")
 @click.option("--full", is_flag=True, help="Draw every layer, however large the figure (no folding by default).")
+@click.option("--memory", is_flag=True, help="Draw live memory across a training step instead, with its peak.")
+@click.option("--inference", is_flag=True, help="With --memory: an inference pass instead of a training step.")
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+    help="With --memory: the optimizer whose step is drawn (default adam; momentum: SGD with momentum).",
+)
+@click.option("--foreach", is_flag=True, help="With --memory: the optimizer's foreach path (CUDA's default).")
 def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     spec: str,
     output: Path | None,
@@ -45,6 +55,7 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     rounding: str | None,
     depth: int | None,
     full: bool,  # noqa: FBT001 - a click flag
+    **memory: Any,
 ) -> None:
     """Draw SPEC as an SVG figure: each layer's output volume as a box, branches side by side.
 
@@ -55,6 +66,11 @@ def draw(  # noqa: PLR0913, PLR0917 - click passes each option
     """
     loaded = override(open_spec(spec), batch=batch, dtype=dtype, input_=input_, rounding=rounding)
     report = analyze(loaded)
+    if memory.pop("memory"):
+        draw_memory(loaded, report, output, **{**memory, "optimizer": memory["optimizer"] or "adam"})
+        return
+    if any(memory.values()):
+        raise click.UsageError("--inference, --optimizer and --foreach go with --memory")
     read = reads(loaded)  # a general graph's layers: what each reads (`from:`)
     if depth is not None:
         drawing = render_svg(fold(report, depth), reads=read)

@@ -13,11 +13,13 @@ from convcalc import __version__
 from convcalc.api import FORMATS, ShowOptions, show_report
 from convcalc.builtins import builtin_names, open_spec
 from convcalc.cli.common import EXIT_DESIGN_ERROR, complete_spec, console, echo_diagnostics, override, spec_options
+from convcalc.cli.fitmemory import figure, none_fits, search, show_fit
 from convcalc.cli.streams import echo_data
 from convcalc.engine.analyze import analyze
 from convcalc.engine.training import Device, Optimizer, Precision
 from convcalc.errors import UnknownColumnError
 from convcalc.render.columns import CSV_DEFAULT, DEFAULT, Column, parse
+from convcalc.render.fitmemory import fit_dict
 from convcalc.render.peak import peak_dict, peak_lines, peak_markdown, print_peak
 from convcalc.spec.expect import BYTE_UNITS
 
@@ -99,7 +101,19 @@ def _bytes(ctx: click.Context, param: click.Parameter, value: str | None) -> int
     metavar="SIZE",
     help="The largest batch whose training total fits in SIZE, e.g. 16GB (implies --train).",
 )
+@click.option(
+    "--foreach/--no-foreach",
+    default=None,
+    help="The optimizer's foreach path in the step's peak (implies --train; default: PyTorch's for --device).",
+)
 @click.option("--peak", is_flag=True, help="Add one inference pass's peak memory and its layer.")
+@click.option(
+    "--fit-memory",
+    "fit",
+    callback=_bytes,
+    metavar="SIZE",
+    help="The fewest checkpointed blocks (least recompute) under which the step fits in SIZE (implies --train).",
+)
 def show(spec: str, **given: Any) -> None:
     """Compute and show every layer of SPEC (a file, - for stdin, or a built-in name such as vgg16).
 
@@ -107,12 +121,14 @@ def show(spec: str, **given: Any) -> None:
     fails; the table is still shown, with the failing row flagged.
     """
     overrides = {name: given.pop(name) for name in ("batch", "dtype", "input_", "rounding")}
-    peak = given.pop("peak")
+    peak, fit = given.pop("peak"), given.pop("fit")
+    given["train"] = given["train"] or fit is not None
     options = ShowOptions(**given)  # click has checked each; the rules of how they combine are the API's
     loaded = override(open_spec(spec), **overrides)
-    if peak and (loaded.symbols or options.fmt == "csv"):
+    if (peak or fit) and (loaded.symbols or options.fmt == "csv"):
         why = "a symbolic input has no bytes" if loaded.symbols else "CSV has the rows only"
-        msg = f"--peak: {why}; show the peak of a numeric spec as table, markdown or json"
+        flag = "--peak" if peak else "--fit-memory"
+        msg = f"{flag}: {why}; show the peak of a numeric spec as table, markdown or json"
         raise click.UsageError(msg)
     if loaded.symbols:  # a symbolic input: formulas (its `example:` size checks its answers)
         from convcalc.cli.symbolic import show_closed  # noqa: PLC0415 - only symbolic specs need it
@@ -121,6 +137,7 @@ def show(spec: str, **given: Any) -> None:
         return
     report = analyze(loaded)
     timeline = _timeline(loaded, report) if peak else None  # on the rows unfolded (before --depth)
+    found = search(loaded, report, fit, options) if fit and report.totals.output is not None else None
     report = show_report(loaded, report, options)
     fmt, binary, limit = options.fmt, options.binary, options.limit
     lines = [] if timeline is None else peak_lines(timeline, report, binary=binary)
@@ -132,10 +149,12 @@ def show(spec: str, **given: Any) -> None:
         if lines:
             print_peak(lines, console())
     elif fmt == "json":
-        if peak:
+        if peak or found:
             from convcalc.render.json import dumps, report_dict  # noqa: PLC0415
 
-            data = {**report_dict(report, __version__, limit=limit), "peak": peak_dict(timeline)}
+            data = report_dict(report, __version__, limit=limit)
+            data |= {"peak": peak_dict(timeline)} if peak else {}
+            data |= {"fit_memory": fit_dict(found, figure(options, report))} if found else {}
             echo_data(dumps(data, rows="layers"), "json", nl=False)
         else:
             echo_data(_render_text(report, fmt, binary=binary, limit=limit), "json", nl=False)
@@ -144,7 +163,11 @@ def show(spec: str, **given: Any) -> None:
         text = _render_text(report, fmt, binary=binary, columns=options.columns, limit=limit)
         click.echo(text + (peak_markdown(lines) if lines else ""), nl=False)
         echo_diagnostics(report)
-    if not report.ok:
+    if found:
+        show_fit(found, fmt, options, report)
+    if not report.ok or (found and found.blocks is None):
+        if found and found.blocks is None:
+            click.echo(none_fits(found), err=True)
         sys.exit(EXIT_DESIGN_ERROR)
 
 

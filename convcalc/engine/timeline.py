@@ -14,9 +14,9 @@ export` writes) and follows `Network.run` in eval mode under `torch.no_grad()`, 
   layer's `identity = x`, GoogLeNet's branches until the next inception's;
 - a merge makes its result (k - 1 results for k operands of add or multiply, each freed by the
   next), then its activation;
-- what a call makes and frees inside itself (`_TRANSIENT`): a max pool's int64 indices, which
-  PyTorch computes and drops even under no_grad; group and layer norm's mean and rstd; lrn's
-  squares, padded squares and powers.
+- what a module call makes and frees inside itself, which its kind states (`Kind.scratch`): a max
+  pool's int64 indices, which PyTorch computes and drops even under no_grad; group norm's mean
+  and rstd; lrn's squares, padded squares and powers.
 
 Each event is a call: `live` right after it returns (its output made, its input not yet
 released), `high` the most during it. The peak is the highest `high`. Measured against PyTorch
@@ -31,17 +31,17 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join, program
+from convcalc.kinds.registry import KINDS
 from convcalc.spec.model import Merge
 
 if TYPE_CHECKING:
     from convcalc.bridges.program import Call, Program
-    from convcalc.kinds.plan import FunctionStep, ModuleStep
+    from convcalc.kinds.plan import FunctionStep
     from convcalc.report import LayerRow, Report
     from convcalc.spec.model import Spec
     from convcalc.volume import Volume
 
 _FLOAT = 4  # convcalc.pytorch builds float32 modules
-_INDEX = 8  # a max pool's indices are int64
 _COUNT = 8  # batchnorm's num_batches_tracked
 # Calls that return a view of their input (or the input itself): no storage of their own.
 _VIEWS = {
@@ -144,7 +144,8 @@ class _Run:
                 self.event(row.path, step.cls, x)
                 return x
             out = self.made(out_shape)
-            self.event(row.path, step.cls, out, self.transient(step, row, out))
+            # What the op makes and drops before it returns (max pool indices, lrn's temporaries): the kind's own.
+            self.event(row.path, step.cls, out, KINDS[row.kind].scratch(row.config, row, self.batch))
             return out
         name = c.function
         if name in _VIEWS:
@@ -158,25 +159,6 @@ class _Run:
         # F.softsign is Python, x / (x.abs() + 1): the sum is held while the quotient is made.
         self.event(row.path, name, out, out.storage.bytes if name == "F.softsign" else 0)
         return out
-
-    def transient(self, step: ModuleStep, row: LayerRow, out: _Value) -> int:
-        """What the call makes and drops before it returns: a max pool's indices, lrn's temporaries."""
-        cls = step.cls
-        if "MaxPool" in cls:
-            return out.storage.bytes // _FLOAT * _INDEX
-        if cls == "GroupNorm":  # native_group_norm's mean and rstd, N x G float32 each, dropped
-            return 2 * self.batch * int(step.args[0]) * _FLOAT  # type: ignore[arg-type]
-        if cls == "LayerNorm":  # native_layer_norm's mean and rstd, a float32 per normalised row each, dropped
-            return 2 * out.storage.bytes // int(step.args[0])  # type: ignore[arg-type]
-        if cls == "LocalResponseNorm":
-            # F.local_response_norm (torch/nn/functional.py): div = x*x; padded by size - 1
-            # channels (the square still held); averaged (the padded one still held); then
-            # `div.mul(alpha).add(k).pow(beta)`, whose add and pow run while the average and one
-            # temporary are held: three volumes at most beside the input, or square and padded.
-            assert row.input is not None  # noqa: S101 - every row but the input has one
-            c, size, v = row.input.depth, int(row.config["size"]), out.storage.bytes
-            return max(2 * v, v // c * (c + size - 1))
-        return _token_transient(step, row, out)
 
     def join(self, s: Join) -> None:
         row = self.rows[s.row]
@@ -233,25 +215,3 @@ def timeline(spec: Spec, report: Report) -> Peak | None:
         call=top.call,
         events=tuple(run.events),
     )
-
-
-def _token_transient(step: ModuleStep, row: LayerRow, out: _Value) -> int:
-    """What the token kinds' modules hold inside their call (issue 27), measured as tests/test_peak_oracle.py does.
-
-    TokenMLP: the first Linear's output and the activation's at once (softsign's sum too), then the
-    activation's beside the output. SelfAttention (eval, no_grad): the averaged attention weights it returns, N x N per
-    image, when need_weights is true; nothing the dispatcher sees otherwise.
-    """
-    if step.cls == "TokenMLP":
-        width, units = step.args[0], step.args[1]
-        assert isinstance(width, int)  # noqa: S101 - TokenMLP(width, hidden, ...)
-        assert isinstance(units, int)  # noqa: S101
-        hidden = out.storage.bytes * units // width
-        # Identity is its input; softsign is Python, x / (x.abs() + 1): the sum is held too.
-        held = {"Identity": 1, "Softsign": 3}.get(str(dict(step.kwargs).get("activation", "GELU")), 2)
-        return max(held * hidden - out.storage.bytes, hidden)
-    if step.cls == "SelfAttention" and dict(step.kwargs).get("need_weights", True):
-        assert row.output is not None  # noqa: S101 - a program is made of a computed report
-        n = row.output.spatial[0]
-        return out.storage.bytes // row.output.values * n * n
-    return 0

@@ -21,6 +21,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, NoReturn
 
 from convcalc.engine import autocast
+from convcalc.engine.checkpoint import Op, leaf_op, makes, recomputed
 from convcalc.engine.merge import product_values
 from convcalc.engine.merge import saved as merge_saved
 from convcalc.engine.walk import Group, Measure, Refusal, measured, not_its_report, walk
@@ -116,23 +117,39 @@ class _Walk:
         self.kept: dict[int, _Tensor] = {}
         self.per_image: dict[str, int] = dict.fromkeys(self.rows, 0)
         self.fixed: dict[str, int] = dict.fromkeys(self.rows, 0)
+        self.quiet = False  # inside a `checkpoint: true` block: its ops keep nothing (torch.utils.checkpoint)
+        self.ops: list[Op] = []  # the open block's, for what backward runs again
+        self.recompute = 0
+        self.checkpointed = 0
+        self.macs = {path: r.macs for path, r in self.rows.items()}
 
     def keep(self, t: _Tensor) -> None:
         t = t.base
+        if self.quiet:
+            return
         if id(t) not in self.kept:
             self.kept[id(t)] = t
             self.per_image[t.row] += t.values * t.size
 
     def more(self, row: str, keep: Keep, size: int) -> None:
         """The bytes a rule names beside its input and output, `values` of `size` bytes: this row's own."""
+        if self.quiet:
+            return
         mask = _CUDA_MASK if self.cuda else size
         self.per_image[row] += keep.values * size + keep.indices * _INDEX + keep.masks * mask + keep.stats * _STAT
         self.fixed[row] += keep.fixed_stats * _STAT + keep.fixed_values * size
 
-    def enter(self, group: Group, x: _Tensor) -> _Tensor:  # noqa: ARG002 - the protocol's
+    def enter(self, group: Group, x: _Tensor) -> _Tensor:
+        if group.checkpoint:  # checkpoint saves the block's input, whether it needs a gradient or not
+            self.keep(x)
+            self.quiet, self.ops = True, []
+            self.checkpointed += 1
         return x
 
-    def leave(self, group: Group, out: _Tensor) -> _Tensor:  # noqa: ARG002 - the protocol's
+    def leave(self, group: Group, out: _Tensor) -> _Tensor:
+        if group.checkpoint:
+            self.quiet = False
+            self.recompute += recomputed(self.ops, self.macs)
         return out
 
     def path(self, group: Group, which: str, x: _Tensor, walk: Callable[[_Tensor], _Tensor]) -> _Tensor:  # noqa: ARG002
@@ -166,7 +183,9 @@ class _Walk:
         then = self.then_type(row, size)
         values = row.output.values
         out = x.view(row.path, values) if keep.view else _Tensor(values, then, grad=grad, row=row.path)
-        if grad:  # else autograd records nothing
+        if self.quiet:
+            self.ops.append(leaf_op(row.path, keep, recorded=grad, weights=row.params > 0))
+        if grad and not self.quiet:  # else autograd records nothing
             if keep.input and size == x.size:
                 self.keep(x)
             elif keep.input:  # autocast's cast of the input: a copy of this row's own
@@ -190,6 +209,11 @@ class _Walk:
     def join(self, row: LayerRow, merge: Merge, parts: list[_Tensor], activation: str | None) -> _Tensor:
         assert row.output is not None  # noqa: S101 - training() walks computed reports only
         volumes = self.volumes(merge, parts)
+        if self.quiet:
+            recorded = any(t.grad for t in parts)
+            made = fused(Keep(), activation, row.output.values)
+            before = bool(merge_saved(merge, [t.grad for t in parts]))
+            self.ops.append(Op(row.path, before=before, after=recorded and makes(made)))
         for what, i in merge_saved(merge, [t.grad for t in parts]):
             if what == "operand":
                 self.keep(parts[i])
@@ -251,6 +275,8 @@ def training(  # noqa: PLR0913 - the spec, its report, and the three options of 
         optimizer_state=params * (optimizer.slots * state + master) + steps,
         saved_per_image=sum(backend.per_image.values()),
         saved_fixed=sum(backend.fixed.values()),
+        checkpointed=backend.checkpointed,
+        recompute_macs=backend.recompute,
     )
     if not per_row:
         return replace(report, training=block)

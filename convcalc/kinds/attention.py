@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from convcalc.report import LayerRow
     from convcalc.volume import Volume
 
+_FLOAT = 4  # convcalc.pytorch builds float32 modules
 DROPOUT = Param(
     "dropout",
     probability,
@@ -145,6 +146,15 @@ class Attention(Kind):
             return Keep(input=True, values=5 * nd + 2 * scores, masks=scores)
         return Keep(input=True, values=5 * nd + scores)
 
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """In eval under no_grad: the averaged attention weights it returns, N x N per image (need_weights).
+
+        Nothing the dispatcher sees otherwise (measured as tests/test_peak_oracle.py does).
+        """
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        n = row.output.spatial[0]
+        return batch * n * n * _FLOAT if p["need_weights"] else 0
+
 
 _FUNCTION = {f.value: f for f in ActivationFunction}
 
@@ -231,3 +241,15 @@ class MLP(Kind):
         elif keeps is not Keeps.OUTPUT:
             values += nh  # the activation's output, the second Linear's input (kept once when the activation keeps it)
         return Keep(input=True, values=values, masks=masks)
+
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """Under no_grad: the first Linear's output and the activation's, then the activation's beside the output.
+
+        Identity is its input; softsign is Python, x / (x.abs() + 1): its sum is held too
+        (measured as tests/test_peak_oracle.py does).
+        """
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        out = batch * row.output.values * _FLOAT
+        hidden = out * int(p["hidden"]) // row.output.depth
+        held = {"Identity": 1, "Softsign": 3}.get(_module_class(p["activation"]), 2)
+        return max(held * hidden - out, hidden)

@@ -197,6 +197,15 @@ class Kind(Vocabulary, ABC):
         Measured with PyTorch 2.13.0 on CPU for the row's PyTorch plan (docs/training-memory.md).
         """
 
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """Bytes the layer's op makes and frees before it returns, in an inference pass (float32).
+
+        0 unless the kind says otherwise; convcalc.engine.timeline adds them during the row's
+        module call. Measured with PyTorch 2.13.0 on CPU (tests/test_peak_oracle.py).
+        """
+        del p, row, batch
+        return 0
+
     def windows(self, p: Params, x: Volume) -> list[Window] | None:
         """The sliding window per spatial dim, for kinds that slide one (conv, pool); else None."""
         del p, x

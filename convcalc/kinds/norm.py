@@ -48,6 +48,9 @@ def _one_value(x: Given, groups: int) -> str:
     )
 
 
+_FLOAT = 4  # convcalc.pytorch builds float32 modules
+
+
 class _ChannelNorm(Kind):
     """A normalisation with a learnable scale and shift per channel (when affine)."""
 
@@ -98,6 +101,11 @@ class _ChannelNorm(Kind):
             return Keep(input=True, fixed_stats=2 * row.input.depth)
         # Groupnorm (layernorm is one group) keeps the mean and 1/std of each group of each image.
         return Keep(input=True, stats=2 * int(row.config.get("groups", 1)))
+
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """native_group_norm's mean and rstd, N x G float32 each, dropped under no_grad (batchnorm: none)."""
+        del row
+        return 0 if self.running_stats else 2 * batch * int(p.get("groups", 1)) * _FLOAT
 
 
 class BatchNorm(_ChannelNorm):
@@ -193,6 +201,13 @@ class LayerNorm(_ChannelNorm):
         # in bfloat16 under CPU autocast, tests/test_amp_oracle.py; float32 the same as stats).
         return Keep(input=True, values=2 * positions)
 
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """Over channels, native_layer_norm's mean and rstd: a float32 per position each, dropped under no_grad."""
+        if _over(p) is NormOver.ALL:
+            return super().scratch(p, row, batch)
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        return 2 * batch * (row.input.values // row.input.depth) * _FLOAT
+
 
 class GroupNorm(_ChannelNorm):
     """Group normalisation: channels in `groups` groups, 2*D1 learnable."""
@@ -261,3 +276,15 @@ class LocalResponseNorm(Kind):
         x = row.input
         padded = (x.depth + p["size"] - 1) * (x.values // x.depth)
         return Keep(input=True, values=padded + 2 * x.values)
+
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """F.local_response_norm's temporaries beside its input under no_grad (torch/nn/functional.py).
+
+        div = x*x; padded by size - 1 channels (the square still held); averaged (the padded one
+        still held); then `div.mul(alpha).add(k).pow(beta)`, whose add and pow run while the
+        average and one temporary are held: three volumes at most beside the input and output,
+        or the square and the padded one.
+        """
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        c, v = row.input.depth, batch * row.input.values * _FLOAT
+        return max(2 * v, v // c * (c + int(p["size"]) - 1))

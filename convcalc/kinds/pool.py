@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from convcalc.volume import Volume
 
 
+_INDEX = 8  # a max pool's indices are int64
+
+
 class Pool(Kind):
     """Max or average pooling over F x F windows with stride S (default: S = F)."""
 
@@ -137,6 +140,11 @@ class Pool(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         return Working(output=(*window_working(p, row.input, rounding), f"D2 = D1 = {row.input.depth}"))
 
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """A max pool computes its int64 indices and drops them, even under no_grad."""
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        return batch * row.output.values * _INDEX if p["type"] is PoolType.MAX else 0
+
     def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
         assert row.input is not None  # noqa: S101 - a computed row has both
         assert row.output is not None  # noqa: S101
@@ -192,6 +200,11 @@ class GlobalPool(Kind):
         assert row.input is not None  # noqa: S101 - a computed row has an input
         spatial = "x".join(map(str, row.input.spatial))
         return Working(output=(f"one {spatial} window per channel: D2 = D1 = {row.input.depth}",))
+
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """A max pool computes its int64 indices and drops them, even under no_grad."""
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        return batch * row.output.values * _INDEX if p["type"] is PoolType.MAX else 0
 
     def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
         del rounding
@@ -266,6 +279,11 @@ class AdaptivePool(Kind):
         out = per(p["output"], len(x.spatial))
         windows = ", ".join(f"{w}/{o}" for w, o in zip(x.spatial, out, strict=True))
         return Working(output=(f"windows of about {windows} (PyTorch's adaptive rule): D2 = D1 = {x.depth}",))
+
+    def scratch(self, p: Params, row: LayerRow, batch: int) -> int:
+        """A max pool computes its int64 indices and drops them, even under no_grad."""
+        assert row.output is not None  # noqa: S101 - a computed row has an output
+        return batch * row.output.values * _INDEX if p["type"] is PoolType.MAX else 0
 
     def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
         del rounding

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from convcalc.render.steplines import fit_dict, step_dict
 from convcalc.render.training import PRECISIONS
 
 if TYPE_CHECKING:
@@ -89,7 +90,10 @@ def row(r: LayerRow) -> dict[str, Any]:
 
 
 def training(t: Training, limit: int | None) -> dict[str, Any]:
-    """The training block: bytes, the parts and their sum (not a bound of the peak); `max_batch` with a limit."""
+    """The training block: bytes, the parts and their sum (not a bound of the peak); `max_batch` with a limit.
+
+    With float32, `step`: the step's timeline and its peak (render.steplines), and `max_batch` from the peak.
+    """
     data: dict[str, Any] = {
         "optimizer": t.optimizer,
         "precision": t.precision,
@@ -105,8 +109,17 @@ def training(t: Training, limit: int | None) -> dict[str, Any]:
         "saved_fixed": t.saved_fixed,
         "total": t.total,
     }
-    if limit is not None:
-        data["max_batch"] = {"limit": limit, "batch": t.max_batch(limit)}
+    if t.checkpointed:
+        data["checkpointed"] = t.checkpointed
+        data["recompute_macs"] = t.recompute_macs
+    if t.fit is not None:
+        data["max_batch"] = fit_dict(t.fit)
+    elif limit is not None:
+        data["max_batch"] = {"limit": limit, "batch": t.max_batch(limit), "from": "sum"}
+    if t.step is not None:
+        data["step"] = step_dict(t.step)
+    if t.step_unavailable:
+        data["step_unavailable"] = list(t.step_unavailable)
     return data
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from convcalc.render import numbers
+from convcalc.render.steplines import fit_text, step_lines
 
 if TYPE_CHECKING:
     from convcalc.report import Report, Training
@@ -64,8 +65,14 @@ def training_lines(report: Report, *, binary: bool, limit: int | None = None) ->
         return numbers.size(n, binary=binary)
 
     setup = f"{t.precision}, {t.optimizer}, {t.device}, batch {t.batch}"
-    lines = [
-        ("Training", f"{size(t.total)} in all, the sum of the parts ({setup})"),
+    if t.step is not None:  # the peak first; the sum of the parts stays as a breakdown
+        lines = step_lines(t.step, report, binary=binary)
+    else:
+        lines = [("Training", f"{size(t.total)} in all, the sum of the parts ({setup})")]
+    if t.step_unavailable:
+        kinds = ", ".join(t.step_unavailable)
+        lines.append(("  step", f"the step's peak is not available: its timeline does not follow {kinds} to the byte"))
+    lines += [
         ("  precision", f"{t.precision}: {PRECISIONS[t.precision]}"),
         ("  weights", f"{size(t.weights)} ({_VALUE[t.precision]})"),
     ]
@@ -76,9 +83,19 @@ def training_lines(report: Report, *, binary: bool, limit: int | None = None) ->
         ("  optimizer", f"{size(t.optimizer_state)} ({_STATE[t.optimizer]}{_master(t)})"),
         ("  saved", f"{size(t.saved)} kept by autograd for backward"),
     ]
-    if limit is not None:
+    if t.checkpointed:
+        lines.append(("  recompute", recompute_text(t)))
+    if t.fit is not None:
+        lines.append(("  max batch", fit_text(t.fit, binary=binary)))
+    elif limit is not None:
         lines.append(("  max batch", max_batch_text(t, limit, binary=binary)))
     return lines
+
+
+def recompute_text(t: Training) -> str:
+    """What checkpointing costs: the MACs backward runs again, beside the forward's."""
+    blocks = f"{t.checkpointed:,} checkpointed block{'s' if t.checkpointed != 1 else ''}"
+    return f"{numbers.precise(t.recompute_macs)} MACs run again in backward ({blocks}, torch.utils.checkpoint)"
 
 
 def _master(t: Training) -> str:

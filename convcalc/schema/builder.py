@@ -180,6 +180,7 @@ class Builder:
         by_key: dict[str, Schema] = {
             "name": self.value(params.text("")),
             "module": self.value(params.text("")),
+            "checkpoint": {"type": "boolean"},
             "expect": self.expect(templated=templated),
             "layer": shorthand_,
             "repeat": self.value(Whole("")),

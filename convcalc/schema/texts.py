@@ -36,6 +36,10 @@ LAYER_HELP = {
     "name": "The name shown in the table (default: the shorthand head in capitals, CONV3-64).",
     "module": "Its PyTorch name in export and to_module, dots nesting (features.0); default: from name:.",
     "expect": "Answers for this layer (or composite, counted as one), checked by `convcalc check`.",
+    "checkpoint": (
+        "true on a composite or block call: torch.utils.checkpoint (use_reentrant=False) keeps only its "
+        "input in forward and runs it again in backward (docs/peak-memory.md)."
+    ),
     "layer": "A layer in shorthand, so that it can have a name: or expect: beside it.",
     "repeat": "Repeat the layers beside it (layers:) this many times in sequence.",
     "layers": "The layers a repeat repeats.",

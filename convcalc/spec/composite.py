@@ -13,6 +13,7 @@ from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec import graph
 from convcalc.spec.blocks import Block, Built, read_block, substitute
 from convcalc.spec.builtin_blocks import builtin_blocks
+from convcalc.spec.checkpoint import checkpointed
 from convcalc.spec.common import check_keys, suggest
 from convcalc.spec.layers import LAYER_KEYS, MAX_LAYERS, LayerReader, module_name, written
 from convcalc.spec.model import Merge, Node, Parallel, Residual, Sequence, Shortcut
@@ -25,7 +26,7 @@ T = TypeVar("T")
 
 COMPOSITES = ("repeat", "residual", "parallel")
 # The keys each composite, and a block definition, may have (unknown keys are errors).
-REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module", "from")
+REPEAT_KEYS = ("repeat", "layers", "name", "expect", "module", "from", "checkpoint")
 RESIDUAL_KEYS = ("layers", "shortcut", "merge", "activation")
 PARALLEL_KEYS = ("branches", "merge")
 # Deeper nesting than this is surely a mistake; it also keeps recursion far from Python's limit.
@@ -101,7 +102,7 @@ class NodeReader(LayerReader):
                     self.expect(item, path_of(i))
                     nodes.append(graph.junction(item, item_at, path_of(i), names))
                 else:
-                    nodes.append(graph.reading(self.node(item, item_at, path_of(i)), item, names))
+                    nodes.append(graph.reading(checkpointed(self.node(item, item_at, path_of(i)), item), item, names))
             except SpecError as exc:  # noqa: PERF203 - costs only when there is a mistake
                 if self.note(errors, exc):
                     break

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 # Keys a layer in long form may have beside its kind key. `layer:` takes a shorthand string, so
 # that a shorthand layer can have a name or an expectation: {layer: conv5-10 p2, expect: ...}.
 # `module:` is the layer's (or composite's) PyTorch name, for export and to_module (docs/pytorch.md).
-# `from:` names the earlier layers it reads (convcalc/spec/graph.py).
-LAYER_KEYS = ("name", "expect", "module", "from")
+# `from:` names the earlier layers it reads (convcalc/spec/graph.py); `checkpoint:` belongs to a
+# composite or a block call (spec/checkpoint.py), refused on a layer.
+LAYER_KEYS = ("name", "expect", "module", "from", "checkpoint")
 # Larger specs are surely a mistake (or an attack); see docs/limits.md.
 MAX_LAYERS = 250_000
 

@@ -61,6 +61,7 @@ class Sequence:
     at: Location
     path: str
     module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
+    checkpoint: bool = False  # `checkpoint: true`: torch.utils.checkpoint, keeping only its input
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Residual:
     at: Location
     path: str
     module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
+    checkpoint: bool = False  # `checkpoint: true`: torch.utils.checkpoint, keeping only its input
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,7 @@ class Parallel:
     at: Location
     path: str
     module: str | None = None  # its PyTorch name (`module:`): the prefix of its layers' names
+    checkpoint: bool = False  # `checkpoint: true`: torch.utils.checkpoint, keeping only its input
 
 
 @dataclass(frozen=True, slots=True)
