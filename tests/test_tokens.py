@@ -153,3 +153,21 @@ def test_a_position_embedding_of_a_set_length_has_that_many_weights_at_any_input
     (row,) = (r for r in rows if r["name"] == "encoder.pos_embedding")
     assert row["params"]["python"] == str(197 * 768)
     assert "H" in row["activations"]["python"]  # its output still grows with the input
+
+
+def test_an_adaptive_pool_to_one_over_tokens_sees_the_whole_image() -> None:
+    # Tokens have one dim where the image has two: the pooled dim's field is the image's widest side.
+    report = analyze(
+        load_spec("t.yaml", "input: 8x6x2\nlayers: [patchify2-3, {adaptive_pool: {type: avg, output: [1]}}]")
+    )
+    assert report.rows[-1].output == Volume((1,), 3)
+    assert report.rows[-1].rf == (8,)
+
+
+def test_a_mistake_in_a_built_in_blocks_arguments_is_placed_at_the_call() -> None:
+    text = "input: 32x32x3\nlayers:\n  - patchify16-8\n  - transformer: {heads: 0, mlp: 16}\n"
+    result = CliRunner().invoke(main, ["show", "-"], input=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "<stdin>:4:18: error: heads must be positive, got 0 (in the built-in block 'transformer'"
+    )

@@ -266,7 +266,7 @@ class AdaptivePool(Kind):
         # pooled to 1, the input's extent and its input's jump, as global_pool's (issue 25).
         rf = grown(x, [_widest_window(w, o) for w, o in zip(sizes, out, strict=True)])
         assert rf is not None  # noqa: S101 - the numeric backend's fields are numbers
-        rf = tuple(e if o == 1 else r for o, e, r in zip(out, x.ctx.input_spatial, rf, strict=True))
+        rf = tuple(e if o == 1 else r for o, e, r in zip(out, whole_input(x), rf, strict=True))
         jump = tuple(
             j if o == 1 else whole(known(j) * Fraction(w, o)) for j, w, o in zip(x.jump, sizes, out, strict=True)
         )

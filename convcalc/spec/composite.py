@@ -12,6 +12,7 @@ from convcalc.kinds import registry
 from convcalc.kinds.params import activation, choice, describe, integer, text
 from convcalc.spec import graph
 from convcalc.spec.blocks import Block, Built, read_block, substitute
+from convcalc.spec.builtin_blocks import SOURCE as BUILTIN_SOURCE
 from convcalc.spec.builtin_blocks import builtin_blocks
 from convcalc.spec.checkpoint import checkpointed
 from convcalc.spec.common import check_keys, suggest
@@ -259,6 +260,8 @@ class NodeReader(LayerReader):
         try:
             # A block of one layer (a residual, say) is that layer, named after the call.
             nodes = self.nodes(layers, block.at, f"block '{word}'", (lambda _: path) if single else under(path))
+        except SpecError as exc:
+            raise _at_call(exc, word, item.at(word)) if word not in self.blocks else exc from None
         finally:
             self.calls.pop()
         if single and isinstance(nodes[0], (Sequence, Residual, Parallel)):
@@ -267,6 +270,19 @@ class NodeReader(LayerReader):
 
 
 _Errors = dict[tuple[Location | None, str], ConvcalcError]
+
+
+def _at_call(exc: SpecError, word: str, at: Location) -> SpecError:
+    """A built-in block's mistakes, placed at the call whose arguments made them (its text is no file of the user's)."""
+    placed = [
+        SpecError(f"{e.message} (in the built-in block '{word}', from this call's arguments)", at)
+        if e.location is not None and e.location.file == BUILTIN_SOURCE
+        else e
+        for e in exc.all
+    ]
+    first = placed[0]
+    first.more = tuple(placed[1:])
+    return first
 
 
 def _raise(errors: _Errors) -> None:
