@@ -67,7 +67,7 @@ _TOKENS = (
 NOT_COVERED = {
     **dict.fromkeys(("vit_b_16", "vit_b_32", "vit_s_16", "hybrid_r18_vit", "transformer-blocks"), _TOKENS),
     **{f"attention-{n}": _TOKENS for n in ("math", "math-dropout", "fused", "fused-dropout")},
-    **{f"mlp-{n}": _TOKENS for n in ("gelu", "relu", "identity", "softsign", "tanh")},
+    "mlp-softsign": _TOKENS,
 }
 GRAPHS = {
     "graph-fork": (

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from convcalc.bridges.program import Apply, Invoke, Join
 from convcalc.engine.lrn_step import lrn
 from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
+from convcalc.engine import tokensteps
 from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import standalone
 from convcalc.options import ActivationFunction, Rounding
@@ -84,7 +85,8 @@ class Forward:
         self.params: dict[tuple[str, ...], list[Tensor]] = {}
         for a in prog.attributes:
             row = self.rows[a.row]
-            self.params[a.path] = [graph.leaf(a.row, n * _FLOAT) for n in (row.weights, row.biases) if n]
+            sizes = tokensteps.leaves(a.module) or [n * _FLOAT for n in (row.weights, row.biases) if n]
+            self.params[a.path] = [graph.leaf(a.row, n) for n in sizes]
         self.names: dict[str, Tensor] = {}
         self.cropped: dict[str, list[int]] = {}  # a crop row's dims after its narrows so far
         self.on_event = on_event
@@ -146,6 +148,8 @@ class Forward:
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
+        if cls == "TokenMLP":
+            return tokensteps.mlp(self, row, x, params)
         if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
             dropout = cls.startswith("Dropout")
             scratch = own_bytes(keep, self.batch) if dropout else KINDS[row.kind].scratch(row.config, row, self.batch)
@@ -217,6 +221,8 @@ class Forward:
 
     def function(self, c: FunctionStep, row: LayerRow, x: Tensor, *, last: bool = True) -> Tensor:
         name = c.function
+        if name in tokensteps.FUNCTIONS:
+            return tokensteps.function(self, c, row, x)
         if name in _VIEWS:
             fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
             out = x.view(fn=fn).hold()

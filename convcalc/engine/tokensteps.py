@@ -1,0 +1,141 @@
+"""The token kinds' ops in a training step (issue 27), for convcalc.engine.recorder.
+
+Measured (CPU, float32, torch 2.13; tests/step_measure.py): a token volume N x D x L is stored
+N x L x D, a transpose of it:
+
+- `.flatten` is a view (ViewBackward0), `.transpose` a view (TransposeBackward0), neither makes
+  anything; their backward is a view of the gradient.
+- `.contiguous` of a transpose copies it (CloneBackward0, which keeps nothing; its backward passes
+  the gradient on); of a contiguous tensor it is the tensor itself, and records nothing.
+- TokenMLP (mlp): its transpose to N x L x D (contiguous), then per Linear on the 3-d tensor
+  `_flatten_nd_linear`: a view to 2-d (ViewBackward0), `addmm` as a 2-d Linear (TBackward0 on
+  the weight, AddmmBackward0 keeping the 2-d view), a view back (ViewBackward0); the
+  activation module as its function (GELU keeps its input, ReLU and Tanh their output, Identity
+  is its input); Dropout(p > 0) its mask and `x * mask` (MulBackward0), Dropout(0) its input;
+  then the transpose back. Its four parameters are tensors of their own (two weights, two
+  biases, in `parameters()` order). Other activations (softsign is Python: several ops) are
+  left out (engine/stepscope.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from convcalc.kinds.saved import standalone
+
+if TYPE_CHECKING:
+    from convcalc.engine.recorder import Forward
+    from convcalc.engine.tape import Tensor
+    from convcalc.kinds.plan import FunctionStep, ModuleStep
+    from convcalc.report import LayerRow
+
+FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous"})
+_FLOAT = 4
+MLP_ACTIVATIONS = {"gelu": "GeluBackward0", "relu": "ReluBackward0", "tanh": "TanhBackward0", "identity": ""}
+_VIEW_NODES = {".flatten": "ViewBackward0", ".transpose": "TransposeBackward0"}
+
+
+def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
+    """One of FUNCTIONS on x (the module docstring)."""
+    name = c.function
+    if name == ".contiguous":
+        if not x.strided:
+            out = x.hold()
+        else:
+            fn = f.node("CloneBackward0", row.path, [x], lambda g: [g[0]]) if x.grad else None
+            out = f.out(x.bytes, fn)
+        f.event(row.path, name)
+        return out
+    fn = f.node(_VIEW_NODES[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+    out = x.view(fn=fn).hold()
+    if name == ".transpose":
+        out.strided = not x.strided and _transposed(x, row)
+    f.event(row.path, name)
+    return out
+
+
+def _transposed(x: Tensor, row: LayerRow) -> bool:
+    """Whether swapping dims 1 and 2 of x leaves it not contiguous: both longer than 1."""
+    del x
+    v = row.output
+    assert v is not None  # noqa: S101 - computed
+    return v.depth > 1 and len(v.spatial) == 1 and v.spatial[0] > 1
+
+
+def leaves(step: ModuleStep) -> tuple[int, ...] | None:
+    """The bytes of each parameter of a module whose parameters are not one weight and one bias, else None."""
+    if step.cls != "TokenMLP":
+        return None
+    d, hidden = (int(a) for a in step.args)  # type: ignore[arg-type]
+    return tuple(n * _FLOAT for n in (d * hidden, hidden, hidden * d, d))
+
+
+class _Ops:
+    """The ops of one module call: the most live bytes after each (the profiler reads op ends)."""
+
+    def __init__(self, f: Forward, row: LayerRow) -> None:
+        self.f, self.row, self.high = f, row, 0
+
+    def seen(self, t: Tensor) -> Tensor:
+        self.high = max(self.high, self.f.graph.memory.total)
+        return t
+
+    def view(self, x: Tensor, name: str) -> Tensor:
+        fn = self.f.node(name, self.row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+        return self.seen(x.view(fn=fn).hold())
+
+    def linear(self, x: Tensor, weight: Tensor, bias: Tensor, size: int) -> Tensor:
+        f, path = self.f, self.row.path
+        flat = self.view(x, "ViewBackward0")
+        mat2 = weight.view(fn=f.node("TBackward0", path, [weight], lambda g: [g[0].view()])).hold()
+        fn = f.node("AddmmBackward0", path, [bias, flat, mat2], f.grads(bias, flat, weight))
+        fn.keep(flat)
+        mat2.drop()
+        out = self.seen(f.out(size, fn))
+        flat.drop()
+        back = self.view(out, "ViewBackward0")
+        out.drop()
+        return back
+
+    def dropout(self, x: Tensor, p: float) -> Tensor:
+        if p == 0:
+            return x.hold()
+        mask = self.f.graph.new(x.bytes)
+        fn = self.f.node("MulBackward0", self.row.path, [x, None], self.f.grads(x, None))
+        fn.keep(mask)
+        mask.drop()
+        return self.seen(self.f.out(x.bytes, fn))
+
+    def activation(self, x: Tensor, function: str) -> Tensor:
+        name = MLP_ACTIVATIONS[function]
+        if not name:
+            return x.hold()
+        fn = self.f.node(name, self.row.path, [x], self.f.grads(x))
+        out = self.f.out(x.bytes, fn)
+        self.f.keep(fn, standalone(function, x.bytes // self.f.batch // _FLOAT), x, out)
+        return self.seen(out)
+
+
+def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
+    """TokenMLP on x (the module docstring): its output, its event."""
+    assert row.input is not None  # noqa: S101 - computed
+    w1, b1, w2, b2 = params
+    p = float(row.config["dropout"])  # type: ignore[arg-type]
+    tokens = f.batch * row.input.spatial[0]
+    ops = _Ops(f, row)
+    t = ops.view(x, "TransposeBackward0")
+    for step in (
+        lambda v: ops.linear(v, w1, b1, tokens * int(row.config["hidden"]) * _FLOAT),  # type: ignore[arg-type]
+        lambda v: ops.activation(v, str(row.config["activation"])),
+        lambda v: ops.dropout(v, p),
+        lambda v: ops.linear(v, w2, b2, tokens * row.input.depth * _FLOAT),  # type: ignore[union-attr]
+        lambda v: ops.dropout(v, p),
+    ):
+        nxt = step(t)
+        t.drop()
+        t = nxt
+    out = ops.view(t, "TransposeBackward0")
+    out.strided = True
+    t.drop()
+    f.event(row.path, "TokenMLP", max(0, ops.high - f.graph.memory.total))
+    return out
