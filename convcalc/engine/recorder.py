@@ -148,8 +148,8 @@ class Forward:
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
-        if cls == "TokenMLP":
-            return tokensteps.mlp(self, row, x, params)
+        if cls in tokensteps.MODULES:
+            return tokensteps.MODULES[cls](self, row, x, params)
         if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
             dropout = cls.startswith("Dropout")
             scratch = own_bytes(keep, self.batch) if dropout else KINDS[row.kind].scratch(row.config, row, self.batch)
@@ -221,7 +221,7 @@ class Forward:
 
     def function(self, c: FunctionStep, row: LayerRow, x: Tensor, *, last: bool = True) -> Tensor:
         name = c.function
-        if name in tokensteps.FUNCTIONS:
+        if name in tokensteps.FUNCTIONS or (name == "torch.flatten" and x.channels_last):
             return tokensteps.function(self, c, row, x)
         if name in _VIEWS:
             fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
@@ -238,11 +238,6 @@ class Forward:
             fn = self.node("SliceBackward0", row.path, [x], self.grads(x)) if x.grad else None
             out = x.view(self.batch * prod(dims) * _FLOAT, fn=fn).hold()
             out.strided = x.strided or self.batch * prod(dims[: int(c.args[0]) - 1]) > 1  # type: ignore[arg-type]
-            self.event(row.path, name)
-            return out
-        if name == ".select":  # class_token_out's x[:, 0]: a view; its backward makes the whole input's gradient
-            fn = self.node("SelectBackward0", row.path, [x], self.grads(x)) if x.grad else None
-            out = x.view(self.made(row), fn=fn).hold()
             self.event(row.path, name)
             return out
         size = self.made(row) if last or name == ".new_zeros" else x.bytes

@@ -3,10 +3,14 @@
 Measured (CPU, float32, torch 2.13; tests/step_measure.py): a token volume N x D x L is stored
 N x L x D, a transpose of it:
 
-- `.flatten` is a view (ViewBackward0), `.transpose` a view (TransposeBackward0), neither makes
+- `.flatten` is a view (ViewBackward0; of a channels-last grid, tokens', an alias,
+  ReshapeAliasBackward0, stored N x L x D), `.transpose` a view (TransposeBackward0), neither makes
   anything; their backward is a view of the gradient.
 - `.contiguous` of a transpose copies it (CloneBackward0, which keeps nothing; its backward passes
   the gradient on); of a contiguous tensor it is the tensor itself, and records nothing.
+- a token tensor stored N x L x D is `channels_last` for the recorder (strided, and element-wise
+  ops keep its order): torch.flatten of it (an fc on tokens) copies it (CloneBackward0, then
+  UnsafeViewBackward0), as of a channels-last grid.
 - TokenMLP (mlp): its transpose to N x L x D (contiguous), then per Linear on the 3-d tensor
   `_flatten_nd_linear`: a view to 2-d (ViewBackward0), `addmm` as a 2-d Linear (TBackward0 on
   the weight, AddmmBackward0 keeping the 2-d view), a view back (ViewBackward0); the
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
     from convcalc.kinds.plan import FunctionStep, ModuleStep
     from convcalc.report import LayerRow
 
-FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous"})
+FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous", ".select"})
 _FLOAT = 4
 MLP_ACTIVATIONS = {"gelu": "GeluBackward0", "relu": "ReluBackward0", "tanh": "TanhBackward0", "identity": ""}
 _VIEW_NODES = {".flatten": "ViewBackward0", ".transpose": "TransposeBackward0"}
@@ -38,6 +42,14 @@ _VIEW_NODES = {".flatten": "ViewBackward0", ".transpose": "TransposeBackward0"}
 def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
     """One of FUNCTIONS on x (the module docstring)."""
     name = c.function
+    if name == "torch.flatten":  # of a tensor stored in another order
+        return flatten_copy(f, row, x)
+    if name == ".select":  # class_token_out's x[:, 0]: a view; its backward makes the whole input's gradient
+        fn = f.node("SelectBackward0", row.path, [x], f.grads(x)) if x.grad else None
+        out = x.view(f.made(row), fn=fn).hold()
+        out.strided = out.channels_last = False  # a token of N x L x D: contiguous
+        f.event(row.path, name)
+        return out
     if name == ".contiguous":
         if not x.strided:
             out = x.hold()
@@ -46,11 +58,23 @@ def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
             out = f.out(x.bytes, fn)
         f.event(row.path, name)
         return out
-    fn = f.node(_VIEW_NODES[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+    node = "ReshapeAliasBackward0" if name == ".flatten" and x.channels_last else _VIEW_NODES[name]
+    fn = f.node(node, row.path, [x], lambda g: [g[0].view()]) if x.grad else None
     out = x.view(fn=fn).hold()
     if name == ".transpose":
-        out.strided = not x.strided and _transposed(x, row)
+        out.strided = out.channels_last = not x.strided and _transposed(x, row)
     f.event(row.path, name)
+    return out
+
+
+def flatten_copy(f: Forward, row: LayerRow, x: Tensor) -> Tensor:
+    """torch.flatten of a tensor stored in another order (tokens as N x L x D): reshape copies it."""
+    fn = f.node("CloneBackward0", row.path, [x], lambda g: [g[0]]) if x.grad else None
+    copy = f.out(x.bytes, fn)
+    out = copy.view(fn=f.node("UnsafeViewBackward0", row.path, [copy], lambda g: [g[0].view()]) if x.grad else None)
+    out.hold()
+    copy.drop()
+    f.event(row.path, "torch.flatten")
     return out
 
 
@@ -107,7 +131,7 @@ class _Ops:
         return self.seen(self.f.out(x.bytes, fn))
 
     def activation(self, x: Tensor, function: str) -> Tensor:
-        name = MLP_ACTIVATIONS[function]
+        name = MLP_ACTIVATIONS.get(function, f"{function}Backward")  # others: not followed (stepscope)
         if not name:
             return x.hold()
         fn = self.f.node(name, self.row.path, [x], self.f.grads(x))
@@ -126,7 +150,7 @@ def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     t = ops.view(x, "TransposeBackward0")
     for step in (
         lambda v: ops.linear(v, w1, b1, tokens * int(row.config["hidden"]) * _FLOAT),  # type: ignore[arg-type]
-        lambda v: ops.activation(v, str(row.config["activation"])),
+        lambda v: ops.activation(v, str(getattr(row.config["activation"], "value", row.config["activation"]))),
         lambda v: ops.dropout(v, p),
         lambda v: ops.linear(v, w2, b2, tokens * row.input.depth * _FLOAT),  # type: ignore[union-attr]
         lambda v: ops.dropout(v, p),
@@ -134,8 +158,53 @@ def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
         nxt = step(t)
         t.drop()
         t = nxt
-    out = ops.view(t, "TransposeBackward0")
-    out.strided = True
+    return _back(ops, t, "TokenMLP")
+
+
+def class_token(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
+    """ClassToken on x: transpose, the weight's expand over the batch, cat, transpose back."""
+    ops = _Ops(f, row)
+    t = ops.view(x, "TransposeBackward0")
+    (w,) = params
+    reduce = f.grads(w) if f.batch > 1 else lambda g: [g[0].view()]  # sum_to_size over the batch
+    token = w.view(f.batch * w.bytes, fn=f.node("ExpandBackward0", row.path, [w], reduce)).hold()
+    sizes = [token.bytes, t.bytes]
+    fn = f.node("CatBackward0", row.path, [token, t], lambda g: [g[0].view(n) for n in sizes])
+    joined = ops.seen(f.out(f.made(row), fn))
+    token.drop()
     t.drop()
-    f.event(row.path, "TokenMLP", max(0, ops.high - f.graph.memory.total))
+    return _back(ops, joined, "ClassToken")
+
+
+def position_embedding(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
+    """PositionEmbedding on x: transpose, the weight added (broadcast over the batch), transpose back."""
+    ops = _Ops(f, row)
+    t = ops.view(x, "TransposeBackward0")
+    (w,) = params
+    fresh = f.graph.fresh
+    batch = f.batch
+
+    def backward(g: list[Tensor]) -> list[Tensor | None]:
+        if batch > 1:  # summed over the batch: a new tensor
+            return [g[0], fresh(w.bytes)]
+        same = g[0].view(w.bytes)  # the same gradient, transposed: AccumulateGrad copies it
+        same.strided = True
+        return [g[0], same]
+
+    fn = f.node("AddBackward0", row.path, [t, w], backward)
+    added = ops.seen(f.out(f.made(row), fn))
+    t.drop()
+    out = _back(ops, added, "PositionEmbedding")
+    out.strided, out.channels_last = x.strided, x.channels_last  # the add keeps its first operand's order
     return out
+
+
+def _back(ops: _Ops, t: Tensor, cls: str) -> Tensor:
+    out = ops.view(t, "TransposeBackward0")
+    out.strided = out.channels_last = _transposed(t, ops.row)
+    t.drop()
+    ops.f.event(ops.row.path, cls, max(0, ops.high - ops.f.graph.memory.total))
+    return out
+
+
+MODULES = {"TokenMLP": mlp, "ClassToken": class_token, "PositionEmbedding": position_embedding}

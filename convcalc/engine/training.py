@@ -261,7 +261,7 @@ def training(  # noqa: PLR0913 - the spec, its report, and the three options of 
     walk(spec.layers, _Tensor(spec.input.values, first, grad=False, row="input"), backend)
     _, weight, grad, state, master = _BYTES[precision]
     params = report.totals.params
-    tensors = sum((r.weights > 0) + (r.biases > 0) for r in report.rows)
+    tensors = sum(4 if r.kind == "mlp" else (r.weights > 0) + (r.biases > 0) for r in report.rows)  # TokenMLP: 2 Linears
     steps = _STEP * tensors if optimizer in {Optimizer.ADAM, Optimizer.ADAMW} and device is Device.CPU else 0
     norms = sum(1 for r in report.rows if r.buffers)
     block = Training(
