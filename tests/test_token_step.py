@@ -39,3 +39,21 @@ def test_the_token_kinds_steps_are_pytorchs(name: str, batch: int) -> None:
     spec = replace(load_spec(f"{name}.yaml", SPECS[name]), batch=batch)
     assert unmodelled(analyze(spec)) == ()
     check(spec, f"{name} at batch {batch}", OPTIMIZERS if name == "vit-like" else MOMENTUM)
+
+
+def test_adams_state_counts_the_token_modules_parameter_tensors() -> None:
+    import torch  # noqa: PLC0415 - the oracle's
+
+    from convcalc.engine.training import Optimizer, training  # noqa: PLC0415
+    from convcalc.pytorch import to_module  # noqa: PLC0415
+
+    text = "input: 8x8x2\nlayers: [patchify2-4, {attention: {heads: 2, bias: false}}, {attention: {heads: 1}}, {mlp: {hidden: 6}}]"
+    spec = load_spec("a.yaml", text)
+    block = training(spec, analyze(spec), optimizer=Optimizer.ADAM).training
+    assert block is not None
+    module = to_module(spec).module
+    opt = torch.optim.Adam(module.parameters())
+    module(torch.randn(1, 2, 8, 8)).sum().backward()
+    opt.step()
+    state = [t for s in opt.state.values() for t in s.values() if isinstance(t, torch.Tensor)]
+    assert sum(t.untyped_storage().nbytes() for t in state) == block.optimizer_state

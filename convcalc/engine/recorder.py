@@ -22,11 +22,10 @@ torch 2.13; tests/step_measure.py measures it):
   ReshapeAliasBackward0, of a tensor not contiguous); add passes the same gradient to both
   operands; concat's backward passes slices (views); multiply keeps each operand for the other's
   gradient (opnodes.unreduced: a broadcast one's). Strides: opnodes' docstring.
-- lrn is Python: its ops are engine/lrn_step.py's.
+- lrn is Python: its ops are engine/lrn_step.py's; the token kinds' are engine/tokensteps.py's.
 - an op no built-in has keeps what its kind's `saved` rule says, its backward a gradient the
   size of its input; engine/stepscope.py names the kinds this does not follow.
-- an op none of whose inputs needs a gradient records nothing; it makes and frees its kind's
-  scratch (`Kind.scratch`) as in inference.
+- an op none of whose inputs needs a gradient records nothing, and makes and frees its scratch.
 """
 
 from __future__ import annotations
@@ -35,9 +34,9 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
+from convcalc.engine import tokensteps
 from convcalc.engine.lrn_step import lrn
 from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
-from convcalc.engine import tokensteps
 from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import standalone
 from convcalc.options import ActivationFunction, Rounding

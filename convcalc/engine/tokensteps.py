@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 from convcalc.kinds.saved import standalone
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from convcalc.engine.recorder import Forward
     from convcalc.engine.tape import Tensor
     from convcalc.kinds.plan import FunctionStep, ModuleStep
@@ -88,6 +90,11 @@ def _transposed(x: Tensor, row: LayerRow) -> bool:
 
 def leaves(step: ModuleStep) -> tuple[int, ...] | None:
     """The bytes of each parameter of a module whose parameters are not one weight and one bias, else None."""
+    if step.cls == "SelfAttention":  # in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias
+        d = int(step.args[0])  # type: ignore[arg-type]
+        bias = dict(step.kwargs).get("bias", True)
+        sizes = (3 * d * d, 3 * d, d * d, d) if bias else (3 * d * d, d * d)
+        return tuple(n * _FLOAT for n in sizes)
     if step.cls != "TokenMLP":
         return None
     d, hidden = (int(a) for a in step.args)  # type: ignore[arg-type]
@@ -144,17 +151,20 @@ def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """TokenMLP on x (the module docstring): its output, its event."""
     assert row.input is not None  # noqa: S101 - computed
     w1, b1, w2, b2 = params
-    p = float(row.config["dropout"])  # type: ignore[arg-type]
+    p = float(row.config["dropout"])
     tokens = f.batch * row.input.spatial[0]
     ops = _Ops(f, row)
     t = ops.view(x, "TransposeBackward0")
-    for step in (
-        lambda v: ops.linear(v, w1, b1, tokens * int(row.config["hidden"]) * _FLOAT),  # type: ignore[arg-type]
-        lambda v: ops.activation(v, str(getattr(row.config["activation"], "value", row.config["activation"]))),
+    hidden, depth = int(row.config["hidden"]), row.input.depth
+    activation = str(getattr(row.config["activation"], "value", row.config["activation"]))
+    steps: tuple[Callable[[Tensor], Tensor], ...] = (
+        lambda v: ops.linear(v, w1, b1, tokens * hidden * _FLOAT),
+        lambda v: ops.activation(v, activation),
         lambda v: ops.dropout(v, p),
-        lambda v: ops.linear(v, w2, b2, tokens * row.input.depth * _FLOAT),  # type: ignore[union-attr]
+        lambda v: ops.linear(v, w2, b2, tokens * depth * _FLOAT),
         lambda v: ops.dropout(v, p),
-    ):
+    )
+    for step in steps:
         nxt = step(t)
         t.drop()
         t = nxt
