@@ -47,7 +47,10 @@ def test_adams_state_counts_the_token_modules_parameter_tensors() -> None:
     from convcalc.engine.training import Optimizer, training  # noqa: PLC0415
     from convcalc.pytorch import to_module  # noqa: PLC0415
 
-    text = "input: 8x8x2\nlayers: [patchify2-4, {attention: {heads: 2, bias: false}}, {attention: {heads: 1}}, {mlp: {hidden: 6}}]"
+    text = (
+        "input: 8x8x2\nlayers: [patchify2-4, {attention: {heads: 2, bias: false}}, {attention: {heads: 1}},"
+        " {mlp: {hidden: 6}}]"
+    )
     spec = load_spec("a.yaml", text)
     block = training(spec, analyze(spec), optimizer=Optimizer.ADAM).training
     assert block is not None
