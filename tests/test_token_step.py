@@ -29,6 +29,7 @@ SPECS = {
     "fc-on-tokens": "input: 16x16x3\nlayers: [patchify4-8, relu, {layernorm: {over: channels}}, fc-3]",
     "pos_embed-last": "input: 16x16x3\nlayers: [patchify4-8, pos_embed]",
     "cls_token-last": "input: 16x16x3\nlayers: [patchify4-8, cls_token]",
+    "one-patch": "input: 8x8x3\nlayers: [patchify8-4, relu, fc-2]",  # transposed, 1 token is contiguous
     "mlp-tanh-last": "input: 8x8x2\nlayers: [patchify2-4, {mlp: {hidden: 6, activation: tanh, dropout: 0.2}}]",
 }
 
