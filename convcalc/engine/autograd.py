@@ -13,7 +13,11 @@ input_buffer.cpp, accumulate_grad.h and derivatives.yaml say the same):
 - a second gradient for the same buffer slot is added in place when the first is a tensor that
   nothing else holds, not a view (a view holds its base: autograd's ViewInfo), else `old + new`
   makes a third (input_buffer.cpp's accumulate);
-- AccumulateGrad takes the gradient as `.grad` (a gradient that is dense, as all here are).
+- AccumulateGrad takes the gradient as `.grad` (a gradient that is dense, as all here are),
+  unless something else holds it too (accumulate_grad.h's use count: pos_embed's add at batch 1
+  passes the same gradient to the weight and the input), it is strided (that gradient is a
+  transpose) or it is the loss's expanded seed (not dense: cls_token's expand at batch 1, last),
+  then a copy (clone_obey_contract).
 """
 
 from __future__ import annotations
@@ -78,6 +82,9 @@ class Graph:
             node = heapq.heappop(ready)[2]
             got = buffers.pop(id(node))
             if node.param is not None:  # AccumulateGrad: the gradient becomes .grad
+                if got.holders > 1 or got.strided or got.storage.bytes < got.bytes:  # shared, strided, expanded: a copy
+                    got.drop()
+                    got = self.fresh(got.bytes).hold()
                 got.hold()
                 got.storage.move(Part.GRADIENTS)
                 got.drop()

@@ -22,11 +22,10 @@ torch 2.13; tests/step_measure.py measures it):
   ReshapeAliasBackward0, of a tensor not contiguous); add passes the same gradient to both
   operands; concat's backward passes slices (views); multiply keeps each operand for the other's
   gradient (opnodes.unreduced: a broadcast one's). Strides: opnodes' docstring.
-- lrn is Python: its ops are engine/lrn_step.py's.
+- lrn is Python: its ops are engine/lrn_step.py's; the token kinds' are engine/tokensteps.py's.
 - an op no built-in has keeps what its kind's `saved` rule says, its backward a gradient the
   size of its input; engine/stepscope.py names the kinds this does not follow.
-- an op none of whose inputs needs a gradient records nothing; it makes and frees its kind's
-  scratch (`Kind.scratch`) as in inference.
+- an op none of whose inputs needs a gradient records nothing, and makes and frees its scratch.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
+from convcalc.engine import tokensteps
 from convcalc.engine.lrn_step import lrn
 from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
 from convcalc.kinds.registry import KINDS
@@ -84,7 +84,8 @@ class Forward:
         self.params: dict[tuple[str, ...], list[Tensor]] = {}
         for a in prog.attributes:
             row = self.rows[a.row]
-            self.params[a.path] = [graph.leaf(a.row, n * _FLOAT) for n in (row.weights, row.biases) if n]
+            sizes = tokensteps.leaves(a.module) or [n * _FLOAT for n in (row.weights, row.biases) if n]
+            self.params[a.path] = [graph.leaf(a.row, n) for n in sizes]
         self.names: dict[str, Tensor] = {}
         self.cropped: dict[str, list[int]] = {}  # a crop row's dims after its narrows so far
         self.on_event = on_event
@@ -146,6 +147,8 @@ class Forward:
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
+        if cls in tokensteps.MODULES:
+            return tokensteps.MODULES[cls](self, row, x, params)
         if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
             dropout = cls.startswith("Dropout")
             scratch = own_bytes(keep, self.batch) if dropout else KINDS[row.kind].scratch(row.config, row, self.batch)
@@ -217,6 +220,8 @@ class Forward:
 
     def function(self, c: FunctionStep, row: LayerRow, x: Tensor, *, last: bool = True) -> Tensor:
         name = c.function
+        if name in tokensteps.FUNCTIONS or (name == "torch.flatten" and x.channels_last):
+            return tokensteps.function(self, c, row, x)
         if name in _VIEWS:
             fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
             out = x.view(fn=fn).hold()
@@ -232,11 +237,6 @@ class Forward:
             fn = self.node("SliceBackward0", row.path, [x], self.grads(x)) if x.grad else None
             out = x.view(self.batch * prod(dims) * _FLOAT, fn=fn).hold()
             out.strided = x.strided or self.batch * prod(dims[: int(c.args[0]) - 1]) > 1  # type: ignore[arg-type]
-            self.event(row.path, name)
-            return out
-        if name == ".select":  # class_token_out's x[:, 0]: a view; its backward makes the whole input's gradient
-            fn = self.node("SelectBackward0", row.path, [x], self.grads(x)) if x.grad else None
-            out = x.view(self.made(row), fn=fn).hold()
             self.event(row.path, name)
             return out
         size = self.made(row) if last or name == ".new_zeros" else x.bytes

@@ -261,7 +261,7 @@ def training(  # noqa: PLR0913 - the spec, its report, and the three options of 
     walk(spec.layers, _Tensor(spec.input.values, first, grad=False, row="input"), backend)
     _, weight, grad, state, master = _BYTES[precision]
     params = report.totals.params
-    tensors = sum((r.weights > 0) + (r.biases > 0) for r in report.rows)
+    tensors = sum(_tensors(r) for r in report.rows)
     steps = _STEP * tensors if optimizer in {Optimizer.ADAM, Optimizer.ADAMW} and device is Device.CPU else 0
     norms = sum(1 for r in report.rows if r.buffers)
     block = Training(
@@ -283,3 +283,10 @@ def training(  # noqa: PLR0913 - the spec, its report, and the three options of 
     b = report.batch
     rows = tuple(replace(r, saved=backend.per_image[r.path] * b + backend.fixed[r.path]) for r in report.rows)
     return replace(report, rows=rows, training=block)
+
+
+def _tensors(r: LayerRow) -> int:
+    """The row's parameter tensors: mlp's two Linears, attention's in_proj and out_proj, each a weight and a bias."""
+    if r.kind in {"mlp", "attention"}:
+        return 4 if r.biases else 2
+    return (r.weights > 0) + (r.biases > 0)

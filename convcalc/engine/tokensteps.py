@@ -1,0 +1,220 @@
+"""The token kinds' ops in a training step (issue 27), for convcalc.engine.recorder.
+
+Measured (CPU, float32, torch 2.13; tests/step_measure.py): a token volume N x D x L is stored
+N x L x D, a transpose of it:
+
+- `.flatten` is a view (ViewBackward0; of a channels-last grid, tokens', an alias,
+  ReshapeAliasBackward0, stored N x L x D), `.transpose` a view (TransposeBackward0), neither makes
+  anything; their backward is a view of the gradient.
+- `.contiguous` of a transpose copies it (CloneBackward0, which keeps nothing; its backward passes
+  the gradient on); of a contiguous tensor it is the tensor itself, and records nothing.
+- a token tensor stored N x L x D is `channels_last` for the recorder (strided, and element-wise
+  ops keep its order): torch.flatten of it (an fc on tokens) copies it (CloneBackward0, then
+  UnsafeViewBackward0), as of a channels-last grid.
+- TokenMLP (mlp): its transpose to N x L x D (contiguous), then per Linear on the 3-d tensor
+  `_flatten_nd_linear`: a view to 2-d (ViewBackward0), `addmm` as a 2-d Linear (TBackward0 on
+  the weight, AddmmBackward0 keeping the 2-d view), a view back (ViewBackward0); the
+  activation module as its function (GELU keeps its input, ReLU and Tanh their output, Identity
+  is its input); Dropout(p > 0) its mask and `x * mask` (MulBackward0), Dropout(0) its input;
+  then the transpose back. Its four parameters are tensors of their own (two weights, two
+  biases, in `parameters()` order). Other activations (softsign is Python: several ops) are
+  left out (engine/stepscope.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from convcalc.kinds.saved import standalone
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from convcalc.engine.recorder import Forward
+    from convcalc.engine.tape import Tensor
+    from convcalc.kinds.plan import FunctionStep, ModuleStep
+    from convcalc.report import LayerRow
+
+FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous", ".select"})
+_FLOAT = 4
+MLP_ACTIVATIONS = {"gelu": "GeluBackward0", "relu": "ReluBackward0", "tanh": "TanhBackward0", "identity": ""}
+_VIEW_NODES = {".flatten": "ViewBackward0", ".transpose": "TransposeBackward0"}
+
+
+def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
+    """One of FUNCTIONS on x (the module docstring)."""
+    name = c.function
+    if name == "torch.flatten":  # of a tensor stored in another order
+        return flatten_copy(f, row, x)
+    if name == ".select":  # class_token_out's x[:, 0]: a view; its backward makes the whole input's gradient
+        fn = f.node("SelectBackward0", row.path, [x], f.grads(x)) if x.grad else None
+        out = x.view(f.made(row), fn=fn).hold()
+        out.strided = out.channels_last = False  # a token of N x L x D: contiguous
+        f.event(row.path, name)
+        return out
+    if name == ".contiguous":
+        if not x.strided:
+            out = x.hold()
+        else:
+            fn = f.node("CloneBackward0", row.path, [x], lambda g: [g[0]]) if x.grad else None
+            out = f.out(x.bytes, fn)
+        f.event(row.path, name)
+        return out
+    node = "ReshapeAliasBackward0" if name == ".flatten" and x.channels_last else _VIEW_NODES[name]
+    fn = f.node(node, row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+    out = x.view(fn=fn).hold()
+    if name == ".transpose":
+        out.strided = out.channels_last = not x.strided and _transposed(x, row)
+    f.event(row.path, name)
+    return out
+
+
+def flatten_copy(f: Forward, row: LayerRow, x: Tensor) -> Tensor:
+    """torch.flatten of a tensor stored in another order (tokens as N x L x D): reshape copies it."""
+    fn = f.node("CloneBackward0", row.path, [x], lambda g: [g[0]]) if x.grad else None
+    copy = f.out(x.bytes, fn)
+    out = copy.view(fn=f.node("UnsafeViewBackward0", row.path, [copy], lambda g: [g[0].view()]) if x.grad else None)
+    out.hold()
+    copy.drop()
+    f.event(row.path, "torch.flatten")
+    return out
+
+
+def _transposed(x: Tensor, row: LayerRow) -> bool:
+    """Whether swapping dims 1 and 2 of x leaves it not contiguous: both longer than 1."""
+    del x
+    v = row.output
+    assert v is not None  # noqa: S101 - computed
+    return v.depth > 1 and len(v.spatial) == 1 and v.spatial[0] > 1
+
+
+def leaves(step: ModuleStep) -> tuple[int, ...] | None:
+    """The bytes of each parameter of a module whose parameters are not one weight and one bias, else None."""
+    if step.cls == "SelfAttention":  # in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias
+        d = int(step.args[0])  # type: ignore[arg-type]
+        bias = dict(step.kwargs).get("bias", True)
+        sizes = (3 * d * d, 3 * d, d * d, d) if bias else (3 * d * d, d * d)
+        return tuple(n * _FLOAT for n in sizes)
+    if step.cls != "TokenMLP":
+        return None
+    d, hidden = (int(a) for a in step.args)  # type: ignore[arg-type]
+    return tuple(n * _FLOAT for n in (d * hidden, hidden, hidden * d, d))
+
+
+class _Ops:
+    """The ops of one module call: the most live bytes after each (the profiler reads op ends)."""
+
+    def __init__(self, f: Forward, row: LayerRow) -> None:
+        self.f, self.row, self.high = f, row, 0
+
+    def seen(self, t: Tensor) -> Tensor:
+        self.high = max(self.high, self.f.graph.memory.total)
+        return t
+
+    def view(self, x: Tensor, name: str) -> Tensor:
+        fn = self.f.node(name, self.row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+        return self.seen(x.view(fn=fn).hold())
+
+    def linear(self, x: Tensor, weight: Tensor, bias: Tensor, size: int) -> Tensor:
+        f, path = self.f, self.row.path
+        flat = self.view(x, "ViewBackward0")
+        mat2 = weight.view(fn=f.node("TBackward0", path, [weight], lambda g: [g[0].view()])).hold()
+        fn = f.node("AddmmBackward0", path, [bias, flat, mat2], f.grads(bias, flat, weight))
+        fn.keep(flat)
+        mat2.drop()
+        out = self.seen(f.out(size, fn))
+        flat.drop()
+        back = self.view(out, "ViewBackward0")
+        out.drop()
+        return back
+
+    def dropout(self, x: Tensor, p: float) -> Tensor:
+        if p == 0:
+            return x.hold()
+        mask = self.f.graph.new(x.bytes)
+        fn = self.f.node("MulBackward0", self.row.path, [x, None], self.f.grads(x, None))
+        fn.keep(mask)
+        mask.drop()
+        return self.seen(self.f.out(x.bytes, fn))
+
+    def activation(self, x: Tensor, function: str) -> Tensor:
+        name = MLP_ACTIVATIONS.get(function, f"{function}Backward")  # others: not followed (stepscope)
+        if not name:
+            return x.hold()
+        fn = self.f.node(name, self.row.path, [x], self.f.grads(x))
+        out = self.f.out(x.bytes, fn)
+        self.f.keep(fn, standalone(function, x.bytes // self.f.batch // _FLOAT), x, out)
+        return self.seen(out)
+
+
+def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
+    """TokenMLP on x (the module docstring): its output, its event."""
+    assert row.input is not None  # noqa: S101 - computed
+    w1, b1, w2, b2 = params
+    p = float(row.config["dropout"])
+    tokens = f.batch * row.input.spatial[0]
+    ops = _Ops(f, row)
+    t = ops.view(x, "TransposeBackward0")
+    hidden, depth = int(row.config["hidden"]), row.input.depth
+    activation = str(getattr(row.config["activation"], "value", row.config["activation"]))
+    steps: tuple[Callable[[Tensor], Tensor], ...] = (
+        lambda v: ops.linear(v, w1, b1, tokens * hidden * _FLOAT),
+        lambda v: ops.activation(v, activation),
+        lambda v: ops.dropout(v, p),
+        lambda v: ops.linear(v, w2, b2, tokens * depth * _FLOAT),
+        lambda v: ops.dropout(v, p),
+    )
+    for step in steps:
+        nxt = step(t)
+        t.drop()
+        t = nxt
+    return _back(ops, t, "TokenMLP")
+
+
+def class_token(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
+    """ClassToken on x: transpose, the weight's expand over the batch, cat, transpose back."""
+    ops = _Ops(f, row)
+    t = ops.view(x, "TransposeBackward0")
+    (w,) = params
+    reduce = f.grads(w) if f.batch > 1 else lambda g: [g[0].view()]  # sum_to_size over the batch
+    token = w.view(f.batch * w.bytes, fn=f.node("ExpandBackward0", row.path, [w], reduce)).hold()
+    sizes = [token.bytes, t.bytes]
+    fn = f.node("CatBackward0", row.path, [token, t], lambda g: [g[0].view(n) for n in sizes])
+    joined = ops.seen(f.out(f.made(row), fn))
+    token.drop()
+    t.drop()
+    return _back(ops, joined, "ClassToken")
+
+
+def position_embedding(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
+    """PositionEmbedding on x: transpose, the weight added (broadcast over the batch), transpose back."""
+    ops = _Ops(f, row)
+    t = ops.view(x, "TransposeBackward0")
+    (w,) = params
+    fresh = f.graph.fresh
+    batch = f.batch
+
+    def backward(g: list[Tensor]) -> list[Tensor | None]:
+        if batch > 1:  # summed over the batch: a new tensor
+            return [g[0], fresh(w.bytes)]
+        same = g[0].view(w.bytes)  # the same gradient, transposed: AccumulateGrad copies it
+        same.strided = True
+        return [g[0], same]
+
+    fn = f.node("AddBackward0", row.path, [t, w], backward)
+    added = ops.seen(f.out(f.made(row), fn))
+    t.drop()
+    out = _back(ops, added, "PositionEmbedding")
+    out.strided, out.channels_last = x.strided, x.channels_last  # the add keeps its first operand's order
+    return out
+
+
+def _back(ops: _Ops, t: Tensor, cls: str) -> Tensor:
+    out = ops.view(t, "TransposeBackward0")
+    out.strided = out.channels_last = _transposed(t, ops.row)
+    t.drop()
+    ops.f.event(ops.row.path, cls, max(0, ops.high - ops.f.graph.memory.total))
+    return out
+
+
+MODULES = {"TokenMLP": mlp, "ClassToken": class_token, "PositionEmbedding": position_embedding}
