@@ -272,7 +272,7 @@ class NodeReader(LayerReader):
 _Errors = dict[tuple[Location | None, str], ConvcalcError]
 
 
-def _at_call(exc: SpecError, word: str, at: Location) -> SpecError:
+def _at_call(exc: SpecError, word: str, at: Location) -> ConvcalcError:
     """A built-in block's mistakes, placed at the call whose arguments made them (its text is no file of the user's)."""
     placed = [
         SpecError(f"{e.message} (in the built-in block '{word}', from this call's arguments)", at)
