@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.bridges.program import Join
 from convcalc.engine.recorder import Forward
 from convcalc.engine.tape import Node, Part
 
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from convcalc.bridges.checkpoint import Region
-    from convcalc.bridges.program import Apply, Program, Statement
+    from convcalc.bridges.program import Program
     from convcalc.engine.autograd import Graph
     from convcalc.engine.tape import Tensor
     from convcalc.report import Report
@@ -144,15 +143,6 @@ class Checkpointing(Forward):
             t.drop()
         return out
 
-    def assign(self, target: str, value: Tensor) -> None:
-        old = self.names.get(target)
-        self.names[target] = value
-        if old is not None:
-            old.drop()
-
-    def statement(self, s: Statement) -> Tensor:
-        return self.join(s) if isinstance(s, Join) else self.apply(s)
-
     def block(self, region: Region) -> Tensor:
         """checkpoint(block, x): the generator's state and the input kept, the block run saving nothing."""
         x = self.names[region.source]
@@ -177,19 +167,11 @@ class Checkpointing(Forward):
                 t.drop()
             self.names = outer
 
-    def apply(self, s: Apply) -> Tensor:
-        """As Forward.apply; the recompute stops after the call that fills its last holder."""
-        value = self.names[s.source].hold()
-        marks = sorted(s.rows)
-        for done, call in enumerate(s.calls, 1):
-            row = next(self.rows[path] for at, path in marks if at >= done)
-            out = self.call(call, row, value, last=any(at == done for at, _ in marks))
+    def called(self, value: Tensor) -> None:
+        """The recompute stops after the call that fills its last holder."""
+        if self.filling is not None and self.filling.stopped:
             value.drop()
-            value = out
-            if self.filling is not None and self.filling.stopped:
-                value.drop()
-                raise _Stop
-        return value
+            raise _Stop
 
     def event(self, row: str, call: str, extra: int = 0) -> None:
         f = self.filling

@@ -45,7 +45,7 @@ from convcalc.spec.model import Merge
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from convcalc.bridges.program import Call, Program
+    from convcalc.bridges.program import Call, Program, Statement
     from convcalc.engine.autograd import Graph
     from convcalc.engine.tape import Node, Tensor
     from convcalc.kinds.plan import FunctionStep, ModuleStep
@@ -94,15 +94,21 @@ class Forward:
         """The forward's output (held once); every name dropped, as Network.run returns."""
         self.names["x"] = x.hold()
         for s in prog.statements:
-            value = self.join(s) if isinstance(s, Join) else self.apply(s)
-            old = self.names.get(s.target)
-            self.names[s.target] = value
-            if old is not None:
-                old.drop()
+            self.assign(s.target, self.statement(s))
         out = self.names["x"].hold()
         for t in self.names.values():
             t.drop()
         return out
+
+    def assign(self, target: str, value: Tensor) -> None:
+        """`target = value`: the name's old value dropped."""
+        old = self.names.get(target)
+        self.names[target] = value
+        if old is not None:
+            old.drop()
+
+    def statement(self, s: Statement) -> Tensor:
+        return self.join(s) if isinstance(s, Join) else self.apply(s)
 
     def event(self, row: str, call: str, extra: int = 0) -> None:
         self.on_event(row, call, self.graph.memory.total + extra)
@@ -115,7 +121,11 @@ class Forward:
             out = self.call(call, row, value, last=any(at == done for at, _ in marks))
             value.drop()
             value = out
+            self.called(value)
         return value
+
+    def called(self, value: Tensor) -> None:
+        """After each call of a statement, its value so far: a recompute stops here (engine/recompute.py)."""
 
     def made(self, row: LayerRow) -> int:
         assert row.output is not None  # noqa: S101 - a program is made of a computed report
