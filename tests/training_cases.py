@@ -121,8 +121,15 @@ CASES |= {
         )
     },
     **{
-        f"mlp-{f}": f"input: 16x16x3\nlayers: [patchify4-8, relu, {{mlp: {{hidden: 16, activation: {f}, dropout: {p}}}}}]"  # noqa: E501
-        for f, p in (("gelu", 0.1), ("relu", 0.0), ("relu", 0.2), ("identity", 0.0), ("softsign", 0.0), ("tanh", 0.1))
+        f"mlp-{name}": f"input: 16x16x3\nlayers: [patchify4-8, relu, {{mlp: {{hidden: 16, activation: {f}, dropout: {p}}}}}]"  # noqa: E501
+        for name, f, p in (
+            ("gelu", "gelu", 0.1),
+            ("relu-no-dropout", "relu", 0.0),
+            ("relu", "relu", 0.2),
+            ("identity", "identity", 0.0),
+            ("softsign", "softsign", 0.0),
+            ("tanh", "tanh", 0.1),
+        )
     },
     "transformer-blocks": (
         "input: 16x16x3\nlayers:\n  - patchify4-8\n  - cls_token\n  - pos_embed-17\n  - dropout: 0.1\n"
