@@ -34,7 +34,7 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
-from convcalc.engine import tokensteps
+from convcalc.engine import attnsteps, tokensteps
 from convcalc.engine.lrn_step import lrn
 from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
 from convcalc.kinds.registry import KINDS
@@ -57,6 +57,7 @@ _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
 _VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0", ".permute": "PermuteBackward0"}
 _SAME = {"Identity"}
+_MODULES = {**tokensteps.MODULES, "SelfAttention": attnsteps.self_attention}
 _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
 _NAMED = {
     "F.pad": "ConstantPadNdBackward0",
@@ -147,8 +148,8 @@ class Forward:
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
-        if cls in tokensteps.MODULES:
-            return tokensteps.MODULES[cls](self, row, x, params)
+        if cls in _MODULES:
+            return _MODULES[cls](self, row, x, params)
         if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
             dropout = cls.startswith("Dropout")
             scratch = own_bytes(keep, self.batch) if dropout else KINDS[row.kind].scratch(row.config, row, self.batch)

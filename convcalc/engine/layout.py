@@ -1,0 +1,99 @@
+"""Shapes and strides of a tensor, as ATen computes them, for the ops whose copies depend on them (engine/attnsteps.py).
+
+A `reshape` is a view when ATen's computeStride (aten/src/ATen/TensorUtils.cpp) finds strides for
+the new shape, else a copy; `contiguous` copies unless the tensor is contiguous (dims of size 1
+ignored); an element-wise op's result keeps the order of a dense operand's dims (TensorIterator),
+else is contiguous.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import NamedTuple
+
+
+class Layout(NamedTuple):
+    """A tensor's sizes and strides, in elements."""
+
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+
+    def transpose(self, a: int, b: int) -> Layout:
+        s, t = list(self.shape), list(self.strides)
+        s[a], s[b] = s[b], s[a]
+        t[a], t[b] = t[b], t[a]
+        return Layout(tuple(s), tuple(t))
+
+    def permute(self, dims: tuple[int, ...]) -> Layout:
+        return Layout(tuple(self.shape[d] for d in dims), tuple(self.strides[d] for d in dims))
+
+    def unsqueeze(self, d: int) -> Layout:
+        d %= len(self.shape) + 1
+        stride = self.strides[d] * self.shape[d] if d < len(self.shape) else 1
+        return Layout((*self.shape[:d], 1, *self.shape[d:]), (*self.strides[:d], stride, *self.strides[d:]))
+
+    def squeeze(self, d: int) -> Layout:
+        d %= len(self.shape)
+        if self.shape[d] != 1:
+            return self
+        return Layout(self.shape[:d] + self.shape[d + 1 :], self.strides[:d] + self.strides[d + 1 :])
+
+    def select(self, d: int) -> Layout:
+        return Layout(self.shape[:d] + self.shape[d + 1 :], self.strides[:d] + self.strides[d + 1 :])
+
+    @property
+    def contiguous(self) -> bool:
+        expected = 1
+        for n, s in zip(reversed(self.shape), reversed(self.strides), strict=True):
+            if n == 1:
+                continue
+            if s != expected:
+                return False
+            expected *= n
+        return True
+
+    def view(self, shape: tuple[int, ...]) -> Layout | None:
+        """The view of this tensor as `shape`, or None where reshape must copy (ATen's computeStride)."""
+        strides = _compute_stride(self.shape, self.strides, shape)
+        return None if strides is None else Layout(shape, strides)
+
+    def like(self) -> Layout:
+        """An element-wise op's result (TensorIterator): dense, its dims in the order of this one's strides."""
+        order = sorted(range(len(self.shape)), key=lambda d: -self.strides[d])  # stable: ties keep their order
+        dense = [0] * len(self.shape)
+        step = 1
+        for d in reversed(order):
+            dense[d] = step
+            step *= self.shape[d]
+        return Layout(self.shape, tuple(dense))
+
+
+def contiguous(shape: tuple[int, ...]) -> Layout:
+    strides = []
+    step = 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return Layout(shape, tuple(reversed(strides)))
+
+
+def _compute_stride(old: tuple[int, ...], strides: tuple[int, ...], new: tuple[int, ...]) -> tuple[int, ...] | None:
+    if prod(old) == 0:  # pragma: no cover - a volume has no empty dim
+        return None
+    out = [0] * len(new)
+    view_d = len(new) - 1
+    base = strides[-1] if strides else 1
+    tensor_numel = view_numel = 1
+    for d in range(len(old) - 1, -1, -1):
+        tensor_numel *= old[d]
+        if d == 0 or (old[d - 1] != 1 and strides[d - 1] != tensor_numel * base):
+            while view_d >= 0 and (view_numel < tensor_numel or new[view_d] == 1):
+                out[view_d] = view_numel * base
+                view_numel *= new[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                base = strides[d - 1]
+                tensor_numel = view_numel = 1
+    return None if view_d != -1 else tuple(out)
