@@ -36,7 +36,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.engine.layout import Layout, contiguous
+from convcalc.engine.layout import contiguous
+from convcalc.engine.strided import Ops, size
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,108 +50,8 @@ _FLOAT = 4
 _WRAPPED = 8  # a Python number as a 0-dim double tensor
 
 
-class _Attention:
-    """One SelfAttention call: the simulated tensors' layouts, the most live bytes at op ends."""
-
-    def __init__(self, f: Forward, row: LayerRow) -> None:
-        self.f, self.row, self.high = f, row, 0
-        self.lay: dict[int, tuple[Tensor, Layout]] = {}
-
-    # layouts
-    def at(self, t: Tensor, lay: Layout) -> Tensor:
-        self.lay[id(t)] = (t, lay)
-        t.strided = t.channels_last = not lay.contiguous  # what the recorder's other ops read
-        return t
-
-    def layout(self, t: Tensor, shape: tuple[int, ...]) -> Layout:
-        """A tensor's layout: one this call made, else read from its flags (a gradient from outside)."""
-        if id(t) in self.lay:
-            return self.lay[id(t)][1]
-        if t.storage.bytes < _size(shape):  # the loss's seed, expanded
-            return Layout(shape, (0,) * len(shape))
-        if not t.strided:
-            return contiguous(shape)
-        b, d, n = shape  # a token volume stored N x L x D
-        return contiguous((b, n, d)).transpose(1, 2)
-
-    def seen(self, t: Tensor) -> Tensor:
-        self.high = max(self.high, self.f.graph.memory.total)
-        return t
-
-    # backward helpers: gradients are simulated tensors with layouts
-    def fresh(self, lay: Layout) -> Tensor:
-        return self.at(self.f.graph.fresh(_size(lay.shape)), lay)
-
-    def reshaped(self, g: Tensor, lay: Layout, shape: tuple[int, ...]) -> Tensor:
-        """g.reshape(shape): a view where the strides allow, else a contiguous copy."""
-        view = lay.view(shape)
-        if view is None:
-            return self.fresh(contiguous(shape))
-        return self.at(g.view(), view)
-
-    # forward ops
-    def view_op(self, x: Tensor, lay: Layout, name: str, out: Layout, back: Callable[[Layout], Layout | None]) -> Tensor:
-        """A view op (transpose, view, permute, squeeze, unsqueeze): its node's backward is `back` of the gradient."""
-        shape = lay.shape
-
-        def backward(g: list[Tensor]) -> list[Tensor | None]:
-            glay = self.layout(g[0], out.shape)
-            moved = back(glay)
-            return [self.reshaped(g[0], glay, shape) if moved is None else self.at(g[0].view(), moved)]
-
-        fn = self.f.node(name, self.row.path, [x], backward) if x.grad else None
-        return self.seen(self.at(x.view(fn=fn).hold(), out))
-
-    def transpose(self, x: Tensor, a: int, b: int) -> Tensor:
-        lay = self.layout(x, ())
-        return self.view_op(x, lay, "TransposeBackward0", lay.transpose(a, b), lambda g: g.transpose(a, b))
-
-    def permute(self, x: Tensor, dims: tuple[int, ...]) -> Tensor:
-        lay = self.layout(x, ())
-        inverse = tuple(dims.index(d) for d in range(len(dims)))
-        return self.view_op(x, lay, "PermuteBackward0", lay.permute(dims), lambda g: g.permute(inverse))
-
-    def view(self, x: Tensor, shape: tuple[int, ...], name: str = "ViewBackward0") -> Tensor:
-        """x.view(shape) (x viewable as shape); its backward reshapes the gradient back."""
-        lay = self.layout(x, ())
-        out = lay.view(shape)
-        assert out is not None  # noqa: S101 - the module's views are views
-        back = lay.shape
-        return self.view_op(x, lay, name, out, lambda g: g.view(back))
-
-    def reshape(self, x: Tensor, shape: tuple[int, ...], *, alias: str = "ViewBackward0") -> Tensor:
-        """x.reshape(shape): a view (ViewBackward0, or `alias` where x is not contiguous), else a copy."""
-        lay = self.layout(x, ())
-        if lay.view(shape) is not None:
-            return self.view(x, shape, "ViewBackward0" if lay.contiguous else alias)
-        copy = self.copy(x, lay)
-        out = self.view(copy, shape, "UnsafeViewBackward0")
-        copy.drop()
-        return out
-
-    def copy(self, x: Tensor, lay: Layout) -> Tensor:
-        """x.contiguous() / clone: a copy (CloneBackward0 passes the gradient on)."""
-        fn = self.f.node("CloneBackward0", self.row.path, [x], lambda g: [g[0]])
-        return self.seen(self.at(self.f.out(x.bytes, fn), contiguous(lay.shape)))
-
-    def new(self, shape: tuple[int, ...], fn: Node | None, lay: Layout | None = None) -> Tensor:
-        return self.seen(self.at(self.f.out(_size(shape), fn), lay or contiguous(shape)))
-
-    def scaled(self, x: Tensor, *, wrapped: bool) -> Tensor:
-        """x times a Python number: MulBackward0 keeps the number (an 8-byte tensor), MulBackward1 nothing."""
-        lay = self.layout(x, ())
-
-        def backward(g: list[Tensor]) -> list[Tensor | None]:
-            grad = self.fresh(self.layout(g[0], lay.shape).like())
-            return [grad, None] if wrapped else [grad]
-
-        inputs = [x, None] if wrapped else [x]
-        fn = self.f.node("MulBackward0" if wrapped else "MulBackward1", self.row.path, inputs, backward)
-        if wrapped:
-            number = self.f.graph.new(_WRAPPED)
-            fn.keep(number)
-            number.drop()
-        return self.new(lay.shape, fn, lay.like())
+class _Attention(Ops):
+    """One SelfAttention call's ops (the module docstring)."""
 
     def bmm(self, a: Tensor, b: Tensor) -> Tensor:
         la, lb = self.layout(a, ()), self.layout(b, ())
@@ -167,22 +68,6 @@ class _Attention:
         fn.keep(out)
         return out
 
-    def dropout(self, x: Tensor, p: float) -> Tensor:
-        """_dropout_impl: the mask (empty_like, bernoulli_, div_), then `x * mask`, which keeps the mask."""
-        if p == 0:
-            return x.hold()
-        lay = self.layout(x, ())
-        mask = self.f.graph.new(x.bytes)
-        fn = self.f.node("MulBackward0", self.row.path, [x, None], lambda g: [self.fresh(self.layout(g[0], lay.shape).like()), None])
-        fn.keep(mask)
-        mask.drop()
-        return self.new(lay.shape, fn, lay.like())
-
-    def expand(self, x: Tensor) -> Tensor:
-        """matmul's expand to the sizes it has: a view; its backward's sum_to_size is the gradient itself."""
-        fn = self.f.node("ExpandBackward0", self.row.path, [x], lambda g: [g[0]])
-        return self.seen(self.at(x.view(fn=fn).hold(), self.layout(x, ())))
-
     def matmul4(self, a: Tensor, b: Tensor) -> Tensor:
         """matmul of two 4-d tensors: expand and reshape each to 3-d, bmm, a view back to 4-d."""
         la, lb = self.layout(a, ()), self.layout(b, ())
@@ -198,49 +83,6 @@ class _Attention:
         view = self.view(out, shape, "UnsafeViewBackward0")
         out.drop()
         return view
-
-    def linear(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        """F.linear: on 2-d, addmm (mm without a bias); on 3-d, addmm of a view where contiguous with a bias, else matmul."""
-        lay = self.layout(x, ())
-        if len(lay.shape) == 3 and bias is not None and lay.contiguous:
-            flat = self.view(x, (lay.shape[0] * lay.shape[1], lay.shape[2]))
-            out = self.linear(flat, weight, bias)
-            flat.drop()
-            view = self.view(out, (*lay.shape[:2], self.layout(out, ()).shape[1]))
-            out.drop()
-            return view
-        path = self.row.path
-        mat2 = weight.view(fn=self.f.node("TBackward0", path, [weight], lambda g: [g[0].view()])).hold()
-        if len(lay.shape) == 3:  # matmul: a reshape to 2-d, mm, a view back; the bias added in place
-            flat = self.reshape(x, (lay.shape[0] * lay.shape[1], lay.shape[2]))
-            out = self.mm(flat, mat2, weight, None)
-            flat.drop()
-            view = self.view(out, (*lay.shape[:2], self.layout(out, ()).shape[1]), "UnsafeViewBackward0")
-            out.drop()
-            mat2.drop()
-            if bias is not None:
-                fn = self.f.node("AddBackward0", path, [view, bias], lambda g: [g[0], self.fresh(contiguous((bias.bytes // _FLOAT,)))])
-                view.fn = fn
-            return view
-        out = self.mm(x, mat2, weight, bias)
-        mat2.drop()
-        return out
-
-    def mm(self, x: Tensor, mat2: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        lay = self.layout(x, ())
-        rows, width = lay.shape[0], weight.bytes // _FLOAT // lay.shape[1]
-        grads = self.f.grads(*([bias] if bias is not None else []), x, weight)
-        inputs = [bias, x, mat2] if bias is not None else [x, mat2]
-        fn = self.f.node("AddmmBackward0" if bias is not None else "MmBackward0", self.row.path, inputs, grads)
-        fn.keep(x)
-        return self.new((rows, width), fn)
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    n = _FLOAT
-    for s in shape:
-        n *= s
-    return n
 
 
 def self_attention(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
@@ -340,10 +182,7 @@ def self_attention(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -
     y1.drop()
     if mean is not None:
         mean.drop()
-    result = a.layout(y2, ())
-    y2.strided = y2.channels_last = not result.contiguous
-    f.event(row.path, "SelfAttention", max(0, a.high - f.graph.memory.total))
-    return y2
+    return a.done(y2, "SelfAttention")
 
 
 def _flash(a: _Attention, q: Tensor, k: Tensor, v: Tensor) -> Tensor:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.engine.tokensteps import MLP_ACTIVATIONS
 
 if TYPE_CHECKING:
     from convcalc.report import LayerRow, Report
 
-_TOKEN_KINDS = frozenset({"tokens", "grid", "attention"})
+_TOKEN_KINDS = frozenset({"tokens", "grid"})
 _STORED = frozenset({"patchify", "cls_token"})  # their output is stored N x L x D
-_ON_TOKENS = _STORED | {"pos_embed", "mlp", "dropout", "activation", "class_token_out", "fc"}
+_ON_TOKENS = _STORED | {"pos_embed", "mlp", "dropout", "activation", "class_token_out", "fc", "attention"}
 
 
 def _word(v: object) -> str:
@@ -33,8 +32,6 @@ def _word(v: object) -> str:
 
 
 def _followed_on_tokens(r: LayerRow) -> bool:
-    if r.kind == "mlp":
-        return _word(r.config["activation"]) in MLP_ACTIVATIONS
     if r.kind == "layernorm":
         return _word(r.config.get("over", "")) == "channels"
     return r.kind in _ON_TOKENS
@@ -47,7 +44,7 @@ def unmodelled(report: Report) -> tuple[str, ...]:
     for r in report.rows:
         on_tokens = tokens and r.input is not None and len(r.input.spatial) == 1
         odd = r.kind in _TOKEN_KINDS or (on_tokens and not _followed_on_tokens(r))
-        if (odd or (r.kind == "mlp" and not tokens)) and r.kind not in found:
+        if odd and r.kind not in found:
             found.append(r.kind)
         tokens = tokens or r.kind in _STORED
     return tuple(found)

@@ -11,21 +11,20 @@ N x L x D, a transpose of it:
 - a token tensor stored N x L x D is `channels_last` for the recorder (strided, and element-wise
   ops keep its order): torch.flatten of it (an fc on tokens) copies it (CloneBackward0, then
   UnsafeViewBackward0), as of a channels-last grid.
-- TokenMLP (mlp): its transpose to N x L x D (contiguous), then per Linear on the 3-d tensor
-  `_flatten_nd_linear`: a view to 2-d (ViewBackward0), `addmm` as a 2-d Linear (TBackward0 on
-  the weight, AddmmBackward0 keeping the 2-d view), a view back (ViewBackward0); the
-  activation module as its function (GELU keeps its input, ReLU and Tanh their output, Identity
-  is its input); Dropout(p > 0) its mask and `x * mask` (MulBackward0), Dropout(0) its input;
-  then the transpose back. Its four parameters are tensors of their own (two weights, two
-  biases, in `parameters()` order). Other activations (softsign is Python: several ops) are
-  left out (engine/stepscope.py).
+- TokenMLP (mlp): its transpose to N x L x D, then each Linear on the 3-d tensor (a view to
+  2-d and `addmm` where it is contiguous, else `matmul`: convcalc.engine.strided), the
+  activation module (strided.ACTIVATIONS; Softsign's three ops), Dropout(p > 0) its mask and
+  `x * mask` (MulBackward0), Dropout(0) its input; then the transpose back. Its input may be
+  stored N x L x D (after patchify), L x N x D (after attention at batch > 1) or N x D x L (the
+  spec's own tokens): the layouts decide the copies. Its four parameters are tensors of their
+  own (two weights, two biases, in `parameters()` order).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.kinds.saved import standalone
+from convcalc.engine.strided import Ops
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 
 FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous", ".select"})
 _FLOAT = 4
-MLP_ACTIVATIONS = {"gelu": "GeluBackward0", "relu": "ReluBackward0", "tanh": "TanhBackward0", "identity": ""}
 _VIEW_NODES = {".flatten": "ViewBackward0", ".transpose": "TransposeBackward0"}
 
 
@@ -115,60 +113,29 @@ class _Ops:
         fn = self.f.node(name, self.row.path, [x], lambda g: [g[0].view()]) if x.grad else None
         return self.seen(x.view(fn=fn).hold())
 
-    def linear(self, x: Tensor, weight: Tensor, bias: Tensor, size: int) -> Tensor:
-        f, path = self.f, self.row.path
-        flat = self.view(x, "ViewBackward0")
-        mat2 = weight.view(fn=f.node("TBackward0", path, [weight], lambda g: [g[0].view()])).hold()
-        fn = f.node("AddmmBackward0", path, [bias, flat, mat2], f.grads(bias, flat, weight))
-        fn.keep(flat)
-        mat2.drop()
-        out = self.seen(f.out(size, fn))
-        flat.drop()
-        back = self.view(out, "ViewBackward0")
-        out.drop()
-        return back
-
-    def dropout(self, x: Tensor, p: float) -> Tensor:
-        if p == 0:
-            return x.hold()
-        mask = self.f.graph.new(x.bytes)
-        fn = self.f.node("MulBackward0", self.row.path, [x, None], self.f.grads(x, None))
-        fn.keep(mask)
-        mask.drop()
-        return self.seen(self.f.out(x.bytes, fn))
-
-    def activation(self, x: Tensor, function: str) -> Tensor:
-        name = MLP_ACTIVATIONS.get(function, f"{function}Backward")  # others: not followed (stepscope)
-        if not name:
-            return x.hold()
-        fn = self.f.node(name, self.row.path, [x], self.f.grads(x))
-        out = self.f.out(x.bytes, fn)
-        self.f.keep(fn, standalone(function, x.bytes // self.f.batch // _FLOAT), x, out)
-        return self.seen(out)
-
 
 def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """TokenMLP on x (the module docstring): its output, its event."""
     assert row.input is not None  # noqa: S101 - computed
     w1, b1, w2, b2 = params
     p = float(row.config["dropout"])
-    tokens = f.batch * row.input.spatial[0]
-    ops = _Ops(f, row)
-    t = ops.view(x, "TransposeBackward0")
-    hidden, depth = int(row.config["hidden"]), row.input.depth
+    ops = Ops(f, row)
+    ops.at(x, ops.layout(x, (f.batch, row.input.depth, row.input.spatial[0])))
     activation = str(getattr(row.config["activation"], "value", row.config["activation"]))
     steps: tuple[Callable[[Tensor], Tensor], ...] = (
-        lambda v: ops.linear(v, w1, b1, tokens * hidden * _FLOAT),
+        lambda v: ops.linear(v, w1, b1),
         lambda v: ops.activation(v, activation),
         lambda v: ops.dropout(v, p),
-        lambda v: ops.linear(v, w2, b2, tokens * depth * _FLOAT),
+        lambda v: ops.linear(v, w2, b2),
         lambda v: ops.dropout(v, p),
+        lambda v: ops.transpose(v, 1, 2),
     )
+    t = ops.transpose(x, 1, 2)
     for step in steps:
         nxt = step(t)
         t.drop()
         t = nxt
-    return _back(ops, t, "TokenMLP")
+    return ops.done(t, "TokenMLP")
 
 
 def class_token(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
