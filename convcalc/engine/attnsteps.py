@@ -74,7 +74,7 @@ class _Attention(Ops):
         flat = []
         for t, lay in ((a, la), (b, lb)):
             e = self.expand(t)
-            flat.append(self.reshape(e, (lay.shape[0] * lay.shape[1], *lay.shape[2:]), alias="ReshapeAliasBackward0"))
+            flat.append(self.reshape(e, (lay.shape[0] * lay.shape[1], *lay.shape[2:])))
             e.drop()
         out = self.bmm(*flat)
         for t in flat:

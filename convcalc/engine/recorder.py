@@ -56,6 +56,7 @@ _FLOAT = 4
 _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
 _VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0", ".permute": "PermuteBackward0"}
+_VIEWS |= {".unflatten": "ViewBackward0"}  # grid's: splitting a dim is a view of any strides
 _SAME = {"Identity"}
 _MODULES = {**tokensteps.MODULES, "SelfAttention": attnsteps.self_attention}
 _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}

@@ -137,11 +137,11 @@ class Ops:
         back = lay.shape
         return self.view_op(x, lay, name, out, lambda g: g.view(back))
 
-    def reshape(self, x: Tensor, shape: tuple[int, ...], *, alias: str = "ViewBackward0") -> Tensor:
-        """x.reshape(shape): a view (ViewBackward0, or `alias` where x is not contiguous), else a copy."""
+    def reshape(self, x: Tensor, shape: tuple[int, ...]) -> Tensor:
+        """x.reshape(shape): a view (ViewBackward0; ReshapeAliasBackward0 where x is not contiguous), else a copy."""
         lay = self.layout(x, ())
         if lay.view(shape) is not None:
-            return self.view(x, shape, "ViewBackward0" if lay.contiguous else alias)
+            return self.view(x, shape, "ViewBackward0" if lay.contiguous else "ReshapeAliasBackward0")
         copy = self.copy(x, lay)
         out = self.view(copy, shape, "UnsafeViewBackward0")
         copy.drop()
