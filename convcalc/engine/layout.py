@@ -52,6 +52,16 @@ class Layout(NamedTuple):
             expected *= n
         return True
 
+    @property
+    def channels_last(self) -> bool:
+        """A 4-d tensor's strides read as channels last (c10's is_channels_last_strides_2d)."""
+        low = 0
+        for d in (1, 3, 2, 0):
+            if self.strides[d] < low or (d == 0 and low == self.strides[1]):
+                return False
+            low = self.strides[d] * (self.shape[d] if self.shape[d] > 1 else 1)
+        return self.strides[1] != 0
+
     def view(self, shape: tuple[int, ...]) -> Layout | None:
         """The view of this tensor as `shape`, or None where reshape must copy (ATen's computeStride)."""
         strides = _compute_stride(self.shape, self.strides, shape)

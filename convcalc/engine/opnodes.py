@@ -27,9 +27,12 @@ _NODES = (
     ("AvgPool", "AvgPool{n}DBackward0"),
     ("ChannelShuffle", "ChannelShuffleBackward0"),
     ("LayerNorm", "NativeLayerNormBackward0"),
+    ("GroupNorm", "NativeGroupNormBackward0"),  # layernorm over all, groupnorm
+    ("Upsample", "UpsampleNearest{n}DBackward0"),  # the upsample kind's nearest mode
 )
 # Nodes named as PyTorch names them that keep what their kind's rule says (measured).
-BY_RULE = {"ChannelShuffleBackward0", "NativeLayerNormBackward0"}
+BY_RULE = {"ChannelShuffleBackward0", "NativeLayerNormBackward0", "NativeGroupNormBackward0"}
+BY_RULE |= {f"UpsampleNearest{n}DBackward0" for n in (1, 2, 3)}
 
 
 def node_name(cls: str, row: LayerRow) -> str:
@@ -38,7 +41,8 @@ def node_name(cls: str, row: LayerRow) -> str:
         assert row.output is not None  # noqa: S101 - computed
         return "MeanBackward1" if all(d == 1 for d in row.output.spatial) else f"AdaptiveAvgPool{cls[-2]}DBackward0"
     name = next((node for start, node in _NODES if cls.startswith(start)), f"{cls}Backward")
-    return name.format(n=cls[-2])
+    assert row.input is not None  # noqa: S101 - computed
+    return name.format(n=cls[-2] if cls[-1] == "d" else len(row.input.spatial))
 
 
 def unreduced(a: Tensor, b: Tensor, size: int) -> int:

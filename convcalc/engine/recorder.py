@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
 from convcalc.engine import attnsteps, tokensteps
+from convcalc.engine.layout import Layout
 from convcalc.engine.lrn_step import lrn
 from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
 from convcalc.kinds.registry import KINDS
@@ -70,6 +71,12 @@ _NAMED = {
     "torch.tanh": "TanhBackward0",
     "torch.sigmoid": "SigmoidBackward0",
 }
+
+
+def _copied(x: Tensor, row: LayerRow) -> bool:
+    """Whether `contiguous(x.suggest_memory_format())` copies: channels last counts for a 2-d or 3-d grid only."""
+    assert row.input is not None  # noqa: S101 - computed
+    return (x.strided and not x.channels_last) or (x.channels_last and len(row.input.spatial) == 1)
 
 
 class Forward:
@@ -160,6 +167,18 @@ class Forward:
             return out
         if cls == "LocalResponseNorm":
             out = lrn(self, row, x, int(step.args[0]))  # type: ignore[arg-type]
+        elif cls.endswith("Pool1d"):  # F.*_pool1d: unsqueeze(-2), the 2-d pool, squeeze(-2)
+            wide = x.view(fn=self.node("UnsqueezeBackward0", row.path, [x], lambda g: [g[0].view()])).hold()
+            if isinstance(x.layout, Layout):  # its strides say whether the 2-d op sees channels last
+                wide.channels_last = x.layout.unsqueeze(-2).channels_last
+            pooled = self.recorded(cls[:-2] + "2d", row, wide, params, keep)
+            wide.drop()
+            out = pooled.view(fn=self.node("SqueezeBackward1", row.path, [pooled], lambda g: [g[0].view()])).hold()
+            pooled.drop()
+        elif cls == "GroupNorm" and _copied(x, row):  # F.group_norm's input.contiguous(its suggested format)
+            copy = self.out(x.bytes, self.node("CloneBackward0", row.path, [x], lambda g: [g[0]]))
+            out = self.recorded(cls, row, copy, params, keep)
+            copy.drop()
         else:
             out = self.recorded(cls, row, x, params, keep)
         self.event(row.path, cls)

@@ -50,6 +50,9 @@ def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
         out.strided = out.channels_last = False  # a token of N x L x D: contiguous
         f.event(row.path, name)
         return out
+    if name == ".flatten" and row.input is not None and len(row.input.spatial) == 1:  # of tokens: x itself
+        f.event(row.path, name)
+        return x.hold()
     if name == ".contiguous":
         if not x.strided:
             out = x.hold()
