@@ -79,6 +79,20 @@ def _copied(x: Tensor, row: LayerRow) -> bool:
     return (x.strided and not x.channels_last) or (x.channels_last and len(row.input.spatial) == 1)
 
 
+def _like(out: Tensor, x: Tensor) -> None:
+    """An element-wise op's result: x's order of dims, where x's layout is known (convcalc.engine.strided)."""
+    out.strided, out.channels_last = x.strided, x.channels_last
+    out.layout = x.layout.like() if isinstance(x.layout, Layout) else None
+
+
+def _viewed(g: Tensor, *, flips: bool) -> Tensor:
+    """A view op's backward: a view of the gradient; a permute's swaps channels last and first."""
+    v = g.view()
+    if flips and g.storage.bytes >= g.bytes:
+        v.channels_last = v.strided = not g.channels_last
+    return v
+
+
 class Forward:
     """Runs the program's statements on simulated tensors; `on_event(row, call, high)` after each call."""
 
@@ -139,6 +153,17 @@ class Forward:
         sizes = [t.bytes if t is not None and t.grad else None for t in inputs]
         return lambda _g: [None if n is None else fresh(n) for n in sizes]
 
+    def like(self, x: Tensor) -> object:
+        """An element-wise op's backward: x's new gradient, laid out as the gradient it receives (TensorIterator)."""
+        fresh, n = self.graph.fresh, x.bytes
+
+        def backward(g: list[Tensor]) -> list[Tensor | None]:
+            t = fresh(n)
+            _like(t, g[0] if g[0].storage.bytes >= n else x)  # the loss's expanded seed: the other operand's
+            return [t, None]
+
+        return backward
+
     def out(self, size: int, fn: Node | None) -> Tensor:
         return self.graph.new(size, fn=fn)
 
@@ -190,7 +215,7 @@ class Forward:
         own: list[Tensor] = []
         if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
             own.append(self.graph.new(own_bytes(keep, self.batch)))  # the mask the kind's rule keeps
-            fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
+            fn = self.node("MulBackward0", row.path, [x, None], self.like(x))
         else:
             fn = self.node(node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
             if "MaxPool" in fn.name:  # its input and its int64 indices
@@ -210,7 +235,12 @@ class Forward:
             view = out.view(fn=self.node("AsStridedBackward1", row.path, [out], self.grads(out))).hold()
             out.drop()
             return view
-        out.channels_last = x.channels_last and cls != "LayerNorm"  # the ops keep a channels-last input's layout
+        # the ops keep a channels-last input's layout; on 3-d tensors only element-wise ones do (measured)
+        assert row.input is not None  # noqa: S101 - computed
+        flat = len(row.input.spatial) == 1 and not cls.endswith("2d")
+        out.channels_last = x.channels_last and cls != "LayerNorm" and (not flat or cls.startswith("Dropout"))
+        if cls.startswith("Dropout"):
+            _like(out, x)
         return out
 
     def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
@@ -244,10 +274,11 @@ class Forward:
         if name in tokensteps.FUNCTIONS or (name == "torch.flatten" and x.channels_last):
             return tokensteps.function(self, c, row, x)
         if name in _VIEWS:
-            fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
-            out = x.view(fn=fn).hold()
             assert row.input is not None  # noqa: S101 - computed
-            if name == ".permute" and prod(row.input.spatial) > 1:  # layernorm's to channels last and back
+            flips = name == ".permute" and prod(row.input.spatial) > 1  # layernorm's to channels last and back
+            fn = self.node(_VIEWS[name], row.path, [x], lambda g: [_viewed(g[0], flips=flips)]) if x.grad else None
+            out = x.view(fn=fn).hold()
+            if flips:
                 out.channels_last = not x.channels_last
             self.event(row.path, name)
             return out
@@ -269,9 +300,12 @@ class Forward:
             out = self.out(size, None)
             self.event(row.path, name)
             return out
-        fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], self.grads(x))
+        backward = self.like(x) if name in _ACTIVATIONS else self.grads(x)
+        fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], lambda g: backward(g)[:1])  # type: ignore[operator]
         out = self.out(size, fn)
         out.channels_last = x.channels_last
+        if name in _ACTIVATIONS:
+            _like(out, x)
         if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
             self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
         # else F.pad, the one other function of the kinds' plans: its backward is a slice of the

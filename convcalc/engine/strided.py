@@ -105,7 +105,7 @@ class Ops:
         view = lay.view(shape)
         if view is None:
             return self.fresh(contiguous(shape))
-        return self.at(g.view(), view)
+        return self.at(g.view(size(shape)), view)
 
     # forward ops
     def view_op(self, x: Tensor, lay: Layout, name: str, out: Layout, back: Callable[[Layout], Layout | None]) -> Tensor:
@@ -115,7 +115,7 @@ class Ops:
         def backward(g: list[Tensor]) -> list[Tensor | None]:
             glay = self.layout(g[0], out.shape)
             moved = back(glay)
-            return [self.reshaped(g[0], glay, shape) if moved is None else self.at(g[0].view(), moved)]
+            return [self.reshaped(g[0], glay, shape) if moved is None else self.at(g[0].view(size(shape)), moved)]
 
         fn = self.f.node(name, self.row.path, [x], backward) if x.grad else None
         return self.seen(self.at(x.view(fn=fn).hold(), out))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from convcalc.engine.layout import Layout, contiguous
 from convcalc.engine.strided import Ops
 
 if TYPE_CHECKING:
@@ -102,21 +103,6 @@ def leaves(step: ModuleStep) -> tuple[int, ...] | None:
     return tuple(n * _FLOAT for n in (d * hidden, hidden, hidden * d, d))
 
 
-class _Ops:
-    """The ops of one module call: the most live bytes after each (the profiler reads op ends)."""
-
-    def __init__(self, f: Forward, row: LayerRow) -> None:
-        self.f, self.row, self.high = f, row, 0
-
-    def seen(self, t: Tensor) -> Tensor:
-        self.high = max(self.high, self.f.graph.memory.total)
-        return t
-
-    def view(self, x: Tensor, name: str) -> Tensor:
-        fn = self.f.node(name, self.row.path, [x], lambda g: [g[0].view()]) if x.grad else None
-        return self.seen(x.view(fn=fn).hold())
-
-
 def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """TokenMLP on x (the module docstring): its output, its event."""
     assert row.input is not None  # noqa: S101 - computed
@@ -143,48 +129,53 @@ def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
 
 def class_token(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """ClassToken on x: transpose, the weight's expand over the batch, cat, transpose back."""
-    ops = _Ops(f, row)
-    t = ops.view(x, "TransposeBackward0")
+    assert row.input is not None  # noqa: S101 - computed
+    n, d, length = f.batch, row.input.depth, row.input.spatial[0]
+    ops = Ops(f, row)
+    ops.at(x, ops.layout(x, (n, d, length)))
+    t = ops.transpose(x, 1, 2)
     (w,) = params
-    reduce = f.grads(w) if f.batch > 1 else lambda g: [g[0].view()]  # sum_to_size over the batch
-    token = w.view(f.batch * w.bytes, fn=f.node("ExpandBackward0", row.path, [w], reduce)).hold()
+
+    def reduce(g: list[Tensor]) -> list[Tensor | None]:  # sum_to_size over the batch; at batch 1 the gradient
+        if n > 1:
+            return [ops.fresh(contiguous((1, 1, d)))]
+        return [ops.at(g[0].view(), ops.layout(g[0], (1, 1, d)))]
+
+    expand = f.node("ExpandBackward0", row.path, [w], reduce)
+    token = ops.at(w.view(n * w.bytes, fn=expand).hold(), Layout((n, 1, d), (0, d, 1)))
     sizes = [token.bytes, t.bytes]
-    fn = f.node("CatBackward0", row.path, [token, t], lambda g: [g[0].view(n) for n in sizes])
-    joined = ops.seen(f.out(f.made(row), fn))
+
+    def split(g: list[Tensor]) -> list[Tensor | None]:  # slices of the gradient
+        strides = ops.layout(g[0], (n, length + 1, d)).strides
+        return [ops.at(g[0].view(sizes[0]), Layout((n, 1, d), strides)), ops.at(g[0].view(sizes[1]), Layout((n, length, d), strides))]
+
+    joined = ops.new((n, length + 1, d), f.node("CatBackward0", row.path, [token, t], split))
     token.drop()
     t.drop()
-    return _back(ops, joined, "ClassToken")
+    out = ops.transpose(joined, 1, 2)
+    joined.drop()
+    return ops.done(out, "ClassToken")
 
 
 def position_embedding(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """PositionEmbedding on x: transpose, the weight added (broadcast over the batch), transpose back."""
-    ops = _Ops(f, row)
-    t = ops.view(x, "TransposeBackward0")
+    assert row.input is not None  # noqa: S101 - computed
+    n, d, length = f.batch, row.input.depth, row.input.spatial[0]
+    ops = Ops(f, row)
+    ops.at(x, ops.layout(x, (n, d, length)))
+    t = ops.transpose(x, 1, 2)
     (w,) = params
-    fresh = f.graph.fresh
-    batch = f.batch
 
     def backward(g: list[Tensor]) -> list[Tensor | None]:
-        if batch > 1:  # summed over the batch: a new tensor
-            return [g[0], fresh(w.bytes)]
-        same = g[0].view(w.bytes)  # the same gradient, transposed: AccumulateGrad copies it
-        same.strided = True
-        return [g[0], same]
+        if n > 1:  # summed over the batch: a new tensor
+            return [g[0], ops.fresh(contiguous((1, length, d)))]
+        return [g[0], g[0]]  # the same gradient: held twice, AccumulateGrad copies it
 
-    fn = f.node("AddBackward0", row.path, [t, w], backward)
-    added = ops.seen(f.out(f.made(row), fn))
+    added = ops.new((n, length, d), f.node("AddBackward0", row.path, [t, w], backward), ops.layout(t, ()).like())
     t.drop()
-    out = _back(ops, added, "PositionEmbedding")
-    out.strided, out.channels_last = x.strided, x.channels_last  # the add keeps its first operand's order
-    return out
-
-
-def _back(ops: _Ops, t: Tensor, cls: str) -> Tensor:
-    out = ops.view(t, "TransposeBackward0")
-    out.strided = out.channels_last = _transposed(t, ops.row)
-    t.drop()
-    ops.f.event(ops.row.path, cls, max(0, ops.high - ops.f.graph.memory.total))
-    return out
+    out = ops.transpose(added, 1, 2)
+    added.drop()
+    return ops.done(out, "PositionEmbedding")
 
 
 MODULES = {"TokenMLP": mlp, "ClassToken": class_token, "PositionEmbedding": position_embedding}
