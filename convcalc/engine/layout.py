@@ -68,14 +68,37 @@ class Layout(NamedTuple):
         return None if strides is None else Layout(shape, strides)
 
     def like(self) -> Layout:
-        """An element-wise op's result (TensorIterator): dense, its dims in the order of this one's strides."""
-        order = sorted(range(len(self.shape)), key=lambda d: -self.strides[d])  # stable: ties keep their order
-        dense = [0] * len(self.shape)
+        """An element-wise op's result: dense, its dims in the order TensorIterator's reorder_dimensions gives.
+
+        Dims sorted by stride, innermost first, an insertion sort that swaps only where the strides
+        (then the sizes) say so: tested against PyTorch on random permutations, slices and dims of 1.
+        """
+        n = len(self.shape)
+        perm = list(range(n - 1, -1, -1))  # innermost first
+
+        def swap(d0: int, d1: int) -> int:
+            s0, s1 = self.strides[d0], self.strides[d1]
+            if s0 == 0 or s1 == 0:
+                return 0
+            if s0 != s1:
+                return 1 if s0 > s1 else -1
+            return 1 if self.shape[d0] > self.shape[d1] else 0
+
+        for i in range(1, n):
+            d1 = i
+            for d0 in range(i - 1, -1, -1):
+                c = swap(perm[d0], perm[d1])
+                if c > 0:
+                    perm[d0], perm[d1] = perm[d1], perm[d0]
+                    d1 = d0
+                elif c < 0:
+                    break
+        strides = [0] * n
         step = 1
-        for d in reversed(order):
-            dense[d] = step
+        for d in perm:
+            strides[d] = step
             step *= self.shape[d]
-        return Layout(self.shape, tuple(dense))
+        return Layout(self.shape, tuple(strides))
 
 
 def contiguous(shape: tuple[int, ...]) -> Layout:

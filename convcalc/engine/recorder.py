@@ -57,7 +57,6 @@ _FLOAT = 4
 _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
 _VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0", ".permute": "PermuteBackward0"}
-_VIEWS |= {".unflatten": "ViewBackward0"}  # grid's: splitting a dim is a view of any strides
 _SAME = {"Identity"}
 _MODULES = {**tokensteps.MODULES, "SelfAttention": attnsteps.self_attention}
 _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
@@ -83,6 +82,8 @@ def _like(out: Tensor, x: Tensor) -> None:
     """An element-wise op's result: x's order of dims, where x's layout is known (convcalc.engine.strided)."""
     out.strided, out.channels_last = x.strided, x.channels_last
     out.layout = x.layout.like() if isinstance(x.layout, Layout) else None
+    if isinstance(out.layout, Layout) and len(out.layout.shape) == 4:  # noqa: PLR2004 - N x C x H x W
+        out.channels_last = out.layout.channels_last
 
 
 def _viewed(g: Tensor, *, flips: bool) -> Tensor:

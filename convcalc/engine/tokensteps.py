@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from convcalc.kinds.plan import FunctionStep, ModuleStep
     from convcalc.report import LayerRow
 
-FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous", ".select"})
+FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous", ".select", ".unflatten"})
 _FLOAT = 4
 _VIEW_NODES = {".flatten": "ViewBackward0", ".transpose": "TransposeBackward0"}
 
@@ -54,6 +54,8 @@ def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
     if name == ".flatten" and row.input is not None and len(row.input.spatial) == 1:  # of tokens: x itself
         f.event(row.path, name)
         return x.hold()
+    if name == ".unflatten":
+        return unflatten(f, row, x)
     if name == ".contiguous":
         if not x.strided:
             out = x.hold()
@@ -68,6 +70,24 @@ def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
     if name == ".transpose":
         out.strided = out.channels_last = not x.strided and _transposed(x, row)
     f.event(row.path, name)
+    return out
+
+
+def unflatten(f: Forward, row: LayerRow, x: Tensor) -> Tensor:
+    """grid's `x.unflatten(2, sides)`: a view of any strides (ViewBackward0); where x's layout is known, its strides.
+
+    ATen's view gives a dim of size 1 a stride of its own (at batch 1 the batch's): a grid of
+    tokens stored N x L x D then reads as channels last at batch > 1 only, as the conv after it does.
+    """
+    fn = f.node("ViewBackward0", row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+    out = x.view(fn=fn).hold()
+    v = row.output
+    assert v is not None  # noqa: S101 - computed
+    lay = x.layout.view((f.batch, v.depth, *v.spatial)) if isinstance(x.layout, Layout) else None
+    if lay is not None:
+        out.layout, out.strided = lay, not lay.contiguous
+        out.channels_last = lay.channels_last if len(v.spatial) == 2 else x.channels_last  # noqa: PLR2004 - 4-d
+    f.event(row.path, ".unflatten")
     return out
 
 
