@@ -53,6 +53,16 @@ class Layout(NamedTuple):
         return True
 
     @property
+    def dense(self) -> bool:
+        """Non-overlapping and dense: a permutation of a contiguous tensor (dims of size 1 aside)."""
+        expected = 1
+        for d in sorted((d for d in range(len(self.shape)) if self.shape[d] != 1), key=lambda d: self.strides[d]):
+            if self.strides[d] != expected:
+                return False
+            expected *= self.shape[d]
+        return True
+
+    @property
     def channels_last(self) -> bool:
         """A 4-d tensor's strides read as channels last (c10's is_channels_last_strides_2d)."""
         low = 0
@@ -67,12 +77,20 @@ class Layout(NamedTuple):
         strides = _compute_stride(self.shape, self.strides, shape)
         return None if strides is None else Layout(shape, strides)
 
-    def like(self) -> Layout:
-        """An element-wise op's result: dense, its dims in the order TensorIterator's reorder_dimensions gives.
+    def like(self, *, scalar: bool = False) -> Layout:
+        """An element-wise op's result on this tensor (and ones laid out as it, or a Python number), as TensorIterator lays it out.
 
-        Dims sorted by stride, innermost first, an insertion sort that swaps only where the strides
-        (then the sizes) say so: tested against PyTorch on random permutations, slices and dims of 1.
+        Operands of one shape take its fast setups (a contiguous, channels-last contiguous or
+        dense operand); with a number (a 0-dim tensor, `scalar`) or else, dims sorted by
+        stride, innermost first, an insertion sort that swaps only where the strides (then the
+        sizes) say so. Tested against PyTorch on random permutations, slices and dims of 1.
         """
+        if not scalar and self.contiguous:
+            return contiguous(self.shape)
+        if not scalar and len(self.shape) == 4 and self.transpose(1, 3).transpose(1, 2).contiguous:  # noqa: PLR2004
+            return contiguous((self.shape[0], self.shape[2], self.shape[3], self.shape[1])).permute((0, 3, 1, 2))
+        if not scalar and self.dense:
+            return self
         n = len(self.shape)
         perm = list(range(n - 1, -1, -1))  # innermost first
 

@@ -160,7 +160,7 @@ class Ops:
         lay = self.layout(x, ())
 
         def backward(g: list[Tensor]) -> list[Tensor | None]:
-            grad = self.fresh(self.layout(g[0], lay.shape).like())
+            grad = self.fresh(self.layout(g[0], lay.shape).like(scalar=True))
             return [grad, None] if wrapped else [grad]
 
         inputs = [x, None] if wrapped else [x]
@@ -169,7 +169,7 @@ class Ops:
             number = self.f.graph.new(_WRAPPED)
             fn.keep(number)
             number.drop()
-        return self.new(lay.shape, fn, lay.like())
+        return self.new(lay.shape, fn, lay.like(scalar=True))
 
     def dropout(self, x: Tensor, p: float) -> Tensor:
         """_dropout_impl: the mask (empty_like, bernoulli_, div_), then `x * mask`, which keeps the mask."""
@@ -251,7 +251,7 @@ class Ops:
         a = self.new(lay.shape, absolute, like)
         number = self.f.graph.new(_WRAPPED)
         plus = self.f.node("AddBackward0", path, [a, None], lambda g: [g[0], None])
-        d = self.new(lay.shape, plus, like)
+        d = self.new(lay.shape, plus, like.like(scalar=True))
         number.drop()
         a.drop()
         div = self.f.node("DivBackward0", path, [x, d], lambda g: [fresh(like), fresh(like)])
