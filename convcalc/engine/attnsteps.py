@@ -36,17 +36,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.engine.layout import contiguous
-from convcalc.engine.strided import Ops, size
+from convcalc.engine.layout import Layout, contiguous
+from convcalc.engine.strided import Ops
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from convcalc.engine.recorder import Forward
-    from convcalc.engine.tape import Node, Tensor
+    from convcalc.engine.tape import Tensor
     from convcalc.report import LayerRow
 
 _FLOAT = 4
+_WITH_BIASES = 3  # in_proj_bias, out_proj.weight, out_proj.bias after in_proj_weight
 _WRAPPED = 8  # a Python number as a 0-dim double tensor
 
 
@@ -56,7 +55,10 @@ class _Attention(Ops):
     def bmm(self, a: Tensor, b: Tensor) -> Tensor:
         la, lb = self.layout(a, ()), self.layout(b, ())
         fn = self.f.node(
-            "BmmBackward0", self.row.path, [a, b], lambda _g: [self.fresh(contiguous(la.shape)), self.fresh(contiguous(lb.shape))]
+            "BmmBackward0",
+            self.row.path,
+            [a, b],
+            lambda _g: [self.fresh(contiguous(la.shape)), self.fresh(contiguous(lb.shape))],
         )
         fn.keep(a, b)
         return self.new((la.shape[0], la.shape[1], lb.shape[2]), fn)
@@ -69,7 +71,7 @@ class _Attention(Ops):
         return out
 
     def matmul4(self, a: Tensor, b: Tensor) -> Tensor:
-        """matmul of two 4-d tensors: expand and reshape each to 3-d, bmm, a view back to 4-d."""
+        """Matmul of two 4-d tensors: expand and reshape each to 3-d, bmm, a view back to 4-d."""
         la, lb = self.layout(a, ()), self.layout(b, ())
         flat = []
         for t, lay in ((a, la), (b, lb)):
@@ -89,100 +91,96 @@ def self_attention(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -
     """SelfAttention on x (the module docstring): its output, its event."""
     assert row.input is not None  # noqa: S101 - computed
     w_in, *rest = params
-    bias = len(params) == 4
-    b_in, w_out, b_out = (rest[0], rest[1], rest[2]) if bias else (None, rest[0], None)
-    heads = int(row.config["heads"])
-    p = float(row.config["dropout"])
-    weights = bool(row.config["need_weights"])
+    b_in, w_out, b_out = (rest[0], rest[1], rest[2]) if len(rest) == _WITH_BIASES else (None, rest[0], None)
+    heads, p = int(row.config["heads"]), float(row.config["dropout"])
     n, d, length = f.batch, row.input.depth, row.input.spatial[0]
-    e = d // heads
     a = _Attention(f, row)
     a.at(x, a.layout(x, (n, d, length)))
-    t = a.transpose(x, 1, 2)
-    query = a.transpose(t, 1, 0)
-    t.drop()
-    proj = a.linear(query, w_in, b_in)
-    query.drop()
-    for step in (
+    packed = a.chain(
+        x.hold(),
+        lambda v: a.transpose(v, 1, 2),
+        lambda v: a.transpose(v, 1, 0),
+        lambda v: a.linear(v, w_in, b_in),
         lambda v: a.view(v, (length, n, 3, d)),
-        lambda v: a.view_op(v, a.layout(v, ()), "UnsqueezeBackward0", a.layout(v, ()).unsqueeze(0), lambda g: g.squeeze(0)),
+        lambda v: a.view_op(v, a.layout(v, ()), "UnsqueezeBackward0", a.layout(v, ()).unsqueeze(0), _squeeze0),
         lambda v: a.transpose(v, 0, -2),
-        lambda v: a.view_op(v, a.layout(v, ()), "SqueezeBackward1", a.layout(v, ()).squeeze(-2), lambda g: g.unsqueeze(-2)),
-    ):
-        nxt = step(proj)
-        proj.drop()
-        proj = nxt
-    lay = a.layout(proj, ())
-    packed = proj.hold() if lay.contiguous else a.copy(proj, lay)
-    proj.drop()
-    whole = contiguous(lay.shape)
+        lambda v: a.view_op(v, a.layout(v, ()), "SqueezeBackward1", a.layout(v, ()).squeeze(-2), _unsqueeze2),
+        lambda v: v.hold() if a.layout(v, ()).contiguous else a.copy(v, a.layout(v, ())),
+    )
+    whole = contiguous(a.layout(packed, ()).shape)
     selected = []
     for _ in range(3):  # q, k, v: the three selects first, then each one's heads
         fn = f.node("SelectBackward0", row.path, [packed], lambda _g: [a.fresh(whole)])
         selected.append(a.at(packed.view(fn=fn).hold(), a.layout(packed, ()).select(0)))
-    qkv = []
-    for one in selected:
-        heads_view = a.view(one, (length, n * heads, e))
-        one.drop()
-        qkv.append(a.transpose(heads_view, 0, 1))
-        heads_view.drop()
     packed.drop()
-    q, k, v = qkv
-    mean = None
-    if weights:
-        qs = a.scaled(q, wrapped=True)
-        kt = a.transpose(k, -2, -1)
-        scores = a.bmm(qs, kt)
-        qs.drop()
-        kt.drop()
-        attn = a.softmax(scores, "SoftmaxBackward0")
-        scores.drop()
-        dropped = a.dropout(attn, p)
-        attn.drop()
-        out = a.bmm(dropped, v)
-        back = a.transpose(out, 0, 1)
+    qkv = [
+        a.chain(one, lambda v: a.view(v, (length, n * heads, d // heads)), lambda v: a.transpose(v, 0, 1))
+        for one in selected
+    ]
+    weights = None
+    if row.config["need_weights"]:
+        out, weights = _math(a, qkv, p)
+        back = a.chain(out, lambda v: a.transpose(v, 0, 1))
     else:
-        q4, k4, v4 = (a.view(t, (n, heads, length, e)) for t in qkv)
-        if p == 0:
-            out = _flash(a, q4, k4, v4)
-        else:
-            qs = a.scaled(q4, wrapped=False)
-            kt = a.transpose(k4, -2, -1)
-            ks = a.scaled(kt, wrapped=False)
-            kt.drop()
-            scores = a.matmul4(qs, ks)
-            qs.drop()
-            ks.drop()
-            attn = a.softmax(scores, "SafeSoftmaxBackward0")
-            scores.drop()
-            dropped = a.dropout(attn, p)
-            attn.drop()
-            out = a.matmul4(dropped, v4)
-            dropped.drop()
-        for t in (q4, k4, v4):
-            t.drop()
-        back = a.permute(out, (2, 0, 1, 3))
-    for t in (q, k, v):
+        out = _sdpa(a, qkv, p, (n, heads, length, d // heads))
+        back = a.chain(out, lambda v: a.permute(v, (2, 0, 1, 3)))
+    for t in qkv:
         t.drop()
-    out.drop()
-    flat = a.reshape(back, (length * n, d))
-    back.drop()
-    projected = a.linear(flat, w_out, b_out)
-    flat.drop()
-    y = a.view(projected, (length, n, d))
-    projected.drop()
-    if weights:  # the weights returned, averaged over the heads: held until the module returns
-        both = a.view(dropped, (n, heads, length, length))
-        mean = a.seen(f.out(n * length * length * _FLOAT, f.node("MeanBackward1", row.path, [both], lambda _g: [None])))
+    projected = a.chain(back, lambda v: a.reshape(v, (length * n, d)), lambda v: a.linear(v, w_out, b_out))
+    y = a.chain(projected, lambda v: a.view(v, (length, n, d)))
+    mean = None
+    if weights is not None:  # the weights returned, averaged over the heads: held until the module returns
+        both = a.view(weights, (n, heads, length, length))
+        mean = a.seen(f.out(n * length * length * _FLOAT, f.node("MeanBackward1", row.path, [both], _nothing)))
         both.drop()
-        dropped.drop()
-    y1 = a.transpose(y, 1, 0)
-    y.drop()
-    y2 = a.transpose(y1, 1, 2)
-    y1.drop()
+        weights.drop()
+    out = a.chain(y, lambda v: a.transpose(v, 1, 0), lambda v: a.transpose(v, 1, 2))
     if mean is not None:
         mean.drop()
-    return a.done(y2, "SelfAttention")
+    return a.done(out, "SelfAttention")
+
+
+def _squeeze0(g: Layout) -> Layout:
+    return g.squeeze(0)
+
+
+def _unsqueeze2(g: Layout) -> Layout:
+    return g.unsqueeze(-2)
+
+
+def _nothing(_g: list[Tensor]) -> list[Tensor | None]:
+    return [None]
+
+
+def _math(a: _Attention, qkv: list[Tensor], p: float) -> tuple[Tensor, Tensor]:
+    """need_weights: q times a Python number, bmm with kᵀ, softmax, dropout, bmm with v: its output and weights."""
+    q, k, v = qkv
+    qs = a.scaled(q, wrapped=True)
+    kt = a.transpose(k, -2, -1)
+    scores = a.bmm(qs, kt)
+    qs.drop()
+    kt.drop()
+    attn = a.chain(scores, lambda t: a.softmax(t, "SoftmaxBackward0"), lambda t: a.dropout(t, p))
+    return a.bmm(attn, v), attn
+
+
+def _sdpa(a: _Attention, qkv: list[Tensor], p: float, shape: tuple[int, ...]) -> Tensor:
+    """scaled_dot_product_attention of q, k, v viewed as N x h x L x D/h: the flash kernel, or with dropout its math."""
+    q4, k4, v4 = (a.view(t, shape) for t in qkv)
+    if p == 0:
+        out = _flash(a, q4, k4, v4)
+    else:
+        qs = a.scaled(q4, wrapped=False)
+        ks = a.chain(k4, lambda t: a.transpose(t, -2, -1), lambda t: a.scaled(t, wrapped=False))
+        scores = a.matmul4(qs, ks)
+        qs.drop()
+        ks.drop()
+        attn = a.chain(scores, lambda t: a.softmax(t, "SafeSoftmaxBackward0"), lambda t: a.dropout(t, p))
+        out = a.matmul4(attn, v4)
+        attn.drop()
+    for t in (q4, v4) if p else (q4, k4, v4):
+        t.drop()
+    return out
 
 
 def _flash(a: _Attention, q: Tensor, k: Tensor, v: Tensor) -> Tensor:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple
 
+_GRID = 4  # N x C x H x W, where channels last is a memory format
+
 
 class Layout(NamedTuple):
     """A tensor's sizes and strides, in elements."""
@@ -69,7 +71,7 @@ class Layout(NamedTuple):
         for d in (1, 3, 2, 0):
             if self.strides[d] < low or (d == 0 and low == self.strides[1]):
                 return False
-            low = self.strides[d] * (self.shape[d] if self.shape[d] > 1 else 1)
+            low = self.strides[d] * (max(1, self.shape[d]))
         return self.strides[1] != 0
 
     def view(self, shape: tuple[int, ...]) -> Layout | None:
@@ -78,48 +80,52 @@ class Layout(NamedTuple):
         return None if strides is None else Layout(shape, strides)
 
     def like(self, *, scalar: bool = False) -> Layout:
-        """An element-wise op's result on this tensor (and ones laid out as it, or a Python number), as TensorIterator lays it out.
+        """An element-wise op's result on this tensor (operands laid out as it, or a number), as TensorIterator gives.
 
         Operands of one shape take its fast setups (a contiguous, channels-last contiguous or
-        dense operand); with a number (a 0-dim tensor, `scalar`) or else, dims sorted by
-        stride, innermost first, an insertion sort that swaps only where the strides (then the
-        sizes) say so. Tested against PyTorch on random permutations, slices and dims of 1.
+        dense operand); with a number (a 0-dim tensor, `scalar`) or else, its dims sorted
+        (_sorted). Tested against PyTorch on random permutations, slices and dims of 1.
         """
         if not scalar and self.contiguous:
             return contiguous(self.shape)
-        if not scalar and len(self.shape) == 4 and self.transpose(1, 3).transpose(1, 2).contiguous:  # noqa: PLR2004
+        if not scalar and len(self.shape) == _GRID and self.transpose(1, 3).transpose(1, 2).contiguous:
             return contiguous((self.shape[0], self.shape[2], self.shape[3], self.shape[1])).permute((0, 3, 1, 2))
         if not scalar and self.dense:
             return self
-        n = len(self.shape)
-        perm = list(range(n - 1, -1, -1))  # innermost first
-
-        def swap(d0: int, d1: int) -> int:
-            s0, s1 = self.strides[d0], self.strides[d1]
-            if s0 == 0 or s1 == 0:
-                return 0
-            if s0 != s1:
-                return 1 if s0 > s1 else -1
-            return 1 if self.shape[d0] > self.shape[d1] else 0
-
-        for i in range(1, n):
-            d1 = i
-            for d0 in range(i - 1, -1, -1):
-                c = swap(perm[d0], perm[d1])
-                if c > 0:
-                    perm[d0], perm[d1] = perm[d1], perm[d0]
-                    d1 = d0
-                elif c < 0:
-                    break
-        strides = [0] * n
+        strides = [0] * len(self.shape)
         step = 1
-        for d in perm:
+        for d in _sorted(self):
             strides[d] = step
             step *= self.shape[d]
         return Layout(self.shape, tuple(strides))
 
 
+def _sorted(lay: Layout) -> list[int]:
+    """reorder_dimensions: dims innermost first, by an insertion sort that swaps where strides (then sizes) say."""
+
+    def swap(d0: int, d1: int) -> int:
+        s0, s1 = lay.strides[d0], lay.strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 != s1:
+            return 1 if s0 > s1 else -1
+        return 1 if lay.shape[d0] > lay.shape[d1] else 0
+
+    perm = list(range(len(lay.shape) - 1, -1, -1))
+    for i in range(1, len(perm)):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = swap(perm[d0], perm[d1])
+            if c < 0:
+                break
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+    return perm
+
+
 def contiguous(shape: tuple[int, ...]) -> Layout:
+    """A contiguous tensor of these sizes."""
     strides = []
     step = 1
     for n in reversed(shape):

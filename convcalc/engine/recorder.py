@@ -22,7 +22,7 @@ torch 2.13; tests/step_measure.py measures it):
   ReshapeAliasBackward0, of a tensor not contiguous); add passes the same gradient to both
   operands; concat's backward passes slices (views); multiply keeps each operand for the other's
   gradient (opnodes.unreduced: a broadcast one's). Strides: opnodes' docstring.
-- lrn is Python: its ops are engine/lrn_step.py's; the token kinds' are engine/tokensteps.py's.
+- lrn is Python: its ops are engine/lrn_step.py's; the token kinds' tokensteps.py's, attention's attnsteps.py's.
 - an op no built-in has keeps what its kind's `saved` rule says, its backward a gradient the
   size of its input; engine/stepscope.py names the kinds this does not follow.
 - an op none of whose inputs needs a gradient records nothing, and makes and frees its scratch.
@@ -34,10 +34,9 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
-from convcalc.engine import attnsteps, tokensteps
-from convcalc.engine.layout import Layout
+from convcalc.engine import attnsteps, opnodes, tokensteps
 from convcalc.engine.lrn_step import lrn
-from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
+from convcalc.engine.opnodes import BY_RULE, NAMED, node_name, own_bytes, padded, unreduced
 from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import standalone
 from convcalc.options import ActivationFunction, Rounding
@@ -60,38 +59,6 @@ _VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0", ".perm
 _SAME = {"Identity"}
 _MODULES = {**tokensteps.MODULES, "SelfAttention": attnsteps.self_attention}
 _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
-_NAMED = {
-    "F.pad": "ConstantPadNdBackward0",
-    "F.relu": "ReluBackward0",
-    "F.silu": "SiluBackward0",
-    "F.gelu": "GeluBackward0",
-    "F.hardswish": "HardswishBackward0",
-    "F.hardsigmoid": "HardsigmoidBackward0",
-    "torch.tanh": "TanhBackward0",
-    "torch.sigmoid": "SigmoidBackward0",
-}
-
-
-def _copied(x: Tensor, row: LayerRow) -> bool:
-    """Whether `contiguous(x.suggest_memory_format())` copies: channels last counts for a 2-d or 3-d grid only."""
-    assert row.input is not None  # noqa: S101 - computed
-    return (x.strided and not x.channels_last) or (x.channels_last and len(row.input.spatial) == 1)
-
-
-def _like(out: Tensor, x: Tensor) -> None:
-    """An element-wise op's result: x's order of dims, where x's layout is known (convcalc.engine.strided)."""
-    out.strided, out.channels_last = x.strided, x.channels_last
-    out.layout = x.layout.like() if isinstance(x.layout, Layout) else None
-    if isinstance(out.layout, Layout) and len(out.layout.shape) == 4:  # noqa: PLR2004 - N x C x H x W
-        out.channels_last = out.layout.channels_last
-
-
-def _viewed(g: Tensor, *, flips: bool) -> Tensor:
-    """A view op's backward: a view of the gradient; a permute's swaps channels last and first."""
-    v = g.view()
-    if flips and g.storage.bytes >= g.bytes:
-        v.channels_last = v.strided = not g.channels_last
-    return v
 
 
 class Forward:
@@ -154,17 +121,6 @@ class Forward:
         sizes = [t.bytes if t is not None and t.grad else None for t in inputs]
         return lambda _g: [None if n is None else fresh(n) for n in sizes]
 
-    def like(self, x: Tensor) -> object:
-        """An element-wise op's backward: x's new gradient, laid out as the gradient it receives (TensorIterator)."""
-        fresh, n = self.graph.fresh, x.bytes
-
-        def backward(g: list[Tensor]) -> list[Tensor | None]:
-            t = fresh(n)
-            _like(t, g[0] if g[0].storage.bytes >= n else x)  # the loss's expanded seed: the other operand's
-            return [t, None]
-
-        return backward
-
     def out(self, size: int, fn: Node | None) -> Tensor:
         return self.graph.new(size, fn=fn)
 
@@ -193,18 +149,8 @@ class Forward:
             return out
         if cls == "LocalResponseNorm":
             out = lrn(self, row, x, int(step.args[0]))  # type: ignore[arg-type]
-        elif cls.endswith("Pool1d"):  # F.*_pool1d: unsqueeze(-2), the 2-d pool, squeeze(-2)
-            wide = x.view(fn=self.node("UnsqueezeBackward0", row.path, [x], lambda g: [g[0].view()])).hold()
-            if isinstance(x.layout, Layout):  # its strides say whether the 2-d op sees channels last
-                wide.channels_last = x.layout.unsqueeze(-2).channels_last
-            pooled = self.recorded(cls[:-2] + "2d", row, wide, params, keep)
-            wide.drop()
-            out = pooled.view(fn=self.node("SqueezeBackward1", row.path, [pooled], lambda g: [g[0].view()])).hold()
-            pooled.drop()
-        elif cls == "GroupNorm" and _copied(x, row):  # F.group_norm's input.contiguous(its suggested format)
-            copy = self.out(x.bytes, self.node("CloneBackward0", row.path, [x], lambda g: [g[0]]))
-            out = self.recorded(cls, row, copy, params, keep)
-            copy.drop()
+        elif cls.endswith("Pool1d") or (cls == "GroupNorm" and opnodes.copied(x, row)):
+            out = opnodes.wrapped(self, cls, row, x, params, keep)
         else:
             out = self.recorded(cls, row, x, params, keep)
         self.event(row.path, cls)
@@ -216,7 +162,7 @@ class Forward:
         own: list[Tensor] = []
         if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
             own.append(self.graph.new(own_bytes(keep, self.batch)))  # the mask the kind's rule keeps
-            fn = self.node("MulBackward0", row.path, [x, None], self.like(x))
+            fn = self.node("MulBackward0", row.path, [x, None], opnodes.like_grad(self.graph, x))
         else:
             fn = self.node(node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
             if "MaxPool" in fn.name:  # its input and its int64 indices
@@ -236,12 +182,7 @@ class Forward:
             view = out.view(fn=self.node("AsStridedBackward1", row.path, [out], self.grads(out))).hold()
             out.drop()
             return view
-        # the ops keep a channels-last input's layout; on 3-d tensors only element-wise ones do (measured)
-        assert row.input is not None  # noqa: S101 - computed
-        flat = len(row.input.spatial) == 1 and not cls.endswith("2d")
-        out.channels_last = x.channels_last and cls != "LayerNorm" and (not flat or cls.startswith("Dropout"))
-        if cls.startswith("Dropout"):
-            _like(out, x)
+        opnodes.kept(out, x, cls, row)
         return out
 
     def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
@@ -277,7 +218,11 @@ class Forward:
         if name in _VIEWS:
             assert row.input is not None  # noqa: S101 - computed
             flips = name == ".permute" and prod(row.input.spatial) > 1  # layernorm's to channels last and back
-            fn = self.node(_VIEWS[name], row.path, [x], lambda g: [_viewed(g[0], flips=flips)]) if x.grad else None
+            fn = (
+                self.node(_VIEWS[name], row.path, [x], lambda g: [opnodes.viewed(g[0], flips=flips)])
+                if x.grad
+                else None
+            )
             out = x.view(fn=fn).hold()
             if flips:
                 out.channels_last = not x.channels_last
@@ -301,13 +246,12 @@ class Forward:
             out = self.out(size, None)
             self.event(row.path, name)
             return out
-        backward = self.like(x) if name in _ACTIVATIONS else self.grads(x)
-        fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], lambda g: backward(g)[:1])  # type: ignore[operator]
+        backward = opnodes.like_grad(self.graph, x) if name in _ACTIVATIONS else self.grads(x)
+        fn = self.node(NAMED.get(name, f"{name}Backward"), row.path, [x], lambda g: backward(g)[:1])  # type: ignore[operator]
         out = self.out(size, fn)
         out.channels_last = x.channels_last
-        if name in _ACTIVATIONS:
-            _like(out, x)
-        if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
+        if name in _ACTIVATIONS:  # laid out as x; what the activation's backward reads (kinds.saved)
+            opnodes.like(out, x)
             self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
         # else F.pad, the one other function of the kinds' plans: its backward is a slice of the
         # gradient, and it keeps nothing

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from convcalc.report import LayerRow
 
 _FLOAT = 4
+_BATCHED = 3  # a Linear's input of 3 dims: N x L x D
 _WRAPPED = 8  # a Python number as a 0-dim tensor, while the op that takes it runs (or is kept)
 # The node of each element-wise activation nn's module records (measured); "" is nn.Identity, nothing.
 ACTIVATIONS = {
@@ -108,7 +109,9 @@ class Ops:
         return self.at(g.view(size(shape)), view)
 
     # forward ops
-    def view_op(self, x: Tensor, lay: Layout, name: str, out: Layout, back: Callable[[Layout], Layout | None]) -> Tensor:
+    def view_op(
+        self, x: Tensor, lay: Layout, name: str, out: Layout, back: Callable[[Layout], Layout | None]
+    ) -> Tensor:
         """A view op (transpose, view, permute, squeeze, unsqueeze): its node's backward is `back` of the gradient."""
         shape = lay.shape
 
@@ -156,7 +159,7 @@ class Ops:
         return self.seen(self.at(self.f.out(size(shape), fn), lay or contiguous(shape)))
 
     def scaled(self, x: Tensor, *, wrapped: bool) -> Tensor:
-        """x times a Python number: MulBackward0 keeps the number (an 8-byte tensor), MulBackward1 nothing."""
+        """X times a Python number: MulBackward0 keeps the number (an 8-byte tensor), MulBackward1 nothing."""
         lay = self.layout(x, ())
 
         def backward(g: list[Tensor]) -> list[Tensor | None]:
@@ -177,20 +180,22 @@ class Ops:
             return x.hold()
         lay = self.layout(x, ())
         mask = self.f.graph.new(x.bytes)
-        fn = self.f.node("MulBackward0", self.row.path, [x, None], lambda g: [self.fresh(self.layout(g[0], lay.shape).like()), None])
+        fn = self.f.node(
+            "MulBackward0", self.row.path, [x, None], lambda g: [self.fresh(self.layout(g[0], lay.shape).like()), None]
+        )
         fn.keep(mask)
         mask.drop()
         return self.new(lay.shape, fn, lay.like())
 
     def expand(self, x: Tensor) -> Tensor:
-        """matmul's expand to the sizes it has: a view; its backward's sum_to_size is the gradient itself."""
+        """Matmul's expand to the sizes it has: a view; its backward's sum_to_size is the gradient itself."""
         fn = self.f.node("ExpandBackward0", self.row.path, [x], lambda g: [g[0]])
         return self.seen(self.at(x.view(fn=fn).hold(), self.layout(x, ())))
 
     def linear(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        """F.linear: on 2-d, addmm (mm without a bias); on 3-d, addmm of a view where contiguous with a bias, else matmul."""
+        """F.linear: on 2-d addmm (mm without a bias); on 3-d addmm of a view if contiguous with a bias, else matmul."""
         lay = self.layout(x, ())
-        if len(lay.shape) == 3 and bias is not None and lay.contiguous:
+        if len(lay.shape) == _BATCHED and bias is not None and lay.contiguous:
             flat = self.view(x, (lay.shape[0] * lay.shape[1], lay.shape[2]))
             out = self.linear(flat, weight, bias)
             flat.drop()
@@ -199,7 +204,7 @@ class Ops:
             return view
         path = self.row.path
         mat2 = weight.view(fn=self.f.node("TBackward0", path, [weight], lambda g: [g[0].view()])).hold()
-        if len(lay.shape) == 3:  # matmul: a reshape to 2-d, mm, a view back; the bias added in place
+        if len(lay.shape) == _BATCHED:  # matmul: a reshape to 2-d, mm, a view back; the bias added in place
             flat = self.reshape(x, (lay.shape[0] * lay.shape[1], lay.shape[2]))
             out = self.mm(flat, mat2, weight, None)
             flat.drop()
@@ -207,7 +212,12 @@ class Ops:
             out.drop()
             mat2.drop()
             if bias is not None:
-                fn = self.f.node("AddBackward0", path, [view, bias], lambda g: [g[0], self.fresh(contiguous((bias.bytes // _FLOAT,)))])
+                fn = self.f.node(
+                    "AddBackward0",
+                    path,
+                    [view, bias],
+                    lambda g: [g[0], self.fresh(contiguous((bias.bytes // _FLOAT,)))],
+                )
                 view.fn = fn
             return view
         out = self.mm(x, mat2, weight, bias)
@@ -222,7 +232,6 @@ class Ops:
         fn = self.f.node("AddmmBackward0" if bias is not None else "MmBackward0", self.row.path, inputs, grads)
         fn.keep(x)
         return self.new((rows, width), fn)
-
 
     def activation(self, x: Tensor, function: str) -> Tensor:
         """An nn activation module on x (the module docstring)."""
@@ -254,12 +263,21 @@ class Ops:
         d = self.new(lay.shape, plus, like.like(scalar=True))
         number.drop()
         a.drop()
-        div = self.f.node("DivBackward0", path, [x, d], lambda g: [fresh(like), fresh(like)])
+        div = self.f.node("DivBackward0", path, [x, d], lambda _g: [fresh(like), fresh(like)])
         div.scratch = 2 * n  # x / d and -grad, while their product is made
         out = self.new(lay.shape, div, like)
         div.keep(x, d)
         d.drop()
         return out
+
+    def chain(self, x: Tensor, *steps: Callable[[Tensor], Tensor]) -> Tensor:
+        """x through each step, each input let go once its result is made (x's hold too: the chain takes it)."""
+        t = x
+        for step in steps:
+            nxt = step(t)
+            t.drop()
+            t = nxt
+        return t
 
     def done(self, out: Tensor, cls: str) -> Tensor:
         """The call's event: the most at its ops' ends beyond what is live after it."""

@@ -74,7 +74,7 @@ def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
 
 
 def unflatten(f: Forward, row: LayerRow, x: Tensor) -> Tensor:
-    """grid's `x.unflatten(2, sides)`: a view of any strides (ViewBackward0); where x's layout is known, its strides.
+    """Grid's `x.unflatten(2, sides)`: a view of any strides (ViewBackward0); where x's layout is known, its strides.
 
     ATen's view gives a dim of size 1 a stride of its own (at batch 1 the batch's): a grid of
     tokens stored N x L x D then reads as channels last at batch > 1 only, as the conv after it does.
@@ -167,7 +167,10 @@ def class_token(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> T
 
     def split(g: list[Tensor]) -> list[Tensor | None]:  # slices of the gradient
         strides = ops.layout(g[0], (n, length + 1, d)).strides
-        return [ops.at(g[0].view(sizes[0]), Layout((n, 1, d), strides)), ops.at(g[0].view(sizes[1]), Layout((n, length, d), strides))]
+        return [
+            ops.at(g[0].view(sizes[0]), Layout((n, 1, d), strides)),
+            ops.at(g[0].view(sizes[1]), Layout((n, length, d), strides)),
+        ]
 
     joined = ops.new((n, length + 1, d), f.node("CatBackward0", row.path, [token, t], split))
     token.drop()
