@@ -166,7 +166,7 @@ class Ops:
             grad = self.fresh(self.layout(g[0], lay.shape).like(scalar=True))
             return [grad, None] if wrapped else [grad]
 
-        inputs = [x, None] if wrapped else [x]
+        inputs: list[Tensor | None] = [x, None] if wrapped else [x]
         fn = self.f.node("MulBackward0" if wrapped else "MulBackward1", self.row.path, inputs, backward)
         if wrapped:
             number = self.f.graph.new(_WRAPPED)
@@ -228,7 +228,7 @@ class Ops:
         lay = self.layout(x, ())
         rows, width = lay.shape[0], weight.bytes // _FLOAT // lay.shape[1]
         grads = self.f.grads(*([bias] if bias is not None else []), x, weight)
-        inputs = [bias, x, mat2] if bias is not None else [x, mat2]
+        inputs: list[Tensor | None] = [bias, x, mat2] if bias is not None else [x, mat2]
         fn = self.f.node("AddmmBackward0" if bias is not None else "MmBackward0", self.row.path, inputs, grads)
         fn.keep(x)
         return self.new((rows, width), fn)
@@ -271,7 +271,7 @@ class Ops:
         return out
 
     def chain(self, x: Tensor, *steps: Callable[[Tensor], Tensor]) -> Tensor:
-        """x through each step, each input let go once its result is made (x's hold too: the chain takes it)."""
+        """The tensor x through each step, each input let go once its result is made (x's hold too)."""
         t = x
         for step in steps:
             nxt = step(t)
