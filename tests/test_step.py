@@ -24,7 +24,8 @@ from convcalc.engine.steptime import Phase, default_foreach, fit, step_timeline
 from convcalc.engine.training import Device, Optimizer, training
 
 # F.local_response_norm multiplies by alpha, a Python number: PyTorch makes it a 0-dim double
-# tensor (8 B), which the multiply keeps for backward; kinds.saved's lrn rule leaves it out.
+# tensor (8 B), which the multiply keeps for backward; kinds.saved's lrn rule leaves it out. So
+# does attention's math path (need_weights) with its `q * (D/h)^-1/2` (engine/attnsteps.py).
 # A vector's lrn and stochastic depth are not measured against PyTorch (not in any built-in).
 _ALPHA = 8
 _UNMEASURED = {"lrn-vector"}
@@ -42,6 +43,7 @@ def test_every_kind_and_merge_case_keeps_what_its_saved_rules_say(name: str, tex
         assert block is not None
         end = [e for e in step.events if e.phase is Phase.FORWARD][-2]  # the last call, before the loss
         lrns = sum(r.kind == "lrn" and bool(r.saved) for r in trained.rows)  # those autograd records
+        lrns += sum(r.kind == "attention" and r.config["need_weights"] is True for r in trained.rows)
         if name not in _UNMEASURED:
             assert end.live.saved == block.saved + _ALPHA * lrns, name
         for e in step.events:

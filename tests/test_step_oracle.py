@@ -57,18 +57,11 @@ NEW_CASES = (
     "attention-math", "attention-math-dropout", "attention-fused", "attention-fused-dropout",
     "mlp-gelu", "mlp-relu", "mlp-identity", "mlp-softsign", "mlp-tanh", "transformer-blocks",
 )  # fmt: skip
-# Specs the timeline does not follow to the byte: their kinds are convcalc.engine.stepscope's, and
-# `show --train` gives the sum of the parts with the step marked not available
-# (test_the_specs_left_out_are_those_without_a_step checks the two lists agree).
-_TOKENS = (
-    "nn.MultiheadAttention's fused and unfused paths (attention) and softsign's several ops (in an mlp) are not "
-    "recorded op by op (tests/test_token_step.py has the token kinds that are)"
-)
-NOT_COVERED = {
-    **dict.fromkeys(("vit_b_16", "vit_b_32", "vit_s_16", "hybrid_r18_vit", "transformer-blocks"), _TOKENS),
-    **{f"attention-{n}": _TOKENS for n in ("math", "math-dropout", "fused", "fused-dropout")},
-    "mlp-softsign": _TOKENS,
-}
+# Specs the timeline does not follow to the byte: their kinds say so (Kind.step_followed,
+# convcalc.engine.stepscope), and `show --train` gives the sum of the parts with the step marked
+# not available (test_the_specs_left_out_are_those_without_a_step checks the two lists agree).
+# None is left: attention, the token kinds and every mlp activation are followed.
+NOT_COVERED: dict[str, str] = {}
 GRAPHS = {
     "graph-fork": (
         "input: 8x8x3\nlayers:\n  - {layer: conv1-4, name: a}\n  - {layer: conv3-6 p1, name: b}\n"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
+from convcalc.engine.layout import Layout
 from convcalc.engine.tape import ACCUMULATE, Memory, Node, Part, Parts, Storage, Tensor
 
 if TYPE_CHECKING:
@@ -123,6 +124,9 @@ class Graph:
             new.drop()
             return old
         total = self.fresh(max(old.bytes, new.bytes)).hold()  # the seed's expand is a view of 4 B
+        if old.storage.bytes >= old.bytes:  # `old + new` is laid out as old (TensorIterator), unless old is the seed
+            total.strided, total.channels_last = old.strided, old.channels_last
+            total.layout = old.layout.like() if isinstance(old.layout, Layout) else None
         if self.memory.total > self.high.total:
             self.high = self.memory.parts()
         old.drop()

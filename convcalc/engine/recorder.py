@@ -22,7 +22,7 @@ torch 2.13; tests/step_measure.py measures it):
   ReshapeAliasBackward0, of a tensor not contiguous); add passes the same gradient to both
   operands; concat's backward passes slices (views); multiply keeps each operand for the other's
   gradient (opnodes.unreduced: a broadcast one's). Strides: opnodes' docstring.
-- lrn is Python: its ops are engine/lrn_step.py's; the token kinds' are engine/tokensteps.py's.
+- lrn is Python: its ops are engine/lrn_step.py's; the token kinds' tokensteps.py's, attention's attnsteps.py's.
 - an op no built-in has keeps what its kind's `saved` rule says, its backward a gradient the
   size of its input; engine/stepscope.py names the kinds this does not follow.
 - an op none of whose inputs needs a gradient records nothing, and makes and frees its scratch.
@@ -34,9 +34,9 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.bridges.program import Apply, Invoke, Join
-from convcalc.engine import tokensteps
+from convcalc.engine import attnsteps, opnodes, tokensteps
 from convcalc.engine.lrn_step import lrn
-from convcalc.engine.opnodes import BY_RULE, node_name, own_bytes, padded, unreduced
+from convcalc.engine.opnodes import BY_RULE, NAMED, node_name, own_bytes, padded, unreduced
 from convcalc.kinds.registry import KINDS
 from convcalc.kinds.saved import standalone
 from convcalc.options import ActivationFunction, Rounding
@@ -57,17 +57,8 @@ _INDEX = 8
 _VIEWS = {".unsqueeze": "UnsqueezeBackward0", ".squeeze": "SqueezeBackward1", ".view": "ViewBackward0"}
 _VIEWS |= {".reshape": "ViewBackward0", "torch.flatten": "ViewBackward0", ".permute": "PermuteBackward0"}
 _SAME = {"Identity"}
+_MODULES = {**tokensteps.MODULES, "SelfAttention": attnsteps.self_attention}
 _ACTIVATIONS = {a.torch: a.value for a in ActivationFunction if a.torch}
-_NAMED = {
-    "F.pad": "ConstantPadNdBackward0",
-    "F.relu": "ReluBackward0",
-    "F.silu": "SiluBackward0",
-    "F.gelu": "GeluBackward0",
-    "F.hardswish": "HardswishBackward0",
-    "F.hardsigmoid": "HardsigmoidBackward0",
-    "torch.tanh": "TanhBackward0",
-    "torch.sigmoid": "SigmoidBackward0",
-}
 
 
 class Forward:
@@ -157,8 +148,8 @@ class Forward:
             return x.hold()
         if cls == "Linear":
             return self.linear(row, x, params, size)
-        if cls in tokensteps.MODULES:
-            return tokensteps.MODULES[cls](self, row, x, params)
+        if cls in _MODULES:
+            return _MODULES[cls](self, row, x, params)
         if not x.grad and not params:  # autograd records nothing: the op as in inference, its scratch its kind's
             dropout = cls.startswith("Dropout")
             scratch = own_bytes(keep, self.batch) if dropout else KINDS[row.kind].scratch(row.config, row, self.batch)
@@ -168,6 +159,8 @@ class Forward:
             return out
         if cls == "LocalResponseNorm":
             out = lrn(self, row, x, int(step.args[0]))  # type: ignore[arg-type]
+        elif cls.endswith("Pool1d") or (cls == "GroupNorm" and opnodes.copied(x, row)):
+            out = opnodes.wrapped(self, cls, row, x, params, keep)
         else:
             out = self.recorded(cls, row, x, params, keep)
         self.event(row.path, cls)
@@ -179,7 +172,7 @@ class Forward:
         own: list[Tensor] = []
         if cls.startswith("Dropout"):  # _dropout_impl: noise = empty_like(x).bernoulli_(), then x * noise
             own.append(self.graph.new(own_bytes(keep, self.batch)))  # the mask the kind's rule keeps
-            fn = self.node("MulBackward0", row.path, [x, None], self.grads(x, None))
+            fn = self.node("MulBackward0", row.path, [x, None], opnodes.like_grad(self.graph, x))
         else:
             fn = self.node(node_name(cls, row), row.path, [x, *params], self.grads(x, *params))
             if "MaxPool" in fn.name:  # its input and its int64 indices
@@ -199,7 +192,7 @@ class Forward:
             view = out.view(fn=self.node("AsStridedBackward1", row.path, [out], self.grads(out))).hold()
             out.drop()
             return view
-        out.channels_last = x.channels_last and cls != "LayerNorm"  # the ops keep a channels-last input's layout
+        opnodes.kept(out, x, cls, row)
         return out
 
     def keep(self, fn: Node, keep: Keep, x: Tensor, out: Tensor) -> None:
@@ -233,10 +226,15 @@ class Forward:
         if name in tokensteps.FUNCTIONS or (name == "torch.flatten" and x.channels_last):
             return tokensteps.function(self, c, row, x)
         if name in _VIEWS:
-            fn = self.node(_VIEWS[name], row.path, [x], lambda g: [g[0].view()]) if x.grad else None
-            out = x.view(fn=fn).hold()
             assert row.input is not None  # noqa: S101 - computed
-            if name == ".permute" and prod(row.input.spatial) > 1:  # layernorm's to channels last and back
+            flips = name == ".permute" and prod(row.input.spatial) > 1  # layernorm's to channels last and back
+            fn = (
+                self.node(_VIEWS[name], row.path, [x], lambda g: [opnodes.viewed(g[0], flips=flips)])
+                if x.grad
+                else None
+            )
+            out = x.view(fn=fn).hold()
+            if flips:
                 out.channels_last = not x.channels_last
             self.event(row.path, name)
             return out
@@ -258,10 +256,12 @@ class Forward:
             out = self.out(size, None)
             self.event(row.path, name)
             return out
-        fn = self.node(_NAMED.get(name, f"{name}Backward"), row.path, [x], self.grads(x))
+        backward = opnodes.like_grad(self.graph, x) if name in _ACTIVATIONS else self.grads(x)
+        fn = self.node(NAMED.get(name, f"{name}Backward"), row.path, [x], lambda g: backward(g)[:1])  # type: ignore[operator]
         out = self.out(size, fn)
         out.channels_last = x.channels_last
-        if name in _ACTIVATIONS:  # what the activation's backward reads (kinds.saved)
+        if name in _ACTIVATIONS:  # laid out as x; what the activation's backward reads (kinds.saved)
+            opnodes.like(out, x)
             self.keep(fn, standalone(_ACTIVATIONS[name], size // self.batch // _FLOAT), x, out)
         # else F.pad, the one other function of the kinds' plans: its backward is a slice of the
         # gradient, and it keeps nothing

@@ -142,23 +142,25 @@ def fit(  # noqa: PLR0913 - the spec, its report, the limit and the options of t
 ) -> Fit | None:
     """The largest batch whose step's peak fits in `limit` bytes; None when a row failed.
 
-    The step runs the same ops at every batch, and each storage is a number of bytes per image
-    times the batch, or fixed: each event's bytes are a + b·batch, read from batches 1 and 2, and
-    the peak at any batch is the most of them.
+    The step runs the same ops at every batch from 2 on, and each storage is a number of bytes
+    per image times the batch, or fixed: each event's bytes are a + b·batch, read from batches 2
+    and 3, and the peak at any batch is the most of them. Batch 1 is run as it is: some of its
+    reshapes are views where a larger batch copies (convcalc.engine.strided), and cls_token's
+    gradient is a slice of another's.
     """
     if report.totals.output is None:
         return None
     prog = program(spec, report)
-    one, two = (_run(spec, report, prog, _Setup(optimizer, foreach, device, b)).events for b in (1, 2))
-    lines = [(e.high - (f.high - e.high), f.high - e.high) for e, f in zip(one, two, strict=True)]
+    one, two, three = (_run(spec, report, prog, _Setup(optimizer, foreach, device, b)) for b in (1, 2, 3))
+    lines = [(3 * e.high - 2 * f.high, f.high - e.high) for e, f in zip(two.events, three.events, strict=True)]
 
     def peak(b: int) -> int:
-        return max(a + per * b for a, per in lines)
+        return one.peak if b == 1 else max(a + per * b for a, per in lines)
 
     if peak(1) > limit:
         return Fit(limit, 0, peak(1), peak(2))
     # The input is there all through and grows with the batch: every event grows.
-    b = min((limit - a) // per for a, per in lines)
+    b = max(1, min((limit - a) // per for a, per in lines))
     return Fit(limit, b, peak(b), peak(b + 1))
 
 

@@ -88,7 +88,7 @@ class Tensor:
     adds a second gradient into it in place.
     """
 
-    __slots__ = ("bytes", "channels_last", "fn", "holders", "is_view", "storage", "strided")
+    __slots__ = ("bytes", "channels_last", "fn", "holders", "is_view", "layout", "storage", "strided")
 
     def __init__(self, storage: Storage, size: int, *, fn: Node | None = None, is_view: bool = False) -> None:
         self.storage = storage
@@ -98,6 +98,7 @@ class Tensor:
         self.holders = 0
         self.strided = False  # not contiguous (a slice of a channel or a position): reshape is an alias
         self.channels_last = False  # strided too, and the ops on it keep its layout
+        self.layout: object = None  # its sizes and strides, where an op of engine/strided.py made it
         storage.tensors += 1
 
     @property

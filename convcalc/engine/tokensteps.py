@@ -11,21 +11,21 @@ N x L x D, a transpose of it:
 - a token tensor stored N x L x D is `channels_last` for the recorder (strided, and element-wise
   ops keep its order): torch.flatten of it (an fc on tokens) copies it (CloneBackward0, then
   UnsafeViewBackward0), as of a channels-last grid.
-- TokenMLP (mlp): its transpose to N x L x D (contiguous), then per Linear on the 3-d tensor
-  `_flatten_nd_linear`: a view to 2-d (ViewBackward0), `addmm` as a 2-d Linear (TBackward0 on
-  the weight, AddmmBackward0 keeping the 2-d view), a view back (ViewBackward0); the
-  activation module as its function (GELU keeps its input, ReLU and Tanh their output, Identity
-  is its input); Dropout(p > 0) its mask and `x * mask` (MulBackward0), Dropout(0) its input;
-  then the transpose back. Its four parameters are tensors of their own (two weights, two
-  biases, in `parameters()` order). Other activations (softsign is Python: several ops) are
-  left out (engine/stepscope.py).
+- TokenMLP (mlp): its transpose to N x L x D, then each Linear on the 3-d tensor (a view to
+  2-d and `addmm` where it is contiguous, else `matmul`: convcalc.engine.strided), the
+  activation module (strided.ACTIVATIONS; Softsign's three ops), Dropout(p > 0) its mask and
+  `x * mask` (MulBackward0), Dropout(0) its input; then the transpose back. Its input may be
+  stored N x L x D (after patchify), L x N x D (after attention at batch > 1) or N x D x L (the
+  spec's own tokens): the layouts decide the copies. Its four parameters are tensors of their
+  own (two weights, two biases, in `parameters()` order).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcalc.kinds.saved import standalone
+from convcalc.engine.layout import Layout, contiguous
+from convcalc.engine.strided import Ops
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,9 +35,8 @@ if TYPE_CHECKING:
     from convcalc.kinds.plan import FunctionStep, ModuleStep
     from convcalc.report import LayerRow
 
-FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous", ".select"})
+FUNCTIONS = frozenset({".flatten", ".transpose", ".contiguous", ".select", ".unflatten"})
 _FLOAT = 4
-MLP_ACTIVATIONS = {"gelu": "GeluBackward0", "relu": "ReluBackward0", "tanh": "TanhBackward0", "identity": ""}
 _VIEW_NODES = {".flatten": "ViewBackward0", ".transpose": "TransposeBackward0"}
 
 
@@ -52,6 +51,11 @@ def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
         out.strided = out.channels_last = False  # a token of N x L x D: contiguous
         f.event(row.path, name)
         return out
+    if name == ".flatten" and row.input is not None and len(row.input.spatial) == 1:  # of tokens: x itself
+        f.event(row.path, name)
+        return x.hold()
+    if name == ".unflatten":
+        return unflatten(f, row, x)
     if name == ".contiguous":
         if not x.strided:
             out = x.hold()
@@ -66,6 +70,24 @@ def function(f: Forward, c: FunctionStep, row: LayerRow, x: Tensor) -> Tensor:
     if name == ".transpose":
         out.strided = out.channels_last = not x.strided and _transposed(x, row)
     f.event(row.path, name)
+    return out
+
+
+def unflatten(f: Forward, row: LayerRow, x: Tensor) -> Tensor:
+    """Grid's `x.unflatten(2, sides)`: a view of any strides (ViewBackward0); where x's layout is known, its strides.
+
+    ATen's view gives a dim of size 1 a stride of its own (at batch 1 the batch's): a grid of
+    tokens stored N x L x D then reads as channels last at batch > 1 only, as the conv after it does.
+    """
+    fn = f.node("ViewBackward0", row.path, [x], lambda g: [g[0].view()]) if x.grad else None
+    out = x.view(fn=fn).hold()
+    v = row.output
+    assert v is not None  # noqa: S101 - computed
+    lay = x.layout.view((f.batch, v.depth, *v.spatial)) if isinstance(x.layout, Layout) else None
+    if lay is not None:
+        out.layout, out.strided = lay, not lay.contiguous
+        out.channels_last = lay.channels_last if len(v.spatial) == 2 else x.channels_last  # noqa: PLR2004 - 4-d
+    f.event(row.path, ".unflatten")
     return out
 
 
@@ -101,120 +123,82 @@ def leaves(step: ModuleStep) -> tuple[int, ...] | None:
     return tuple(n * _FLOAT for n in (d * hidden, hidden, hidden * d, d))
 
 
-class _Ops:
-    """The ops of one module call: the most live bytes after each (the profiler reads op ends)."""
-
-    def __init__(self, f: Forward, row: LayerRow) -> None:
-        self.f, self.row, self.high = f, row, 0
-
-    def seen(self, t: Tensor) -> Tensor:
-        self.high = max(self.high, self.f.graph.memory.total)
-        return t
-
-    def view(self, x: Tensor, name: str) -> Tensor:
-        fn = self.f.node(name, self.row.path, [x], lambda g: [g[0].view()]) if x.grad else None
-        return self.seen(x.view(fn=fn).hold())
-
-    def linear(self, x: Tensor, weight: Tensor, bias: Tensor, size: int) -> Tensor:
-        f, path = self.f, self.row.path
-        flat = self.view(x, "ViewBackward0")
-        mat2 = weight.view(fn=f.node("TBackward0", path, [weight], lambda g: [g[0].view()])).hold()
-        fn = f.node("AddmmBackward0", path, [bias, flat, mat2], f.grads(bias, flat, weight))
-        fn.keep(flat)
-        mat2.drop()
-        out = self.seen(f.out(size, fn))
-        flat.drop()
-        back = self.view(out, "ViewBackward0")
-        out.drop()
-        return back
-
-    def dropout(self, x: Tensor, p: float) -> Tensor:
-        if p == 0:
-            return x.hold()
-        mask = self.f.graph.new(x.bytes)
-        fn = self.f.node("MulBackward0", self.row.path, [x, None], self.f.grads(x, None))
-        fn.keep(mask)
-        mask.drop()
-        return self.seen(self.f.out(x.bytes, fn))
-
-    def activation(self, x: Tensor, function: str) -> Tensor:
-        name = MLP_ACTIVATIONS.get(function, f"{function}Backward")  # others: not followed (stepscope)
-        if not name:
-            return x.hold()
-        fn = self.f.node(name, self.row.path, [x], self.f.grads(x))
-        out = self.f.out(x.bytes, fn)
-        self.f.keep(fn, standalone(function, x.bytes // self.f.batch // _FLOAT), x, out)
-        return self.seen(out)
-
-
 def mlp(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """TokenMLP on x (the module docstring): its output, its event."""
     assert row.input is not None  # noqa: S101 - computed
     w1, b1, w2, b2 = params
     p = float(row.config["dropout"])
-    tokens = f.batch * row.input.spatial[0]
-    ops = _Ops(f, row)
-    t = ops.view(x, "TransposeBackward0")
-    hidden, depth = int(row.config["hidden"]), row.input.depth
+    ops = Ops(f, row)
+    ops.at(x, ops.layout(x, (f.batch, row.input.depth, row.input.spatial[0])))
     activation = str(getattr(row.config["activation"], "value", row.config["activation"]))
     steps: tuple[Callable[[Tensor], Tensor], ...] = (
-        lambda v: ops.linear(v, w1, b1, tokens * hidden * _FLOAT),
+        lambda v: ops.linear(v, w1, b1),
         lambda v: ops.activation(v, activation),
         lambda v: ops.dropout(v, p),
-        lambda v: ops.linear(v, w2, b2, tokens * depth * _FLOAT),
+        lambda v: ops.linear(v, w2, b2),
         lambda v: ops.dropout(v, p),
+        lambda v: ops.transpose(v, 1, 2),
     )
+    t = ops.transpose(x, 1, 2)
     for step in steps:
         nxt = step(t)
         t.drop()
         t = nxt
-    return _back(ops, t, "TokenMLP")
+    return ops.done(t, "TokenMLP")
 
 
 def class_token(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """ClassToken on x: transpose, the weight's expand over the batch, cat, transpose back."""
-    ops = _Ops(f, row)
-    t = ops.view(x, "TransposeBackward0")
+    assert row.input is not None  # noqa: S101 - computed
+    n, d, length = f.batch, row.input.depth, row.input.spatial[0]
+    ops = Ops(f, row)
+    ops.at(x, ops.layout(x, (n, d, length)))
+    t = ops.transpose(x, 1, 2)
     (w,) = params
-    reduce = f.grads(w) if f.batch > 1 else lambda g: [g[0].view()]  # sum_to_size over the batch
-    token = w.view(f.batch * w.bytes, fn=f.node("ExpandBackward0", row.path, [w], reduce)).hold()
+
+    def reduce(g: list[Tensor]) -> list[Tensor | None]:  # sum_to_size over the batch; at batch 1 the gradient
+        if n > 1:
+            return [ops.fresh(contiguous((1, 1, d)))]
+        return [ops.at(g[0].view(), ops.layout(g[0], (1, 1, d)))]
+
+    expand = f.node("ExpandBackward0", row.path, [w], reduce)
+    token = ops.at(w.view(n * w.bytes, fn=expand).hold(), Layout((n, 1, d), (0, d, 1)))
     sizes = [token.bytes, t.bytes]
-    fn = f.node("CatBackward0", row.path, [token, t], lambda g: [g[0].view(n) for n in sizes])
-    joined = ops.seen(f.out(f.made(row), fn))
+
+    def split(g: list[Tensor]) -> list[Tensor | None]:  # slices of the gradient
+        strides = ops.layout(g[0], (n, length + 1, d)).strides
+        return [
+            ops.at(g[0].view(sizes[0]), Layout((n, 1, d), strides)),
+            ops.at(g[0].view(sizes[1]), Layout((n, length, d), strides)),
+        ]
+
+    joined = ops.new((n, length + 1, d), f.node("CatBackward0", row.path, [token, t], split))
     token.drop()
     t.drop()
-    return _back(ops, joined, "ClassToken")
+    out = ops.transpose(joined, 1, 2)
+    joined.drop()
+    return ops.done(out, "ClassToken")
 
 
 def position_embedding(f: Forward, row: LayerRow, x: Tensor, params: list[Tensor]) -> Tensor:
     """PositionEmbedding on x: transpose, the weight added (broadcast over the batch), transpose back."""
-    ops = _Ops(f, row)
-    t = ops.view(x, "TransposeBackward0")
+    assert row.input is not None  # noqa: S101 - computed
+    n, d, length = f.batch, row.input.depth, row.input.spatial[0]
+    ops = Ops(f, row)
+    ops.at(x, ops.layout(x, (n, d, length)))
+    t = ops.transpose(x, 1, 2)
     (w,) = params
-    fresh = f.graph.fresh
-    batch = f.batch
 
     def backward(g: list[Tensor]) -> list[Tensor | None]:
-        if batch > 1:  # summed over the batch: a new tensor
-            return [g[0], fresh(w.bytes)]
-        same = g[0].view(w.bytes)  # the same gradient, transposed: AccumulateGrad copies it
-        same.strided = True
-        return [g[0], same]
+        if n > 1:  # summed over the batch: a new tensor
+            return [g[0], ops.fresh(contiguous((1, length, d)))]
+        return [g[0], g[0]]  # the same gradient: held twice, AccumulateGrad copies it
 
-    fn = f.node("AddBackward0", row.path, [t, w], backward)
-    added = ops.seen(f.out(f.made(row), fn))
+    added = ops.new((n, length, d), f.node("AddBackward0", row.path, [t, w], backward), ops.layout(t, ()).like())
     t.drop()
-    out = _back(ops, added, "PositionEmbedding")
-    out.strided, out.channels_last = x.strided, x.channels_last  # the add keeps its first operand's order
-    return out
-
-
-def _back(ops: _Ops, t: Tensor, cls: str) -> Tensor:
-    out = ops.view(t, "TransposeBackward0")
-    out.strided = out.channels_last = _transposed(t, ops.row)
-    t.drop()
-    ops.f.event(ops.row.path, cls, max(0, ops.high - ops.f.graph.memory.total))
-    return out
+    out = ops.transpose(added, 1, 2)
+    added.drop()
+    return ops.done(out, "PositionEmbedding")
 
 
 MODULES = {"TokenMLP": mlp, "ClassToken": class_token, "PositionEmbedding": position_embedding}

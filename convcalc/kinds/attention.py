@@ -160,8 +160,9 @@ _FUNCTION = {f.value: f for f in ActivationFunction}
 
 
 def _module_class(function: str) -> str:
-    """The torch.nn class of an activation: GELU, ReLU, ... (identity: nn.Identity)."""
-    return next(iter(_FUNCTION[function].modules), "Identity")
+    """The torch.nn class of an activation: GELU, ReLU, ... (swish: SiLU, its function's; identity: nn.Identity)."""
+    torch = _FUNCTION[function].torch
+    return next((m for f in ActivationFunction if f.torch == torch and torch for m in f.modules), "Identity")
 
 
 class MLP(Kind):

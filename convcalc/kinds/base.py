@@ -206,6 +206,16 @@ class Kind(Vocabulary, ABC):
         del p, row, batch
         return 0
 
+    def step_followed(self, p: Params, row: LayerRow) -> bool:
+        """Whether the training step's timeline (convcalc.engine.recorder) follows this computed row's ops to the byte.
+
+        True unless the kind says otherwise: a report with a row whose kind does not is given no
+        step figure (convcalc.engine.stepscope). Measured against PyTorch's CPU allocator
+        (tests/test_step_oracle.py, tests/test_token_step.py).
+        """
+        del p, row
+        return True
+
     def windows(self, p: Params, x: Volume) -> list[Window] | None:
         """The sliding window per spatial dim, for kinds that slide one (conv, pool); else None."""
         del p, x

@@ -260,6 +260,12 @@ class LocalResponseNorm(Kind):
         # PyTorch's LocalResponseNorm wants N x C x ...: a vector gets a dim of 1 for it.
         return Plan((FunctionStep(".unsqueeze", (-1,)), lrn, FunctionStep(".squeeze", (-1,))))
 
+    def step_followed(self, p: Params, row: LayerRow) -> bool:
+        """On a grid of 2 dims or more (engine/lrn_step.py); on 3-d tensors F.local_response_norm runs other ops."""
+        del p
+        assert row.input is not None  # noqa: S101 - a computed row has an input
+        return len(row.input.spatial) >= 2  # noqa: PLR2004 - N x C x H x W and more
+
     def rule(self, p: Params, x: Given, need: Need) -> Sizes:
         del p, need
         return unchanged(x)

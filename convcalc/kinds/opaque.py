@@ -65,6 +65,11 @@ class Opaque(Kind):
         op = p["op"] or "the operation"
         return Working(output=(f"output = {row.output} (as the framework reported {op}; not computed)",))
 
+    def step_followed(self, p: Params, row: LayerRow) -> bool:
+        """Never: the operation is not PyTorch's (the export's stand-in is zeros), so neither is its step."""
+        del p, row
+        return False
+
     def saved(self, p: Params, row: LayerRow, rounding: Rounding) -> Keep:
         del p, row, rounding
         # What the operation keeps is unknown: nothing is counted, so the training figure stays a
