@@ -25,6 +25,7 @@ and size. Measured (CPU, float32, torch 2.13; tests/step_measure.py):
 
 from __future__ import annotations
 
+from math import prod
 from typing import TYPE_CHECKING
 
 from convcalc.engine.layout import Layout, contiguous
@@ -64,10 +65,7 @@ ACTIVATIONS = {
 
 def size(shape: tuple[int, ...]) -> int:
     """The bytes of a float32 tensor of these sizes."""
-    n = _FLOAT
-    for s in shape:
-        n *= s
-    return n
+    return prod(shape) * _FLOAT
 
 
 class Ops:
