@@ -95,7 +95,7 @@ STEPS: dict[str, Steps] = {}
 
 
 def check(spec: Spec, what: str, optimizers: tuple[tuple[str, bool], ...] = OPTIMIZERS, *, key: str = "") -> None:
-    """The step's timeline against the measured one; `key`: the net's name, to reuse its steps and check its saved bytes."""
+    """The step's timeline against the measured one; `key` (a net's name): reuse its steps, check its saved bytes."""
     from step_measure import measure  # type: ignore[import-not-found]  # noqa: PLC0415 - imports torch
 
     report = analyze(spec)
