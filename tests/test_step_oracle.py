@@ -7,16 +7,21 @@ there, read from the allocator through torch.profiler. convcalc's timeline
 call of the forward and after every autograd node of the backward, and the same nodes in the
 same order, for SGD with momentum and Adam, per parameter and foreach.
 
-The forward and backward are measured once per (net, batch); the optimizer steps then run on
-the gradients they left (one step each, after one that makes the state). CI time is the
-constraint: every built-in at batch 1, with the four optimizers on the nets that between them
-have every op (chains, residual adds, concatenations, lrn, dropout, crop, VGG16's 411 MB fc6
-for Adam), with SGD with momentum on the others (VGG11, 13, 19, ResNet-34, ResNet-50 as in the
-paper, AlexNet, ZFNet: the same ops, and an optimizer step over 100 M parameters costs more than
-their backward); at batch 8 LeNet-5, ResNet-18 and AlexNet (paper); the kind cases whose ops
-the built-ins have, and issue 25's (channel split, stochastic depth, layer scale, MBConv), at
-batch 3; two `from:` graphs at batch 3. NOT_COVERED: the specs the timeline does not follow to the
-byte (convcalc.engine.stepscope's kinds), with why; they have no step figure.
+Every built-in at batch 1 and 8, with the four optimizers (U-Net at batch 8 in
+tests/test_step_oracle_unet.py, a worker's own). What keeps it inside CI's time, every check
+kept: the forward and backward run once per (net, batch) for the four optimizers; each net's
+optimizer steps run once, at the first batch measured (a step that makes each optimizer's state,
+then its per-parameter and foreach steps on it), and are reused at the other: what a step
+allocates depends on the parameters' shapes, not on the batch, so its rise above the bytes live
+when it starts and its state's bytes are the same at every batch, while the bytes live at the
+step (parameters, buffers, input, gradients) are measured from the real tensors at each batch
+(test_a_steps_rise_and_state_do_not_depend_on_the_batch measures the steps again at batch 8).
+The same forward gives the saved-tensors oracle's figure (what autograd keeps, under
+saved_tensors_hooks), checked here for the built-ins instead of in tests/test_training_oracle.py:
+one run of each net for both oracles. The kind cases whose ops the built-ins have, and issue 25's
+(channel split, stochastic depth, layer scale, MBConv), at batch 3 with SGD with momentum; two
+`from:` graphs at batch 3. NOT_COVERED: the specs the timeline does not follow to the byte
+(convcalc.engine.stepscope's kinds), with why; they have no step figure.
 """
 
 from __future__ import annotations
