@@ -119,6 +119,35 @@ def _collect_cycles() -> Iterator[None]:
         gc.collect()
 
 
+# The test files that take longest (CI's --durations), longest first: under `-n 2 --dist
+# loadfile` a file runs whole on one worker, and one handed out last keeps the other worker idle
+# until it ends. Run first, the rest (in xdist's own order: most tests first) fill in around them.
+LONGEST_FIRST = (
+    "test_peak_oracle.py",
+    "test_step_oracle.py",
+    "test_step_oracle_unet.py",
+    "test_export.py",
+    "test_import_models.py",
+    "test_torchvision.py",
+    "test_checkpoint_oracle.py",
+    "test_symbolic.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # xdist's controller: take the files in collection order
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """LONGEST_FIRST's files first, then the others by how many tests they have (as xdist orders them), stably."""
+    counts: dict[Path, int] = {}
+    for item in items:
+        counts[item.path] = counts.get(item.path, 0) + 1
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), -counts[item.path], str(item.path)))
+
+
 def pytest_report_header() -> str:
     return f"hypothesis profile: {HYPOTHESIS_PROFILE} (CI=true chooses ci, HYPOTHESIS_PROFILE any)"
 
