@@ -42,6 +42,27 @@ HYPOTHESIS_PROFILE = _hypothesis_profile()
 settings.load_profile(HYPOTHESIS_PROFILE)
 
 
+def _share_the_cores() -> None:
+    """Under pytest-xdist, each worker's PyTorch gets its share of the cores (OMP_NUM_THREADS, unless set).
+
+    PyTorch's intra-op threads default to one per core, and every parallel op ends at a barrier
+    that waits for its slowest thread: two workers with two threads each on CI's two cores wait on
+    each other at every op. Measured on the 2-core machine, two processes side by side each running
+    the step oracle's forward and backward of ResNet-50, VGG11 and DenseNet-121 at batch 8: 44 to
+    60 s each with two threads, 16 to 20 s with one. Set before torch is imported (the tests import
+    it), and inherited by the processes they start.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        if "torch" in sys.modules:  # a plugin imported it first: too late for the variable
+            sys.modules["torch"].set_num_threads(threads)
+
+
+_share_the_cores()
+
+
 class _ModelsBuilt:
     """How many bytes of PyTorch weights tests built: a global hook of torch's, set once torch is imported.
 
@@ -96,6 +117,35 @@ def _collect_cycles() -> Iterator[None]:
     yield
     if _MODELS.take():
         gc.collect()
+
+
+# The test files that take longest (CI's --durations), longest first: under `-n 2 --dist
+# loadfile` a file runs whole on one worker, and one handed out last keeps the other worker idle
+# until it ends. Run first, the rest (in xdist's own order: most tests first) fill in around them.
+LONGEST_FIRST = (
+    "test_peak_oracle.py",
+    "test_step_oracle.py",
+    "test_step_oracle_unet.py",
+    "test_export.py",
+    "test_import_models.py",
+    "test_torchvision.py",
+    "test_checkpoint_oracle.py",
+    "test_symbolic.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # xdist's controller: take the files in collection order
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """LONGEST_FIRST's files first, then the others by how many tests they have (as xdist orders them), stably."""
+    counts: dict[Path, int] = {}
+    for item in items:
+        counts[item.path] = counts.get(item.path, 0) + 1
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), -counts[item.path], str(item.path)))
 
 
 def pytest_report_header() -> str:

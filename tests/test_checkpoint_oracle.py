@@ -60,7 +60,17 @@ def spec_of(name: str, text: str, batch: int = 1) -> Spec:
     return replace(load_spec(name, text), batch=batch)
 
 
+RECOMPUTED: dict[tuple[str, int], int] = {}  # (spec text, batch) -> the measured MACs: each measured once per file
+
+
 def recompute_measured(spec: Spec) -> int:
+    key = spec_text(spec), spec.batch
+    if key not in RECOMPUTED:
+        RECOMPUTED[key] = _recompute(spec)
+    return RECOMPUTED[key]
+
+
+def _recompute(spec: Spec) -> int:
     from convcalc.pytorch import to_module  # noqa: PLC0415 - imports torch
 
     v = spec.input

@@ -62,16 +62,9 @@ def check(spec: Spec, what: str) -> None:
     assert p.peak == peak, f"{what}: peak at {p.row} ({p.call})"
 
 
-# The ViTs at batch 1 only (issue 27): vit_b_16 and vit_b_32 at batch 8 are 12 s of CI for no rule
-# that batch 1 does not reach (the token kinds' transients are per image).
-ONE_BATCH = {"vit_b_16", "vit_b_32", "vit_s_16", "hybrid_r18_vit"}
-
-
 @pytest.mark.parametrize("name", builtin_names())
 @pytest.mark.parametrize("batch", [1, 8])
 def test_every_builtin_specs_peak_is_pytorchs(name: str, batch: int) -> None:
-    if batch != 1 and name in ONE_BATCH:
-        pytest.skip("the ViTs are measured at batch 1 (their transients are per image; batch 3 in the kinds' cases)")
     check(replace(open_spec(name), batch=batch), f"{name} at batch {batch}")
 
 

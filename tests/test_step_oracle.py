@@ -7,16 +7,21 @@ there, read from the allocator through torch.profiler. convcalc's timeline
 call of the forward and after every autograd node of the backward, and the same nodes in the
 same order, for SGD with momentum and Adam, per parameter and foreach.
 
-The forward and backward are measured once per (net, batch); the optimizer steps then run on
-the gradients they left (one step each, after one that makes the state). CI time is the
-constraint: every built-in at batch 1, with the four optimizers on the nets that between them
-have every op (chains, residual adds, concatenations, lrn, dropout, crop, VGG16's 411 MB fc6
-for Adam), with SGD with momentum on the others (VGG11, 13, 19, ResNet-34, ResNet-50 as in the
-paper, AlexNet, ZFNet: the same ops, and an optimizer step over 100 M parameters costs more than
-their backward); at batch 8 LeNet-5, ResNet-18 and AlexNet (paper); the kind cases whose ops
-the built-ins have, and issue 25's (channel split, stochastic depth, layer scale, MBConv), at
-batch 3; two `from:` graphs at batch 3. NOT_COVERED: the specs the timeline does not follow to the
-byte (convcalc.engine.stepscope's kinds), with why; they have no step figure.
+Every built-in at batch 1 and 8, with the four optimizers (U-Net at batch 8 in
+tests/test_step_oracle_unet.py, a worker's own). What keeps it inside CI's time, every check
+kept: the forward and backward run once per (net, batch) for the four optimizers; each net's
+optimizer steps run once, at the first batch measured (a step that makes each optimizer's state,
+then its per-parameter and foreach steps on it), and are reused at the other: what a step
+allocates depends on the parameters' shapes, not on the batch, so its rise above the bytes live
+when it starts and its state's bytes are the same at every batch, while the bytes live at the
+step (parameters, buffers, input, gradients) are measured from the real tensors at each batch
+(test_a_steps_rise_and_state_do_not_depend_on_the_batch measures the steps again at batch 8).
+The same forward gives the saved-tensors oracle's figure (what autograd keeps, under
+saved_tensors_hooks), checked here for the built-ins instead of in tests/test_training_oracle.py:
+one run of each net for both oracles. The kind cases whose ops the built-ins have, and issue 25's
+(channel split, stochastic depth, layer scale, MBConv), at batch 3 with SGD with momentum; two
+`from:` graphs at batch 3. NOT_COVERED: the specs the timeline does not follow to the byte
+(convcalc.engine.stepscope's kinds), with why; they have no step figure.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from convcalc.engine.steptime import Phase, step_timeline
 from convcalc.engine.training import Optimizer
 
 if TYPE_CHECKING:
+    from step_measure import Steps  # type: ignore[import-not-found]
+
     from convcalc.spec.model import Spec
 else:
     pytest.importorskip("torch")
@@ -43,8 +50,10 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 OPTIMIZERS = (("momentum", False), ("momentum", True), ("adam", False), ("adam", True))
 MOMENTUM = (("momentum", False),)
-ALL_FOUR = {"lenet5", "resnet18", "resnet50", "densenet121", "googlenet", "unet", "alexnet-paper", "vgg16"}
-AT_BATCH_8 = ("lenet5", "resnet18", "alexnet-paper")
+BATCHES = (1, 8)
+# Measured in a file of their own (tests/test_step_oracle_unet.py), so that --dist loadfile gives
+# them a worker of their own: U-Net at batch 8 is most of a minute and 6.6 GB live.
+ALONE = {("unet", 8)}
 CASES = (
     "conv-first", "pool-first", "batchnorm-after", "relu-fused", "deconv", "same-uneven-conv",
     "ceil-conv-and-pool", "multiply-first", "squeeze-excitation", "pools", "gap-first",
@@ -55,7 +64,7 @@ NEW_CASES = (
     "shufflenet-units", "chunks-of-the-input", "chunks-multiplied", "stochastic-depth-branches",
     "stochastic-depth-ranks", "scale-places", "layernorm-channels-places", "convnext-block", "mbconv-block",
     "attention-math", "attention-math-dropout", "attention-fused", "attention-fused-dropout",
-    "mlp-gelu", "mlp-relu", "mlp-identity", "mlp-softsign", "mlp-tanh", "transformer-blocks",
+    "mlp-gelu", "mlp-relu", "mlp-relu-no-dropout", "mlp-identity", "mlp-softsign", "mlp-tanh", "transformer-blocks",
 )  # fmt: skip
 # Specs the timeline does not follow to the byte: their kinds say so (Kind.step_followed,
 # convcalc.engine.stepscope), and `show --train` gives the sum of the parts with the step marked
@@ -78,11 +87,24 @@ GRAPHS = {
 }  # every branch reaches the output: a dead one's nodes and saved tensors go when its output does
 
 
-def check(spec: Spec, what: str, optimizers: tuple[tuple[str, bool], ...] = OPTIMIZERS) -> None:
-    from step_measure import measure  # type: ignore[import-not-found]  # noqa: PLC0415 - imports torch
+# Each net's optimizer steps, measured at the first batch the net is checked at and reused at the
+# others (tests/step_measure.py: a step's rise and state do not depend on the batch).
+STEPS: dict[str, Steps] = {}
+
+
+def check(spec: Spec, what: str, optimizers: tuple[tuple[str, bool], ...] = OPTIMIZERS, *, key: str = "") -> None:
+    """The step's timeline against the measured one; `key` (a net's name): reuse its steps, check its saved bytes."""
+    from step_measure import measure  # noqa: PLC0415 - imports torch
 
     report = analyze(spec)
-    m = measure(spec, optimizers)
+    m = measure(spec, optimizers, STEPS.get(key))
+    if key:
+        STEPS.setdefault(key, m.steps)
+        # The saved-tensors oracle of tests/test_training_oracle.py, on the same forward.
+        block = report.training
+        assert block is not None
+        assert sum(r.saved or 0 for r in report.rows) == block.saved, what
+        assert block.saved == m.saved, f"{what}: saved tensors (torch {torch_version()})"
     for name, foreach in optimizers:
         t = step_timeline(spec, report, Optimizer(name), foreach=foreach)
         assert t is not None
@@ -100,14 +122,32 @@ def check(spec: Spec, what: str, optimizers: tuple[tuple[str, bool], ...] = OPTI
         assert t.peak == m.peak(name, foreach), f"{case}: peak in {t.phase.value} at {t.row} ({t.op})"
 
 
+def torch_version() -> str:
+    import torch  # noqa: PLC0415 - the oracle's
+
+    return str(torch.__version__)
+
+
+def check_builtin(name: str, batch: int) -> None:
+    check(replace(open_spec(name), batch=batch), f"{name} at batch {batch}", key=name)
+
+
 @pytest.mark.parametrize("name", [n for n in builtin_names() if n not in NOT_COVERED])
-def test_every_builtin_specs_step_is_pytorchs(name: str) -> None:
-    check(open_spec(name), f"{name} at batch 1", OPTIMIZERS if name in ALL_FOUR else MOMENTUM)
+@pytest.mark.parametrize("batch", BATCHES)
+def test_every_builtin_specs_step_is_pytorchs(name: str, batch: int) -> None:
+    if (name, batch) in ALONE:
+        pytest.skip("measured in tests/test_step_oracle_unet.py")
+    check_builtin(name, batch)
 
 
-@pytest.mark.parametrize("name", AT_BATCH_8)
-def test_the_step_at_batch_8_is_pytorchs(name: str) -> None:
-    check(replace(open_spec(name), batch=8), f"{name} at batch 8")
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "alexnet-paper"])
+def test_a_steps_rise_and_state_do_not_depend_on_the_batch(name: str) -> None:
+    # What lets the oracle measure each net's optimizer steps once (tests/step_measure.py): the
+    # steps measured again at batch 8, on batch 8's gradients, rise as those measured at batch 1.
+    from step_measure import measure  # noqa: PLC0415 - imports torch
+
+    spec = open_spec(name)
+    assert measure(replace(spec, batch=8)).steps == (STEPS.get(name) or measure(spec).steps)
 
 
 @pytest.mark.parametrize("name", [n for n in CASES + NEW_CASES if n not in NOT_COVERED])

@@ -4,7 +4,9 @@ Every figure here is measured on the module `convcalc.pytorch.to_module` builds 
 one forward pass in train mode under `torch.autograd.graph.saved_tensors_hooks`, on CPU, in
 float32, each storage counted once (by its address), parameters and buffers left out, the input
 counted when an op keeps it. The rules (convcalc.kinds.saved) were measured with torch 2.13.0;
-CI pins that version. convcalc's figure must equal the measurement to the byte.
+CI pins that version. convcalc's figure must equal the measurement to the byte. The built-ins
+the step timeline follows are measured at batch 1 and 8 by tests/test_step_oracle.py, on its own
+step's forward under the same hooks (tests/step_measure.py): one run of each net for both oracles.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from test_step_oracle import BATCHES as STEP_BATCHES  # type: ignore[import-not-found]
+from test_step_oracle import NOT_COVERED
 
 # pytest puts tests/ on sys.path (rootdir-less "prepend" import mode); mypy knows it as tests.training_cases.
 from training_cases import SPECS  # type: ignore[import-not-found]
@@ -83,15 +87,25 @@ def computed(spec: Spec) -> int:
     return report.training.saved
 
 
-# The ViTs at batch 1 and 2 (issue 27; 2 is the batch at which a Linear would copy a transposed
-# input): ViT-B/16 at batch 8 is 140 G MACs and gigabytes kept, and 8 reaches no rule 2 does not.
+# The ViTs at batch 1 and 2 too (issue 27; 2 is the batch at which a Linear would copy a transposed
+# input; 8 reaches no rule 2 does not).
 BATCHES = dict.fromkeys(("vit_b_16", "vit_b_32", "vit_s_16", "hybrid_r18_vit"), (1, 2))
 
 
-@pytest.mark.slow  # 13 specs, two batches each: about 110 s on 2 shared cores (the VGGs are 60 of it)
-@pytest.mark.parametrize("name", builtin_names())
+def batches(name: str) -> tuple[int, ...]:
+    """The batches measured here: tests/test_step_oracle.py measures the others, on its step's own forward.
+
+    The step oracle runs every built-in it follows at batch 1 and 8 under the same saved_tensors_hooks
+    (tests/step_measure.py) and checks these figures there: one forward for both oracles.
+    """
+    wanted = BATCHES.get(name, (1, 8))
+    return wanted if name in NOT_COVERED else tuple(b for b in wanted if b not in STEP_BATCHES)
+
+
+@pytest.mark.slow  # what the step oracle does not measure: the ViTs at batch 2, the specs it does not follow
+@pytest.mark.parametrize("name", [n for n in builtin_names() if batches(n)])
 def test_every_builtin_spec_keeps_what_pytorch_keeps(name: str) -> None:
-    for batch in BATCHES.get(name, (1, 8)):
+    for batch in batches(name):
         spec = replace(open_spec(name), batch=batch)
         assert computed(spec) == measured(spec), f"{name} at batch {batch} ({WHICH})"
 
