@@ -321,6 +321,7 @@ def _big(tmp_path: Path, name: str, layers: str) -> str:
     return str(path)
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 def test_100000_rows_against_100000_rows(tmp_path: Path) -> None:
     a = _big(tmp_path, "a", "  - repeat: 100000\n    layers: [relu]\n")
@@ -332,6 +333,7 @@ def test_100000_rows_against_100000_rows(tmp_path: Path) -> None:
     assert "0 added, 0 removed, 50000 changed, 50001 unchanged" in result.stdout
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 def test_a_small_change_to_a_big_spec_aligns_in_linear_time(tmp_path: Path) -> None:
     relus = "  - repeat: 20000\n    layers: [relu]\n"

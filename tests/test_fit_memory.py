@@ -83,6 +83,7 @@ def every_subset(spec: Spec, peak_of: PeakOf, cost_of: CostOf) -> list[tuple[int
 _PEAKS: dict[str, dict[frozenset[str], int]] = {}
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow  # 1,024 subsets, each its training walk or step timeline: 2 to 10 s
 @pytest.mark.parametrize(
     ("figure", "exhaustive"),

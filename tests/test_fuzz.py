@@ -783,6 +783,7 @@ variants = st.sampled_from(VARIANTS)
 folded_variants = st.sampled_from([v for v in VARIANTS if "table" not in v or "--depth" in v])
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @settings(FUZZ_SETTINGS, max_examples=FUZZ_STRUCTURED)
 @given(text=structured_specs(), variant=variants)
@@ -790,6 +791,7 @@ def test_fuzz_structured_specs(text: str, variant: tuple[str, ...]) -> None:
     run_all(text, variant)
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @settings(FUZZ_SETTINGS, max_examples=FUZZ_SHORTHAND)
 @given(text=shorthand_specs(), variant=variants)
@@ -797,6 +799,7 @@ def test_fuzz_shorthand(text: str, variant: tuple[str, ...]) -> None:
     run_all(text, variant)
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @settings(FUZZ_SETTINGS, max_examples=FUZZ_YAMLISH)
 @given(text=yamlish_texts(), variant=variants)
@@ -804,6 +807,7 @@ def test_fuzz_yamlish_text(text: str, variant: tuple[str, ...]) -> None:
     run_all(text, variant)
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @settings(FUZZ_SETTINGS, max_examples=FUZZ_DEEP)
 @given(text=deep_specs(), variant=variants)
@@ -811,6 +815,7 @@ def test_fuzz_deep_nesting(text: str, variant: tuple[str, ...]) -> None:
     run_all(text, variant)
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @settings(FUZZ_SETTINGS, max_examples=FUZZ_MUTATED)
 @given(text=mutated_builtins(), variant=folded_variants)
@@ -824,6 +829,7 @@ def test_fuzz_mutated_builtin_specs(
     judge(("check", str(path)), invoke(("check", str(path)), ""))
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @settings(FUZZ_SETTINGS, max_examples=FUZZ_LAYER)
 @given(args=layer_commands())

@@ -116,6 +116,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 def test_an_onnx_chain_of_100000_ops_imports_in_bounded_time_and_memory(tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx")

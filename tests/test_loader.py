@@ -210,6 +210,7 @@ def test_mistakes_in_branches_body_and_shortcut_are_all_reported(tmp_path: Path)
     ]
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 def test_the_layer_limit_is_said_once(tmp_path: Path) -> None:
     source = tmp_path / "spec.yaml"

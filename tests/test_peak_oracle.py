@@ -8,12 +8,11 @@ after every call of the forward (each layer's module or function, each merge).
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
+from apart import apart  # type: ignore[import-not-found]
 
 # pytest puts tests/ on sys.path (rootdir-less "prepend" import mode), as training_cases.
 from training_cases import SPECS  # type: ignore[import-not-found]
@@ -31,7 +30,7 @@ else:
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 # Past this many bytes at the peak (U-Net and the VGGs at batch 8), the measurement runs in a
-# process of its own, so that its gigabytes leave with it rather than stay in this heap.
+# process of its own (tests/apart.py), so that its gigabytes leave with it rather than stay in this heap.
 IN_A_PROCESS = 400_000_000
 
 
@@ -44,8 +43,7 @@ def _measure(spec: Spec) -> tuple[int, list[int]]:
 
 def measured(spec: Spec, computed: int) -> tuple[int, list[int]]:
     if computed > IN_A_PROCESS:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(_measure, spec).result()
+        return apart(_measure, spec)  # type: ignore[no-any-return]
     return _measure(spec)
 
 

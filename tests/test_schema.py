@@ -399,6 +399,7 @@ def agree(text: str) -> None:
     assert [f"{e.json_path}: {e.message}" for e in VALIDATOR.iter_errors(data)] == [], text
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @FUZZ
 @given(text=st.one_of(structured_specs(), shorthand_specs()))
@@ -406,6 +407,7 @@ def test_generated_specs_convcalc_reads_validate(text: str) -> None:
     agree(text)
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow
 @settings(FUZZ, max_examples=200)
 @given(text=mutated_builtins())

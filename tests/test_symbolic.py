@@ -327,6 +327,7 @@ def test_alexnet_and_vgg16_sets_match_a_short_sweep() -> None:
     assert_formulas_are_the_numbers(open_spec("vgg16"), 3)
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow  # 14 specs × 3 roundings × 4,096 sizes: a few minutes
 @pytest.mark.parametrize("name", builtin_names())
 @pytest.mark.parametrize("rounding", list(Rounding), ids=lambda r: r.value)

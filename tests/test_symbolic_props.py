@@ -206,6 +206,7 @@ def far_apart(draw: st.DrawFn) -> str:
     return f"input: HxWx3\nrounding: {draw(ROUNDING)}\nlayers:\n  - {layer}\n"
 
 
+@pytest.mark.no_cover  # the same lines many times over: tests/conftest.py, REPEATED
 @pytest.mark.slow  # each example sweeps both axes with the numeric engine: under a minute in all
 @pytest.mark.parametrize("strategy", [with_norms, with_multiplies, far_apart], ids=lambda s: s.__name__)
 @settings(max_examples=25, deadline=None)

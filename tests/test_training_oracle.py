@@ -11,12 +11,11 @@ step's forward under the same hooks (tests/step_measure.py): one run of each net
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from apart import apart  # type: ignore[import-not-found]
 from test_step_oracle import BATCHES as STEP_BATCHES  # type: ignore[import-not-found]
 from test_step_oracle import NOT_COVERED
 
@@ -40,15 +39,14 @@ WHICH = f"the rules were measured with torch 2.13.0; this is torch {torch.__vers
 
 
 # Past this many values in a forward pass (U-Net at batch 8: 1.5 G), the measurement runs in a
-# process of its own, so that its gigabytes leave with it rather than stay in this heap.
+# process of its own (tests/apart.py), so that its gigabytes leave with it rather than stay in this heap.
 IN_A_PROCESS = 500_000_000
 
 
 def measured(spec: Spec) -> int:
     """Bytes autograd keeps for one forward pass of the spec's module (a big one in a process of its own)."""
     if analyze(spec).totals.activations * spec.batch > IN_A_PROCESS:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(measure, spec).result()
+        return apart(measure, spec)  # type: ignore[no-any-return]
     return measure(spec)
 
 
