@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,6 +154,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         counts[item.path] = counts.get(item.path, 0) + 1
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), -counts[item.path], str(item.path)))
+
+
+# A file whose every test is slow says so in one line: `pytestmark = [..., pytest.mark.slow]`.
+_WHOLLY_SLOW = re.compile(r"^pytestmark = .*\bpytest\.mark\.slow\b", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The inner loop (`-m "not slow"`) does not import the files whose every test is slow.
+
+    They would be deselected after collection anyway; importing them cost the inner loop their
+    assertion rewriting and their imports (torch, torchvision's model list) for nothing.
+    """
+    if config.option.markexpr.strip() != "not slow" or not collection_path.name.startswith("test_"):
+        return None
+    if collection_path.suffix == ".py" and _WHOLLY_SLOW.search(collection_path.read_text(encoding="utf-8")):
+        return True
+    return None
 
 
 def pytest_report_header() -> str:

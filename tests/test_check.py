@@ -73,6 +73,7 @@ def test_worksheet_all_right(tmp_path: Path) -> None:
     assert f"✓ {path}:4:22: CONV5-10 output = 32x32x10 (expected 32x32x10)" in verbose.stdout
 
 
+@pytest.mark.slow
 def test_every_builtin_spec_checks_out() -> None:
     result = run("check", str(ROOT / "specs" / "*.yaml"))
     assert result.exit_code == 0, result.stdout

@@ -38,6 +38,7 @@ def torch_chunks(depth: int, n: int) -> list[list[int]]:
     return [channels[i : i + size] for i in range(0, depth, size)]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(depth=st.integers(1, 40), n=st.integers(1, 12), index=st.integers(0, 12))
 def test_a_chunk_is_the_channels_torch_chunk_gives_it_or_an_error(depth: int, n: int, index: int) -> None:

@@ -222,6 +222,7 @@ def test_unknown_option_is_a_usage_error() -> None:
     assert "No such option '--fromat'. Did you mean '--format'?" in result.stderr
 
 
+@pytest.mark.slow
 def test_json_does_not_import_rich() -> None:
     code = (
         "import sys\nfrom convcalc.cli import main\n"
@@ -268,6 +269,7 @@ def test_bash_completion_script() -> None:
     assert "complete -o nosort -F _convcalc_completion convcalc" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
 @pytest.mark.parametrize("command", [["show", "vgg16"], ["show", "vgg16", "--format", "json"], ["export", "lenet5"]])
 def test_a_full_disk_is_an_error_not_a_traceback(command: list[str]) -> None:
@@ -282,6 +284,7 @@ def test_a_full_disk_is_an_error_not_a_traceback(command: list[str]) -> None:
 BASH, CONVCALC = shutil.which("bash"), shutil.which("convcalc")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BASH is None or CONVCALC is None, reason="needs bash and an installed convcalc")
 def test_bash_completes_builtin_names(tmp_path: Path) -> None:
     """The script click writes, run by bash as a <TAB> runs it (bash passes the command as $1)."""

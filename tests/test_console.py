@@ -57,6 +57,7 @@ def table_lines(text: str) -> list[str]:
     return [lines[rule - 1], *(line for line in lines[rule + 1 : end] if not line.startswith("  "))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", _COMMANDS)
 def test_no_color_gives_no_escape_codes(args: list[str]) -> None:
     result = invoke(args, NO_COLOR="1")
@@ -64,6 +65,7 @@ def test_no_color_gives_no_escape_codes(args: list[str]) -> None:
     assert _ESCAPE not in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", _COMMANDS)
 def test_force_color_gives_colour(args: list[str]) -> None:
     result = invoke(args, FORCE_COLOR="1")
@@ -99,6 +101,7 @@ def test_columns_narrows_the_table(args: list[str], name: str) -> None:
     assert f"   {name[:7]}…   " in narrow  # the name column gave way, cut where rich would cut it
 
 
+@pytest.mark.slow
 def test_list_narrows_its_descriptions() -> None:
     narrow = invoke(["list"], COLUMNS="70").stdout
     assert max(cell_len(line) for line in narrow.splitlines()) <= 70

@@ -58,6 +58,7 @@ def networks(draw: Any) -> tuple[int, list[tuple[int, int]], str]:
     return size, blocks, f"input: {size}x{size}x8\nrounding: floor\nlayers:\n{text}"
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(net=networks())
 def test_fifty_squeeze_excitation_blocks_keep_the_field_at_the_inputs_extent(

@@ -41,6 +41,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     assert all(f"  {name} " in listing for name in names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("doc", "command"), _examples())
 def test_examples_in_the_docs_run(doc: str, command: str) -> None:
     result = CliRunner().invoke(main, shlex.split(command)[1:])

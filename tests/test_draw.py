@@ -89,6 +89,7 @@ def test_lenet5_golden(golden: Callable[[str, str], None]) -> None:
     golden("lenet5.svg", drawing.svg)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", builtin_names())
 def test_every_builtin_draws_valid_svg(name: str) -> None:
     report = report_of(name)
@@ -252,6 +253,7 @@ def test_cli_unwritable_output_exits_2(tmp_path: Path) -> None:
     assert "<svg " in made.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_long_spec_wraps_and_stays_narrow() -> None:
     layers = "\n".join(["  - conv3-16 p1", "  - relu"] * 1000)
     report = analyze(load_spec("long.yaml", f"input: 32x32x16\nlayers:\n{layers}\n"))

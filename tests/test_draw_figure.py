@@ -125,6 +125,7 @@ def _text_boxes(root: ET.Element) -> list[tuple[str, float, float, float, float]
     return boxes
 
 
+@pytest.mark.slow
 def test_densenet121_every_box_has_its_own_label_and_none_overlap() -> None:
     for root in (_drawn("densenet121"), ET.fromstring(render_svg(analyze("densenet121")).svg)):  # noqa: S314
         volumes = _volumes(root)

@@ -183,6 +183,7 @@ def test_cp1252_show_vgg16_in_its_own_process() -> None:
     assert "backward ~ " in table
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
 def test_an_export_to_a_non_utf8_stdout_runs_and_holds_no_control_character(encoding: str, tmp_path: Path) -> None:
     spec = tmp_path / "hostile.yaml"

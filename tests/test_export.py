@@ -67,6 +67,7 @@ def test_every_builtin_exports_and_agrees(name: str, tmp_path: Path, capsys: pyt
     agree(path, report, capsys)  # what `python FILE` prints: the model's output volume and params
 
 
+@pytest.mark.slow
 @pytest.mark.torch
 def test_the_class_imports_on_its_own(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
@@ -276,6 +277,7 @@ def awkward_spec(tmp_path: Path) -> str:
     return str(source)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*builtin_names(), "awkward", *sorted(FEATURES)])
 def test_exported_files_pass_ruff(name: str, tmp_path: Path) -> None:
     ruff = shutil.which("ruff")

@@ -128,6 +128,7 @@ def test_the_choice_is_the_cheapest_that_fits_and_nothing_cheaper_fits(figure: s
     assert len(answered) >= 4  # the limits ask for choices of several sizes, nothing checkpointed among them
 
 
+@pytest.mark.slow
 def test_the_search_is_exact_on_any_peak_that_checkpointing_does_not_raise() -> None:
     """Synthetic peaks: the highest of several phases, each lowered by some blocks by some bytes."""
     rng = random.Random(26)  # noqa: S311 - reproducible cases, not secrets
@@ -180,6 +181,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_show_names_the_blocks_to_checkpoint() -> None:
     code, out, _ = run("resnet18", "--batch", "64", "--fit-memory", "1.3GB")
     assert code == 0
@@ -193,6 +195,7 @@ def test_show_names_the_blocks_to_checkpoint() -> None:
     assert json.loads(out)["training"]["batch"] == 64
 
 
+@pytest.mark.slow
 def test_with_adam_the_search_compares_the_step_s_peak() -> None:
     code, out, _ = run("resnet18", "--batch", "64", "--optimizer", "adam", "--fit-memory", "1.3GB", "--format", "json")
     assert code == 0

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).parent.parent / "convcalc"
 # The bottom layer (DESIGN §1): values, the algebra of sizes, the kinds' rules.
 BOTTOM = (
@@ -86,6 +88,7 @@ def test_the_bottom_layer_imports_nothing_above_it() -> None:
     assert {m: found for m, found in wrong.items() if found} == {}
 
 
+@pytest.mark.slow
 def test_no_module_imports_in_a_circle() -> None:
     graph = {m: imports(m) for m in MODULES}
     assert in_circles(graph) == []

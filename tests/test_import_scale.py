@@ -57,6 +57,7 @@ def _reaches(ops: list[Op], start: int, without: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 @given(dags())
 def test_immediate_post_dominators_are_the_first_op_every_path_goes_through(ops: list[Op]) -> None:
     found = _post_dominators(ops)
@@ -150,6 +151,7 @@ def test_an_onnx_chain_of_100000_ops_imports_in_bounded_time_and_memory(tmp_path
     assert int(peak.read_text()) < 1_000_000  # kB
 
 
+@pytest.mark.slow
 def test_a_chain_of_5000_residual_blocks_imports_as_one_repeat() -> None:
     ops = [Op(0, "x", "input", (), (8, 8, 4))]
     for b in range(5000):

@@ -49,6 +49,7 @@ def test_every_kind_with_a_spatial_example_is_drawn() -> None:
     assert {"conv-s3", "deconv-s3", "pool-s3"} <= names  # the strided variants
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rounding", list(Rounding), ids=lambda r: r.value)
 @pytest.mark.parametrize(("case", "given", "layer"), CASES, ids=[c[0] for c in CASES])
 def test_each_kind_example_symbolic_equals_numeric(case: str, given: str, layer: str, rounding: Rounding) -> None:

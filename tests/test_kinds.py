@@ -91,6 +91,7 @@ def test_every_kind_goes_through_every_command(kind: Kind, tmp_path: Path) -> No
     jsonschema.validate(yaml.safe_load(example_spec(kind)), spec_schema())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", registry.REGISTERED, ids=lambda k: k.name)
 def test_the_label_reads_back_as_the_same_layer(kind: Kind, tmp_path: Path) -> None:
     """A row's label is shorthand: read back, it is the same layer with the same numbers."""

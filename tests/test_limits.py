@@ -139,6 +139,7 @@ def test_a_long_token_is_quoted_short() -> None:
     assert len(result.output) < 1000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layer", ["conv2-1 s2 p1", "upsample2"])
 def test_a_receptive_field_past_any_input_is_a_design_error(layer: str) -> None:
     # 1x1 stays 1x1 under a 2x2/2 conv padded by 1 (floored), while the jump doubles each time.

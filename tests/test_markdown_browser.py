@@ -126,6 +126,7 @@ def test_a_name_from_the_file_name_and_the_diagnostics_stay_text(tmp_path: Path)
     assert "<h3>&lt;img src=x onerror=ran()&gt;&lt;svg onload=ran()&gt;</h3>" in seen.dom
 
 
+@pytest.mark.slow
 def test_diff_markdown_in_chromium_runs_nothing_and_loads_nothing(tmp_path: Path) -> None:
     chromium_or_skip()
     spec = _spec(tmp_path)

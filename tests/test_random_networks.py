@@ -1437,6 +1437,7 @@ BASE = settings(
 )
 
 
+@pytest.mark.slow
 @settings(BASE, max_examples=QUICK)
 @given(net=networks())
 def test_random_networks_quick(net: Network) -> None:

@@ -7,6 +7,7 @@ deep network (RegNet Y, EfficientNet) passed convcalc's 10^30 limit; ResNet-50's
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ def test_fifty_squeeze_excitation_blocks_stay_at_the_inputs_extent() -> None:
     assert all(rf == (32, 32) for rf in seen[1:]), seen  # after the first block, the whole input
 
 
+@pytest.mark.slow
 def test_a_deep_squeeze_excitation_network_does_not_pass_the_limit() -> None:
     # 300 blocks: a jump multiplied by 32 per block would pass 10^30 in 20.
     report = analyze(load_spec("se.yaml", _se_network([3] * 300)))

@@ -35,6 +35,7 @@ def test_recording_the_table_in_a_kernel_displays_nothing(monkeypatch: pytest.Mo
     assert displayed == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", builtin_names())
 def test_every_builtins_report_fits_80_columns(name: str) -> None:
     report = convcalc.analyze(name, batch=8)

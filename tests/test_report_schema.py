@@ -78,6 +78,7 @@ def test_docs_json_md_holds_the_schema_as_the_file_has_it() -> None:
     assert json.loads(block.group(1)) == SCHEMA
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EVERY)
 def test_show_numeric(name: str) -> None:
     data = run("show", name, "--format", "json")
@@ -86,6 +87,7 @@ def test_show_numeric(name: str) -> None:
     assert data["symbols"] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EVERY)
 def test_show_symbolic_has_the_numeric_keys(name: str) -> None:
     shown = run("show", name, "--format", "json")
@@ -116,6 +118,7 @@ def test_fit_list() -> None:
     assert errors(data, "fit_list", whole=True) == []
 
 
+@pytest.mark.slow
 def test_check_every_builtin_at_once() -> None:
     data = run("check", *BUILTINS, "--format", "json")
     assert errors(data, "check", whole=True) == []
@@ -130,6 +133,7 @@ def test_check_an_unreadable_file(tmp_path: Path) -> None:
     assert data["files"][0]["ok"] is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("a", "b"), PAIRS)
 def test_diff(a: str, b: str) -> None:
     data = run("diff", a, b, "--format", "json", code=None)
@@ -253,6 +257,7 @@ def _a_symbolic_version_1(d: dict[str, Any]) -> None:
     d["schema_version"] = 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("base", "change"),
     [

@@ -79,6 +79,7 @@ def test_schema_to_a_file(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"error: cannot write {tmp_path / 'a-file' / 's.json'}: ")
 
 
+@pytest.mark.slow
 def test_it_is_a_draft_2020_12_schema_with_sorted_keys() -> None:
     schema = json.loads(schema_json())
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -113,6 +114,7 @@ def test_the_project_specs_are_found() -> None:
     assert len(names) == len(list((ROOT / "specs").glob("*.yaml"))) + len(examples)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", project_specs(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_project_spec_validates(path: Path) -> None:
     assert problems(path.read_text(encoding="utf-8")) == []
@@ -358,6 +360,7 @@ def test_snippets_are_many() -> None:
     assert len(SNIPPETS) >= 40
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("where", "text"), SNIPPETS, ids=[w for w, _ in SNIPPETS])
 def test_every_snippet_convcalc_reads_validates(where: str, text: str) -> None:
     assert problems(text) == [], where

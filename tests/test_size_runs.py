@@ -120,6 +120,7 @@ def test_a_bound_on_a_huge_period_stays_one_run() -> None:
     assert (found.modulus, found.runs) == (1, ((0, 0, 2**31, None),))
 
 
+@pytest.mark.slow
 def test_limits_are_refused_with_a_message() -> None:
     big = SizeSet(2**39, runs=[(1, 1, 0, None)])
     with pytest.raises(NotClosed, match="repeat only every"):

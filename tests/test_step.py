@@ -31,6 +31,7 @@ _ALPHA = 8
 _UNMEASURED = {"lrn-vector"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "text"), list(SPECS.items()), ids=list(SPECS))
 def test_every_kind_and_merge_case_keeps_what_its_saved_rules_say(name: str, text: str) -> None:
     spec = load_spec(f"{name}.yaml", text)
@@ -138,6 +139,7 @@ def test_markdown_and_the_sum_when_there_is_no_step() -> None:
     assert "at the peak" not in bf16
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["unet", "vgg11", "densenet121"])
 def test_builtin_steps_hold_their_invariants(name: str) -> None:
     # U-Net's crop (narrow: a slice whose backward makes the whole input's gradient), VGG's

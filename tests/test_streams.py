@@ -102,6 +102,7 @@ def _with_stdout_closed(args: list[str]) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_closed_stdout_is_one_line_and_exit_2() -> None:
     done = _with_stdout_closed(["show", "vgg16"])
     assert (done.returncode, done.stderr) == (2, CLOSED)
@@ -114,6 +115,7 @@ def test_closed_stdout_is_one_line_and_exit_2_for_every_command(args: list[str],
     assert (done.returncode, done.stderr) == (2, CLOSED)
 
 
+@pytest.mark.slow
 def test_a_command_that_prints_nothing_runs_with_stdout_closed(tmp_path: Path) -> None:
     """Only a write fails: `draw -o FILE >&-` writes its file, and its file does not become descriptor 1."""
     out = tmp_path / "net.svg"
@@ -139,6 +141,7 @@ def _reader_goes_away(args: list[str], *, unbuffered: bool) -> tuple[int, bytes,
         return child.wait(timeout=120), err, len(got)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unbuffered", [True, False], ids=["PYTHONUNBUFFERED", "buffered"])
 def test_a_reader_that_closes_mid_write_gives_141_silently(unbuffered: bool, specs: dict[str, str]) -> None:  # noqa: FBT001
     assert _reader_goes_away(_args(["show", "{big}", "--format", "json"], specs), unbuffered=unbuffered) == (
@@ -317,6 +320,7 @@ def _limit_memory() -> None:  # pragma: no cover - runs in the child
 MEMORY = 1 << 30
 
 
+@pytest.mark.slow
 def test_endless_zeros_on_standard_input_are_refused_quickly_in_bounded_memory() -> None:
     """`cat /dev/zero | convcalc show -`: was MemoryError (exit 70) after filling the memory."""
     pytest.importorskip("resource", reason="RLIMIT_AS is POSIX")
@@ -355,6 +359,7 @@ def _close_stdin() -> None:  # pragma: no cover - runs in the child
     os.close(0)
 
 
+@pytest.mark.slow
 def test_closed_standard_input_is_one_line_and_exit_2() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "convcalc", "show", "-"], capture_output=True, preexec_fn=_close_stdin, env=ENV,

@@ -116,6 +116,7 @@ D10 = (
 D18 = "input: HxWx4\nlayers:\n  - parallel: {merge: multiply, branches: [[conv5-4 s3], [conv1-4]]}\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", [D4, D4_GROUPS, D5, D10, D18], ids=["D4", "D4-groups", "D5", "D10", "D18"])
 def test_the_issues_specs_match_the_numeric_engine(text: str) -> None:
     assert_matches_the_numeric_engine(text)
@@ -248,6 +249,7 @@ def test_twenty_ceil_pools_are_one_bound() -> None:
     assert seconds < 5
 
 
+@pytest.mark.slow
 def test_many_residues_are_summarised_in_the_text_and_exact_in_json() -> None:
     lines, _ = fit_text(FLOOR)
     assert max(map(len, lines)) < 300

@@ -47,6 +47,7 @@ def test_the_command_lines_input_is_judged_alike() -> None:
     assert "input dim 'True' cannot be a symbol: a Python keyword or constant" in result.stderr
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(NAMES, NAMES)
 def test_every_name_the_grammar_reads_is_refused_or_computes(h: str, w: str) -> None:

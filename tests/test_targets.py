@@ -86,6 +86,7 @@ def test_a_fifo_reader_gets_the_whole_output(tmp_path: Path, args: list[str]) ->
     assert [p.name for p in tmp_path.iterdir()] == ["fifo"]
 
 
+@pytest.mark.slow
 def test_a_fifo_whose_reader_goes_away_ends_as_a_closed_pipe(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
