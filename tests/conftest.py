@@ -63,12 +63,36 @@ def _share_the_cores() -> None:
 
 _share_the_cores()
 
-# REPEATED: the tests marked `no_cover` (pytest-cov's marker: coverage paused while the test runs).
+# REPEATED: the tests marked `no_cover` (pytest-cov's marker) run with coverage stopped.
 # They run the same lines thousands of times: the fuzzers, the symbolic sweeps (every size up to
 # 4,096 through the numeric engine), the brute force over 1,024 checkpoint choices, the specs and
 # imports of 100,000 layers. Coverage says which lines the suite reaches, and the other tests
 # reach these; traced, the line and branch tracer made them two to three times slower, several
 # minutes of CI's run. They still run, and fail, in CI as before: only the measuring stops.
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A `no_cover` test with every coverage stopped, not only pytest-cov's (REPEATED, above).
+
+    pytest-cov's marker stops its own measurement. But `patch = ["subprocess"]` (pyproject.toml)
+    starts coverage in every Python process the tests start, xdist's workers among them, and
+    coverage's collectors nest: stopping pytest-cov's resumed the one beneath it, and the test
+    ran traced all the same (sys.gettrace() in a worker showed it). Run inside pytest-cov's
+    wrapper, this stops whatever measures still and starts it again, in order, after the test.
+    """
+    coverage = sys.modules.get("coverage")
+    if item.get_closest_marker("no_cover") is None or coverage is None:
+        return (yield)
+    stopped: list[Any] = []
+    while (current := coverage.Coverage.current()) is not None and current not in stopped:
+        current.stop()
+        stopped.append(current)
+    try:
+        return (yield)
+    finally:
+        for measuring in reversed(stopped):
+            measuring.start()
 
 
 class _ModelsBuilt:
