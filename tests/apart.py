@@ -12,6 +12,7 @@ made is gone before the next starts.
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -19,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-_POOL: list[ProcessPoolExecutor] = []
 
 
 def _collected(function: Callable[..., Any], *args: Any) -> Any:
@@ -30,10 +29,14 @@ def _collected(function: Callable[..., Any], *args: Any) -> Any:
         gc.collect()
 
 
+@functools.cache
+def _process() -> ProcessPoolExecutor:
+    """The one spawned process, started at the first call, shut down when the tests' process exits."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    atexit.register(pool.shutdown)
+    return pool
+
+
 def apart(function: Callable[..., Any], *args: Any) -> Any:
     """function(*args) in the spawned process (a module-level function, picklable arguments)."""
-    if not _POOL:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        atexit.register(pool.shutdown)
-        _POOL.append(pool)
-    return _POOL[0].submit(_collected, function, *args).result()
+    return _process().submit(_collected, function, *args).result()
